@@ -1,0 +1,88 @@
+// Bundles the extension (node, cjs, `vscode` external), the webview code (browser,
+// esm) and, with --tests, the integration suite that runs inside the VS Code host.
+// --production minifies; --watch rebuilds and prints the markers the
+// `$esbuild-watch` problem matcher in .vscode/tasks.json waits for.
+import * as esbuild from 'esbuild';
+import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const tests = process.argv.includes('--tests');
+
+/** Prints the start/finish lines the `$esbuild-watch` problem matcher expects. */
+const watchMarkers = {
+  name: 'watch-markers',
+  setup(build) {
+    build.onStart(() => console.log('[watch] build started'));
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      console.log('[watch] build finished');
+    });
+  },
+};
+
+const extension = {
+  entryPoints: { extension: 'src/extension.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode'],
+  sourcemap: true,
+  minify: production,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: watch ? [watchMarkers] : [],
+};
+
+const webviewEntries = existsSync('src/webview')
+  ? Object.fromEntries(
+      readdirSync('src/webview')
+        .filter((f) => f.endsWith('.main.ts'))
+        .map((f) => [f.replace(/\.main\.ts$/, ''), join('src/webview', f)]),
+    )
+  : {};
+
+const webview = {
+  entryPoints: webviewEntries,
+  outdir: 'dist/webview',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  minify: production,
+  logLevel: 'warning',
+  plugins: watch ? [watchMarkers] : [],
+};
+
+const integrationTests = {
+  entryPoints: ['test/integration/index.ts'],
+  outdir: 'out/test/integration',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  // mocha is ESM-only: the suite loads it with a dynamic import from node_modules.
+  external: ['vscode', 'mocha', 'playwright-core'],
+  sourcemap: 'inline',
+  logLevel: 'warning',
+};
+
+const targets = [extension];
+if (Object.keys(webviewEntries).length > 0) targets.push(webview);
+if (tests) targets.push(integrationTests);
+
+if (watch) {
+  const contexts = await Promise.all(targets.map((t) => esbuild.context(t)));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  const results = await Promise.all(targets.map((t) => esbuild.build(t)));
+  mkdirSync('dist/meta', { recursive: true });
+  writeFileSync('dist/meta/extension.json', JSON.stringify(results[0].metafile));
+}

@@ -1,0 +1,41 @@
+// Lint, and the one direction of imports between layers (see ../shared/DESIGN.md):
+// a wrong arrow fails `npm run lint`, and so CI.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeSideEffects = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'net', 'node:net', 'http', 'node:http'];
+const layer = (name) => [`../${name}`, `../${name}/*`, `../../${name}`, `../../${name}/*`];
+const restrict = (layers, { vscode = true, node = false, allowTypeImportsOfVscode = false } = {}) => ({
+  '@typescript-eslint/no-restricted-imports': [
+    'error',
+    {
+      paths: [
+        ...(vscode ? [{ name: 'vscode', message: 'Only ui/ and extension.ts talk to VS Code; pass what you need in as a port.', allowTypeImports: allowTypeImportsOfVscode }] : []),
+        ...(node ? nodeSideEffects.map((name) => ({ name, message: 'core/ is pure: no file system, processes or network.' })) : []),
+      ],
+      patterns: layers.length ? [{ group: layers.flatMap(layer), message: 'Imports go one way: ui → engine → backends/verify/store/git → core.' }] : [],
+    },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'test-artifacts/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  { files: ['src/core/**/*.ts'], rules: restrict(['store', 'git', 'backends', 'verify', 'engine', 'ui', 'cli', 'webview'], { node: true }) },
+  { files: ['src/store/**/*.ts', 'src/git/**/*.ts'], rules: restrict(['backends', 'verify', 'engine', 'ui', 'cli', 'webview']) },
+  { files: ['src/verify/**/*.ts'], rules: restrict(['backends', 'engine', 'ui', 'cli', 'webview']) },
+  { files: ['src/backends/**/*.ts'], rules: restrict(['verify', 'engine', 'ui', 'cli', 'webview'], { allowTypeImportsOfVscode: true }) },
+  { files: ['src/engine/**/*.ts'], rules: restrict(['ui', 'cli', 'webview']) },
+  { files: ['src/cli/**/*.ts'], rules: restrict(['ui', 'webview']) },
+  { files: ['src/ui/**/*.ts'], rules: restrict(['cli'], { vscode: false }) },
+  { files: ['src/webview/**/*.ts'], rules: restrict(['store', 'git', 'backends', 'verify', 'engine', 'ui', 'cli'], { node: true }) },
+);

@@ -1,0 +1,182 @@
+// The record's events. A change's state is a fold over these (see fold.ts). Every
+// event is one immutable file; the envelope is the same for all, the `data` payload
+// depends on `type`. Unknown types and unknown fields from a newer version are kept
+// as they are (loose objects), so an older extension never destroys newer data.
+import { z } from 'zod';
+
+export const EVENT_SCHEMA_VERSION = 1;
+
+/** Crockford base32 ULID: 48-bit time + 80-bit randomness; sorts by time. */
+export const UlidSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID');
+
+export const ChangeIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'must be lowercase letters, digits and dashes');
+
+export const ActorSchema = z.looseObject({ name: z.string(), email: z.string().optional() });
+export type Actor = z.infer<typeof ActorSchema>;
+
+const StageId = z.string().min(1);
+
+/** Where the working tree was when something happened (see git/). */
+export const TreeRefSchema = z.looseObject({
+  commit: z.string().optional(),
+  tree: z.string().optional(),
+});
+
+export const UsageSchema = z.looseObject({
+  inputTokens: z.number().nonnegative().optional(),
+  outputTokens: z.number().nonnegative().optional(),
+  cachedTokens: z.number().nonnegative().optional(),
+  costUsd: z.number().nonnegative().optional(),
+  costSource: z.enum(['agent', 'estimate']).optional(),
+  turns: z.number().int().nonnegative().optional(),
+});
+
+export const EvidenceRefSchema = z.looseObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  name: z.string(),
+  mediaType: z.string().optional(),
+  bytes: z.number().int().nonnegative().optional(),
+});
+export type EvidenceRef = z.infer<typeof EvidenceRefSchema>;
+
+export const AttemptOutcomeSchema = z.enum(['succeeded', 'failed', 'cancelled', 'timedOut', 'budgetExceeded', 'interrupted']);
+export type AttemptOutcome = z.infer<typeof AttemptOutcomeSchema>;
+
+/** Payload schemas by event type. */
+export const EventPayloads = {
+  'change.created': z.looseObject({
+    title: z.string().min(1),
+    description: z.string().optional(),
+    ticket: z.string().optional(),
+    branch: z.string().optional(),
+  }),
+  'change.completed': z.looseObject({ note: z.string().optional() }),
+  'stage.ownerChanged': z.looseObject({ stageId: StageId, owner: z.looseObject({ backend: z.string(), model: z.string().optional(), person: z.string().optional() }) }),
+  'attempt.started': z.looseObject({
+    stageId: StageId,
+    attemptId: UlidSchema,
+    backend: z.string(),
+    model: z.string().optional(),
+    prompt: z.string().optional(),
+    contextVersion: z.string().optional(),
+    start: TreeRefSchema.optional(),
+    checkpoint: z.string().optional(),
+  }),
+  'attempt.finished': z.looseObject({
+    stageId: StageId,
+    attemptId: UlidSchema,
+    outcome: AttemptOutcomeSchema,
+    reason: z.string().optional(),
+    summary: z.string().optional(),
+    usage: UsageSchema.optional(),
+    durationMs: z.number().nonnegative().optional(),
+    end: TreeRefSchema.optional(),
+    transcript: EvidenceRefSchema.optional(),
+    sessionId: z.string().optional(),
+  }),
+  'attempt.rolledBack': z.looseObject({ stageId: StageId, attemptId: UlidSchema, checkpoint: z.string().optional() }),
+  'verification.recorded': z.looseObject({
+    stageId: StageId,
+    criterionId: z.string(),
+    attemptId: UlidSchema.optional(),
+    outcome: z.enum(['passed', 'failed', 'error', 'skipped']),
+    required: z.boolean().default(true),
+    message: z.string().optional(),
+    durationMs: z.number().nonnegative().optional(),
+    evidence: z.array(EvidenceRefSchema).default([]),
+    verified: TreeRefSchema.optional(),
+  }),
+  'stage.approvalRequested': z.looseObject({ stageId: StageId, attemptId: UlidSchema.optional() }),
+  'review.decided': z.looseObject({
+    stageId: StageId,
+    decision: z.enum(['approved', 'sentBack']),
+    note: z.string().optional(),
+  }),
+  'stage.completedByHand': z.looseObject({ stageId: StageId, note: z.string().optional() }),
+  'handoff.recorded': z.looseObject({
+    fromStage: StageId,
+    toStage: StageId.optional(),
+    attemptId: UlidSchema.optional(),
+    contextVersion: z.string().optional(),
+    summary: z.string().optional(),
+    outputs: z.array(z.string()).default([]),
+    at: TreeRefSchema.optional(),
+  }),
+} as const;
+
+export type KnownEventType = keyof typeof EventPayloads;
+export const KNOWN_EVENT_TYPES = Object.keys(EventPayloads) as KnownEventType[];
+
+export const EventEnvelopeSchema = z.looseObject({
+  v: z.number().int().positive(),
+  id: UlidSchema,
+  change: ChangeIdSchema,
+  type: z.string().regex(/^[a-z][a-zA-Z]*\.[a-z][a-zA-Z]*$/, 'must look like "noun.verb"'),
+  at: z.iso.datetime({ offset: true }),
+  by: ActorSchema.optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** The envelope every event file has; unknown extra fields are kept alongside. */
+export interface EventEnvelope {
+  v: number;
+  id: string;
+  change: string;
+  type: string;
+  at: string;
+  by?: Actor;
+  data: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+export type EventOf<T extends KnownEventType> = EventEnvelope & {
+  type: T;
+  data: z.infer<(typeof EventPayloads)[T]>;
+};
+export type KnownEvent = { [T in KnownEventType]: EventOf<T> }[KnownEventType];
+/** An event of a type this version does not know: kept and shown, never folded. */
+export type UnknownEvent = EventEnvelope;
+export type FactoryEvent = KnownEvent | UnknownEvent;
+
+/** What a caller hands the store to append; the store assigns id, version and time. */
+export type EventDraft = { [T in KnownEventType]: { type: T; data: z.input<(typeof EventPayloads)[T]>; by?: Actor } }[KnownEventType];
+
+export function isKnownType(type: string): type is KnownEventType {
+  return Object.prototype.hasOwnProperty.call(EventPayloads, type);
+}
+
+export interface ValidationIssue {
+  /** Dotted path of the failing field, e.g. `data.stageId`. */
+  field: string;
+  message: string;
+}
+
+/** Validates one parsed event file. Returns the typed event or the first failing field. */
+export function validateEvent(raw: unknown): { ok: true; event: FactoryEvent } | { ok: false; issue: ValidationIssue } {
+  const envelope = EventEnvelopeSchema.safeParse(raw);
+  if (!envelope.success) return { ok: false, issue: firstIssue(envelope.error) };
+  if (envelope.data.v > EVENT_SCHEMA_VERSION) {
+    // A newer writer: keep the event as unknown (shown, not folded) rather than misread it.
+    return { ok: true, event: envelope.data as UnknownEvent };
+  }
+  const type = envelope.data.type;
+  if (!isKnownType(type)) return { ok: true, event: envelope.data as UnknownEvent };
+  const payload = EventPayloads[type].safeParse(envelope.data.data);
+  if (!payload.success) {
+    const issue = firstIssue(payload.error);
+    return { ok: false, issue: { ...issue, field: issue.field ? `data.${issue.field}` : 'data' } };
+  }
+  return { ok: true, event: { ...envelope.data, type, data: payload.data } as FactoryEvent };
+}
+
+export function firstIssue(error: z.ZodError): ValidationIssue {
+  const issue = error.issues[0];
+  if (!issue) return { field: '', message: 'invalid' };
+  return { field: issue.path.map(String).join('.'), message: issue.message };
+}
+
+/** Narrowing helper for folds and views. */
+export function isEvent<T extends KnownEventType>(event: FactoryEvent, type: T): event is EventOf<T> {
+  return event.type === type && event.v <= EVENT_SCHEMA_VERSION;
+}

@@ -1,0 +1,181 @@
+// The pipeline definition (.factory/pipeline.json): the ordered stages a change goes
+// through, each with an owner, a prompt template, the outputs it must produce, the
+// criteria that verify it, a retry policy, an autonomy gate and a budget.
+import { z } from 'zod';
+
+export const PIPELINE_SCHEMA_VERSION = 1;
+
+const Id = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and dashes, starting with a letter');
+
+/** Who does a stage: an agent backend (by id) or a person (`backend: "human"`). */
+export const OwnerSchema = z.looseObject({
+  backend: z.string().min(1).describe('Backend id: claude-code, codex, droid, gemini, aider, command, acp, vscode-lm or human'),
+  model: z.string().optional().describe('Model name passed to the backend'),
+  person: z.string().optional().describe('For a human owner: the person or role who does the stage'),
+  args: z.array(z.string()).optional().describe('Extra arguments for the backend'),
+});
+export type Owner = z.infer<typeof OwnerSchema>;
+
+const criterionBase = {
+  id: Id.describe('Criterion id, unique within the stage'),
+  title: z.string().optional(),
+  required: z.boolean().default(true).describe('A required criterion must pass for the stage to hand off; an advisory one is only reported'),
+};
+
+const Argv = z.array(z.string()).min(1).describe('Program and arguments, never a shell string');
+
+export const CommandCriterionSchema = z.looseObject({
+  ...criterionBase,
+  kind: z.literal('command'),
+  argv: Argv,
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  timeoutMs: z.number().int().positive().default(600_000),
+  expectExitCodes: z.array(z.number().int()).default([0]),
+  evidence: z.array(z.string()).default([]).describe('Globs of files kept as evidence'),
+});
+
+export const TestReportCriterionSchema = z.looseObject({
+  ...criterionBase,
+  kind: z.literal('testReport'),
+  argv: Argv,
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  timeoutMs: z.number().int().positive().default(600_000),
+  reports: z.array(z.string()).min(1).describe('Paths or globs of the JUnit XML / TAP reports the command writes'),
+  format: z.enum(['junit', 'tap']).default('junit'),
+});
+
+export const ScreenshotCriterionSchema = z.looseObject({
+  ...criterionBase,
+  kind: z.literal('screenshot'),
+  start: z
+    .looseObject({ argv: Argv, cwd: z.string().optional(), port: z.number().int().positive(), timeoutMs: z.number().int().positive().default(60_000) })
+    .optional()
+    .describe('A command that serves the app, waited for on a port'),
+  url: z.string().describe('Base URL to open'),
+  pages: z
+    .array(
+      z.looseObject({
+        name: Id,
+        path: z.string().default('/'),
+        viewport: z.looseObject({ width: z.number().int().positive(), height: z.number().int().positive() }).default({ width: 1280, height: 800 }),
+        selector: z.string().optional().describe('A selector that must be visible'),
+      }),
+    )
+    .min(1),
+});
+
+export const FileExistsCriterionSchema = z.looseObject({
+  ...criterionBase,
+  kind: z.literal('fileExists'),
+  paths: z.array(z.string()).min(1),
+});
+
+export const HumanApprovalCriterionSchema = z.looseObject({
+  ...criterionBase,
+  kind: z.literal('humanApproval'),
+  approver: z.string().optional().describe('Person or role who approves'),
+});
+
+export const CriterionSchema = z.discriminatedUnion('kind', [
+  CommandCriterionSchema,
+  TestReportCriterionSchema,
+  ScreenshotCriterionSchema,
+  FileExistsCriterionSchema,
+  HumanApprovalCriterionSchema,
+]);
+export type Criterion = z.infer<typeof CriterionSchema>;
+
+export const BudgetSchema = z.looseObject({
+  wallTimeMs: z.number().int().positive().optional(),
+  turns: z.number().int().positive().optional(),
+  tokens: z.number().int().positive().optional(),
+  costUsd: z.number().positive().optional(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
+
+export const StageSchema = z.looseObject({
+  id: Id,
+  title: z.string().min(1),
+  role: z.string().default(''),
+  owner: OwnerSchema,
+  prompt: z.string().default('').describe('Prompt template: {{change.title}}, {{context}}, {{previous.summary}}, {{previous.outputs}}, {{failures}}'),
+  inputs: z.array(z.string()).default([]).describe('What the stage receives: context item kinds or previous stage outputs'),
+  outputs: z.array(z.string()).default([]).describe('Paths the stage must produce'),
+  verification: z.array(CriterionSchema).default([]),
+  retry: z.looseObject({ maxAttempts: z.number().int().min(1).default(3), feedFailures: z.boolean().default(true) }).default({ maxAttempts: 3, feedFailures: true }),
+  autonomy: z.enum(['auto', 'approve']).default('approve').describe('auto: advance to the next stage on success; approve: stop and ask'),
+  budget: BudgetSchema.default({}),
+});
+export type Stage = z.infer<typeof StageSchema>;
+
+export const PipelineSchema = z
+  .looseObject({
+    $schema: z.string().optional(),
+    version: z.literal(PIPELINE_SCHEMA_VERSION),
+    stages: z.array(StageSchema).min(1),
+    budget: BudgetSchema.default({}).describe('Budget for the whole change'),
+  })
+  .superRefine((pipeline, ctx) => {
+    const seen = new Set<string>();
+    pipeline.stages.forEach((stage, i) => {
+      if (seen.has(stage.id)) ctx.addIssue({ code: 'custom', path: ['stages', i, 'id'], message: `duplicate stage id "${stage.id}"` });
+      seen.add(stage.id);
+    });
+  });
+export type Pipeline = z.infer<typeof PipelineSchema>;
+
+/** The pipeline written on first use: plan, implement, test, review, QA with evidence. */
+export function defaultPipeline(): Pipeline {
+  return PipelineSchema.parse({
+    $schema: './pipeline.schema.json',
+    version: PIPELINE_SCHEMA_VERSION,
+    stages: [
+      {
+        id: 'plan',
+        title: 'Plan',
+        role: 'planner',
+        owner: { backend: 'claude-code' },
+        prompt: 'Write PLAN.md: a short plan for "{{change.title}}".\n\n{{change.description}}\n\n{{context}}',
+        outputs: ['PLAN.md'],
+        verification: [{ id: 'plan-written', kind: 'fileExists', paths: ['PLAN.md'] }],
+        autonomy: 'approve',
+      },
+      {
+        id: 'implement',
+        title: 'Implement',
+        role: 'implementer',
+        owner: { backend: 'claude-code' },
+        prompt: 'Implement "{{change.title}}" following the plan.\n\nPlan summary: {{previous.summary}}\n\n{{context}}\n\n{{failures}}',
+        autonomy: 'auto',
+      },
+      {
+        id: 'test',
+        title: 'Test',
+        role: 'tester',
+        owner: { backend: 'claude-code' },
+        prompt: 'Write and run tests for "{{change.title}}".\n\nWhat was implemented: {{previous.summary}}\n\n{{context}}\n\n{{failures}}',
+        autonomy: 'auto',
+      },
+      {
+        id: 'review',
+        title: 'Review',
+        role: 'reviewer',
+        owner: { backend: 'human', person: 'reviewer' },
+        verification: [{ id: 'approved', kind: 'humanApproval', approver: 'reviewer' }],
+        autonomy: 'approve',
+      },
+      {
+        id: 'qa',
+        title: 'QA / evidence',
+        role: 'qa',
+        owner: { backend: 'human', person: 'qa' },
+        verification: [{ id: 'qa-approved', kind: 'humanApproval', approver: 'qa' }],
+        autonomy: 'approve',
+      },
+    ],
+  });
+}
