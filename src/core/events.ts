@@ -44,6 +44,43 @@ export type EvidenceRef = z.infer<typeof EvidenceRefSchema>;
 export const AttemptOutcomeSchema = z.enum(['succeeded', 'failed', 'cancelled', 'timedOut', 'budgetExceeded', 'interrupted']);
 export type AttemptOutcome = z.infer<typeof AttemptOutcomeSchema>;
 
+// The context pack (see contextPack.ts): items are snapshots whose content is stored
+// as content-addressed evidence, so any pack version can be rebuilt from the record.
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+
+/** Lines are 1-based and inclusive; characters (selections only) are 0-based UTF-16 offsets within their line, the end exclusive, like VS Code's Position.character. */
+export const ContextRangeSchema = z
+  .looseObject({
+    startLine: z.number().int().positive(),
+    endLine: z.number().int().positive(),
+    startCharacter: z.number().int().nonnegative().optional(),
+    endCharacter: z.number().int().nonnegative().optional(),
+  })
+  .refine((r) => r.endLine >= r.startLine, { message: 'endLine must not be before startLine', path: ['endLine'] });
+
+export const ContextSourceSchema = z.looseObject({
+  /** Workspace-relative, forward slashes. */
+  path: z.string().min(1).optional(),
+  range: ContextRangeSchema.optional(),
+  /** The stage whose output this is (stage outputs). */
+  stageId: StageId.optional(),
+  attemptId: UlidSchema.optional(),
+  /** Free-form origin: user, handoff, convention, ticket… */
+  origin: z.string().optional(),
+});
+
+export const ContextItemSchema = z.looseObject({
+  id: z.string().min(1).max(200),
+  // A string, not an enum: a kind added by a newer version must not get this version's events quarantined.
+  kind: z.string().min(1),
+  title: z.string(),
+  source: ContextSourceSchema,
+  contentHash: Sha256Schema,
+  tokens: z.number().int().nonnegative(),
+  content: EvidenceRefSchema,
+  pinned: z.boolean().default(false),
+});
+
 /** Payload schemas by event type. */
 export const EventPayloads = {
   'change.created': z.looseObject({
@@ -103,6 +140,25 @@ export const EventPayloads = {
     summary: z.string().optional(),
     outputs: z.array(z.string()).default([]),
     at: TreeRefSchema.optional(),
+  }),
+  'context.itemAdded': z.looseObject({
+    item: ContextItemSchema,
+    /** Index to insert at; the end when absent. */
+    position: z.number().int().nonnegative().optional(),
+    /** The stage the edit was made for (e.g. the handoff that added a stage output). */
+    stageId: StageId.optional(),
+  }),
+  'context.itemRemoved': z.looseObject({ itemId: z.string().min(1), stageId: StageId.optional() }),
+  'context.itemsReordered': z.looseObject({ order: z.array(z.string().min(1)), stageId: StageId.optional() }),
+  'context.itemPinned': z.looseObject({ itemId: z.string().min(1), pinned: z.boolean(), stageId: StageId.optional() }),
+  'context.itemRefreshed': z.looseObject({
+    itemId: z.string().min(1),
+    contentHash: Sha256Schema,
+    tokens: z.number().int().nonnegative(),
+    content: EvidenceRefSchema,
+    title: z.string().optional(),
+    source: ContextSourceSchema.optional(),
+    stageId: StageId.optional(),
   }),
 } as const;
 
