@@ -1,0 +1,214 @@
+// The seed's measurable signal: the share of changes that go through their stages
+// without re-creating context. A stage's attempt re-created context when it did not
+// consume the pack version that the handoff into its stage carried forward (or
+// started with no handoff to consume, except the first stage, which consumes the
+// pack as gathered). Agents legitimately re-read files before editing them, so those
+// reads are an advisory figure per attempt and never count in the signal.
+import type { FactoryEvent } from './events';
+import { isEvent } from './events';
+import { compareEvents, foldChange } from './fold';
+import type { Pipeline } from './pipeline';
+import { foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
+
+export interface AttemptContextCheck {
+  attemptId: string;
+  stageId: string;
+  /** The `attempt.started` event. */
+  startEventId: string;
+  consumedVersion?: string;
+  /** What the attempt should have consumed: the version the handoff into its stage carried. */
+  expectedVersion?: string;
+  /** The `handoff.recorded` event that carried `expectedVersion`. */
+  handoffEventId?: string;
+  recreated: boolean;
+  /** Why, in a sentence for the reviewer and the lead. */
+  reason: string;
+}
+
+interface HandoffInto {
+  eventId: string;
+  fromStage: string;
+  version?: string;
+}
+
+/** Which stage a handoff goes to: its `toStage`, else the stage after `fromStage` in the pipeline. */
+function handoffTarget(fromStage: string, toStage: string | undefined, stageOrder: readonly string[]): string | undefined {
+  if (toStage) return toStage;
+  const at = stageOrder.indexOf(fromStage);
+  return at >= 0 ? stageOrder[at + 1] : undefined;
+}
+
+/**
+ * Judges every attempt of the stages in `stageOrder` (the pipeline's order) against
+ * the handoff into its stage. The latest handoff recorded before the attempt started
+ * counts (a send-back recorded as a handoff to an earlier stage counts for that
+ * stage); a handoff recorded later that carried exactly what the attempt consumed is
+ * accepted too, since clocks drift between machines.
+ */
+export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder: readonly string[], pack: ContextPackState = foldContextPack(events)): AttemptContextCheck[] {
+  const ordered = [...events].sort(compareEvents);
+  const versions = knownVersions(pack);
+  const allHandoffs = new Map<string, HandoffInto[]>();
+  for (const event of ordered) {
+    if (!isEvent(event, 'handoff.recorded')) continue;
+    const target = handoffTarget(event.data.fromStage, event.data.toStage, stageOrder);
+    if (!target) continue;
+    const list = allHandoffs.get(target) ?? [];
+    list.push({ eventId: event.id, fromStage: event.data.fromStage, version: event.data.contextVersion });
+    allHandoffs.set(target, list);
+  }
+
+  const latestInto = new Map<string, HandoffInto>();
+  const seenAttempts = new Set<string>();
+  const checks: AttemptContextCheck[] = [];
+  for (const event of ordered) {
+    if (isEvent(event, 'handoff.recorded')) {
+      const target = handoffTarget(event.data.fromStage, event.data.toStage, stageOrder);
+      if (target) latestInto.set(target, { eventId: event.id, fromStage: event.data.fromStage, version: event.data.contextVersion });
+      continue;
+    }
+    if (!isEvent(event, 'attempt.started')) continue;
+    const { stageId, attemptId, contextVersion: consumed } = event.data;
+    if (!stageOrder.includes(stageId) || seenAttempts.has(attemptId)) continue;
+    seenAttempts.add(attemptId);
+    const base = { attemptId, stageId, startEventId: event.id, ...(consumed ? { consumedVersion: consumed } : {}) };
+    const verdict = (recreated: boolean, reason: string, handoff?: HandoffInto): AttemptContextCheck => ({
+      ...base,
+      ...(handoff?.version ? { expectedVersion: handoff.version } : {}),
+      ...(handoff ? { handoffEventId: handoff.eventId } : {}),
+      recreated,
+      reason,
+    });
+
+    const before = latestInto.get(stageId);
+    const later = consumed ? allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id) : undefined;
+    if (before?.version && consumed === before.version) {
+      checks.push(verdict(false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
+    } else if (later) {
+      checks.push(verdict(false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
+    } else if (before) {
+      const reason = !before.version
+        ? `the handoff from ${before.fromStage} carried no context version`
+        : consumed
+          ? `consumed version ${short(consumed)}, but the handoff from ${before.fromStage} carried ${short(before.version)}`
+          : `started without a context version; the handoff from ${before.fromStage} carried ${short(before.version)}`;
+      checks.push(verdict(true, reason, before));
+    } else if (stageId === stageOrder[0]) {
+      if (!consumed) checks.push(verdict(true, 'started without the context pack'));
+      else if (!versions.has(consumed)) checks.push(verdict(true, `consumed version ${short(consumed)}, which this change's pack never had`));
+      else checks.push(verdict(false, 'the first stage consumed the pack as gathered'));
+    } else {
+      const previous = stageOrder[stageOrder.indexOf(stageId) - 1]!;
+      checks.push(verdict(true, `started with no handoff to consume: ${previous} had not handed off`));
+    }
+  }
+  return checks;
+}
+
+function short(version: string): string {
+  return version.slice(0, 12);
+}
+
+/** true: went through every stage without re-creating context; false: some attempt re-created it; incomplete: not through yet. */
+export type SignalVerdict = true | false | 'incomplete';
+
+export interface StageSignal {
+  stageId: string;
+  /** The stage handed off, was approved or was completed by hand. */
+  through: boolean;
+  attempts: AttemptContextCheck[];
+}
+
+export interface ChangeSignal {
+  changeId: string;
+  verdict: SignalVerdict;
+  stages: StageSignal[];
+  /** The attempts that re-created context (what makes the verdict false). */
+  recreated: AttemptContextCheck[];
+}
+
+export interface ChangeSignalOptions {
+  /** The stages the signal covers (plan, implement, test, evidence…); all of the pipeline's by default. */
+  stages?: readonly string[];
+}
+
+export function changeSignal(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeSignalOptions = {}): ChangeSignal {
+  const stageOrder = pipeline.stages.map((stage) => stage.id);
+  const covered = options.stages ?? stageOrder;
+  const unknown = covered.filter((id) => !stageOrder.includes(id));
+  if (unknown.length > 0) throw new Error(`The signal covers stages the pipeline does not have: ${unknown.join(', ')}.`);
+  const state = foldChange(changeId, pipeline, events);
+  const checks = checkAttemptsContext(events, stageOrder);
+  const stages: StageSignal[] = covered.map((stageId) => {
+    const status = state.stages.find((s) => s.id === stageId)?.status;
+    return { stageId, through: status === 'passed' || status === 'stale', attempts: checks.filter((c) => c.stageId === stageId) };
+  });
+  const recreated = stages.flatMap((s) => s.attempts.filter((a) => a.recreated));
+  // Once an attempt re-created context the change cannot pass, whether or not it is done.
+  const verdict: SignalVerdict = recreated.length > 0 ? false : stages.every((s) => s.through) ? true : 'incomplete';
+  return { changeId, verdict, stages, recreated };
+}
+
+export interface SignalShare {
+  kept: number;
+  recreated: number;
+  incomplete: number;
+  total: number;
+  /** kept / (kept + recreated): decided changes only; undefined when none is decided. */
+  share?: number;
+}
+
+/** The lead dashboard's figure over many changes. */
+export function signalShare(signals: readonly { verdict: SignalVerdict }[]): SignalShare {
+  const kept = signals.filter((s) => s.verdict === true).length;
+  const recreated = signals.filter((s) => s.verdict === false).length;
+  const incomplete = signals.length - kept - recreated;
+  const decided = kept + recreated;
+  return { kept, recreated, incomplete, total: signals.length, ...(decided > 0 ? { share: kept / decided } : {}) };
+}
+
+export interface ContextReread {
+  attemptId: string;
+  stageId?: string;
+  consumedVersion?: string;
+  /** False when the attempt named no version or one the record does not have (nothing counts as held then). */
+  packKnown: boolean;
+  /** Distinct files the agent read. */
+  filesRead: number;
+  /** Of those, the ones the consumed pack already held, sorted. */
+  alreadyHeld: string[];
+}
+
+/**
+ * The advisory "context re-read" figure: per attempt, the files the agent read
+ * (workspace-relative paths, extracted from its transcript elsewhere) that the pack
+ * version it consumed already held.
+ */
+export function contextRereads(
+  events: readonly FactoryEvent[],
+  readsByAttempt: ReadonlyMap<string, readonly string[]>,
+  pack: ContextPackState = foldContextPack(events),
+): ContextReread[] {
+  const started = new Map<string, { stageId: string; version?: string }>();
+  for (const event of [...events].sort(compareEvents)) {
+    if (isEvent(event, 'attempt.started') && !started.has(event.data.attemptId)) {
+      started.set(event.data.attemptId, { stageId: event.data.stageId, version: event.data.contextVersion });
+    }
+  }
+  const result: ContextReread[] = [];
+  for (const [attemptId, reads] of readsByAttempt) {
+    const attempt = started.get(attemptId);
+    const items = attempt?.version ? itemsAtVersion(pack, attempt.version) : undefined;
+    const held = items ? heldPaths(items) : new Set<string>();
+    const distinct = new Set(reads.map(normalizeWorkspacePath).filter((p) => p && p !== '.' && !p.startsWith('../') && !p.startsWith('/')));
+    result.push({
+      attemptId,
+      ...(attempt ? { stageId: attempt.stageId } : {}),
+      ...(attempt?.version ? { consumedVersion: attempt.version } : {}),
+      packKnown: items !== undefined,
+      filesRead: distinct.size,
+      alreadyHeld: [...distinct].filter((p) => held.has(p)).sort(),
+    });
+  }
+  return result;
+}
