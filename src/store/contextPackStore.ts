@@ -260,6 +260,11 @@ export interface PackEdit {
   events: FactoryEvent[];
 }
 
+interface Snapshot {
+  events: FactoryEvent[];
+  pack: ContextPackState;
+}
+
 interface NewItem {
   kind: string;
   title: string;
@@ -285,7 +290,13 @@ export class ContextPackStore {
   }
 
   async load(changeId: string): Promise<ContextPackState> {
-    return foldContextPack((await this.deps.records.readChange(changeId)).events);
+    return (await this.snapshot(changeId)).pack;
+  }
+
+  /** The change's events and their pack; each edit reads the record once. */
+  private async snapshot(changeId: string): Promise<Snapshot> {
+    const { events } = await this.deps.records.readChange(changeId);
+    return { events, pack: foldContextPack(events) };
   }
 
   /** A whole file, or a line range of it (1-based, inclusive). */
@@ -360,7 +371,8 @@ export class ContextPackStore {
     const files = detected
       .filter((d) => !d.problem)
       .flatMap((d) => (wanted && !wanted.includes(d.path) ? d.files.filter((f) => wanted.includes(f.path)) : d.files));
-    const result: PackEdit = { pack: await this.load(changeId), changed: false, itemIds: [], events: [] };
+    let current = await this.snapshot(changeId);
+    const result: PackEdit = { pack: current.pack, changed: false, itemIds: [], events: [] };
     for (const file of files) {
       const { path: rel, text } = await readWorkspaceText(this.workspaceRoot, file.path);
       const edit = await this.addItem(changeId, { pinned: input.pinned, stageId: input.stageId }, {
@@ -369,7 +381,8 @@ export class ContextPackStore {
         source: { path: rel, origin: 'convention' },
         content: text,
         name: path.posix.basename(rel),
-      });
+      }, current);
+      current = { events: [...current.events, ...edit.events], pack: edit.pack };
       result.pack = edit.pack;
       result.changed ||= edit.changed;
       result.itemIds.push(...edit.itemIds);
@@ -410,30 +423,32 @@ export class ContextPackStore {
   }
 
   async removeItem(changeId: string, itemId: string, options: { stageId?: string } = {}): Promise<PackEdit> {
-    await this.requireItem(changeId, itemId);
-    return this.appendAll(changeId, [{ type: 'context.itemRemoved', data: { itemId, ...stage(options) } }], [itemId]);
+    const before = await this.snapshot(changeId);
+    requireItem(before.pack, changeId, itemId);
+    return this.appendAll(changeId, [{ type: 'context.itemRemoved', data: { itemId, ...stage(options) } }], [itemId], before);
   }
 
   /** `order`: item ids, most important first. Ids left out keep their relative order after the named ones. */
   async reorder(changeId: string, order: readonly string[], options: { stageId?: string } = {}): Promise<PackEdit> {
-    const pack = await this.load(changeId);
-    const unknown = order.filter((id) => !pack.items.some((item) => item.id === id));
+    const before = await this.snapshot(changeId);
+    const unknown = order.filter((id) => !before.pack.items.some((item) => item.id === id));
     if (unknown.length > 0) throw new ContextInputError(`Cannot reorder: no item ${unknown.join(', ')} in the context pack of ${changeId}.`);
-    return this.appendAll(changeId, [{ type: 'context.itemsReordered', data: { order: [...order], ...stage(options) } }], [...order]);
+    return this.appendAll(changeId, [{ type: 'context.itemsReordered', data: { order: [...order], ...stage(options) } }], [...order], before);
   }
 
   /** Pinned items are cut last when the pack is rendered within a budget. */
   async pin(changeId: string, itemId: string, pinned = true, options: { stageId?: string } = {}): Promise<PackEdit> {
-    const item = await this.requireItem(changeId, itemId);
-    if (item.pinned === pinned) return { pack: await this.load(changeId), changed: false, itemIds: [itemId], events: [] };
-    return this.appendAll(changeId, [{ type: 'context.itemPinned', data: { itemId, pinned, ...stage(options) } }], [itemId]);
+    const before = await this.snapshot(changeId);
+    const item = requireItem(before.pack, changeId, itemId);
+    if (item.pinned === pinned) return { pack: before.pack, changed: false, itemIds: [itemId], events: [] };
+    return this.appendAll(changeId, [{ type: 'context.itemPinned', data: { itemId, pinned, ...stage(options) } }], [itemId], before);
   }
 
   /** Takes a disk-backed item's content from the workspace again (a new version when it changed). */
   async refreshItem(changeId: string, itemId: string, options: { stageId?: string } = {}): Promise<PackEdit> {
-    const pack = await this.load(changeId);
-    const item = pack.items.find((i) => i.id === itemId);
-    if (!item) throw new ContextInputError(`No item ${itemId} in the context pack of ${changeId}.`);
+    const before = await this.snapshot(changeId);
+    const pack = before.pack;
+    const item = requireItem(pack, changeId, itemId);
     if (!isDiskBacked(item)) throw new ContextInputError(`Item "${item.title}" is a ${item.kind} with no workspace file; only items read from the workspace can be refreshed.`);
     let content: string;
     if (item.kind === 'folder') content = (await listFolder(this.workspaceRoot, item.source.path, folderOptions(item.source))).text;
@@ -448,6 +463,7 @@ export class ContextPackStore {
       changeId,
       [{ type: 'context.itemRefreshed', data: { itemId, contentHash: hash, tokens: estimateTokens(content), content: ref, ...stage(options) } }],
       [itemId],
+      before,
     );
   }
 
@@ -517,10 +533,11 @@ export class ContextPackStore {
   }
 
   /** Stores the content, then appends itemAdded, or itemRefreshed when the item is there with other content. */
-  private async addItem(changeId: string, options: AddOptions, input: NewItem): Promise<PackEdit> {
+  private async addItem(changeId: string, options: AddOptions, input: NewItem, current?: Snapshot): Promise<PackEdit> {
     const contentHash = sha256Hex(input.content);
     const id = contextItemId(input.kind, input.source, contentHash);
-    const pack = await this.load(changeId);
+    const before = current ?? (await this.snapshot(changeId));
+    const pack = before.pack;
     const existing = pack.items.find((item) => item.id === id);
     if (existing && existing.contentHash === contentHash) return { pack, changed: false, itemIds: [id], events: [] };
     // Content first, so an event never names content the store does not have.
@@ -531,10 +548,11 @@ export class ContextPackStore {
         changeId,
         [{ type: 'context.itemRefreshed', data: { itemId: id, contentHash, tokens, content: ref, title: input.title, source: input.source, ...stage(options) } }],
         [id],
+        before,
       );
     }
     const item: ContextItem = { id, kind: input.kind, title: input.title, source: input.source, contentHash, tokens, content: ref, pinned: options.pinned === true };
-    return this.appendAll(changeId, [{ type: 'context.itemAdded', data: { item, ...stage(options) } }], [id]);
+    return this.appendAll(changeId, [{ type: 'context.itemAdded', data: { item, ...stage(options) } }], [id], before);
   }
 
   private async store(content: string, name: string, mediaType = 'text/plain; charset=utf-8') {
@@ -544,18 +562,18 @@ export class ContextPackStore {
     return ref;
   }
 
-  private async requireItem(changeId: string, itemId: string): Promise<ContextItem> {
-    const item = (await this.load(changeId)).items.find((i) => i.id === itemId);
-    if (!item) throw new ContextInputError(`No item ${itemId} in the context pack of ${changeId}.`);
-    return item;
-  }
-
-  private async appendAll(changeId: string, drafts: EventDraft[], itemIds: string[]): Promise<PackEdit> {
+  private async appendAll(changeId: string, drafts: EventDraft[], itemIds: string[], before: Snapshot): Promise<PackEdit> {
     const events: FactoryEvent[] = [];
     for (const draft of drafts) events.push(await this.deps.records.append(changeId, { ...draft, ...(this.deps.actor ? { by: this.deps.actor } : {}) } as EventDraft));
-    // Re-read rather than fold the old state plus ours: another window may have written too.
-    return { pack: await this.load(changeId), changed: true, itemIds, events };
+    // The events read before plus ours: an edit another window made meanwhile shows at the next load.
+    return { pack: foldContextPack([...before.events, ...events]), changed: true, itemIds, events };
   }
+}
+
+function requireItem(pack: ContextPackState, changeId: string, itemId: string): ContextItem {
+  const item = pack.items.find((i) => i.id === itemId);
+  if (!item) throw new ContextInputError(`No item ${itemId} in the context pack of ${changeId}.`);
+  return item;
 }
 
 function stage(options: { stageId?: string }): { stageId?: string } {

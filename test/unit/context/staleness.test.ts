@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { assessStaleness } from '../../../src/core/contextPack';
 import { checkStaleness, currentHashes } from '../../../src/store/contextPackStore';
+import { getText } from '../../../src/store/contextContent';
 import { makeWorkspace, type Workspace } from './helpers';
 
 describe('context pack: staleness', () => {
@@ -64,6 +65,21 @@ describe('context pack: staleness', () => {
     await ws.packs.refreshItem('c1', docs);
     assert.deepEqual(await checkStaleness(ws.root, await ws.packs.load('c1')), [b]);
     await assert.rejects(ws.packs.refreshItem('c1', b), /src\/b\.ts: no such file in the workspace/);
+  });
+
+  it('compares a selection (with characters) with the same range on disk', async () => {
+    // As VS Code gives it: lines 2-3, from character 5 of line 2 to character 4 of line 3.
+    const edit = await ws.packs.addSelectionItem('c1', { path: 'src/a.ts', range: { startLine: 2, startCharacter: 5, endLine: 3, endCharacter: 4 }, text: '2\nline' });
+    const id = edit.itemIds[0]!;
+    assert.deepEqual(await checkStaleness(ws.root, edit.pack), []);
+    // Typed in the editor but not saved: the disk differs from what the pack holds.
+    const unsaved = await ws.packs.addSelectionItem('c1', { path: 'src/a.ts', range: { startLine: 1, endLine: 1 }, text: 'line 1 (unsaved)' });
+    assert.deepEqual(await checkStaleness(ws.root, unsaved.pack), [unsaved.itemIds[0]]);
+    await ws.write('src/a.ts', 'line 1\nline X\nline 3\nline 4\n');
+    assert.ok((await checkStaleness(ws.root, await ws.packs.load('c1'))).includes(id));
+    const refreshed = await ws.packs.refreshItem('c1', id);
+    const item = refreshed.pack.items.find((i) => i.id === id)!;
+    assert.equal(await getText(ws.content, item.content), 'X\nline');
   });
 
   it('judges staleness purely from given hashes', async () => {
