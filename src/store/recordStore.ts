@@ -2,24 +2,43 @@
 // changes callers and git merges never conflict:
 //   .factory/pipeline.json                          the pipeline definition
 //   .factory/changes/<change>/events/<ULID>.json    one immutable file per event
+//   .factory/evidence/ab/cdef…                      evidence by sha256 (evidence.ts)
 //   .factory/quarantine/…                           files that failed validation, set aside
-// One file per event means two writers (two windows, the editor and the CLI) never
-// touch the same file, and two branches that extend one change add different files.
-import { promises as fs } from 'node:fs';
+//   .factory/.cache/index.json                      derived summary index (summaryIndex.ts)
+//   .factory/.gitignore                             cache, locks and temp files stay out of git
+//
+// Why two writers at once never lose or duplicate an event:
+// - Each event is its own file, named by its id, so writers never share a file: there is
+//   no read-modify-write and nothing to lock.
+// - The file is created exclusively (temp file, fsync, link(2) to the final name, which
+//   fails rather than overwrite; see atomicFile.ts). An id is therefore never overwritten;
+//   on the astronomically unlikely collision the writer takes a new id and retries.
+// - Ids are ULIDs from one monotonic factory per process: strictly increasing within a
+//   process even within one millisecond or when the clock steps back, and 80 random bits
+//   apart between processes.
+// - A reader lists the folder and takes only `<ULID>.json`: temp files (a writer midway, or
+//   one killed midway) are ignored, and a final name only ever appears with its full
+//   content. A process killed at any instant leaves the event whole or absent.
+// Why git merges never conflict, and the merged history is totally ordered:
+// - Two branches that extend one change add different files (different ids), which git
+//   merges without a conflict. The fold orders events by id: ULIDs sort by time, then by
+//   their random part, and file names make ids unique within a change, so the order is
+//   total and the same on every machine. Clocks drift, so events that depend on another
+//   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
+import { promises as fs, constants as fsConstants, type Dirent } from 'node:fs';
 import * as path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
-import {
-  EVENT_SCHEMA_VERSION,
-  EventPayloads,
-  firstIssue,
-  validateEvent,
-  type EventDraft,
-  type FactoryEvent,
-} from '../core/events';
+import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
 import { parseJsonSafely, slugify } from '../core/json';
-import { compareEvents } from '../core/fold';
+import { compareEvents, foldChange } from '../core/fold';
+import { AlreadyExistsError, createFileExclusive, isTempName, writeFileReplacing } from './atomicFile';
+import { checkEventFileName, checkEventFileSize, parseEventText, printable, type FileProblem } from './eventFile';
+import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
+import { FileEvidenceStore } from './evidence';
+import { ensureFactoryGitignore } from './gitignorePolicy';
+import { isWithin, OutsideWorkspaceError } from './paths';
+import { IndexFileSchema, INDEX_SCHEMA_VERSION, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export interface RecordProblem {
   /** Workspace-relative path of the file. */
@@ -57,18 +76,49 @@ export interface RecordStore {
   newChangeId(title: string): string;
 }
 
+export interface SummaryLoad {
+  summaries: ChangeSummary[];
+  problems: RecordProblem[];
+  /** How many changes were re-read and folded because their index entry was missing or stale. */
+  refolded: number;
+}
+
+/** The derived index: a summary per change without folding every event. */
+export interface SummaryPort {
+  summaries(): Promise<SummaryLoad>;
+}
+
 export interface FileRecordStoreOptions {
   now?: () => Date;
   /** Called once per problem found, e.g. to log it. */
   onProblem?: (problem: RecordProblem) => void;
+  /** Migrations applied to event files of older versions on read. */
+  migrations?: MigrationRegistry;
 }
 
-export class FileRecordStore implements RecordStore {
+export class InvalidChangeIdError extends Error {
+  constructor(readonly changeId: string) {
+    super(`"${printable(changeId)}" is not a change id (lowercase letters, digits and dashes, at most 80).`);
+    this.name = 'InvalidChangeIdError';
+  }
+}
+
+// One factory per process, shared by every store: ids stay strictly increasing even
+// when a window holds two stores of one workspace.
+const nextUlid = monotonicFactory();
+
+/** How many files are read at once: enough to hide latency, few enough not to exhaust handles. */
+const READ_CONCURRENCY = 64;
+
+export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
   readonly pipelinePath: string;
+  readonly indexPath: string;
+  readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
-  private readonly nextId: (time?: number) => string;
   private readonly onProblem: (problem: RecordProblem) => void;
+  private readonly migrations: MigrationRegistry;
+  private gitignoreEnsured = false;
 
   constructor(
     readonly workspaceRoot: string,
@@ -76,65 +126,100 @@ export class FileRecordStore implements RecordStore {
   ) {
     this.factoryDir = path.join(workspaceRoot, '.factory');
     this.pipelinePath = path.join(this.factoryDir, 'pipeline.json');
+    this.indexPath = path.join(this.factoryDir, '.cache', 'index.json');
+    this.evidence = new FileEvidenceStore(workspaceRoot, this.factoryDir);
     this.now = options.now ?? (() => new Date());
-    this.nextId = monotonicFactory();
     this.onProblem = options.onProblem ?? (() => undefined);
+    this.migrations = options.migrations ?? EVENT_MIGRATIONS;
   }
 
   async loadPipeline(options: { createIfMissing?: boolean } = {}): Promise<PipelineLoad> {
     let text: string;
     try {
+      await this.assertFactoryInside();
       text = await fs.readFile(this.pipelinePath, 'utf8');
     } catch (error) {
       if (!isNotFound(error)) throw error;
       const pipeline = defaultPipeline();
       if (options.createIfMissing === false) return { pipeline, problems: [], created: false };
-      await this.writeJson(this.pipelinePath, pipeline);
+      await this.prepareForWriting();
+      await writeFileReplacing(this.pipelinePath, `${JSON.stringify(pipeline, null, 2)}\n`);
       return { pipeline, problems: [], created: true };
     }
     const rel = this.relative(this.pipelinePath);
-    let raw: unknown;
+    let parsed: ReturnType<typeof parseJsonSafely>;
     try {
-      raw = parseJsonSafely(text).value;
+      parsed = parseJsonSafely(text);
     } catch (error) {
-      return { problems: [this.report({ path: rel, field: '', message: `not valid JSON: ${(error as Error).message}` })], created: false };
+      return { problems: [this.report({ path: rel, field: '', message: `is not valid JSON: ${(error as Error).message}` })], created: false };
     }
-    const parsed = PipelineSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = firstIssue(parsed.error);
+    // pipeline.json is the user's own file: it is reported, never moved aside.
+    if (parsed.droppedKeys.length > 0) {
+      return { problems: [this.report({ path: rel, field: parsed.droppedKeys[0]!, message: 'has a prototype-polluting key' })], created: false };
+    }
+    const result = PipelineSchema.safeParse(parsed.value);
+    if (!result.success) {
+      const issue = firstIssue(result.error);
       return { problems: [this.report({ path: rel, field: issue.field, message: issue.message })], created: false };
     }
-    return { pipeline: parsed.data, problems: [], created: false };
+    return { pipeline: result.data, problems: [], created: false };
   }
 
   async listChangeIds(): Promise<string[]> {
+    await this.assertFactoryInside();
+    let entries: Dirent[];
     try {
-      const entries = await fs.readdir(path.join(this.factoryDir, 'changes'), { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+      entries = await fs.readdir(path.join(this.factoryDir, 'changes'), { withFileTypes: true });
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
     }
+    const ids: string[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory() && ChangeIdSchema.safeParse(entry.name).success) ids.push(entry.name);
+      else {
+        const rel = this.relative(path.join(this.factoryDir, 'changes', entry.name));
+        const why = entry.isSymbolicLink() ? 'is a symbolic link, not a change folder' : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
+        const problem: RecordProblem = { path: rel, field: '', message: why };
+        problem.quarantinedTo = await this.quarantine(rel);
+        this.report(problem);
+      }
+    }
+    return ids.sort();
   }
 
   async readChange(changeId: string): Promise<ChangeRecord> {
     const dir = this.eventsDir(changeId);
-    let names: string[];
+    await this.assertInsideWorkspace(dir);
+    let entries: Dirent[];
     try {
-      names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json')).sort();
+      entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (error) {
       if (isNotFound(error)) return { changeId, events: [], problems: [] };
       throw error;
     }
+    const found: Array<{ name: string; problem?: FileProblem }> = [];
+    for (const entry of entries) {
+      if (isTempName(entry.name)) continue;
+      if (entry.isSymbolicLink()) found.push({ name: entry.name, problem: { field: '', message: 'is a symbolic link; event files must be regular files' } });
+      else if (!entry.isFile()) found.push({ name: entry.name, problem: { field: '', message: 'is not a regular file' } });
+      else found.push({ name: entry.name, problem: checkEventFileName(entry.name) });
+    }
+    const results = await mapLimit(found, READ_CONCURRENCY, async ({ name, problem }) => {
+      if (problem) return { name, problem };
+      const read = await readSmallFile(path.join(dir, name));
+      if (read === 'gone') return undefined; // moved away meanwhile (another reader quarantined it, a checkout)
+      if (typeof read === 'number') return { name, problem: checkEventFileSize(read)! };
+      return { name, ...parseEventText(changeId, name, read, this.migrations) };
+    });
     const events: FactoryEvent[] = [];
     const problems: RecordProblem[] = [];
-    const texts = await Promise.all(names.map((name) => fs.readFile(path.join(dir, name), 'utf8')));
-    names.forEach((name, i) => {
-      const file = path.join(dir, name);
-      const result = this.parseEventFile(changeId, name, texts[i]!);
-      if ('event' in result) events.push(result.event);
-      else problems.push({ path: this.relative(file), ...result.problem });
-    });
+    for (const result of results) {
+      if (!result) continue;
+      if ('event' in result && result.event) events.push(result.event);
+      else if ('problem' in result && result.problem) problems.push({ path: this.relative(path.join(dir, result.name)), ...result.problem });
+    }
     for (const problem of problems) {
       problem.quarantinedTo = await this.quarantine(problem.path);
       this.report(problem);
@@ -144,47 +229,109 @@ export class FileRecordStore implements RecordStore {
   }
 
   async append(changeId: string, draft: EventDraft): Promise<FactoryEvent> {
+    const dir = this.eventsDir(changeId);
+    await this.prepareForWriting();
+    await fs.mkdir(dir, { recursive: true });
+    await this.assertInsideWorkspace(dir);
     const now = this.now();
     const data = EventPayloads[draft.type].parse(draft.data);
-    const event = {
-      v: EVENT_SCHEMA_VERSION,
-      id: this.nextId(now.getTime()),
-      change: changeId,
-      type: draft.type,
-      at: now.toISOString(),
-      ...(draft.by ? { by: draft.by } : {}),
-      data,
-    } as FactoryEvent;
-    await fs.mkdir(this.eventsDir(changeId), { recursive: true });
-    await this.writeJson(path.join(this.eventsDir(changeId), `${event.id}.json`), event);
-    return event;
+    for (let attempt = 0; ; attempt++) {
+      const event = {
+        v: EVENT_SCHEMA_VERSION,
+        id: nextUlid(now.getTime()),
+        change: changeId,
+        type: draft.type,
+        at: now.toISOString(),
+        ...(draft.by ? { by: draft.by } : {}),
+        data,
+      } as FactoryEvent;
+      try {
+        await createFileExclusive(path.join(dir, `${event.id}.json`), `${JSON.stringify(event, null, 2)}\n`);
+        return event;
+      } catch (error) {
+        // Only a colliding id (another process, same millisecond, same 80 random bits) retries.
+        if (!(error instanceof AlreadyExistsError) || attempt >= 5) throw error;
+      }
+    }
   }
 
   newChangeId(title: string): string {
     // Readable in a file list, unique without coordination: slug + the ULID's random tail.
-    return `${slugify(title)}-${this.nextId(this.now().getTime()).slice(-6).toLowerCase()}`;
+    return `${slugify(title)}-${nextUlid(this.now().getTime()).slice(-6).toLowerCase()}`;
   }
 
-  private parseEventFile(changeId: string, name: string, text: string): { event: FactoryEvent } | { problem: Omit<RecordProblem, 'path'> } {
-    let parsed: ReturnType<typeof parseJsonSafely>;
+  /**
+   * A summary per change from the index, re-reading and folding only changes whose
+   * entry is missing or stale, then saving the index. Stage statuses are those of a
+   * fold without the current tree (no staleness against the working tree); fold the
+   * change itself for that.
+   */
+  async summaries(): Promise<SummaryLoad> {
+    const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return { summaries: [], problems, refolded: 0 };
+    const hash = pipelineHash(pipeline);
+    const previous = await this.readIndex(hash);
+    const ids = await this.listChangeIds();
+    let refolded = 0;
+    let changed = previous.size !== ids.length;
+    const entries = await mapLimit(ids, READ_CONCURRENCY, async (id): Promise<IndexEntry> => {
+      const old = previous.get(id);
+      // Observed before reading, so a write during the read shows up next time.
+      const dirMtimeMs = await mtimeOf(this.eventsDir(id));
+      const checkedAtMs = Date.now();
+      if (old && isEntryFresh(old, dirMtimeMs)) return old;
+      if (old && dirMtimeMs !== -1) {
+        const names = (await fs.readdir(this.eventsDir(id))).filter((n) => checkEventFileName(n) === undefined);
+        const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
+        if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
+          changed = true;
+          return { ...old, dirMtimeMs, checkedAtMs };
+        }
+      }
+      changed = true;
+      refolded++;
+      const record = await this.readChange(id);
+      problems.push(...record.problems);
+      return { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
+    });
+    if (changed) await this.writeIndex(hash, entries);
+    return { summaries: entries.map((e) => e.summary), problems, refolded };
+  }
+
+  /** Deletes nothing but the derived index: the next summaries() rebuilds it. */
+  async dropIndex(): Promise<void> {
+    await fs.rm(this.indexPath, { force: true });
+  }
+
+  /** Writes `.factory/.gitignore` if there is none (also done on the first write). */
+  async ensureGitignore(): Promise<boolean> {
+    return ensureFactoryGitignore(this.factoryDir);
+  }
+
+  private async readIndex(hash: string): Promise<Map<string, IndexEntry>> {
     try {
-      parsed = parseJsonSafely(text);
-    } catch (error) {
-      return { problem: { field: '', message: `not valid JSON: ${(error as Error).message}` } };
+      const parsed = IndexFileSchema.safeParse(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
+      if (!parsed.success || parsed.data.pipelineHash !== hash) return new Map();
+      return new Map(parsed.data.entries.map((e) => [e.summary.id, e]));
+    } catch {
+      // Missing or corrupt: it is only a cache, rebuilt from the events.
+      return new Map();
     }
-    const result = validateEvent(parsed.value);
-    if (!result.ok) return { problem: { field: result.issue.field, message: result.issue.message } };
-    if (`${result.event.id}.json` !== name) return { problem: { field: 'id', message: `does not match the file name ${name}` } };
-    if (result.event.change !== changeId) return { problem: { field: 'change', message: `names change "${result.event.change}" but is stored under "${changeId}"` } };
-    return { event: result.event };
+  }
+
+  private async writeIndex(hash: string, entries: IndexEntry[]): Promise<void> {
+    await this.prepareForWriting();
+    await writeFileReplacing(this.indexPath, JSON.stringify({ v: INDEX_SCHEMA_VERSION, pipelineHash: hash, entries }));
   }
 
   /** Moves a bad file aside (never deletes it) so the rest of the record loads. */
   private async quarantine(relPath: string): Promise<string | undefined> {
     const from = path.join(this.workspaceRoot, relPath);
-    const to = path.join(this.factoryDir, 'quarantine', path.relative(this.factoryDir, from));
+    let to = path.join(this.factoryDir, 'quarantine', path.relative(this.factoryDir, from));
     try {
       await fs.mkdir(path.dirname(to), { recursive: true });
+      // Never replace an earlier quarantined file of the same name.
+      if (await exists(to)) to = `${to}.${nextUlid()}`;
       await fs.rename(from, to);
       return this.relative(to);
     } catch {
@@ -198,17 +345,105 @@ export class FileRecordStore implements RecordStore {
   }
 
   private eventsDir(changeId: string): string {
+    if (typeof changeId !== 'string' || !ChangeIdSchema.safeParse(changeId).success) throw new InvalidChangeIdError(changeId);
     return path.join(this.factoryDir, 'changes', changeId, 'events');
+  }
+
+  private async prepareForWriting(): Promise<void> {
+    await this.assertFactoryInside();
+    if (this.gitignoreEnsured) return;
+    await ensureFactoryGitignore(this.factoryDir);
+    this.gitignoreEnsured = true;
+  }
+
+  /** `.factory` itself (or a folder in it) could be a symbolic link out of the workspace. */
+  private async assertFactoryInside(): Promise<void> {
+    await this.assertInsideWorkspace(this.factoryDir);
+  }
+
+  private async assertInsideWorkspace(dir: string): Promise<void> {
+    const [realRoot, realDir] = await Promise.all([realpathOrSelf(this.workspaceRoot), realpathOfExisting(dir)]);
+    if (!isWithin(realRoot, realDir)) throw new OutsideWorkspaceError(this.relative(dir), this.workspaceRoot, 'a symbolic link leads outside');
   }
 
   private relative(file: string): string {
     return path.relative(this.workspaceRoot, file).split(path.sep).join('/');
   }
+}
 
-  private async writeJson(file: string, value: unknown): Promise<void> {
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, { fsync: true });
+/** Reads a file that must be small: its text, its size when too big, or 'gone'. Symbolic links are refused. */
+async function readSmallFile(file: string): Promise<string | number | 'gone'> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+  } catch (error) {
+    if (isNotFound(error)) return 'gone';
+    throw error;
   }
+  try {
+    const { size } = await handle.stat();
+    if (checkEventFileSize(size)) return size;
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function mtimeOf(dir: string): Promise<number> {
+  try {
+    return (await fs.stat(dir)).mtimeMs;
+  } catch (error) {
+    if (isNotFound(error)) return -1;
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function realpathOrSelf(p: string): Promise<string> {
+  try {
+    return await fs.realpath(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** The real path of `p`, resolving the deepest part of it that exists. */
+async function realpathOfExisting(p: string): Promise<string> {
+  let current = path.resolve(p);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(current), ...rest);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      const parent = path.dirname(current);
+      if (parent === current) return path.join(current, ...rest);
+      rest.unshift(path.basename(current));
+      current = parent;
+    }
+  }
+}
+
+/** Maps with at most `limit` calls in flight, keeping the order of `items`. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function isNotFound(error: unknown): boolean {

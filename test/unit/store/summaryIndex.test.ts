@@ -1,0 +1,84 @@
+// The derived summary index: rebuilt when missing or corrupt, refreshed when stale.
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileRecordStore } from '../../../src/store/recordStore';
+import { foldChange } from '../../../src/core/fold';
+import { defaultPipeline } from '../../../src/core/pipeline';
+import { summarize } from '../../../src/store/summaryIndex';
+import { tempWorkspace } from './helpers';
+
+describe('store: summary index', () => {
+  let ws: ReturnType<typeof tempWorkspace>;
+  let store: FileRecordStore;
+  beforeEach(async () => {
+    ws = tempWorkspace('index');
+    store = new FileRecordStore(ws.dir);
+    await store.loadPipeline();
+    for (const title of ['Add search', 'Fix login']) {
+      const id = store.newChangeId(title);
+      await store.append(id, { type: 'change.created', data: { title, branch: `factory/${id}` } });
+      const attemptId = (await store.append(id, { type: 'stage.approvalRequested', data: { stageId: 'plan' } })).id;
+      await store.append(id, { type: 'attempt.started', data: { stageId: 'plan', attemptId, backend: 'claude-code' } });
+    }
+  });
+  afterEach(() => ws.cleanup());
+
+  const expected = async () => {
+    const ids = await store.listChangeIds();
+    return Promise.all(ids.map(async (id) => {
+      const r = await store.readChange(id);
+      return summarize(foldChange(id, defaultPipeline(), r.events), r.events, 0);
+    }));
+  };
+
+  it('summarises every change like a full fold, and reuses the index when nothing changed', async () => {
+    const first = await store.summaries();
+    assert.equal(first.refolded, 2);
+    assert.deepEqual(first.summaries, await expected());
+    assert.equal(first.summaries[0]?.eventCount, 3);
+    assert.equal(first.summaries[0]?.stages.find((s) => s.id === 'plan')?.status, 'running');
+    assert.ok(existsSync(store.indexPath));
+    const second = await store.summaries();
+    assert.equal(second.refolded, 0);
+    assert.deepEqual(second.summaries, first.summaries);
+  });
+
+  it('notices a new event at once, even within the folder mtime tick', async () => {
+    const before = await store.summaries();
+    const id = before.summaries[1]!.id;
+    const added = await store.append(id, { type: 'change.completed', data: {} });
+    const after = await store.summaries();
+    assert.equal(after.refolded, 1);
+    const summary = after.summaries.find((s) => s.id === id)!;
+    assert.equal(summary.completed, true);
+    assert.equal(summary.lastEventId, added.id);
+    assert.equal(summary.eventCount, 4);
+  });
+
+  it('notices changes added and removed, and a deleted or corrupt index loses nothing', async () => {
+    const before = await store.summaries();
+    const extra = store.newChangeId('Third');
+    await store.append(extra, { type: 'change.created', data: { title: 'Third' } });
+    assert.equal((await store.summaries()).summaries.length, 3);
+    rmSync(join(ws.dir, '.factory', 'changes', extra), { recursive: true });
+    assert.deepEqual((await store.summaries()).summaries, before.summaries);
+
+    await store.dropIndex();
+    const rebuilt = await store.summaries();
+    assert.equal(rebuilt.refolded, 2);
+    assert.deepEqual(rebuilt.summaries, before.summaries);
+    writeFileSync(store.indexPath, '{"v":1,"pipelineHash":');
+    assert.deepEqual((await store.summaries()).summaries, before.summaries);
+    writeFileSync(store.indexPath, JSON.stringify({ v: 1, pipelineHash: 'x', entries: 'nope' }));
+    assert.deepEqual((await store.summaries()).summaries, before.summaries);
+  });
+
+  it('refolds everything when the pipeline changes', async () => {
+    await store.summaries();
+    const pipeline = JSON.parse(readFileSync(store.pipelinePath, 'utf8')) as { stages: Array<{ title: string }> };
+    pipeline.stages[0]!.title = 'Planning';
+    writeFileSync(store.pipelinePath, JSON.stringify(pipeline));
+    assert.equal((await store.summaries()).refolded, 2);
+  });
+});
