@@ -44,15 +44,22 @@ export const TestReportCriterionSchema = z.looseObject({
   cwd: z.string().optional(),
   env: z.record(z.string(), z.string()).optional(),
   timeoutMs: z.number().int().positive().default(600_000),
-  reports: z.array(z.string()).min(1).describe('Paths or globs of the JUnit XML / TAP reports the command writes'),
+  reports: z.array(z.string()).min(1).describe('Workspace-relative paths or globs of the JUnit XML / TAP reports the command writes; only files this run wrote count'),
   format: z.enum(['junit', 'tap']).default('junit'),
+  expectExitCodes: z.array(z.number().int()).default([0]).describe('Exit codes of a run whose report may pass; any other code fails the criterion even with a clean report'),
 });
 
 export const ScreenshotCriterionSchema = z.looseObject({
   ...criterionBase,
   kind: z.literal('screenshot'),
   start: z
-    .looseObject({ argv: Argv, cwd: z.string().optional(), port: z.number().int().positive(), timeoutMs: z.number().int().positive().default(60_000) })
+    .looseObject({
+      argv: Argv,
+      cwd: z.string().optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      port: z.number().int().positive(),
+      timeoutMs: z.number().int().positive().default(60_000).describe('How long to wait for the port'),
+    })
     .optional()
     .describe('A command that serves the app, waited for on a port'),
   url: z.string().describe('Base URL to open'),
