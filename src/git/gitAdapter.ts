@@ -1,6 +1,19 @@
 // The git adapter (on simple-git): what the record binds itself to. Every call runs
-// git with an argument array in the workspace; nothing here touches the user's index.
+// git with an argument array in the workspace; nothing here touches the user's index
+// or stash: tree hashes, diffs and checkpoints go through a private temporary index
+// (GIT_INDEX_FILE), seeded from a copy of the real one so unchanged files are not
+// hashed again.
+//
+// The record is outside what it measures: the workspace's `.factory/` is left out of
+// every tree hash, diff and checkpoint, so writing an event never stales a result and
+// rolling back an attempt never erases the record of it.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { simpleGit, type SimpleGit } from 'simple-git';
+import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
+
+export { GitCommandError } from './gitProcess';
 
 export interface GitIdentity {
   name: string;
@@ -15,8 +28,113 @@ export interface GitPort {
   identity(): Promise<GitIdentity>;
 }
 
-export class GitAdapter implements GitPort {
+/** Where the working tree is: what a handoff or a verification is bound to. */
+export interface TreeSnapshot {
+  branch?: string;
+  /** HEAD, or undefined in a repository with no commits yet. */
+  commit?: string;
+  /** The working tree (tracked, modified and untracked files, not ignored ones; without .factory/). */
+  tree: string;
+}
+
+export type FileStatus = 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'typeChanged';
+
+export interface ChangedFile {
+  status: FileStatus;
+  /** Repository-relative, forward slashes. */
+  path: string;
+  /** For renames and copies: the path before. */
+  from?: string;
+}
+
+export interface TreeDiff {
+  fromTree: string;
+  toTree: string;
+  files: ChangedFile[];
+  /** Unified patch (binary files shown as "Binary files differ"). */
+  patch: string;
+}
+
+export interface Checkpoint {
+  id: string;
+  ref: string;
+  commit: string;
+  tree: string;
+}
+
+/** What a rollback does to one path of the working tree. */
+export interface RollbackChange {
+  /** Repository-relative, forward slashes. */
+  path: string;
+  /** restore: the file comes back; revert: its content (or mode) goes back; remove: it was added since and goes away. */
+  action: 'restore' | 'revert' | 'remove';
+}
+
+export interface RollbackResult {
+  changed: RollbackChange[];
+  /** Submodules (gitlinks) that differ: a rollback never moves or deletes a submodule. */
+  skippedSubmodules: string[];
+  /** True when the working tree hashes to the checkpoint's tree afterwards. */
+  matches: boolean;
+}
+
+/** Tree hashes and diffs of the working tree. */
+export interface GitTreePort {
+  headCommit(): Promise<string | undefined>;
+  workingTreeHash(): Promise<string>;
+  snapshot(): Promise<TreeSnapshot>;
+  /** From one tree to another (the working tree now when `toTree` is omitted). */
+  diffTrees(fromTree: string, toTree?: string): Promise<TreeDiff>;
+}
+
+/** Checkpoints before an attempt and rollback to them. */
+export interface CheckpointPort {
+  createCheckpoint(id: string): Promise<Checkpoint>;
+  getCheckpoint(id: string): Promise<Checkpoint | undefined>;
+  listCheckpoints(): Promise<Checkpoint[]>;
+  /** The files a rollback to `id` would change, for a confirmation dialog. */
+  rollbackPreview(id: string): Promise<RollbackChange[]>;
+  rollback(id: string): Promise<RollbackResult>;
+  deleteCheckpoint(id: string): Promise<void>;
+}
+
+export class NotAGitRepositoryError extends Error {
+  constructor(readonly workspaceRoot: string) {
+    super(`${workspaceRoot} is not in a git repository: tree hashes, diffs and checkpoints need one (the record can still be read).`);
+    this.name = 'NotAGitRepositoryError';
+  }
+}
+
+export class CheckpointNotFoundError extends Error {
+  constructor(readonly checkpointId: string) {
+    super(`There is no checkpoint "${checkpointId}" (refs/factory/checkpoints/${checkpointId}).`);
+    this.name = 'CheckpointNotFoundError';
+  }
+}
+
+export const CHECKPOINT_REF_PREFIX = 'refs/factory/checkpoints/';
+const CHECKPOINT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const GITLINK_MODE = '160000';
+// Checkpoint commits are the cockpit's, not the user's: a fixed identity means they
+// work where no user.name is configured (CI) and are recognisable in any listing.
+const CHECKPOINT_IDENTITY = {
+  GIT_AUTHOR_NAME: 'Factory Cockpit',
+  GIT_AUTHOR_EMAIL: 'factory-cockpit@localhost',
+  GIT_COMMITTER_NAME: 'Factory Cockpit',
+  GIT_COMMITTER_EMAIL: 'factory-cockpit@localhost',
+};
+
+interface RepoLayout {
+  topLevel: string;
+  gitDir: string;
+  indexFile: string;
+  /** `.factory` of the workspace, relative to the top level (forward slashes). */
+  recordPath: string;
+}
+
+export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   private readonly git: SimpleGit;
+  private layoutPromise?: Promise<RepoLayout>;
 
   constructor(readonly workspaceRoot: string) {
     this.git = simpleGit({ baseDir: workspaceRoot, trimmed: true });
@@ -55,4 +173,237 @@ export class GitAdapter implements GitPort {
     const [name, email] = await Promise.all([read('user.name'), read('user.email')]);
     return { name: name ?? process.env.USER ?? 'unknown', ...(email ? { email } : {}) };
   }
+
+  async headCommit(): Promise<string | undefined> {
+    const layout = await this.layout();
+    const result = await runGit(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], { cwd: layout.topLevel, okCodes: [0, 1, 128] });
+    return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : undefined;
+  }
+
+  async workingTreeHash(): Promise<string> {
+    const layout = await this.layout();
+    return this.withTempIndex(layout, true, async (env) => {
+      // The copied index may list .factory/ files the user committed: drop them, then
+      // stage everything else (modified, deleted, untracked; ignored files stay out).
+      await runGit(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', `:(top,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
+      await runGit(['add', '--all', '--', ':(top)', `:(top,exclude,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
+      return gitText(['write-tree'], { cwd: layout.topLevel, env });
+    });
+  }
+
+  async snapshot(): Promise<TreeSnapshot> {
+    const [branch, commit, tree] = await Promise.all([this.currentBranch(), this.headCommit(), this.workingTreeHash()]);
+    return { ...(branch ? { branch } : {}), ...(commit ? { commit } : {}), tree };
+  }
+
+  async diffTrees(fromTree: string, toTree?: string): Promise<TreeDiff> {
+    const layout = await this.layout();
+    const to = toTree ?? (await this.workingTreeHash());
+    const scope = ['--', ':(top)', `:(top,exclude,literal)${layout.recordPath}`];
+    const common = ['-r', '-M', '--no-ext-diff', '--no-textconv', '--no-color'];
+    const [nameStatus, patch] = await Promise.all([
+      runGit(['diff-tree', ...common, '-z', '--name-status', fromTree, to, ...scope], { cwd: layout.topLevel }),
+      runGit(['diff-tree', ...common, '-p', fromTree, to, ...scope], { cwd: layout.topLevel }),
+    ]);
+    return { fromTree, toTree: to, files: parseNameStatus(nameStatus.stdout), patch: patch.stdout.toString('utf8') };
+  }
+
+  async createCheckpoint(id: string): Promise<Checkpoint> {
+    checkCheckpointId(id);
+    const layout = await this.layout();
+    const [tree, parent] = await Promise.all([this.workingTreeHash(), this.headCommit()]);
+    const commit = await gitText(['commit-tree', tree, ...(parent ? ['-p', parent] : []), '-m', `Factory checkpoint ${id}`], {
+      cwd: layout.topLevel,
+      env: CHECKPOINT_IDENTITY,
+    });
+    const ref = `${CHECKPOINT_REF_PREFIX}${id}`;
+    await runGit(['update-ref', '-m', `factory: checkpoint ${id}`, ref, commit], { cwd: layout.topLevel });
+    return { id, ref, commit, tree };
+  }
+
+  async getCheckpoint(id: string): Promise<Checkpoint | undefined> {
+    checkCheckpointId(id);
+    return (await this.readCheckpoints(`${CHECKPOINT_REF_PREFIX}${id}`))[0];
+  }
+
+  /** Every checkpoint of the repository, oldest first. */
+  async listCheckpoints(): Promise<Checkpoint[]> {
+    return this.readCheckpoints(CHECKPOINT_REF_PREFIX.slice(0, -1));
+  }
+
+  private async readCheckpoints(pattern: string): Promise<Checkpoint[]> {
+    const layout = await this.layout();
+    const out = await gitText(['for-each-ref', '--sort=committerdate', '--format=%(refname)%00%(objectname)%00%(tree)', pattern], { cwd: layout.topLevel });
+    return out
+      .split('\n')
+      .map((line) => line.split('\0'))
+      .filter(([ref, commit, tree]) => ref?.startsWith(CHECKPOINT_REF_PREFIX) && commit && tree)
+      .map(([ref, commit, tree]) => ({ id: ref!.slice(CHECKPOINT_REF_PREFIX.length), ref: ref!, commit: commit!, tree: tree! }));
+  }
+
+  async deleteCheckpoint(id: string): Promise<void> {
+    checkCheckpointId(id);
+    const layout = await this.layout();
+    await runGit(['update-ref', '-d', `${CHECKPOINT_REF_PREFIX}${id}`], { cwd: layout.topLevel });
+  }
+
+  async rollbackPreview(id: string): Promise<RollbackChange[]> {
+    return (await this.planRollback(id)).changes;
+  }
+
+  async rollback(id: string): Promise<RollbackResult> {
+    const layout = await this.layout();
+    const plan = await this.planRollback(id);
+    // Removals first: a file added since may sit where the checkpoint has a folder.
+    for (const change of plan.changes.filter((c) => c.action === 'remove')) {
+      await removeInside(layout.topLevel, change.path);
+    }
+    const writes = plan.changes.filter((c) => c.action !== 'remove').map((c) => c.path);
+    if (writes.length > 0) {
+      // The checkpoint's files are written by git itself (modes, symlinks, filters,
+      // line endings as configured) from a private index holding the checkpoint tree.
+      await this.withTempIndex(layout, false, async (env) => {
+        await runGit(['read-tree', plan.checkpoint.tree], { cwd: layout.topLevel, env });
+        await runGit(['checkout-index', '--force', '-z', '--stdin'], { cwd: layout.topLevel, env, input: writes.map((p) => `${p}\0`).join('') });
+      });
+    }
+    const after = await this.workingTreeHash();
+    return { changed: plan.changes, skippedSubmodules: plan.skippedSubmodules, matches: after === plan.checkpoint.tree };
+  }
+
+  private async planRollback(id: string): Promise<{ checkpoint: Checkpoint; changes: RollbackChange[]; skippedSubmodules: string[] }> {
+    const checkpoint = await this.getCheckpoint(id);
+    if (!checkpoint) throw new CheckpointNotFoundError(id);
+    const layout = await this.layout();
+    const current = await this.workingTreeHash();
+    const raw = await runGit(['diff-tree', '-r', '-z', '--raw', '--no-renames', current, checkpoint.tree, '--', ':(top)', `:(top,exclude,literal)${layout.recordPath}`], {
+      cwd: layout.topLevel,
+    });
+    const changes: RollbackChange[] = [];
+    const skippedSubmodules: string[] = [];
+    for (const entry of parseRaw(raw.stdout)) {
+      if (entry.srcMode === GITLINK_MODE || entry.dstMode === GITLINK_MODE) {
+        skippedSubmodules.push(entry.path);
+        continue;
+      }
+      const action = entry.status === 'A' ? 'restore' : entry.status === 'D' ? 'remove' : 'revert';
+      changes.push({ path: entry.path, action });
+    }
+    return { checkpoint, changes, skippedSubmodules };
+  }
+
+  /** Runs `fn` with GIT_INDEX_FILE pointing at a private index, removed afterwards. */
+  private async withTempIndex<T>(layout: RepoLayout, seedFromRealIndex: boolean, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+    const tempIndex = path.join(layout.gitDir, `factory-index-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      if (seedFromRealIndex) await seedIndex(layout.indexFile, tempIndex);
+      return await fn({ GIT_INDEX_FILE: tempIndex });
+    } finally {
+      await Promise.all([fs.rm(tempIndex, { force: true }), fs.rm(`${tempIndex}.lock`, { force: true })]);
+    }
+  }
+
+  private layout(): Promise<RepoLayout> {
+    this.layoutPromise ??= this.readLayout().catch((error: unknown) => {
+      this.layoutPromise = undefined;
+      throw error;
+    });
+    return this.layoutPromise;
+  }
+
+  private async readLayout(): Promise<RepoLayout> {
+    let lines: string[];
+    try {
+      const out = await gitText(['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--absolute-git-dir', '--git-path', 'index', '--show-prefix'], {
+        cwd: this.workspaceRoot,
+      });
+      lines = out.split('\n');
+    } catch (error) {
+      if (error instanceof GitCommandError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotAGitRepositoryError(this.workspaceRoot);
+      throw error;
+    }
+    const [inside, topLevel, gitDir, index, prefix = ''] = lines;
+    if (inside !== 'true' || !topLevel || !gitDir || !index) throw new NotAGitRepositoryError(this.workspaceRoot);
+    return {
+      topLevel,
+      gitDir,
+      indexFile: path.resolve(this.workspaceRoot, index),
+      recordPath: `${prefix}.factory`,
+    };
+  }
+}
+
+function checkCheckpointId(id: string): void {
+  if (!CHECKPOINT_ID.test(id)) throw new Error(`"${String(id).slice(0, 80)}" cannot name a checkpoint: use letters, digits, "-" and "_" (at most 128).`);
+}
+
+/**
+ * Copies the real index so that `git add` finds unchanged files by their stat data
+ * instead of hashing them again. The copy keeps the original's mtime: git's check for
+ * "racily clean" entries compares file times with the index file's own time.
+ */
+async function seedIndex(realIndex: string, tempIndex: string): Promise<void> {
+  try {
+    await fs.copyFile(realIndex, tempIndex);
+    const stat = await fs.stat(realIndex);
+    await fs.utimes(tempIndex, stat.atime, stat.mtime);
+  } catch (error) {
+    // No index yet (a repository with no commits and nothing staged): start empty.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+/** Deletes a file of the working tree and the folders it leaves empty, never above `top`. */
+async function removeInside(top: string, relPath: string): Promise<void> {
+  const target = path.resolve(top, relPath);
+  const parentReal = await fs.realpath(path.dirname(target)).catch(() => undefined);
+  const topReal = await fs.realpath(top);
+  // A folder on the way may have become a symbolic link out of the repository since.
+  if (!parentReal || path.relative(topReal, parentReal).startsWith('..')) return;
+  await fs.rm(target, { force: true });
+  let dir = path.dirname(target);
+  while (dir !== top && dir.startsWith(top + path.sep)) {
+    try {
+      await fs.rmdir(dir);
+    } catch {
+      break; // not empty (or gone): stop climbing
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+const STATUS: Record<string, FileStatus> = { A: 'added', M: 'modified', D: 'deleted', R: 'renamed', C: 'copied', T: 'typeChanged' };
+
+function parseNameStatus(output: Buffer): ChangedFile[] {
+  const fields = splitNul(output);
+  const files: ChangedFile[] = [];
+  for (let i = 0; i < fields.length; ) {
+    const code = fields[i++]!;
+    const status = STATUS[code.charAt(0)] ?? 'modified';
+    if (status === 'renamed' || status === 'copied') {
+      const from = fields[i++]!;
+      files.push({ status, path: fields[i++]!, from });
+    } else {
+      files.push({ status, path: fields[i++]! });
+    }
+  }
+  return files;
+}
+
+interface RawEntry {
+  srcMode: string;
+  dstMode: string;
+  status: string;
+  path: string;
+}
+
+function parseRaw(output: Buffer): RawEntry[] {
+  const fields = splitNul(output);
+  const entries: RawEntry[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    // ":<srcmode> <dstmode> <srcsha> <dstsha> <status>" then the path
+    const [srcMode = '', dstMode = '', , , status = ''] = fields[i]!.slice(1).split(' ');
+    entries.push({ srcMode, dstMode, status: status.charAt(0), path: fields[i + 1]! });
+  }
+  return entries;
 }

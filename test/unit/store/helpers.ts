@@ -21,6 +21,11 @@ export function initRepo(dir: string): void {
   git(dir, 'config', 'commit.gpgsign', 'false');
 }
 
+/** What the user's index and stash look like: must be the same before and after. */
+export function userState(dir: string): string {
+  return [git(dir, 'ls-files', '--stage'), git(dir, 'diff', '--cached'), git(dir, 'stash', 'list')].join('\n--\n');
+}
+
 export const WORKER = join(__dirname, 'fixtures', 'appendWorker.ts');
 
 /** Starts a TypeScript script under node + tsx, with an argument array. */
