@@ -1,0 +1,20 @@
+// Public surface of the agent backends.
+export type { AgentBackend, AgentRun, AttemptRequest, BackendId, ContextPackInput, ModelPrice, PriceTable, TranscriptEntry, TranscriptSink } from './types';
+export { BACKEND_IDS } from './types';
+export { createBackends, capabilitiesOf, type BackendsConfig, type BackendPorts, type BackendRegistry } from './registry';
+export { checkBackends, type BackendCheck, type CheckOptions } from './check';
+export { CliBackend, composePrompt, missingBinaryMessage, type CliBackendConfig, type CliPreset } from './cliBackend';
+export { CLI_PRESETS, claudeCodePreset, codexPreset, droidPreset, geminiPreset, aiderPreset, commandPreset, expandTemplate } from './presets';
+export { AcpBackend, allowOncePolicy, rejectAllPolicy, mapSessionUpdate, type AcpBackendConfig, type PermissionPolicy, type PermissionDecision, type PermissionRequestInfo } from './acp';
+export { VscodeLmBackend, createVscodeLmPort, type LanguageModelPort, type LmChatModel, type LmModelSelector, type VscodeLmConfig } from './vscodeLm';
+export { HumanBackend, type HumanRun, type HumanClose } from './human';
+export { Redactor, StreamRedactor, secretsFromEnv, REDACTED } from './redact';
+export { DEFAULT_PRICES, UsageMeter, estimateCost, priceFor } from './usageMeter';
+export { runProcess, truncationMarker, type RunProcessOptions, type ProcessExit, type StopRequest } from './runner';
+export { LineSplitter } from './lineSplitter';
+export type { LineParser, ParserFactory } from './parsers/common';
+export { createClaudeCodeParser } from './parsers/claudeCode';
+export { createCodexParser } from './parsers/codex';
+export { createDroidParser } from './parsers/droid';
+export { createGeminiParser } from './parsers/gemini';
+export { createPlainTextParser } from './parsers/plainText';

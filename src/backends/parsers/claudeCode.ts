@@ -1,0 +1,166 @@
+// Claude Code `claude -p --output-format stream-json --verbose [--include-partial-messages]`.
+//
+// Format sources:
+// - Captured from Claude Code 2.1.197 (npm @anthropic-ai/claude-code, native linux-x64
+//   binary) run headless against test/fixtures/agents/mock-model-server.mjs:
+//   test/fixtures/agents/claude-code/{success,success-partial,error}.jsonl.
+// - Docs: docs.claude.com/en/docs/claude-code/headless ("stream-json": one JSON message
+//   per line) and the Agent SDK message types (SDKSystemMessage `system/init`,
+//   SDKAssistantMessage, SDKUserMessage with tool_result blocks, SDKPartialAssistantMessage
+//   `stream_event`, SDKResultMessage with total_cost_usd, usage, num_turns, is_error,
+//   session_id, subtype success | error_max_turns | error_during_execution).
+// Observed: an assistant message with several content blocks is printed as several
+// `assistant` lines with the same message id and the same usage (counted once here);
+// the streamed `usage.output_tokens` is the value at message_start (too low): the
+// `result` line carries the true totals and the cost. A failed API call shows as an
+// `assistant` line with `error` and model "<synthetic>", then a `result` with is_error.
+import type { AgentEvent } from '../../core/agentEvents';
+import { RecentSet, arr, decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext } from './common';
+
+const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
+
+export function createClaudeCodeParser(_context: ParserContext): LineParser {
+  const countedMessages = new RecentSet();
+  const streamedText = new RecentSet();
+  const calls = new Map<string, { name: string; input: unknown }>();
+  let turns = 0;
+  let currentStreamMessage: string | undefined;
+
+  function tokensOf(usage: Json | undefined) {
+    const cacheRead = num(usage?.cache_read_input_tokens) ?? 0;
+    const cacheCreation = num(usage?.cache_creation_input_tokens) ?? 0;
+    return {
+      inputTokens: (num(usage?.input_tokens) ?? 0) + cacheRead + cacheCreation,
+      outputTokens: num(usage?.output_tokens) ?? 0,
+      cachedTokens: cacheRead,
+    };
+  }
+
+  function assistant(message: Json, line: Json): AgentEvent[] {
+    const events: AgentEvent[] = [];
+    const id = str(message.id) ?? '';
+    const model = str(message.model);
+    if (id && !countedMessages.has(id)) {
+      countedMessages.add(id);
+      if (model !== '<synthetic>') {
+        events.push({ kind: 'turn', index: ++turns });
+        events.push({ kind: 'usage', scope: 'delta', ...tokensOf(obj(message.usage)), ...(model ? { model } : {}) });
+      }
+    }
+    for (const raw of arr(message.content)) {
+      const block = obj(raw);
+      if (!block) continue;
+      switch (block.type) {
+        case 'text':
+          if (!streamedText.has(id) && str(block.text)) events.push({ kind: 'text', text: str(block.text) ?? '', messageId: id });
+          break;
+        case 'thinking':
+          if (!streamedText.has(id) && str(block.thinking)) events.push({ kind: 'reasoning', text: str(block.thinking) ?? '', messageId: id });
+          break;
+        case 'tool_use': {
+          const toolId = str(block.id) ?? '';
+          const name = str(block.name) ?? 'unknown';
+          calls.set(toolId, { name, input: block.input });
+          events.push(toolStarted(toolId, name, block.input));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    const error = str(line.error);
+    if (error) events.push({ kind: 'error', message: textOf(message.content) || `API error (${error})`, fatal: false });
+    return events;
+  }
+
+  function user(message: Json, line: Json): AgentEvent[] {
+    const events: AgentEvent[] = [];
+    for (const raw of arr(message.content)) {
+      const block = obj(raw);
+      if (block?.type !== 'tool_result') continue;
+      const id = str(block.tool_use_id) ?? '';
+      const call = calls.get(id);
+      calls.delete(id);
+      const failed = block.is_error === true;
+      const output = textOf(block.content);
+      events.push({ kind: 'toolFinished', id, ...(call ? { name: call.name } : {}), status: failed ? 'failed' : 'succeeded', output: excerpt(output) });
+      if (!call || failed) continue;
+      const input = obj(call.input);
+      if (EDIT_TOOLS.has(call.name)) {
+        const result = obj(line.tool_use_result);
+        const path = str(input?.file_path) ?? str(input?.notebook_path) ?? str(result?.filePath);
+        const change = result?.type === 'create' ? 'add' : result?.type === 'update' || call.name !== 'Write' ? 'update' : 'unknown';
+        if (path) events.push({ kind: 'fileEdited', path, change, toolCallId: id });
+      } else if (call.name === 'Bash') {
+        const result = obj(line.tool_use_result);
+        events.push({ kind: 'commandRun', command: str(input?.command) ?? '', exitCode: failed ? null : 0, outputExcerpt: excerpt(str(result?.stdout) ?? output), toolCallId: id });
+      }
+    }
+    return events;
+  }
+
+  function streamEvent(event: Json): AgentEvent[] {
+    if (event.type === 'message_start') {
+      currentStreamMessage = str(obj(event.message)?.id);
+      return [];
+    }
+    if (event.type !== 'content_block_delta') return [];
+    const delta = obj(event.delta);
+    const messageId = currentStreamMessage ?? '';
+    if (delta?.type === 'text_delta' && str(delta.text)) {
+      streamedText.add(messageId);
+      return [{ kind: 'text', text: str(delta.text) ?? '', messageId }];
+    }
+    if (delta?.type === 'thinking_delta' && str(delta.thinking)) {
+      streamedText.add(messageId);
+      return [{ kind: 'reasoning', text: str(delta.thinking) ?? '', messageId }];
+    }
+    return [];
+  }
+
+  function result(line: Json): AgentEvent[] {
+    const isError = line.is_error === true || (str(line.subtype) ?? 'success') !== 'success';
+    const events: AgentEvent[] = [];
+    const cost = num(line.total_cost_usd);
+    const usage = obj(line.usage);
+    if (usage || cost !== undefined) {
+      events.push({ kind: 'usage', scope: 'total', ...tokensOf(usage), ...(cost !== undefined ? { costUsd: cost, costSource: 'agent' as const } : {}) });
+    }
+    const text = str(line.result);
+    if (isError) events.push({ kind: 'error', message: text || `Claude Code stopped: ${str(line.subtype) ?? 'error'}`, fatal: true });
+    const turnsReported = num(line.num_turns);
+    const duration = num(line.duration_ms);
+    events.push({ kind: 'result', success: !isError, ...(text !== undefined ? { text } : {}), ...(turnsReported !== undefined ? { turns: turnsReported } : {}), ...(duration !== undefined ? { durationMs: duration } : {}) });
+    return events;
+  }
+
+  return {
+    parse(line, cut) {
+      const decoded = decodeJsonLine(line, cut);
+      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
+      const value = decoded.value;
+      switch (value.type) {
+        case 'system':
+          if (value.subtype === 'init' && str(value.session_id)) return [{ kind: 'session', sessionId: str(value.session_id) ?? '', ...(str(value.model) ? { model: str(value.model) } : {}) }];
+          return [];
+        case 'assistant': {
+          const message = obj(value.message);
+          return message ? assistant(message, value) : [];
+        }
+        case 'user': {
+          const message = obj(value.message);
+          return message ? user(message, value) : [];
+        }
+        case 'stream_event': {
+          const event = obj(value.event);
+          return event ? streamEvent(event) : [];
+        }
+        case 'result':
+          return result(value);
+        default:
+          return [unknownEvent('claude-code', value.type, line)];
+      }
+    },
+    end: () => [],
+  };
+}

@@ -1,0 +1,110 @@
+// What every output parser shares: the line → events contract, JSON line decoding
+// that never throws, and small field readers for untyped JSON.
+import type { AgentEvent, ToolKind } from '../../core/agentEvents';
+
+/** A parser turns an agent's stdout, one line at a time, into typed events. Pure: no I/O. */
+export interface LineParser {
+  /** `cut`: the line was longer than the runner's line limit and only its head is here. */
+  parse(line: string, cut?: boolean): AgentEvent[];
+  /** The stream ended: anything the parser still holds. */
+  end(): AgentEvent[];
+}
+export interface ParserContext {
+  /** The attempt's working directory, to resolve relative paths the agent reports. */
+  cwd: string;
+}
+export type ParserFactory = (context: ParserContext) => LineParser;
+
+export type Json = Record<string, unknown>;
+export const EXCERPT_CHARS = 2000;
+
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;
+}
+
+const LINE_PREVIEW = 300;
+
+/** Decodes one JSON object line, or says (as a diagnostic event) why it could not. */
+export function decodeJsonLine(line: string, cut = false): { ok: true; value: Json } | { ok: false; event: AgentEvent | undefined } {
+  const trimmed = line.trim();
+  if (!trimmed) return { ok: false, event: undefined };
+  const preview = trimmed.length > LINE_PREVIEW ? `${trimmed.slice(0, LINE_PREVIEW)}…` : trimmed;
+  if (cut) return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'a line longer than the line limit was cut; it was not parsed', line: preview } };
+  if (trimmed[0] !== '{') return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'not a JSON line', line: preview } };
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'a JSON line that is not an object', line: preview } };
+    }
+    return { ok: true, value: value as Json };
+  } catch (error) {
+    return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: `malformed JSON line: ${(error as Error).message}`, line: preview } };
+  }
+}
+
+export function unknownEvent(agent: string, type: unknown, line: string): AgentEvent {
+  return { kind: 'diagnostic', level: 'info', message: `${agent}: unknown event type ${JSON.stringify(type)} ignored`, line: line.length > LINE_PREVIEW ? `${line.slice(0, LINE_PREVIEW)}…` : line };
+}
+
+export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+export const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+export const obj = (value: unknown): Json | undefined => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined);
+export const arr = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** Text of a tool result that may be a string, content blocks or JSON. */
+export function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map((block) => str(obj(block)?.text) ?? '').join('');
+  if (value === undefined || value === null) return '';
+  return JSON.stringify(value);
+}
+
+/** Tool kinds for the tool names of Claude Code, Droid and Gemini CLI. */
+const TOOL_KINDS: Record<string, ToolKind> = {
+  read: 'read', read_file: 'read', read_many_files: 'read', notebookread: 'read',
+  write: 'edit', edit: 'edit', multiedit: 'edit', notebookedit: 'edit', create: 'edit', applypatch: 'edit', apply_patch: 'edit', write_file: 'edit', replace: 'edit',
+  bash: 'execute', execute: 'execute', run_shell_command: 'execute', shell: 'execute',
+  grep: 'search', glob: 'search', ls: 'search', search_file_content: 'search', list_directory: 'search',
+  webfetch: 'fetch', websearch: 'fetch', fetchurl: 'fetch', web_fetch: 'fetch', google_web_search: 'fetch',
+  todowrite: 'think', write_todos: 'think',
+};
+export function toolKindOf(name: string): ToolKind {
+  return TOOL_KINDS[name.toLowerCase()] ?? 'other';
+}
+
+const PATH_KEYS = ['file_path', 'absolute_path', 'path', 'notebook_path'];
+export function pathsOf(input: unknown): string[] {
+  const record = obj(input);
+  if (!record) return [];
+  for (const key of PATH_KEYS) {
+    const value = str(record[key]);
+    if (value) return [value];
+  }
+  return arr(record.paths).filter((p): p is string => typeof p === 'string');
+}
+
+/** Builds the `toolStarted` event for a call, with the kind and paths the transcript and re-read figure need. */
+export function toolStarted(id: string, name: string, input: unknown): AgentEvent {
+  const paths = pathsOf(input);
+  return { kind: 'toolStarted', id, name, input, toolKind: toolKindOf(name), ...(paths.length ? { paths } : {}) };
+}
+
+/**
+ * A set that remembers only the last `capacity` keys: parsers dedupe by message id, and
+ * the lines of one message come together, so memory stays flat on any transcript length.
+ */
+export class RecentSet {
+  private readonly keys = new Set<string>();
+  constructor(private readonly capacity = 256) {}
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  add(key: string): void {
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    if (this.keys.size > this.capacity) {
+      const oldest = this.keys.values().next().value;
+      if (oldest !== undefined) this.keys.delete(oldest);
+    }
+  }
+}

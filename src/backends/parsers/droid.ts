@@ -1,0 +1,99 @@
+// Factory Droid `droid exec --output-format stream-json`.
+//
+// Format sources:
+// - Captured from Factory Droid 0.225.2 (npm @factory/cli + @factory/cli-linux-x64) run
+//   headless with a bring-your-own-key model pointed at
+//   test/fixtures/agents/mock-model-server.mjs (Anthropic API):
+//   test/fixtures/agents/droid/{success,error}.jsonl.
+// - Docs: docs.factory.ai/cli/droid-exec/overview (output formats text | json |
+//   stream-json, autonomy levels --auto low|medium|high, -s/--session-id to continue).
+// Observed events: system/init {session_id, model, tools}, message {role, text},
+// tool_call {id, toolId, toolName, parameters}, tool_result {id, toolId, isError, value},
+// completion {finalText, numTurns, durationMs, usage {input_tokens, output_tokens,
+// cache_read_input_tokens, cache_creation_input_tokens}}, error {source, message}.
+// Its file tools are Create / Edit / ApplyPatch, its shell tool Execute. input_tokens
+// exclude cache reads (Anthropic's convention), so they are added here.
+import type { AgentEvent } from '../../core/agentEvents';
+import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext } from './common';
+
+const EDIT_TOOLS = new Set(['Create', 'Edit', 'MultiEdit', 'ApplyPatch']);
+
+export function createDroidParser(_context: ParserContext): LineParser {
+  const calls = new Map<string, { name: string; input: unknown }>();
+  let turns = 0;
+  let inTurn = false;
+  let lastError: string | undefined;
+  const nextTurn = (): AgentEvent[] => {
+    if (inTurn) return [];
+    inTurn = true;
+    return [{ kind: 'turn', index: ++turns }];
+  };
+
+  return {
+    parse(line, cut) {
+      const decoded = decodeJsonLine(line, cut);
+      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
+      const value = decoded.value;
+      switch (value.type) {
+        case 'system':
+          if (value.subtype === 'init' && str(value.session_id)) return [{ kind: 'session', sessionId: str(value.session_id) ?? '', ...(str(value.model) ? { model: str(value.model) } : {}) }];
+          return [];
+        case 'message':
+          if (value.role !== 'assistant' || !str(value.text)) return [];
+          return [...nextTurn(), { kind: 'text', text: str(value.text) ?? '', ...(str(value.id) ? { messageId: str(value.id) } : {}) }];
+        case 'tool_call': {
+          const id = str(value.id) ?? '';
+          const name = str(value.toolName) ?? str(value.toolId) ?? 'unknown';
+          calls.set(id, { name, input: value.parameters });
+          return [...nextTurn(), toolStarted(id, name, value.parameters)];
+        }
+        case 'tool_result': {
+          inTurn = false;
+          const id = str(value.id) ?? '';
+          const call = calls.get(id);
+          calls.delete(id);
+          const failed = value.isError === true;
+          const output = textOf(value.value);
+          const events: AgentEvent[] = [{ kind: 'toolFinished', id, ...(call ? { name: call.name } : {}), status: failed ? 'failed' : 'succeeded', output: excerpt(output) }];
+          const input = obj(call?.input);
+          if (call && !failed && EDIT_TOOLS.has(call.name)) {
+            const path = str(input?.file_path) ?? str(input?.path);
+            if (path) events.push({ kind: 'fileEdited', path, change: call.name === 'Create' ? 'add' : 'update', toolCallId: id });
+          } else if (call?.name === 'Execute') {
+            events.push({ kind: 'commandRun', command: str(input?.command) ?? '', exitCode: failed ? null : 0, outputExcerpt: excerpt(output), toolCallId: id });
+          }
+          return events;
+        }
+        case 'completion': {
+          const usage = obj(value.usage);
+          const events: AgentEvent[] = [];
+          if (usage) {
+            const cacheRead = num(usage.cache_read_input_tokens) ?? 0;
+            events.push({
+              kind: 'usage',
+              scope: 'total',
+              inputTokens: (num(usage.input_tokens) ?? 0) + cacheRead + (num(usage.cache_creation_input_tokens) ?? 0),
+              outputTokens: num(usage.output_tokens) ?? 0,
+              cachedTokens: cacheRead,
+            });
+          }
+          const reportedTurns = num(value.numTurns);
+          const duration = num(value.durationMs);
+          events.push({ kind: 'result', success: true, text: str(value.finalText) ?? '', turns: reportedTurns ?? turns, ...(duration !== undefined ? { durationMs: duration } : {}) });
+          return events;
+        }
+        case 'error': {
+          const message = str(value.message) ?? 'error';
+          // Droid reports the cause (source agent_loop) and then a generic "Exec failed" (source cli).
+          const fatal = value.source === 'cli';
+          const shown = fatal && lastError ? `${lastError}` : message;
+          if (!fatal) lastError = message;
+          return fatal ? [{ kind: 'error', message: shown, fatal: true }, { kind: 'result', success: false, text: shown, turns }] : [{ kind: 'error', message, fatal: false }];
+        }
+        default:
+          return [unknownEvent('droid', value.type, line)];
+      }
+    },
+    end: () => [],
+  };
+}

@@ -1,0 +1,172 @@
+// How each agent CLI is called headless. Flags are from each tool's own --help and
+// docs (see the parser headers for the output side); verified by running the real
+// CLIs (Claude Code 2.1.197, Codex 0.169.0, Droid 0.225.2, Gemini CLI 0.61.0).
+import type { BackendCapabilities } from '../core/agentEvents';
+import type { CliBackendConfig, CliPreset, Invocation, InvocationInput } from './cliBackend';
+import { createClaudeCodeParser } from './parsers/claudeCode';
+import { createCodexParser } from './parsers/codex';
+import { createDroidParser } from './parsers/droid';
+import { createGeminiParser } from './parsers/gemini';
+import { createPlainTextParser } from './parsers/plainText';
+
+const FULL: BackendCapabilities = {
+  streamsText: true,
+  reasoning: true,
+  toolCalls: true,
+  fileEdits: true,
+  commands: true,
+  tokenUsage: true,
+  cost: 'estimate',
+  turns: true,
+  sessionResume: true,
+  canEditFiles: true,
+  canRunTools: true,
+};
+const PLAIN: BackendCapabilities = {
+  streamsText: true,
+  reasoning: false,
+  toolCalls: false,
+  fileEdits: false,
+  commands: false,
+  tokenUsage: false,
+  cost: 'none',
+  turns: false,
+  sessionResume: false,
+  canEditFiles: true,
+  canRunTools: true,
+};
+
+const extra = (config: CliBackendConfig) => [...(config.extraArgs ?? [])];
+
+export const claudeCodePreset: CliPreset = {
+  id: 'claude-code',
+  displayName: 'Claude Code',
+  executable: 'claude',
+  installHint: 'npm install -g @anthropic-ai/claude-code',
+  capabilities: { ...FULL, cost: 'agent' },
+  createParser: createClaudeCodeParser,
+  buildInvocation: ({ attempt, config, model, prompt }) => ({
+    args: [
+      '-p',
+      '--output-format', 'stream-json',
+      '--verbose',
+      '--include-partial-messages',
+      '--permission-mode', config.permissionMode ?? 'acceptEdits',
+      ...(config.allowedTools?.length ? ['--allowedTools', config.allowedTools.join(',')] : []),
+      ...(model ? ['--model', model] : []),
+      ...(attempt.budget?.turns ? ['--max-turns', String(attempt.budget.turns)] : []),
+      ...(attempt.resumeSessionId ? ['--resume', attempt.resumeSessionId] : []),
+      ...extra(config),
+    ],
+    // On stdin: no argv length limit, and the prompt stays out of `ps`.
+    stdin: prompt,
+  }),
+};
+
+export const codexPreset: CliPreset = {
+  id: 'codex',
+  displayName: 'Codex',
+  executable: 'codex',
+  installHint: 'npm install -g @openai/codex',
+  capabilities: FULL,
+  createParser: createCodexParser,
+  buildInvocation: ({ attempt, config, model, prompt }) => ({
+    args: [
+      'exec',
+      '--json',
+      '--sandbox', config.sandbox ?? 'workspace-write',
+      ...(model ? ['--model', model] : []),
+      '--cd', attempt.cwd,
+      ...extra(config),
+      ...(attempt.resumeSessionId ? ['resume', attempt.resumeSessionId] : []),
+      // `-`: read the prompt from stdin.
+      '-',
+    ],
+    stdin: prompt,
+  }),
+};
+
+export const droidPreset: CliPreset = {
+  id: 'droid',
+  displayName: 'Factory Droid',
+  executable: 'droid',
+  installHint: 'npm install -g @factory/cli',
+  capabilities: { ...FULL, reasoning: false },
+  createParser: createDroidParser,
+  buildInvocation: ({ attempt, config, model, promptFile }) => ({
+    args: [
+      'exec',
+      '--output-format', 'stream-json',
+      // Without --auto droid exec is read-only and cannot edit files.
+      '--auto', config.autonomy ?? 'low',
+      ...(model ? ['--model', model] : []),
+      '--cwd', attempt.cwd,
+      ...(attempt.resumeSessionId ? ['--session-id', attempt.resumeSessionId] : []),
+      ...extra(config),
+      '--file', promptFile,
+    ],
+  }),
+};
+
+export const geminiPreset: CliPreset = {
+  id: 'gemini',
+  displayName: 'Gemini CLI',
+  executable: 'gemini',
+  installHint: 'npm install -g @google/gemini-cli',
+  capabilities: { ...FULL, reasoning: false },
+  createParser: createGeminiParser,
+  buildInvocation: ({ attempt, config, model, prompt }) => ({
+    args: [
+      '--output-format', 'stream-json',
+      '--approval-mode', config.approvalMode ?? 'yolo',
+      // The cockpit only runs agents in a workspace VS Code already trusts.
+      '--skip-trust',
+      ...(model ? ['--model', model] : []),
+      ...(attempt.resumeSessionId ? ['--resume', attempt.resumeSessionId] : []),
+      ...extra(config),
+      '--prompt', prompt,
+    ],
+  }),
+};
+
+/** Replaces `{prompt}`, `{promptFile}`, `{contextFile}`, `{model}`, `{cwd}` inside each argument (never splits or joins arguments). */
+export function expandTemplate(template: readonly string[], input: InvocationInput): string[] {
+  const values: Record<string, string> = {
+    prompt: input.prompt,
+    promptFile: input.promptFile,
+    contextFile: input.contextFile,
+    model: input.model ?? '',
+    cwd: input.attempt.cwd,
+  };
+  return template.map((arg) => arg.replace(/\{(prompt|promptFile|contextFile|model|cwd)\}/g, (_, key: string) => values[key] ?? ''));
+}
+
+export const aiderPreset: CliPreset = {
+  id: 'aider',
+  displayName: 'Aider',
+  executable: 'aider',
+  installHint: 'python -m pip install aider-install && aider-install',
+  capabilities: PLAIN,
+  plainText: true,
+  createParser: createPlainTextParser,
+  buildInvocation: (input): Invocation => {
+    const { config, model } = input;
+    const template = config.argv?.length
+      ? config.argv.slice(1)
+      : ['--message-file', '{promptFile}', '--yes-always', '--no-pretty', '--no-auto-commits', ...(model ? ['--model', '{model}'] : [])];
+    return { args: [...expandTemplate(template, input), ...extra(config)] };
+  },
+};
+
+export const commandPreset: CliPreset = {
+  id: 'command',
+  displayName: 'Command',
+  executable: '',
+  installHint: 'set the command and its arguments',
+  capabilities: PLAIN,
+  plainText: true,
+  createParser: createPlainTextParser,
+  buildInvocation: (input): Invocation => ({ args: [...expandTemplate(input.config.argv?.slice(1) ?? [], input), ...extra(input.config)] }),
+};
+
+export const CLI_PRESETS: readonly CliPreset[] = [claudeCodePreset, codexPreset, droidPreset, geminiPreset, aiderPreset, commandPreset];

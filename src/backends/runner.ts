@@ -1,0 +1,178 @@
+// Runs one agent process: spawn in its own group, stream stdout/stderr line by line
+// (bounded memory), redact, copy to the transcript sink, cap the total output, stop the
+// whole tree on cancel / timeout / budget, and say why it stopped.
+import type { ChildProcess } from 'node:child_process';
+import type { AttemptOutcome } from '../core/events';
+import { LineSplitter } from './lineSplitter';
+import { killTree, signalTree, spawnInGroup } from './processTree';
+import type { Redactor } from './redact';
+import type { TranscriptSink } from './types';
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_KILL_GRACE_MS = 3000;
+
+export interface StopRequest {
+  outcome: Extract<AttemptOutcome, 'cancelled' | 'timedOut' | 'budgetExceeded'>;
+  reason: string;
+}
+
+export interface RunProcessOptions {
+  command: string;
+  args: readonly string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Written to stdin, which is then closed; without it stdin is closed at once (agents must not wait on it). */
+  stdin?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  killGraceMs?: number;
+  /** stdout + stderr bytes after which the rest is dropped and a marker written. */
+  maxOutputBytes?: number;
+  maxLineBytes?: number;
+  redactor: Redactor;
+  sink?: TranscriptSink;
+  /**
+   * Lines are redacted before they get here. `cut`: the line was longer than maxLineBytes.
+   * `overCap`: the output cap was reached; the line is no longer in the transcript, and is
+   * passed on only so the caller can still learn how the run ended.
+   */
+  onStdoutLine(line: string, cut: boolean, overCap: boolean): void;
+  onStderrLine?(line: string): void;
+}
+
+export interface ProcessExit {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the runner stopped the process (cancel, timeout, budget). */
+  stopped?: StopRequest;
+  outputTruncated: boolean;
+  /** The process could not be started at all (ENOENT, EACCES…). */
+  spawnError?: Error;
+}
+
+export interface RunningProcess {
+  readonly pid: number | undefined;
+  /** Stops the whole tree (TERM, then KILL after the grace period). The first stop's reason wins. */
+  stop(request: StopRequest): void;
+  readonly exit: Promise<ProcessExit>;
+  /** Back-pressure from a slow consumer: stop reading stdout (the agent blocks on a full pipe), then go on. */
+  pauseOutput(): void;
+  resumeOutput(): void;
+}
+
+export function truncationMarker(bytes: number): string {
+  return `[factory: output truncated after ${bytes} bytes; the rest of the agent's output was dropped]`;
+}
+
+export function runProcess(options: RunProcessOptions): RunningProcess {
+  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+  const { redactor, sink } = options;
+  sink?.write({ stream: 'meta', line: `$ ${redactor.redactArgv([options.command, ...options.args]).map(quoteForDisplay).join(' ')}` });
+
+  let child: ChildProcess;
+  try {
+    child = spawnInGroup(options.command, options.args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    return { pid: undefined, stop: () => undefined, pauseOutput: () => undefined, resumeOutput: () => undefined, exit: Promise.resolve({ exitCode: null, signal: null, outputTruncated: false, spawnError: error as Error }) };
+  }
+
+  let stopped: StopRequest | undefined;
+  let outputBytes = 0;
+  let truncated = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const countAndCheck = (bytes: number): boolean => {
+    if (truncated) return false;
+    outputBytes += bytes;
+    if (outputBytes <= maxOutput) return true;
+    truncated = true;
+    sink?.write({ stream: 'meta', line: truncationMarker(maxOutput) });
+    return false;
+  };
+  const stdoutLines = new LineSplitter({
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    onLine: (raw, cut) => {
+      const line = redactor.redact(raw);
+      if (!countAndCheck(Buffer.byteLength(raw) + 1)) return options.onStdoutLine(line, cut, true);
+      sink?.write({ stream: 'stdout', line });
+      options.onStdoutLine(line, cut, false);
+    },
+  });
+  const stderrLines = new LineSplitter({
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    onLine: (raw) => {
+      if (!countAndCheck(Buffer.byteLength(raw) + 1)) return;
+      const line = redactor.redact(raw);
+      sink?.write({ stream: 'stderr', line });
+      options.onStderrLine?.(line);
+    },
+  });
+  child.stdout?.on('data', (chunk: Buffer) => stdoutLines.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => stderrLines.push(chunk));
+  // An agent that exits before reading its stdin makes the write fail with EPIPE: not our error.
+  child.stdin?.on('error', () => undefined);
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  else child.stdin?.end();
+
+  const stop = (request: StopRequest) => {
+    if (stopped || exited) return;
+    stopped = request;
+    sink?.write({ stream: 'meta', line: `[factory: stopping the agent: ${request.reason}]` });
+    void killTree(child, grace);
+  };
+  const onAbort = () => stop({ outcome: 'cancelled', reason: abortReason(options.signal) });
+  if (options.signal?.aborted) queueMicrotask(onAbort);
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.timeoutMs !== undefined && options.timeoutMs > 0) {
+    timer = setTimeout(() => stop({ outcome: 'timedOut', reason: `timed out after ${formatMs(options.timeoutMs ?? 0)}` }), options.timeoutMs);
+  }
+
+  let exited = false;
+  const exit = new Promise<ProcessExit>((resolve) => {
+    let spawnError: Error | undefined;
+    child.once('error', (error) => {
+      spawnError = error;
+      // 'close' may never come for a process that never started.
+      if (child.pid === undefined) finish(null, null);
+    });
+    let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    child.once('exit', (code, signal) => {
+      exitStatus = { code, signal };
+      exited = true;
+      // Grandchildren left behind would hold the pipes open (and live on): end the group.
+      signalTree(child, 'SIGTERM');
+      const forceTimer = setTimeout(() => signalTree(child, 'SIGKILL'), grace);
+      forceTimer.unref?.();
+    });
+    child.once('close', (code, signal) => finish(exitStatus?.code ?? code, exitStatus?.signal ?? signal));
+    let finished = false;
+    function finish(code: number | null, signal: NodeJS.Signals | null) {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      stdoutLines.end();
+      stderrLines.end();
+      resolve({ exitCode: code, signal, stopped, outputTruncated: truncated, ...(spawnError ? { spawnError } : {}) });
+    }
+  });
+
+  return { pid: child.pid, stop, exit, pauseOutput: () => child.stdout?.pause(), resumeOutput: () => child.stdout?.resume() };
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (typeof reason === 'string' && reason) return `cancelled: ${reason}`;
+  if (reason instanceof Error && reason.name !== 'AbortError' && reason.message) return `cancelled: ${reason.message}`;
+  return 'cancelled by the user';
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10}s` : `${ms}ms`;
+}
+
+function quoteForDisplay(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}

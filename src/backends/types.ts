@@ -1,0 +1,66 @@
+// The one interface every agent backend implements, and the ports it is given.
+import type { AgentEvent, AttemptResult, BackendCapabilities } from '../core/agentEvents';
+import type { Budget } from '../core/pipeline';
+
+export const BACKEND_IDS = ['claude-code', 'codex', 'droid', 'gemini', 'aider', 'command', 'acp', 'vscode-lm', 'human'] as const;
+export type BackendId = (typeof BACKEND_IDS)[number];
+
+/** The rendered context pack handed to the stage (see core/contextPack.ts, core/contextRender.ts). */
+export interface ContextPackInput {
+  version: string;
+  /** The pack rendered as text (markdown) for the agent. */
+  text: string;
+}
+
+/** Where the raw transcript goes while the attempt runs (the engine keeps it as evidence). Lines are already redacted. */
+export interface TranscriptSink {
+  write(entry: TranscriptEntry): void;
+}
+export interface TranscriptEntry {
+  /** `stdin`: what the cockpit sent (ACP requests). `meta`: what the runner itself recorded (the command line, truncation marker, stop reason). */
+  stream: 'stdout' | 'stderr' | 'stdin' | 'meta';
+  line: string;
+}
+
+export interface AttemptRequest {
+  prompt: string;
+  contextPack?: ContextPackInput;
+  /** The workspace (or worktree) the agent works in; its file system access is confined here where the backend can enforce it. */
+  cwd: string;
+  /** The whole environment of the agent process: the caller passes API keys in (SecretStorage or the user's env); nothing is read from settings or .factory/. */
+  env: Record<string, string | undefined>;
+  budget?: Budget;
+  signal?: AbortSignal;
+  /** Model name for the backend (overrides the backend's configured default). */
+  model?: string;
+  /** Resume this agent session instead of starting a new one. */
+  resumeSessionId?: string;
+  /** Values to redact from transcripts and recorded commands besides the secret-looking variables of `env`. */
+  secrets?: readonly string[];
+  sink?: TranscriptSink;
+}
+
+/**
+ * A running attempt. Iterate `events` (it ends when the attempt ends) and then read
+ * `result`; or only await `result` — events that nobody iterates are buffered.
+ */
+export interface AgentRun extends AsyncIterable<AgentEvent> {
+  readonly events: AsyncIterable<AgentEvent>;
+  readonly result: Promise<AttemptResult>;
+}
+
+export interface AgentBackend {
+  readonly id: string;
+  readonly displayName: string;
+  readonly capabilities: BackendCapabilities;
+  start(attempt: AttemptRequest): AgentRun;
+}
+
+/** USD per million tokens; `cachedInput` for tokens read from a prompt cache (defaults to `input`). */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cachedInput?: number;
+}
+/** Keyed by model name; a key ending in `*` matches by prefix (longest wins). */
+export type PriceTable = Readonly<Record<string, ModelPrice>>;
