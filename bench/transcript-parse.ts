@@ -108,7 +108,7 @@ async function backend(file: string): Promise<Measure> {
   for await (const _ of run) events++;
   const result = await run.result;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (result.outcome !== 'succeeded') console.error(`backend run: ${result.outcome} ${result.reason ?? ''}`);
+  if (result.outcome !== 'succeeded' || recorded === 0) console.error(`backend run: ${result.outcome} ${result.reason ?? ''}`);
   return { seconds, lines, events, ...stop() };
 }
 
