@@ -62,7 +62,8 @@ const webview = {
 };
 
 const integrationTests = {
-  entryPoints: ['test/integration/index.ts'],
+  entryPoints: ['test/integration/index.ts', 'test/integration/*.test.ts'],
+  outbase: 'test/integration',
   outdir: 'out/test/integration',
   bundle: true,
   platform: 'node',

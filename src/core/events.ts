@@ -196,7 +196,7 @@ export type UnknownEvent = EventEnvelope;
 export type FactoryEvent = KnownEvent | UnknownEvent;
 
 /** What a caller hands the store to append; the store assigns id, version and time. */
-export type EventDraft = { [T in KnownEventType]: { type: T; data: z.input<(typeof EventPayloads)[T]>; by?: Actor } }[KnownEventType];
+export type EventDraft = { [T in KnownEventType]: { type: T; data: z.input<(typeof EventPayloads)[T]>; by?: { name: string; email?: string } } }[KnownEventType];
 
 export function isKnownType(type: string): type is KnownEventType {
   return Object.prototype.hasOwnProperty.call(EventPayloads, type);

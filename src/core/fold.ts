@@ -3,7 +3,7 @@
 // attempt's finish names its attempt id) and the fold tolerates reading a finish
 // before its start.
 import type { AttemptOutcome, FactoryEvent, EvidenceRef } from './events';
-import { isEvent } from './events';
+import { EVENT_SCHEMA_VERSION, isEvent, isKnownType } from './events';
 import type { Owner, Pipeline, Stage } from './pipeline';
 
 export type StageStatus = 'pending' | 'running' | 'passed' | 'failed' | 'needsApproval' | 'stale';
@@ -161,7 +161,8 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     } else if (isEvent(event, 'handoff.recorded')) {
       const stage = stageById.get(event.data.fromStage);
       if (stage) stage.handedOff = true;
-    } else {
+    } else if (!isKnownType(event.type) || event.v > EVENT_SCHEMA_VERSION) {
+      // Known types folded elsewhere (the context pack's) are not "unknown".
       state.unknownEvents++;
     }
   }
@@ -205,10 +206,8 @@ function summarizeVerification(state: ChangeState, options: FoldOptions): Change
   const stale = results.filter((r) => isStale(r, options)).length;
   const passed = results.filter((r) => r.outcome === 'passed' && !isStale(r, options)).length;
   const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'error').length;
-  const running = stage?.status === 'running';
-  const summaryState: VerificationState = running
-    ? 'running'
-    : results.length === 0
+  const summaryState: VerificationState =
+    results.length === 0
       ? 'none'
       : failed > 0
         ? 'failed'

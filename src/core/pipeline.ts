@@ -138,7 +138,6 @@ export type Pipeline = z.infer<typeof PipelineSchema>;
 /** The pipeline written on first use: plan, implement, test, review, QA with evidence. */
 export function defaultPipeline(): Pipeline {
   return PipelineSchema.parse({
-    $schema: './pipeline.schema.json',
     version: PIPELINE_SCHEMA_VERSION,
     stages: [
       {

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Prints, side by side: the extension bundle size, and the activation time of Factory
+// Cockpit vs an empty extension in the same VS Code host (code-server), median of a
+// few fresh hosts. Numbers only; nothing fails on time.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+execFileSync(process.execPath, [join(repo, 'esbuild.config.mjs'), '--production'], { cwd: repo, stdio: 'inherit' });
+const bundle = join(repo, 'dist', 'extension.js');
+const bytes = statSync(bundle).size;
+const gz = gzipSync(readFileSync(bundle)).length;
+
+async function once() {
+  const runDir = makeRunDir('fc-bench-');
+  // The empty extension is installed in the host's extensions folder (the workbench
+  // takes one development path only).
+  const empty = join(runDir, 'extensions', 'factory-bench.empty-extension-0.0.1');
+  mkdirSync(empty, { recursive: true });
+  writeFileSync(join(empty, 'package.json'), JSON.stringify({ name: 'empty-extension', publisher: 'factory-bench', version: '0.0.1', engines: { vscode: '^1.138.0' }, main: './extension.js', activationEvents: [] }));
+  writeFileSync(join(empty, 'extension.js'), 'exports.activate = () => undefined;\n');
+  // A repository without .factory/, so neither extension is activated at startup by
+  // `workspaceContains` and the probe times both activations itself.
+  const workspace = join(runDir, 'workspace');
+  mkdirSync(workspace);
+  execFileSync('git', ['init', '-q'], { cwd: workspace });
+  const out = join(runDir, 'bench.json');
+  const server = startCodeServer({ runDir, env: { FACTORY_BENCH_OUT: out } });
+  let browser;
+  try {
+    const port = await server.ready;
+    browser = await launchChromium(runDir);
+    const page = await browser.newPage();
+    const done = new Promise((r) => page.exposeFunction('codeAutomationExit', r));
+    const payload = [
+      ['extensionDevelopmentPath', remoteUri(port, repo)],
+      ['extensionTestsPath', remoteUri(port, join(repo, 'bench', 'activation-probe.cjs'))],
+    ];
+    await page.goto(workbenchUrl(port, workspace, payload));
+    await Promise.race([done, new Promise((r) => setTimeout(r, 120_000))]);
+    if (!existsSync(out)) console.error(`no result from this host; its log:\n${readFileSync(join(runDir, "code-server.log"), "utf8").split("\n").filter((l) => /error|fail/i.test(l)).slice(-15).join("\n")}`);
+    return existsSync(out) ? JSON.parse(readFileSync(out, "utf8")) : undefined;
+  } finally {
+    await browser?.close();
+    await killGroup(server.child);
+    removeDir(runDir);
+  }
+}
+
+const samples = { empty: [], cockpit: [] };
+for (let i = 0; i < runs; i++) {
+  const r = await once();
+  if (!r) continue;
+  samples.empty.push(r[0].ms ?? NaN);
+  samples.cockpit.push(r[1].ms ?? NaN);
+}
+const median = (xs) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : NaN);
+console.log('activation benchmark (VS Code 1.139.1 via code-server, production bundle)');
+console.log(`  bundle dist/extension.js     ${(bytes / 1024).toFixed(1)} KiB (${(gz / 1024).toFixed(1)} KiB gzipped)`);
+const fmt = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+console.log(`  activate() empty extension   ${fmt(median(samples.empty))} ms  (median of ${samples.empty.length}: ${samples.empty.map(fmt).join(', ')})`);
+console.log(`  activate() Factory Cockpit   ${fmt(median(samples.cockpit))} ms  (median of ${samples.cockpit.length}: ${samples.cockpit.map(fmt).join(', ')})`);

@@ -1,0 +1,86 @@
+// Use cases around changes: start one, list them, load one's state, find the one
+// bound to a branch. Called by ui/ and cli/ alike.
+import { foldChange, type ChangeState } from '../core/fold';
+import type { Pipeline } from '../core/pipeline';
+import type { RecordProblem } from '../store/recordStore';
+import type { EngineDeps } from './ports';
+
+export type BranchMode = 'bindCurrent' | 'createBranch' | 'none';
+
+export interface StartChangeInput {
+  title: string;
+  description?: string;
+  ticket?: string;
+  branchMode: BranchMode;
+}
+
+export interface LoadedChange {
+  state: ChangeState;
+  problems: RecordProblem[];
+}
+
+export interface ChangeList {
+  pipeline?: Pipeline;
+  changes: ChangeState[];
+  problems: RecordProblem[];
+}
+
+export class PipelineInvalidError extends Error {
+  constructor(readonly problems: RecordProblem[]) {
+    super(problems.map((p) => `${p.path}${p.field ? ` (${p.field})` : ''}: ${p.message}`).join('; '));
+    this.name = 'PipelineInvalidError';
+  }
+}
+
+async function requirePipeline(deps: EngineDeps, createIfMissing: boolean): Promise<Pipeline> {
+  const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing });
+  if (!pipeline) throw new PipelineInvalidError(problems);
+  return pipeline;
+}
+
+export async function startChange(deps: EngineDeps, input: StartChangeInput): Promise<ChangeState> {
+  const title = input.title.trim();
+  if (!title) throw new Error('A change needs a title.');
+  const pipeline = await requirePipeline(deps, true);
+  const changeId = deps.store.newChangeId(title);
+  let branch: string | undefined;
+  if (input.branchMode === 'createBranch') {
+    branch = `factory/${changeId}`;
+    await deps.git.createBranch(branch);
+  } else if (input.branchMode === 'bindCurrent') {
+    branch = await deps.git.currentBranch();
+  }
+  const by = await deps.git.identity();
+  const event = await deps.store.append(changeId, {
+    type: 'change.created',
+    by,
+    data: {
+      title,
+      ...(input.description?.trim() ? { description: input.description.trim() } : {}),
+      ...(input.ticket?.trim() ? { ticket: input.ticket.trim() } : {}),
+      ...(branch ? { branch } : {}),
+    },
+  });
+  return foldChange(changeId, pipeline, [event]);
+}
+
+export async function listChanges(deps: EngineDeps): Promise<ChangeList> {
+  const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing: false });
+  if (!pipeline) return { changes: [], problems };
+  const ids = await deps.store.listChangeIds();
+  const records = await Promise.all(ids.map((id) => deps.store.readChange(id)));
+  const changes = records.filter((r) => r.events.length > 0).map((r) => foldChange(r.changeId, pipeline, r.events));
+  return { pipeline, changes, problems: [...problems, ...records.flatMap((r) => r.problems)] };
+}
+
+export async function loadChange(deps: EngineDeps, changeId: string, options: { currentTree?: string } = {}): Promise<LoadedChange & { pipeline: Pipeline }> {
+  const pipeline = await requirePipeline(deps, false);
+  const record = await deps.store.readChange(changeId);
+  return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems };
+}
+
+/** The open change bound to `branch`, newest first, if any. */
+export function changeForBranch(changes: readonly ChangeState[], branch: string | undefined): ChangeState | undefined {
+  if (!branch) return undefined;
+  return [...changes].reverse().find((c) => c.branch === branch && !c.completed);
+}

@@ -1,0 +1,144 @@
+// The Stages view: the current change, its stages from the pipeline with owner and
+// status, and each stage's attempts as children. Problems reading the record show
+// as rows too, so a bad file never hides the rest.
+import * as vscode from 'vscode';
+import type { AttemptState, ChangeState, StageState } from '../core/fold';
+import type { RecordProblem } from '../store/recordStore';
+import type { Cockpit, CockpitSnapshot } from './cockpit';
+import { describeProblem } from './cockpit';
+import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel, stageIcon, stageStatusLabel } from './presentation';
+
+export type StageNode =
+  | { kind: 'change'; change: ChangeState }
+  | { kind: 'stage'; change: ChangeState; stage: StageState }
+  | { kind: 'attempt'; stage: StageState; attempt: AttemptState; index: number }
+  | { kind: 'problem'; problem: RecordProblem }
+  | { kind: 'notice'; label: string; detail: string; icon: string; command?: vscode.Command };
+
+export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<StageNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    private readonly cockpit: Cockpit,
+    private readonly workspaceRoot: vscode.Uri,
+  ) {
+    this.subscription = cockpit.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getChildren(node?: StageNode): StageNode[] {
+    const snapshot = this.cockpit.state;
+    if (!node) return this.roots(snapshot);
+    if (node.kind === 'change') return node.change.stages.map((stage) => ({ kind: 'stage', change: node.change, stage }));
+    if (node.kind === 'stage') return node.stage.attempts.map((attempt, index) => ({ kind: 'attempt', stage: node.stage, attempt, index }));
+    return [];
+  }
+
+  private roots(snapshot: CockpitSnapshot): StageNode[] {
+    if (!snapshot.ready) return [];
+    const nodes: StageNode[] = [];
+    if (snapshot.current) nodes.push({ kind: 'change', change: snapshot.current });
+    if (!snapshot.isRepository && snapshot.current) {
+      nodes.push({ kind: 'notice', label: 'Not a git repository', detail: 'read-only: nothing runs until the folder is a git repository', icon: 'info' });
+    }
+    for (const problem of snapshot.problems) nodes.push({ kind: 'problem', problem });
+    return nodes;
+  }
+
+  getTreeItem(node: StageNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'change':
+        return changeItem(node.change);
+      case 'stage':
+        return stageItem(node.change, node.stage);
+      case 'attempt':
+        return attemptItem(node.stage, node.attempt, node.index);
+      case 'problem':
+        return problemItem(node.problem, this.workspaceRoot);
+      case 'notice': {
+        const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+        item.description = node.detail;
+        item.iconPath = new vscode.ThemeIcon(node.icon);
+        item.command = node.command;
+        return item;
+      }
+    }
+  }
+
+  getParent(node: StageNode): StageNode | undefined {
+    const current = this.cockpit.state.current;
+    if (!current) return undefined;
+    if (node.kind === 'stage') return { kind: 'change', change: current };
+    if (node.kind === 'attempt') return { kind: 'stage', change: current, stage: node.stage };
+    return undefined;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}
+
+function changeItem(change: ChangeState): vscode.TreeItem {
+  const item = new vscode.TreeItem(change.title, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `change:${change.id}`;
+  item.description = [change.branch ? `⎇ ${change.branch}` : undefined, change.ticket].filter(Boolean).join(' · ');
+  item.iconPath = new vscode.ThemeIcon(change.completed ? 'pass-filled' : 'layers');
+  item.contextValue = 'change';
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendMarkdown('**').appendText(change.title).appendMarkdown('**\n\n');
+  if (change.ticket) tooltip.appendText(`Ticket: ${change.ticket}\n\n`);
+  if (change.branch) tooltip.appendText(`Branch: ${change.branch}\n\n`);
+  if (change.description) tooltip.appendText(change.description);
+  item.tooltip = tooltip;
+  return item;
+}
+
+function stageItem(change: ChangeState, stage: StageState): vscode.TreeItem {
+  const collapsible =
+    stage.attempts.length === 0
+      ? vscode.TreeItemCollapsibleState.None
+      : stage.status === 'running' || stage.id === change.activeStageId
+        ? vscode.TreeItemCollapsibleState.Expanded
+        : vscode.TreeItemCollapsibleState.Collapsed;
+  const item = new vscode.TreeItem(stage.title, collapsible);
+  item.id = `stage:${change.id}:${stage.id}`;
+  item.description = `${ownerLabel(stage.owner)} · ${stageStatusLabel(stage.status)}`;
+  item.iconPath = stageIcon(stage.status);
+  item.contextValue = `stage.${stage.status}`;
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendMarkdown('**').appendText(stage.title).appendMarkdown('**');
+  tooltip.appendText(` — ${stageStatusLabel(stage.status)}\n\nOwner: ${ownerLabel(stage.owner)}\n\nAttempts: ${stage.attempts.length}`);
+  for (const r of stage.results) tooltip.appendText(`\n\n${r.criterionId}: ${r.outcome}${r.required ? '' : ' (advisory)'}`);
+  item.tooltip = tooltip;
+  item.accessibilityInformation = { label: `${stage.title}, ${stageStatusLabel(stage.status)}, owner ${ownerLabel(stage.owner)}, ${stage.attempts.length} attempts` };
+  return item;
+}
+
+function attemptItem(stage: StageState, attempt: AttemptState, index: number): vscode.TreeItem {
+  const item = new vscode.TreeItem(`Attempt ${index + 1}`, vscode.TreeItemCollapsibleState.None);
+  item.id = `attempt:${attempt.id}`;
+  const backend = attempt.model ? `${attempt.backend} (${attempt.model})` : attempt.backend;
+  item.description = [backend, attemptStatusLabel(attempt), formatDuration(attempt.durationMs), formatCost(attempt.costUsd)].filter(Boolean).join(' · ');
+  item.iconPath = attemptIcon(attempt);
+  item.contextValue = `attempt.${attempt.outcome ?? 'running'}`;
+  const tooltip = new vscode.MarkdownString();
+  tooltip.appendText(`${stage.title}, attempt ${index + 1}: ${attemptStatusLabel(attempt)}`);
+  if (attempt.reason) tooltip.appendText(`\n\nWhy: ${attempt.reason}`);
+  if (attempt.summary) tooltip.appendText(`\n\n${attempt.summary}`);
+  if (attempt.startedAt) tooltip.appendText(`\n\nStarted ${attempt.startedAt}`);
+  item.tooltip = tooltip;
+  return item;
+}
+
+function problemItem(problem: RecordProblem, root: vscode.Uri): vscode.TreeItem {
+  const item = new vscode.TreeItem(problem.path.split('/').pop() ?? problem.path, vscode.TreeItemCollapsibleState.None);
+  item.description = problem.field ? `${problem.field}: ${problem.message}` : problem.message;
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+  item.tooltip = describeProblem(problem);
+  item.contextValue = 'problem';
+  const target = problem.quarantinedTo ?? problem.path;
+  item.command = { command: 'vscode.open', title: 'Open File', arguments: [vscode.Uri.joinPath(root, ...target.split('/'))] };
+  return item;
+}

@@ -1,0 +1,119 @@
+// What both integration runners share: where things are, the suites, the sample
+// workspace, and the driver a test calls for what only the browser can do.
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const testsDir = join(repo, 'out', 'test', 'integration');
+export const artifacts = join(repo, 'test-artifacts');
+
+/** Most tests run with Workspace Trust disabled; trust-*.test.js run with it on. */
+export function suitesFor(onlyFiles = []) {
+  const allFiles = readdirSync(testsDir).filter((f) => f.endsWith('.test.js')).sort();
+  const pick = (f) => onlyFiles.length === 0 || onlyFiles.some((o) => f.includes(o));
+  return [
+    { name: 'cockpit', trust: false, files: allFiles.filter((f) => !f.startsWith('trust-') && pick(f)) },
+    { name: 'trust', trust: true, files: allFiles.filter((f) => f.startsWith('trust-') && pick(f)) },
+  ].filter((s) => s.files.length > 0);
+}
+
+/** A real git repository with a record written by the product's own store. */
+export function makeSampleWorkspace(dir) {
+  return JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), dir], { cwd: repo, encoding: 'utf8' }),
+  );
+}
+
+export function startDriver(state) {
+  const server = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const reply = (status, value) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    try {
+      reply(200, await handleDriverOp(state, JSON.parse(body || '{}')));
+    } catch (error) {
+      reply(500, { error: String(error?.message ?? error) });
+    }
+  });
+  return new Promise((resolveListen) => server.listen(0, '127.0.0.1', () => resolveListen(server)));
+}
+
+async function handleDriverOp(state, op) {
+  const page = state.page;
+  switch (op.op) {
+    case 'result': {
+      const t = op.test;
+      const mark = t.state === 'passed' ? '✓' : t.state === 'failed' ? '✗' : '-';
+      console.log(`  ${mark} [${state.suite}] ${t.fullTitle}${t.state === 'failed' ? `\n      ${String(t.error).split('\n').join('\n      ')}` : ''}`);
+      if (t.state === 'failed' && page) {
+        // What the workbench showed when the test failed, kept as an artifact.
+        const file = join(artifacts, 'failures', `${state.suite}-${t.fullTitle.replace(/[^a-zA-Z0-9._-]+/g, '_').slice(0, 120)}.png`);
+        mkdirSync(dirname(file), { recursive: true });
+        await page.screenshot({ path: file }).catch(() => undefined);
+      }
+      return {};
+    }
+    case 'screenshot': {
+      const file = join(artifacts, 'screenshots', `${op.name.replace(/[^a-zA-Z0-9._-]/g, '_')}.png`);
+      mkdirSync(dirname(file), { recursive: true });
+      if (op.selector) await page.locator(op.selector).first().screenshot({ path: file });
+      else await page.screenshot({ path: file });
+      return { file };
+    }
+    case 'texts': {
+      const locator = page.locator(op.selector);
+      if (op.waitMs) await locator.first().waitFor({ timeout: op.waitMs }).catch(() => undefined);
+      return { texts: await locator.allInnerTexts() };
+    }
+    case 'attributes': {
+      return { values: await page.locator(op.selector).evaluateAll((els, name) => els.map((e) => e.getAttribute(name)), op.name) };
+    }
+    case 'waitFor':
+      await page.locator(op.selector).first().waitFor({ state: op.state ?? 'visible', timeout: op.timeoutMs ?? 10_000 });
+      return {};
+    case 'click':
+      await page.locator(op.selector).first().click({ timeout: op.timeoutMs ?? 10_000 });
+      return {};
+    case 'type':
+      await page.keyboard.type(op.text, { delay: 5 });
+      return {};
+    case 'press':
+      await page.keyboard.press(op.key);
+      return {};
+    case 'frameTexts': {
+      // Webviews live in nested iframes; search every frame for the selector.
+      const texts = [];
+      for (const frame of page.frames()) {
+        try {
+          texts.push(...(await frame.locator(op.selector).allInnerTexts()));
+        } catch {
+          /* detached frame */
+        }
+      }
+      return { texts };
+    }
+    case 'frameEval': {
+      // Reads (never writes) a property of matching elements in any frame.
+      const values = [];
+      for (const frame of page.frames()) {
+        try {
+          values.push(...(await frame.locator(op.selector).evaluateAll((els, prop) => els.map((e) => e[prop]), op.property)));
+        } catch {
+          /* detached frame */
+        }
+      }
+      return { values };
+    }
+    case 'dialogs':
+      return { dialogs: state.dialogs };
+    default:
+      throw new Error(`unknown driver op ${op.op}`);
+  }
+}
+

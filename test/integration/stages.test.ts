@@ -1,0 +1,169 @@
+// The walking skeleton in a real VS Code: activation on a generated sample
+// repository, the Stages view, Start/Switch change, the status bar and a corrupt
+// record file — checked through the API, the commands and the rendered workbench.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { browser, eventually, runConfig } from './support/driver';
+import { cockpitApi, EXTENSION_ID, snapshotWhere } from './support/cockpit';
+
+const SIDEBAR_ROWS = '.part.sidebar .monaco-list-row';
+
+describe('Stages view (walking skeleton)', () => {
+  const config = runConfig();
+  const { mainChangeId, otherChangeId } = config.sample;
+
+  it('activates on the sample workspace and exposes its API', async () => {
+    const api = await cockpitApi();
+    assert.equal(api.apiVersion, 1);
+    assert.equal(vscode.extensions.getExtension(EXTENSION_ID)?.isActive, true);
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['factory.startChange', 'factory.switchChange', 'factory.refresh', 'factory.showStages']) assert.ok(commands.includes(id), `${id} is registered`);
+  });
+
+  it('shows the change bound to the checked-out branch with its stages, statuses and attempts', async () => {
+    const api = await cockpitApi();
+    const s = await snapshotWhere(api, (x) => x.current?.id === mainChangeId, 'the sample change to be current');
+    const change = s.current!;
+    assert.equal(change.title, 'Add password reset');
+    assert.equal(change.branch, 'main');
+    assert.deepEqual(
+      change.stages.map((st) => [st.id, st.status, st.attempts.length]),
+      [
+        ['plan', 'passed', 1],
+        ['implement', 'running', 2],
+        ['test', 'pending', 0],
+        ['review', 'pending', 0],
+        ['qa', 'pending', 0],
+      ],
+    );
+    assert.equal(change.stages[1]!.attempts[0]!.outcome, 'failed');
+  });
+
+  it('renders the stage rows a person sees in the Factory view', async () => {
+    await vscode.commands.executeCommand('factory.showStages');
+    const rows = await eventually(async () => {
+      const labels = (await browser.attributes(SIDEBAR_ROWS, 'aria-label')).filter(Boolean) as string[];
+      return labels.some((l) => l.startsWith('Implement')) ? labels : undefined;
+    }, 'stage rows in the sidebar');
+    assert.ok(rows.some((l) => l.includes('Add password reset')), `change row in ${JSON.stringify(rows)}`);
+    assert.ok(rows.some((l) => /^Plan, passed, owner claude-code, 1 attempts/.test(l)), `plan row in ${JSON.stringify(rows)}`);
+    assert.ok(rows.some((l) => /^Implement, running/.test(l)), 'implement row');
+    assert.ok(rows.some((l) => /^Review, pending, owner reviewer \(person\)/.test(l)), 'review row owned by a person');
+    // The running stage is expanded: its attempts are rows too.
+    const texts = await browser.texts(SIDEBAR_ROWS);
+    assert.ok(texts.some((t) => t.includes('Attempt 2')), `attempt rows in ${JSON.stringify(texts)}`);
+    const icons = await browser.attributes(`${SIDEBAR_ROWS} .codicon-sync`, 'class');
+    assert.ok(icons.length > 0, 'the running stage shows a spinning sync icon');
+    await browser.screenshot('stages-view');
+  });
+
+  it('shows the current change, active stage and verification in the status bar', async () => {
+    const api = await cockpitApi();
+    await snapshotWhere(api, (x) => x.current?.id === mainChangeId, 'the sample change');
+    assert.match(api.statusBarText(), /Add password reset · Implement .*· not verified/);
+    const items = await browser.attributes('.statusbar-item[id="factory-cockpit.factory-cockpit.factory.status"]', 'aria-label');
+    assert.equal(items.length, 1, 'one Factory status bar item');
+    assert.match(items[0] ?? '', /Factory change Add password reset, stage Implement/);
+  });
+
+  it('starts a change through the real input boxes and shows it at once', async () => {
+    const api = await cockpitApi();
+    const started = vscode.commands.executeCommand<string>('factory.startChange');
+    await browser.waitFor('.quick-input-widget .quick-input-box input');
+    await browser.type('Typed in the browser');
+    await browser.press('Enter');
+    await eventually(async () => (await browser.texts('.quick-input-widget .quick-input-message')).some((t) => /optional/.test(t)), 'the second input box');
+    await browser.type('APP-77');
+    await browser.press('Enter');
+    await eventually(async () => (await browser.texts('.quick-input-widget .quick-input-list')).some((t) => t.includes('No branch')), 'the branch pick');
+    await browser.type('No branch');
+    await browser.press('Enter');
+    const id = await started;
+    assert.ok(id, 'the command returns the new change id');
+    const s = await snapshotWhere(api, (x) => x.current?.id === id, 'the new change to become current');
+    assert.equal(s.current!.title, 'Typed in the browser');
+    assert.equal(s.current!.ticket, 'APP-77');
+    assert.equal(s.current!.branch, undefined);
+    assert.deepEqual(s.current!.stages.map((st) => st.status), ['pending', 'pending', 'pending', 'pending', 'pending']);
+    assert.equal(readdirSync(join(config.workspace, '.factory', 'changes', id!, 'events')).length, 1);
+    await eventually(async () => (await browser.attributes(SIDEBAR_ROWS, 'aria-label')).some((l) => l?.includes('Typed in the browser')), 'the new change row');
+    assert.match(api.statusBarText(), /Typed in the browser · Plan/);
+  });
+
+  it('starts a change from command arguments, bound to the current branch', async () => {
+    const api = await cockpitApi();
+    const id = await vscode.commands.executeCommand<string>('factory.startChange', { title: 'From arguments', description: 'Scripted', branch: 'bindCurrent' });
+    const s = await snapshotWhere(api, (x) => x.current?.id === id, 'the scripted change');
+    assert.equal(s.current!.branch, 'main');
+    assert.equal(s.current!.description, 'Scripted');
+    assert.ok(s.changes.length >= 4);
+  });
+
+  it('switches change, and follows a checkout of a branch bound to a change', async () => {
+    const api = await cockpitApi();
+    await vscode.commands.executeCommand('factory.switchChange', mainChangeId);
+    await snapshotWhere(api, (x) => x.current?.id === mainChangeId, 'the switched-to change');
+    execFileSync('git', ['checkout', '-q', 'fix/login-redirect'], { cwd: config.workspace });
+    try {
+      const s = await snapshotWhere(api, (x) => x.current?.id === otherChangeId, 'the change bound to fix/login-redirect', 20_000);
+      assert.equal(s.branch, 'fix/login-redirect');
+    } finally {
+      execFileSync('git', ['checkout', '-q', 'main'], { cwd: config.workspace });
+    }
+    // Back on main, the newest open change bound to main is current again.
+    const back = await snapshotWhere(api, (x) => x.branch === 'main' && x.current?.branch === 'main', 'back on main');
+    assert.equal(back.current!.title, 'From arguments');
+  });
+
+  it('reports a corrupt event file with its path and field, sets it aside, and still shows the rest', async () => {
+    const api = await cockpitApi();
+    await vscode.commands.executeCommand('factory.switchChange', mainChangeId);
+    const events = join(config.workspace, '.factory', 'changes', mainChangeId, 'events');
+    const bad = '01ZZZZZZZZZZZZZZZZZZZZZZZZ.json';
+    writeFileSync(join(events, bad), JSON.stringify({ v: 1, id: bad.slice(0, 26), change: mainChangeId, type: 'attempt.started', at: '2026-11-20T10:00:00.000Z', data: { stageId: 'plan' } }));
+    const broken = '01ZZZZZZZZZZZZZZZZZZZZZZZY.json';
+    writeFileSync(join(events, broken), '{"v":1,"id":"01');
+    await vscode.commands.executeCommand('factory.refresh');
+    const s = await snapshotWhere(api, (x) => x.problems.some((p) => p.path.endsWith(bad)) && x.problems.some((p) => p.path.endsWith(broken)), 'both problems reported');
+    const problem = s.problems.find((p) => p.path.endsWith(bad))!;
+    assert.equal(problem.path, `.factory/changes/${mainChangeId}/events/${bad}`);
+    assert.equal(problem.field, 'data.attemptId');
+    assert.match(s.problems.find((p) => p.path.endsWith(broken))!.message, /not valid JSON/);
+    // Set aside, never deleted; the change still folds from its good events.
+    assert.equal(existsSync(join(events, bad)), false);
+    assert.ok(existsSync(join(config.workspace, problem.quarantinedTo!)));
+    assert.equal(s.current?.id, mainChangeId);
+    assert.equal(s.current!.stages[0]!.status, 'passed');
+    // A person sees the warning and the problem row next to the stages.
+    await vscode.commands.executeCommand('notifications.showList');
+    await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /record file failed validation and was set aside: \.factory\/changes\/.*\(and 1 more\)/s.test(t)), 'the warning notification');
+    await vscode.commands.executeCommand('notifications.hideList');
+    const rows = await eventually(async () => {
+      const texts = await browser.texts(SIDEBAR_ROWS);
+      return texts.some((t) => t.includes(bad)) ? texts : undefined;
+    }, 'the problem row');
+    assert.ok(rows.some((t) => t.startsWith('Plan')), 'stages still shown');
+    await browser.screenshot('stages-with-problem');
+  });
+
+  it('opens the pipeline definition with its JSON schema contributed', async () => {
+    await vscode.commands.executeCommand('factory.openPipeline');
+    const editor = await eventually(() => vscode.window.activeTextEditor, 'an editor');
+    assert.ok(editor.document.uri.fsPath.endsWith(join('.factory', 'pipeline.json')));
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { jsonValidation: { fileMatch: string; url: string }[] } };
+    const schemaUrl = pkg.contributes.jsonValidation[0]!.url;
+    assert.ok(existsSync(join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, schemaUrl)), 'the contributed schema file ships');
+    // Validation in the editor: a typo in an owner shows as a diagnostic.
+    await editor.edit((b) => b.replace(new vscode.Range(0, 0, editor.document.lineCount, 0), JSON.stringify({ version: 1, stages: [{ id: 'plan', title: 'Plan', owner: {} }] }, null, 2)));
+    const diagnostics = await eventually(() => {
+      const d = vscode.languages.getDiagnostics(editor.document.uri);
+      return d.length > 0 ? d : undefined;
+    }, 'a schema diagnostic', 20_000);
+    assert.ok(diagnostics.some((d) => /backend/.test(d.message)), JSON.stringify(diagnostics.map((d) => d.message)));
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    mkdirSync(join(config.artifacts), { recursive: true });
+  });
+});

@@ -1,0 +1,59 @@
+// Test-side client of the runner's driver: screenshots and checks of what a person
+// sees in the workbench, which only the browser can do.
+import { readFileSync } from 'node:fs';
+
+export interface RunConfig {
+  resultsFile: string;
+  files: string[];
+  driverUrl: string;
+  workspace: string;
+  sample: { dir: string; mainChangeId: string; otherChangeId: string };
+  artifacts: string;
+  repo: string;
+}
+
+let cached: RunConfig | undefined;
+export function runConfig(): RunConfig {
+  if (!cached) {
+    const file = process.env.FACTORY_TEST_RUN;
+    if (!file) throw new Error('FACTORY_TEST_RUN is not set: run the suite with test/harness/run-host-tests.mjs');
+    cached = JSON.parse(readFileSync(file, 'utf8')) as RunConfig;
+  }
+  return cached;
+}
+
+export async function driver<T = Record<string, unknown>>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(runConfig().driverUrl, { method: 'POST', body: JSON.stringify({ op, ...args }) });
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok) throw new Error(`driver ${op} failed: ${body.error}`);
+  return body;
+}
+
+export const browser = {
+  screenshot: (name: string, selector?: string) => driver<{ file: string }>('screenshot', { name, selector }),
+  texts: async (selector: string, waitMs = 0) => (await driver<{ texts: string[] }>('texts', { selector, waitMs })).texts,
+  attributes: async (selector: string, name: string) => (await driver<{ values: (string | null)[] }>('attributes', { selector, name })).values,
+  waitFor: (selector: string, timeoutMs = 10_000, state: 'visible' | 'hidden' | 'attached' = 'visible') => driver('waitFor', { selector, timeoutMs, state }),
+  click: (selector: string) => driver('click', { selector }),
+  type: (text: string) => driver('type', { text }),
+  press: (key: string) => driver('press', { key }),
+  frameTexts: async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector })).texts,
+  frameEval: async (selector: string, property: string) => (await driver<{ values: unknown[] }>('frameEval', { selector, property })).values,
+};
+
+/** Polls `check` until it returns a truthy value or the time runs out. */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
