@@ -10,7 +10,8 @@ import { StagesTreeProvider } from './ui/stagesTree';
 import { FactoryStatusBar } from './ui/statusBar';
 import { registerCommands } from './ui/commands';
 import { vscodePrompter } from './ui/prompts';
-import { TrustGatedGit } from './ui/trust';
+import { trustGatedGit } from './ui/trust';
+import { FileEvidenceStore } from './store/evidence';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -35,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
   try {
     const root = folder.uri.fsPath;
     const store = new FileRecordStore(root, { onProblem: (p) => log.warn(`Record problem: ${describeProblem(p)}`) });
-    const deps = { store, git: new TrustGatedGit(new GitAdapter(root)), clock: systemClock };
+    const deps = { store, git: trustGatedGit(new GitAdapter(root)), evidence: new FileEvidenceStore(root), clock: systemClock };
     const cockpit = new Cockpit(deps, context.workspaceState, log, (problems) => {
       const first = problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

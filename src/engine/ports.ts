@@ -1,7 +1,8 @@
 // What the engine needs from the world, passed in by the composition root (or the
 // CLI, or a test). Nothing here reaches for a global clock, prompt or process.
 import type { RecordStore } from '../store/recordStore';
-import type { GitPort } from '../git/gitAdapter';
+import type { EvidencePort } from '../store/evidence';
+import type { CheckpointPort, GitPort, GitTreePort } from '../git/gitAdapter';
 
 export interface Clock {
   now(): Date;
@@ -9,8 +10,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Everything git the engine uses: branch and identity, tree hashes and diffs, checkpoints. */
+export type EngineGit = GitPort & GitTreePort & CheckpointPort;
+
 export interface EngineDeps {
   store: RecordStore;
-  git: GitPort;
+  git: EngineGit;
+  evidence: EvidencePort;
   clock: Clock;
 }

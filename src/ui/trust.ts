@@ -2,29 +2,33 @@
 // core.fsmonitor), so in an untrusted workspace the cockpit does not run git at all
 // and reads the record only. Trust granted later switches git on without a reload.
 import * as vscode from 'vscode';
-import type { GitIdentity, GitPort } from '../git/gitAdapter';
+import type { EngineGit } from '../engine/ports';
 
-export class TrustGatedGit implements GitPort {
-  constructor(private readonly trusted: GitPort) {}
-
-  private get allowed(): boolean {
-    return vscode.workspace.isTrusted;
+export class WorkspaceNotTrustedError extends Error {
+  constructor(what: string) {
+    super(`This workspace is not trusted: Factory Cockpit does not ${what} here. Trust the folder (Manage Workspace Trust) to allow it.`);
+    this.name = 'WorkspaceNotTrustedError';
   }
+}
 
-  isRepository(): Promise<boolean> {
-    return this.allowed ? this.trusted.isRepository() : Promise.resolve(false);
-  }
-
-  currentBranch(): Promise<string | undefined> {
-    return this.allowed ? this.trusted.currentBranch() : Promise.resolve(undefined);
-  }
-
-  createBranch(name: string): Promise<void> {
-    if (!this.allowed) return Promise.reject(new Error('This workspace is not trusted: Factory Cockpit does not run git here. Trust the folder to create branches.'));
-    return this.trusted.createBranch(name);
-  }
-
-  async identity(): Promise<GitIdentity> {
-    return this.allowed ? this.trusted.identity() : { name: process.env.USER ?? 'unknown' };
-  }
+/** Wraps the real git adapter; every call that would run git is refused until trusted. */
+export function trustGatedGit(trusted: EngineGit): EngineGit {
+  const allowed = () => vscode.workspace.isTrusted;
+  const refuse = (): Promise<never> => Promise.reject(new WorkspaceNotTrustedError('run git'));
+  return {
+    isRepository: () => (allowed() ? trusted.isRepository() : Promise.resolve(false)),
+    currentBranch: () => (allowed() ? trusted.currentBranch() : Promise.resolve(undefined)),
+    identity: () => (allowed() ? trusted.identity() : Promise.resolve({ name: process.env.USER ?? 'unknown' })),
+    createBranch: (name) => (allowed() ? trusted.createBranch(name) : refuse()),
+    headCommit: () => (allowed() ? trusted.headCommit() : refuse()),
+    workingTreeHash: () => (allowed() ? trusted.workingTreeHash() : refuse()),
+    snapshot: () => (allowed() ? trusted.snapshot() : refuse()),
+    diffTrees: (from, to) => (allowed() ? trusted.diffTrees(from, to) : refuse()),
+    createCheckpoint: (id) => (allowed() ? trusted.createCheckpoint(id) : refuse()),
+    getCheckpoint: (id) => (allowed() ? trusted.getCheckpoint(id) : refuse()),
+    listCheckpoints: () => (allowed() ? trusted.listCheckpoints() : refuse()),
+    rollbackPreview: (id) => (allowed() ? trusted.rollbackPreview(id) : refuse()),
+    rollback: (id) => (allowed() ? trusted.rollback(id) : refuse()),
+    deleteCheckpoint: (id) => (allowed() ? trusted.deleteCheckpoint(id) : refuse()),
+  };
 }

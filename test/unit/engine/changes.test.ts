@@ -7,6 +7,7 @@ import { FileRecordStore } from '../../../src/store/recordStore';
 import { GitAdapter } from '../../../src/git/gitAdapter';
 import { changeForBranch, listChanges, loadChange, PipelineInvalidError, startChange } from '../../../src/engine/changes';
 import type { EngineDeps } from '../../../src/engine/ports';
+import { FileEvidenceStore } from '../../../src/store/evidence';
 
 describe('engine: changes', () => {
   let dir: string;
@@ -18,7 +19,7 @@ describe('engine: changes', () => {
     execFileSync('git', ['config', 'user.email', 'ada@example.com'], { cwd: dir });
     let t = Date.parse('2026-11-20T09:00:00Z');
     const clock = { now: () => new Date((t += 1000)) };
-    deps = { store: new FileRecordStore(dir, { now: clock.now }), git: new GitAdapter(dir), clock };
+    deps = { store: new FileRecordStore(dir, { now: clock.now }), git: new GitAdapter(dir), evidence: new FileEvidenceStore(dir), clock };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
