@@ -53,6 +53,12 @@ export interface AcpBackendConfig {
   killGraceMs?: number;
   maxOutputBytes?: number;
   permissionPolicy?: PermissionPolicy;
+  /**
+   * Serve the agent's file reads/writes (confined to the workspace). Default true. Off,
+   * the agent uses its own file system access: Gemini CLI 0.61 needs that to create new
+   * files, as it cannot recognise the client's "Resource not found" answer.
+   */
+  clientFileSystem?: boolean;
 }
 
 const TOOL_KINDS = new Set<ToolKind>(['read', 'edit', 'delete', 'move', 'search', 'execute', 'fetch', 'think', 'other']);
@@ -99,6 +105,7 @@ export class AcpBackend implements AgentBackend {
     const root = await realpath(attempt.cwd);
 
     const args = [...(this.config.args ?? [])];
+    const clientFs = this.config.clientFileSystem ?? true;
     sink?.write({ stream: 'meta', line: `$ ${redactor.redactArgv([executable, ...args]).join(' ')}` });
     const child = spawnInGroup(executable, args, { cwd: attempt.cwd, env: attempt.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const grace = this.config.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
@@ -196,7 +203,14 @@ export class AcpBackend implements AgentBackend {
       })
       .onRequest(methods.client.fs.readTextFile, async ({ params }) => {
         const file = await inWorkspace(params.path, false);
-        let content = await readFile(file, 'utf8');
+        let content: string;
+        try {
+          content = await readFile(file, 'utf8');
+        } catch (error) {
+          // Agents ask for files that do not exist yet (before a write); "Resource not found" is how ACP says so.
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw RequestError.resourceNotFound(params.path);
+          throw error;
+        }
         if (params.line != null || params.limit != null) {
           const lines = content.split('\n');
           const from = Math.max(0, (params.line ?? 1) - 1);
@@ -242,7 +256,7 @@ export class AcpBackend implements AgentBackend {
       const work = (async () => {
         const init = await open.agent.request(methods.agent.initialize, {
           protocolVersion: PROTOCOL_VERSION,
-          clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: false },
+          clientCapabilities: { fs: { readTextFile: clientFs, writeTextFile: clientFs }, terminal: false },
           clientInfo: { name: 'factory-cockpit', version: '0.1.0' },
         });
         sink?.write({ stream: 'meta', line: `[factory: ACP agent ${init.agentInfo?.name ?? '?'} ${init.agentInfo?.version ?? ''}, protocol ${init.protocolVersion}]` });

@@ -42,7 +42,6 @@ export function killTree(child: ChildProcess, graceMs: number): Promise<void> {
       signalTree(child, 'SIGKILL');
       resolve();
     }, graceMs);
-    timer.unref?.();
     const pid = child.pid;
     // Finish early once the whole group is gone.
     const poll = setInterval(() => {
@@ -52,7 +51,6 @@ export function killTree(child: ChildProcess, graceMs: number): Promise<void> {
         resolve();
       }
     }, 25);
-    poll.unref?.();
   });
 }
 
