@@ -100,6 +100,11 @@ export const EventPayloads = {
     contextVersion: z.string().optional(),
     start: TreeRefSchema.optional(),
     checkpoint: z.string().optional(),
+    /** Which process runs the attempt, so another window does not mistake it for interrupted. */
+    runner: z.looseObject({ pid: z.number().int(), host: z.string() }).optional(),
+    /** Attempt number within the stage (1-based) and what made it run. */
+    number: z.number().int().positive().optional(),
+    trigger: z.enum(['run', 'retry', 'resume', 'sentBack']).optional(),
   }),
   'attempt.finished': z.looseObject({
     stageId: StageId,
@@ -112,6 +117,13 @@ export const EventPayloads = {
     end: TreeRefSchema.optional(),
     transcript: EvidenceRefSchema.optional(),
     sessionId: z.string().optional(),
+    /** The attempt's diff (start tree → end tree) as evidence, and the files it touched. */
+    diff: EvidenceRefSchema.optional(),
+    changedFiles: z.array(z.looseObject({ status: z.string(), path: z.string() })).optional(),
+    /** Workspace-relative files the agent read (for the advisory "context re-read" figure). */
+    filesRead: z.array(z.string()).optional(),
+    /** Who stopped it, when a person did. */
+    stoppedBy: z.string().optional(),
   }),
   'attempt.rolledBack': z.looseObject({ stageId: StageId, attemptId: UlidSchema, checkpoint: z.string().optional() }),
   'verification.recorded': z.looseObject({

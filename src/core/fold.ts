@@ -20,13 +20,23 @@ export interface AttemptState {
   summary?: string;
   contextVersion?: string;
   costUsd?: number;
+  tokens?: number;
+  turns?: number;
   durationMs?: number;
   transcript?: EvidenceRef;
+  diff?: EvidenceRef;
+  prompt?: string;
+  checkpoint?: string;
+  number?: number;
+  runner?: { pid: number; host: string };
+  startTree?: string;
+  endTree?: string;
   rolledBack: boolean;
 }
 
 export interface CriterionResult {
   criterionId: string;
+  attemptId?: string;
   outcome: 'passed' | 'failed' | 'error' | 'skipped';
   required: boolean;
   message?: string;
@@ -120,6 +130,11 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.model = event.data.model;
       attempt.startedAt = event.at;
       attempt.contextVersion = event.data.contextVersion;
+      attempt.prompt = event.data.prompt;
+      attempt.checkpoint = event.data.checkpoint;
+      attempt.number = event.data.number;
+      attempt.runner = event.data.runner;
+      attempt.startTree = event.data.start?.tree;
     } else if (isEvent(event, 'attempt.finished')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
@@ -129,16 +144,25 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.reason = event.data.reason;
       attempt.summary = event.data.summary;
       attempt.costUsd = event.data.usage?.costUsd;
+      attempt.tokens = (event.data.usage?.inputTokens ?? 0) + (event.data.usage?.outputTokens ?? 0) || undefined;
+      attempt.turns = event.data.usage?.turns;
       attempt.durationMs = event.data.durationMs;
       attempt.transcript = event.data.transcript;
+      attempt.diff = event.data.diff;
+      attempt.endTree = event.data.end?.tree;
     } else if (isEvent(event, 'attempt.rolledBack')) {
       const stage = stageById.get(event.data.stageId);
-      if (stage) attemptFor(stage, event.data.attemptId).rolledBack = true;
+      if (!stage) continue;
+      attemptFor(stage, event.data.attemptId).rolledBack = true;
+      // What the rolled-back attempt produced no longer stands: its results and the approval it asked for.
+      stage.results = stage.results.filter((r) => r.attemptId !== event.data.attemptId);
+      approvalRequested.delete(stage.id);
     } else if (isEvent(event, 'verification.recorded')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
       const result: CriterionResult = {
         criterionId: event.data.criterionId,
+        attemptId: event.data.attemptId,
         outcome: event.data.outcome,
         required: event.data.required,
         message: event.data.message,
