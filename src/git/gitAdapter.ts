@@ -182,10 +182,12 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
 
   async workingTreeHash(): Promise<string> {
     const layout = await this.layout();
-    return this.withTempIndex(layout, true, async (env) => {
+    return this.withTempIndex(layout, true, async (env, seed) => {
       // The copied index may list .factory/ files the user committed: drop them, then
       // stage everything else (modified, deleted, untracked; ignored files stay out).
-      await runGit(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', `:(top,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
+      if (mayListPath(seed, layout.recordPath)) {
+        await runGit(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', `:(top,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
+      }
       await runGit(['add', '--all', '--', ':(top)', `:(top,exclude,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
       return gitText(['write-tree'], { cwd: layout.topLevel, env });
     });
@@ -293,11 +295,11 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   }
 
   /** Runs `fn` with GIT_INDEX_FILE pointing at a private index, removed afterwards. */
-  private async withTempIndex<T>(layout: RepoLayout, seedFromRealIndex: boolean, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+  private async withTempIndex<T>(layout: RepoLayout, seedFromRealIndex: boolean, fn: (env: Record<string, string>, seed: Buffer | undefined) => Promise<T>): Promise<T> {
     const tempIndex = path.join(layout.gitDir, `factory-index-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
-      if (seedFromRealIndex) await seedIndex(layout.indexFile, tempIndex);
-      return await fn({ GIT_INDEX_FILE: tempIndex });
+      const seed = seedFromRealIndex ? await seedIndex(layout.indexFile, tempIndex) : undefined;
+      return await fn({ GIT_INDEX_FILE: tempIndex }, seed);
     } finally {
       await Promise.all([fs.rm(tempIndex, { force: true }), fs.rm(`${tempIndex}.lock`, { force: true })]);
     }
@@ -342,15 +344,30 @@ function checkCheckpointId(id: string): void {
  * instead of hashing them again. The copy keeps the original's mtime: git's check for
  * "racily clean" entries compares file times with the index file's own time.
  */
-async function seedIndex(realIndex: string, tempIndex: string): Promise<void> {
+async function seedIndex(realIndex: string, tempIndex: string): Promise<Buffer | undefined> {
+  let bytes: Buffer;
   try {
-    await fs.copyFile(realIndex, tempIndex);
-    const stat = await fs.stat(realIndex);
-    await fs.utimes(tempIndex, stat.atime, stat.mtime);
+    bytes = await fs.readFile(realIndex);
   } catch (error) {
     // No index yet (a repository with no commits and nothing staged): start empty.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
+  await fs.writeFile(tempIndex, bytes);
+  const stat = await fs.stat(realIndex);
+  await fs.utimes(tempIndex, stat.atime, stat.mtime);
+  return bytes;
+}
+
+/**
+ * Whether an index may have entries under `dir`, without running git: versions 2 and 3
+ * store each path whole, so absent bytes mean no entry (a false positive only costs one
+ * `git rm --cached`). Version 4 compresses paths, so it is always assumed.
+ */
+function mayListPath(index: Buffer | undefined, dir: string): boolean {
+  if (!index || index.length < 12) return false;
+  const version = index.readUInt32BE(4);
+  return version >= 4 || index.includes(`${dir}/`);
 }
 
 /** Deletes a file of the working tree and the folders it leaves empty, never above `top`. */

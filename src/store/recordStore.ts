@@ -25,7 +25,7 @@
 //   their random part, and file names make ids unique within a change, so the order is
 //   total and the same on every machine. Clocks drift, so events that depend on another
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
-import { promises as fs, constants as fsConstants, type Dirent } from 'node:fs';
+import { promises as fs, constants as fsConstants, statSync, openSync, fstatSync, readFileSync, closeSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
@@ -38,7 +38,7 @@ import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
 import { FileEvidenceStore } from './evidence';
 import { ensureFactoryGitignore } from './gitignorePolicy';
 import { isWithin, OutsideWorkspaceError } from './paths';
-import { IndexFileSchema, INDEX_SCHEMA_VERSION, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
+import { decodeIndex, encodeIndex, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export interface RecordProblem {
   /** Workspace-relative path of the file. */
@@ -107,8 +107,10 @@ export class InvalidChangeIdError extends Error {
 // when a window holds two stores of one workspace.
 const nextUlid = monotonicFactory();
 
-/** How many files are read at once: enough to hide latency, few enough not to exhaust handles. */
-const READ_CONCURRENCY = 64;
+/** How many changes are summarised at once. */
+const READ_CONCURRENCY = 16;
+/** Event files read between two yields to the event loop (~ a few ms of work). */
+const SYNC_READ_SLICE = 256;
 
 export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
@@ -206,13 +208,21 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       else if (!entry.isFile()) found.push({ name: entry.name, problem: { field: '', message: 'is not a regular file' } });
       else found.push({ name: entry.name, problem: checkEventFileName(entry.name) });
     }
-    const results = await mapLimit(found, READ_CONCURRENCY, async ({ name, problem }) => {
-      if (problem) return { name, problem };
-      const read = await readSmallFile(path.join(dir, name));
-      if (read === 'gone') return undefined; // moved away meanwhile (another reader quarantined it, a checkout)
-      if (typeof read === 'number') return { name, problem: checkEventFileSize(read)! };
-      return { name, ...parseEventText(changeId, name, read, this.migrations) };
-    });
+    const results: Array<{ name: string; event?: FactoryEvent; problem?: FileProblem } | undefined> = [];
+    for (let i = 0; i < found.length; i++) {
+      // Small files are read synchronously (a thread-pool round trip per file costs
+      // several times the read itself), in slices that yield to the event loop.
+      if (i > 0 && i % SYNC_READ_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+      const { name, problem } = found[i]!;
+      if (problem) {
+        results.push({ name, problem });
+        continue;
+      }
+      const read = readSmallFileSync(path.join(dir, name));
+      if (read === 'gone') continue; // moved away meanwhile (another reader quarantined it, a checkout)
+      if (typeof read === 'number') results.push({ name, problem: checkEventFileSize(read)! });
+      else results.push({ name, ...parseEventText(changeId, name, read, this.migrations) });
+    }
     const events: FactoryEvent[] = [];
     const problems: RecordProblem[] = [];
     for (const result of results) {
@@ -274,28 +284,36 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const ids = await this.listChangeIds();
     let refolded = 0;
     let changed = previous.size !== ids.length;
-    const entries = await mapLimit(ids, READ_CONCURRENCY, async (id): Promise<IndexEntry> => {
+    // Observed before reading, so a write during the read shows up next time.
+    const mtimes = await mtimesOf(ids.map((id) => this.eventsDir(id)));
+    const checkedAtMs = Date.now();
+    const entries: Array<IndexEntry | undefined> = ids.map((id, i) => {
       const old = previous.get(id);
-      // Observed before reading, so a write during the read shows up next time.
-      const dirMtimeMs = await mtimeOf(this.eventsDir(id));
-      const checkedAtMs = Date.now();
-      if (old && isEntryFresh(old, dirMtimeMs)) return old;
+      return old && isEntryFresh(old, mtimes[i]!) ? old : undefined;
+    });
+    const stale = ids.map((_, i) => i).filter((i) => entries[i] === undefined);
+    await mapLimit(stale, READ_CONCURRENCY, async (i) => {
+      const id = ids[i]!;
+      const old = previous.get(id);
+      const dirMtimeMs = mtimes[i]!;
+      changed = true;
       if (old && dirMtimeMs !== -1) {
+        // The folder changed (or changed too recently to trust its mtime): same events?
         const names = (await fs.readdir(this.eventsDir(id))).filter((n) => checkEventFileName(n) === undefined);
         const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
         if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
-          changed = true;
-          return { ...old, dirMtimeMs, checkedAtMs };
+          entries[i] = { ...old, dirMtimeMs, checkedAtMs };
+          return;
         }
       }
-      changed = true;
       refolded++;
       const record = await this.readChange(id);
       problems.push(...record.problems);
-      return { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
+      entries[i] = { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
     });
-    if (changed) await this.writeIndex(hash, entries);
-    return { summaries: entries.map((e) => e.summary), problems, refolded };
+    const complete = entries as IndexEntry[];
+    if (changed) await this.writeIndex(hash, pipeline, complete);
+    return { summaries: complete.map((e) => e.summary), problems, refolded };
   }
 
   /** Deletes nothing but the derived index: the next summaries() rebuilds it. */
@@ -308,20 +326,31 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     return ensureFactoryGitignore(this.factoryDir);
   }
 
+  /**
+   * The summaries as the index has them, without checking them against the events:
+   * for a first paint of a large record, followed by summaries(). Empty when there is
+   * no valid index for this pipeline.
+   */
+  async indexedSummaries(): Promise<ChangeSummary[]> {
+    const { pipeline } = await this.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return [];
+    return [...(await this.readIndex(pipelineHash(pipeline))).values()].map((e) => e.summary);
+  }
+
   private async readIndex(hash: string): Promise<Map<string, IndexEntry>> {
     try {
-      const parsed = IndexFileSchema.safeParse(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
-      if (!parsed.success || parsed.data.pipelineHash !== hash) return new Map();
-      return new Map(parsed.data.entries.map((e) => [e.summary.id, e]));
+      const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
+      if (!decoded || decoded.pipelineHash !== hash) return new Map();
+      return new Map(decoded.entries.map((e) => [e.summary.id, e]));
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events.
       return new Map();
     }
   }
 
-  private async writeIndex(hash: string, entries: IndexEntry[]): Promise<void> {
+  private async writeIndex(hash: string, pipeline: Pipeline, entries: IndexEntry[]): Promise<void> {
     await this.prepareForWriting();
-    await writeFileReplacing(this.indexPath, JSON.stringify({ v: INDEX_SCHEMA_VERSION, pipelineHash: hash, entries }));
+    await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
   }
 
   /** Moves a bad file aside (never deletes it) so the rest of the record loads. */
@@ -372,30 +401,36 @@ export class FileRecordStore implements RecordStore, SummaryPort {
 }
 
 /** Reads a file that must be small: its text, its size when too big, or 'gone'. Symbolic links are refused. */
-async function readSmallFile(file: string): Promise<string | number | 'gone'> {
-  let handle: fs.FileHandle;
+function readSmallFileSync(file: string): string | number | 'gone' {
+  let fd: number;
   try {
-    handle = await fs.open(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
+    fd = openSync(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
   } catch (error) {
     if (isNotFound(error)) return 'gone';
     throw error;
   }
   try {
-    const { size } = await handle.stat();
+    const { size } = fstatSync(fd);
     if (checkEventFileSize(size)) return size;
-    return await handle.readFile('utf8');
+    return readFileSync(fd, 'utf8');
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
-async function mtimeOf(dir: string): Promise<number> {
-  try {
-    return (await fs.stat(dir)).mtimeMs;
-  } catch (error) {
-    if (isNotFound(error)) return -1;
-    throw error;
+/**
+ * The mtime of each folder (-1 when absent). One stat per change is the whole cost of
+ * a staleness check, so it is done synchronously, which is several times quicker than
+ * a round trip through the thread pool per folder, in slices that yield to the event
+ * loop so a large record never blocks the editor for long.
+ */
+async function mtimesOf(dirs: readonly string[]): Promise<number[]> {
+  const mtimes: number[] = [];
+  for (let start = 0; start < dirs.length; start += 2000) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const dir of dirs.slice(start, start + 2000)) mtimes.push(statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? -1);
   }
+  return mtimes;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -433,13 +468,13 @@ async function realpathOfExisting(p: string): Promise<string> {
 }
 
 /** Maps with at most `limit` calls in flight, keeping the order of `items`. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      results[i] = await fn(items[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

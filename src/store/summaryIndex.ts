@@ -32,37 +32,85 @@ export interface ChangeSummary {
   problemCount: number;
 }
 
-const StageStatusSchema = z.enum(['pending', 'running', 'passed', 'failed', 'needsApproval', 'stale']);
+const STATUS_CODES: Record<StageStatus, string> = { pending: 'p', running: 'r', passed: 'v', failed: 'f', needsApproval: 'a', stale: 's' };
+const STATUS_BY_CODE = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [code, status as StageStatus]));
 
-export const ChangeSummarySchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  branch: z.string().optional(),
-  createdAt: z.string().optional(),
-  completed: z.boolean(),
-  activeStageId: z.string().optional(),
-  stages: z.array(z.object({ id: z.string(), status: StageStatusSchema })),
-  eventCount: z.number().int().nonnegative(),
-  lastEventId: z.string().optional(),
-  problemCount: z.number().int().nonnegative(),
-});
-
-export const IndexEntrySchema = z.object({
-  summary: ChangeSummarySchema,
+export interface IndexEntry {
+  summary: ChangeSummary;
   /** mtime of `changes/<id>/events/` observed before the events were read; -1 when absent. */
-  dirMtimeMs: z.number(),
+  dirMtimeMs: number;
   /** Wall-clock time of that observation (compared with file-system times, so not the injected clock). */
-  checkedAtMs: z.number(),
-});
-export type IndexEntry = z.infer<typeof IndexEntrySchema>;
+  checkedAtMs: number;
+}
+
+// On disk each entry is a flat row and stage statuses one letter each, in the order of
+// the file's `stageIds`: a tenth of the bytes of objects, so 10,000 changes load in a
+// few tens of milliseconds.
+const Row = z.tuple([
+  z.string(), // id
+  z.string(), // title
+  z.string().nullable(), // branch
+  z.string().nullable(), // createdAt
+  z.boolean(), // completed
+  z.string().nullable(), // activeStageId
+  z.string().regex(/^[prvfas]*$/), // stage statuses
+  z.number().int().nonnegative(), // eventCount
+  z.string().nullable(), // lastEventId
+  z.number().int().nonnegative(), // problemCount
+  z.number(), // dirMtimeMs
+  z.number(), // checkedAtMs
+]);
 
 export const IndexFileSchema = z.object({
   v: z.literal(INDEX_SCHEMA_VERSION),
   /** Stage statuses depend on the pipeline: a different pipeline invalidates every entry. */
   pipelineHash: z.string(),
-  entries: z.array(IndexEntrySchema),
+  stageIds: z.array(z.string()),
+  rows: z.array(Row),
 });
 export type IndexFile = z.infer<typeof IndexFileSchema>;
+
+export function encodeIndex(pipelineHash: string, stageIds: readonly string[], entries: readonly IndexEntry[]): IndexFile {
+  const rows = entries.map(({ summary: s, dirMtimeMs, checkedAtMs }): z.infer<typeof Row> => [
+    s.id,
+    s.title,
+    s.branch ?? null,
+    s.createdAt ?? null,
+    s.completed,
+    s.activeStageId ?? null,
+    stageIds.map((id) => STATUS_CODES[s.stages.find((st) => st.id === id)?.status ?? 'pending']).join(''),
+    s.eventCount,
+    s.lastEventId ?? null,
+    s.problemCount,
+    dirMtimeMs,
+    checkedAtMs,
+  ]);
+  return { v: INDEX_SCHEMA_VERSION, pipelineHash, stageIds: [...stageIds], rows };
+}
+
+/** The entries of a parsed index file, or undefined when it does not validate. */
+export function decodeIndex(raw: unknown): { pipelineHash: string; entries: IndexEntry[] } | undefined {
+  const parsed = IndexFileSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const { stageIds, rows, pipelineHash } = parsed.data;
+  const entries = rows.map(([id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => ({
+    summary: {
+      id,
+      title,
+      ...(branch !== null ? { branch } : {}),
+      ...(createdAt !== null ? { createdAt } : {}),
+      completed,
+      ...(activeStageId !== null ? { activeStageId } : {}),
+      stages: stageIds.map((stageId, i) => ({ id: stageId, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' })),
+      eventCount,
+      ...(lastEventId !== null ? { lastEventId } : {}),
+      problemCount,
+    },
+    dirMtimeMs,
+    checkedAtMs,
+  }));
+  return { pipelineHash, entries };
+}
 
 /**
  * A folder's mtime only moves in ticks (a few ms, a second on some file systems): a
