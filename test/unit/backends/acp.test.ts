@@ -40,6 +40,8 @@ describe('ACP backend (SDK agent as a subprocess)', function () {
     assert.match(result.text ?? '', /read \/etc\/hostname: refused \(.*outside the workspace/);
     assert.match(result.text ?? '', /write \.\.\/escape\.txt: refused/);
     assert.equal(existsSync(path.join(ws.dir, '..', 'escape.txt')), false);
+    // A file that does not exist yet is "Resource not found" (-32002), which agents check before writing.
+    assert.match(result.text ?? '', /missing\.txt: Resource not found/);
     assert.equal(ofKind(events, 'diagnostic').filter((d) => d.message.includes('outside the workspace')).length, 2);
     assert.deepEqual(result.usage, { costUsd: 0.0123, costSource: 'agent' });
     // The JSON-RPC exchange is the transcript, both directions, redacted.
