@@ -1,6 +1,6 @@
 // Use cases around changes: start one, list them, load one's state, find the one
 // bound to a branch. Called by ui/ and cli/ alike.
-import { foldChange, type ChangeState } from '../core/fold';
+import { foldChange, type ChangeState, type FoldOptions } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
 import type { RecordProblem } from '../store/recordStore';
 import type { EngineDeps } from './ports';
@@ -64,16 +64,17 @@ export async function startChange(deps: EngineDeps, input: StartChangeInput): Pr
   return foldChange(changeId, pipeline, [event]);
 }
 
-export async function listChanges(deps: EngineDeps): Promise<ChangeList> {
+/** `options.currentTree`: the working-tree hash now, so results verified at another tree fold as stale. */
+export async function listChanges(deps: EngineDeps, options: FoldOptions = {}): Promise<ChangeList> {
   const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing: false });
   if (!pipeline) return { changes: [], problems };
   const ids = await deps.store.listChangeIds();
   const records = await Promise.all(ids.map((id) => deps.store.readChange(id)));
-  const changes = records.filter((r) => r.events.length > 0).map((r) => foldChange(r.changeId, pipeline, r.events));
+  const changes = records.filter((r) => r.events.length > 0).map((r) => foldChange(r.changeId, pipeline, r.events, options));
   return { pipeline, changes, problems: [...problems, ...records.flatMap((r) => r.problems)] };
 }
 
-export async function loadChange(deps: EngineDeps, changeId: string, options: { currentTree?: string } = {}): Promise<LoadedChange & { pipeline: Pipeline }> {
+export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}): Promise<LoadedChange & { pipeline: Pipeline }> {
   const pipeline = await requirePipeline(deps, false);
   const record = await deps.store.readChange(changeId);
   return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems };

@@ -43,6 +43,8 @@ export interface EvidencePort {
   pathOf(ref: Pick<EvidenceRef, 'sha256'>): string;
   /** Checks the given refs, or every stored file when none are given. */
   verify(refs?: readonly Pick<EvidenceRef, 'sha256'>[]): Promise<EvidenceMismatch[]>;
+  /** The names of every stored file (its hash, if nobody renamed it), sorted; a check of "all N files" counts these. */
+  list(): Promise<string[]>;
 }
 
 export class FileEvidenceStore implements EvidencePort {
@@ -110,7 +112,7 @@ export class FileEvidenceStore implements EvidencePort {
   }
 
   async verify(refs?: readonly Pick<EvidenceRef, 'sha256'>[]): Promise<EvidenceMismatch[]> {
-    const hashes = refs ? [...new Set(refs.map((r) => r.sha256))] : await this.storedHashes();
+    const hashes = refs ? [...new Set(refs.map((r) => r.sha256))] : await this.list();
     const mismatches: EvidenceMismatch[] = [];
     for (const expected of hashes) {
       if (!SHA256_HEX.test(expected)) {
@@ -153,7 +155,7 @@ export class FileEvidenceStore implements EvidencePort {
   }
 
   /** Every stored file, named as a hash; misnamed files show up as mismatches. */
-  private async storedHashes(): Promise<string[]> {
+  async list(): Promise<string[]> {
     let fanout: string[];
     try {
       fanout = await fs.readdir(this.evidenceDir);
