@@ -3,7 +3,7 @@
 // --production minifies; --watch rebuilds and prints the markers the
 // `$esbuild-watch` problem matcher in .vscode/tasks.json waits for.
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -75,8 +75,17 @@ const integrationTests = {
   logLevel: 'warning',
 };
 
+/** Webviews load the codicon font from dist/ (only dist/ and media/ ship in the .vsix). */
+function copyCodicons() {
+  mkdirSync('dist/webview/codicons', { recursive: true });
+  for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(join('node_modules/@vscode/codicons/dist', file), join('dist/webview/codicons', file));
+}
+
 const targets = [extension];
-if (Object.keys(webviewEntries).length > 0) targets.push(webview);
+if (Object.keys(webviewEntries).length > 0) {
+  targets.push(webview);
+  copyCodicons();
+}
 if (tests) targets.push(integrationTests);
 
 if (watch) {

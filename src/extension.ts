@@ -12,6 +12,7 @@ import { registerCommands } from './ui/commands';
 import { vscodePrompter } from './ui/prompts';
 import { trustGatedGit } from './ui/trust';
 import { FileEvidenceStore } from './store/evidence';
+import { registerContextPanel } from './ui/contextPanel';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -52,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       view,
       statusBar,
       ...registerCommands(cockpit, vscodePrompter, log),
+      ...registerContextPanel(context, cockpit, vscodePrompter, log),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void cockpit.refresh()),
       cockpit.onDidChange((s) => {
         view.description = s.current ? s.current.title : undefined;

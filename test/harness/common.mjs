@@ -110,6 +110,41 @@ async function handleDriverOp(state, op) {
       }
       return { values };
     }
+    case 'frameClick': {
+      // Clicks the first match in whichever frame has it (webviews live in nested iframes).
+      for (const frame of page.frames()) {
+        try {
+          const locator = frame.locator(op.selector).first();
+          if ((await locator.count()) === 0) continue;
+          await locator.click({ timeout: op.timeoutMs ?? 10_000 });
+          return { clicked: true };
+        } catch (error) {
+          if (frame.isDetached()) continue;
+          throw error;
+        }
+      }
+      throw new Error(`no frame has ${op.selector}`);
+    }
+    case 'frameDrop': {
+      // Drops a text/uri-list on the first match, as a drag from a file manager would.
+      for (const frame of page.frames()) {
+        try {
+          const locator = frame.locator(op.selector).first();
+          if ((await locator.count()) === 0) continue;
+          const dataTransfer = await frame.evaluateHandle((list) => {
+            const data = new DataTransfer();
+            data.setData('text/uri-list', list);
+            return data;
+          }, op.uriList);
+          for (const type of ['dragenter', 'dragover', 'drop']) await locator.dispatchEvent(type, { dataTransfer });
+          return { dropped: true };
+        } catch (error) {
+          if (frame.isDetached()) continue;
+          throw error;
+        }
+      }
+      throw new Error(`no frame has ${op.selector}`);
+    }
     case 'dialogs':
       return { dialogs: state.dialogs };
     default:

@@ -39,6 +39,10 @@ export const browser = {
   press: (key: string) => driver('press', { key }),
   frameTexts: async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector })).texts,
   frameEval: async (selector: string, property: string) => (await driver<{ values: unknown[] }>('frameEval', { selector, property })).values,
+  frameClick: (selector: string, timeoutMs = 30_000) => driver('frameClick', { selector, timeoutMs }),
+  /** Dispatches dragenter/dragover/drop with a `text/uri-list` on the first match in any frame. */
+  frameDrop: (selector: string, uris: string[]) => driver('frameDrop', { selector, uriList: uris.join('\r\n') }),
+  dialogs: async () => (await driver<{ dialogs: string[] }>('dialogs')).dialogs,
 };
 
 /** Polls `check` until it returns a truthy value or the time runs out. */
