@@ -32,7 +32,13 @@ const extension = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['vscode'],
+  // playwright-core is loaded lazily, only by screenshot criteria (src/verify/screenshot.ts);
+  // bundling it would pull its optional chromium-bidi and megabytes into activation.
+  external: ['vscode', 'playwright-core'],
+  // ESM dependencies (tinyglobby's fdir) call createRequire(import.meta.url), which a
+  // CommonJS bundle leaves undefined: give them the bundle's own file URL.
+  define: { 'import.meta.url': '__bundleFileUrl' },
+  banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,
   minify: production,
   metafile: true,

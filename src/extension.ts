@@ -12,6 +12,7 @@ import { registerCommands } from './ui/commands';
 import { vscodePrompter } from './ui/prompts';
 import { trustGatedGit } from './ui/trust';
 import { FileEvidenceStore } from './store/evidence';
+import { registerVerification } from './ui/verification';
 import { registerContextPanel } from './ui/contextPanel';
 
 /** What other extensions (and the integration tests) can read. */
@@ -47,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const view = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
     const statusBar = new FactoryStatusBar(cockpit);
     cockpit.watch(folder.uri);
+    registerVerification(context, cockpit, log);
     context.subscriptions.push(
       cockpit,
       tree,

@@ -1,6 +1,8 @@
 // The UI's model of the workspace's factory: the changes, the current change and
 // what went wrong reading the record. It refreshes from the engine when `.factory/`
 // or the checked-out branch changes, and tells the views. No factory logic here.
+// It also knows the working-tree hash (re-hashed after saves and file changes, never
+// per keystroke), so every view shows a result verified at another tree as stale.
 import * as vscode from 'vscode';
 import type { ChangeState } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
@@ -19,7 +21,20 @@ export interface CockpitSnapshot {
   changes: ChangeState[];
   current?: ChangeState;
   problems: RecordProblem[];
+  /** The working-tree hash the changes were folded against (unknown when untrusted or not a repository). */
+  currentTree?: string;
 }
+
+/** A verification running in this window, shown in place of the change's last verdict. */
+export interface VerificationActivity {
+  /** Criteria the run checks, and how many are done so far (and how those went). */
+  total: number;
+  passed: number;
+  failed: number;
+}
+
+/** How long after the last save or file change the tree is hashed again. */
+const TREE_DEBOUNCE_MS = 400;
 
 export class Cockpit implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<CockpitSnapshot>();
@@ -31,6 +46,10 @@ export class Cockpit implements vscode.Disposable {
   // Problems found this session: a bad file is set aside on first read, so later
   // reads no longer see it; the view keeps showing it until the window closes.
   private readonly seenProblems = new Map<string, RecordProblem>();
+  private loaded: CockpitSnapshot = this.snapshot;
+  private currentTree: string | undefined;
+  private readonly verifying = new Map<string, VerificationActivity>();
+  private hashing: Promise<string | undefined> | undefined;
 
   constructor(
     readonly deps: EngineDeps,
@@ -58,6 +77,70 @@ export class Cockpit implements vscode.Disposable {
       this.disposables.push(watcher);
     }
     this.disposables.push({ dispose: () => clearTimeout(timer) });
+    this.watchTree(root);
+  }
+
+  /** Re-hashes the working tree after saves and on-disk changes (debounced); refreshes when the hash moved. */
+  private watchTree(root: vscode.Uri): void {
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (uri: vscode.Uri) => {
+      // The record is outside what it measures, and git's own files are not the tree.
+      const relative = uri.fsPath.startsWith(root.fsPath) ? uri.fsPath.slice(root.fsPath.length).replace(/\\/g, '/') : undefined;
+      if (relative === undefined || /^\/(\.factory|\.git)(\/|$)/.test(relative)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void this.updateTree(), TREE_DEBOUNCE_MS);
+    };
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, '**/*'));
+    watcher.onDidCreate(schedule);
+    watcher.onDidChange(schedule);
+    watcher.onDidDelete(schedule);
+    this.disposables.push(
+      watcher,
+      vscode.workspace.onDidSaveTextDocument((doc) => schedule(doc.uri)),
+      { dispose: () => clearTimeout(timer) },
+    );
+  }
+
+  private async updateTree(): Promise<void> {
+    const before = this.currentTree;
+    const now = await this.hashTree();
+    if (now !== before) await this.refresh();
+  }
+
+  /** The working-tree hash, only where git may run (trusted, a repository); concurrent calls share one. */
+  private hashTree(): Promise<string | undefined> {
+    if (!vscode.workspace.isTrusted) return Promise.resolve((this.currentTree = undefined));
+    this.hashing ??= this.deps.git
+      .workingTreeHash()
+      .then(
+        (hash) => hash,
+        (error: unknown) => {
+          this.log.debug(`No working-tree hash: ${error instanceof Error ? error.message : String(error)}`);
+          return undefined;
+        },
+      )
+      .then((hash) => (this.currentTree = hash))
+      .finally(() => (this.hashing = undefined));
+    return this.hashing;
+  }
+
+  /** Marks a change as being verified in this window (undefined when the run ended); views show it at once. */
+  setVerifying(changeId: string, activity: VerificationActivity | undefined): void {
+    if (activity) this.verifying.set(changeId, activity);
+    else this.verifying.delete(changeId);
+    this.snapshot = this.withActivity(this.loaded);
+    this.changed.fire(this.snapshot);
+  }
+
+  private withActivity(snapshot: CockpitSnapshot): CockpitSnapshot {
+    if (this.verifying.size === 0) return snapshot;
+    const decorate = (change: ChangeState): ChangeState => {
+      const activity = this.verifying.get(change.id);
+      return activity ? { ...change, verification: { state: 'running', passed: activity.passed, failed: activity.failed, stale: 0, total: activity.total } } : change;
+    };
+    const changes = snapshot.changes.map(decorate);
+    const current = snapshot.current ? changes.find((c) => c.id === snapshot.current!.id) : undefined;
+    return { ...snapshot, changes, ...(current ? { current } : {}) };
   }
 
   /** Reloads everything; concurrent calls coalesce into one more run. */
@@ -87,7 +170,10 @@ export class Cockpit implements vscode.Disposable {
   }
 
   private async load(): Promise<CockpitSnapshot> {
-    const [isRepository, branch, list] = await Promise.all([this.deps.git.isRepository(), this.deps.git.currentBranch(), listChanges(this.deps)]);
+    const [isRepository, branch] = await Promise.all([this.deps.git.isRepository(), this.deps.git.currentBranch()]);
+    // Hashed once here; afterwards the tree watcher keeps it current.
+    const currentTree = isRepository ? (this.currentTree ?? (await this.hashTree())) : undefined;
+    const list = await listChanges(this.deps, { ...(currentTree ? { currentTree } : {}) });
     const open = list.changes.filter((c) => !c.completed);
     // An explicit pick sticks; a checkout of a branch bound to a change switches to it.
     let currentId = this.memento.get<string>(CURRENT_KEY);
@@ -102,7 +188,8 @@ export class Cockpit implements vscode.Disposable {
     const fresh = list.problems.filter((p) => !this.seenProblems.has(problemKey(p)));
     fresh.forEach((p) => this.seenProblems.set(problemKey(p), p));
     const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || list.problems.includes(p));
-    this.snapshot = { ready: true, isRepository, branch, pipeline: list.pipeline, changes: list.changes, current, problems };
+    this.loaded = { ready: true, isRepository, branch, pipeline: list.pipeline, changes: list.changes, current, problems, ...(currentTree ? { currentTree } : {}) };
+    this.snapshot = this.withActivity(this.loaded);
     if (fresh.length > 0) this.onNewProblems(fresh);
     await Promise.all([
       vscode.commands.executeCommand('setContext', 'factory.ready', true),

@@ -69,7 +69,8 @@ export function verificationText(v: { state: VerificationState; passed: number; 
     case 'none':
       return 'not verified';
     case 'running':
-      return '$(sync~spin) verifying';
+      // While running, the counts are those of the run so far (see Cockpit.setVerifying).
+      return `$(sync~spin) verifying ${v.passed + v.failed}/${v.total}${v.failed ? `, ${v.failed} not passed` : ''}`;
     case 'passed':
       return `$(pass) ${v.passed}/${v.total} passed`;
     case 'failed':

@@ -1,6 +1,7 @@
 // The status bar item: current change, its active stage and its verification state.
 // Clicking it reveals the Stages view.
 import * as vscode from 'vscode';
+import type { ChangeState } from '../core/fold';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { verificationText } from './presentation';
 
@@ -35,7 +36,7 @@ export class FactoryStatusBar implements vscode.Disposable {
     const stageText = stage ? `${stage.title}${stage.status === 'running' ? ' $(sync~spin)' : ''}` : 'done';
     this.item.text = `$(layers) ${truncate(change.title, 40)} · ${stageText} · ${verificationText(change.verification)}`;
     const tooltip = new vscode.MarkdownString();
-    tooltip.appendText(`Change: ${change.title}\n\nStage: ${stage ? `${stage.title} (${stage.status})` : 'all stages passed'}\n\nVerification: ${change.verification.state}`);
+    tooltip.appendText(`Change: ${change.title}\n\nStage: ${stage ? `${stage.title} (${stage.status})` : 'all stages passed'}\n\nVerification: ${verificationDetail(change.verification)}`);
     this.item.tooltip = tooltip;
     this.item.accessibilityInformation = { label: `Factory change ${change.title}, stage ${stage?.title ?? 'done'}, verification ${change.verification.state}` };
     this.item.show();
@@ -49,4 +50,15 @@ export class FactoryStatusBar implements vscode.Disposable {
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function verificationDetail(v: ChangeState['verification']): string {
+  switch (v.state) {
+    case 'stale':
+      return `stale — the working tree changed since ${v.stale} result${v.stale === 1 ? ' was' : 's were'} verified; run Factory: Verify Change again`;
+    case 'running':
+      return `running — ${v.passed + v.failed} of ${v.total} criteria done`;
+    default:
+      return v.state;
+  }
 }
