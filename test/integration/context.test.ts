@@ -18,7 +18,9 @@ import { cockpitApi, snapshotWhere } from './support/cockpit';
 const PANEL = 'factory-context-panel';
 const HOSTILE = '<img src=x onerror=alert(1)> and <script>alert(2)</script>';
 
-describe('Context panel', () => {
+describe('Context panel', function () {
+  // Each test drives several round trips through the webview; the host shares 2 cores with other runs.
+  this.timeout(180_000);
   const config = runConfig();
   const { mainChangeId } = config.sample;
   const authPath = join(config.workspace, 'src', 'auth.js');
@@ -158,6 +160,31 @@ describe('Context panel', () => {
     const notice = await eventually(async () => (await browser.frameTexts(`${PANEL} [data-test="notice"]`))[0], 'the refusal');
     assert.match(notice, /\/etc\/hostname is not inside the workspace/);
     await browser.frameClick(`${PANEL} [data-test="notice"] vscode-toolbar-button`);
+  });
+
+  it('opens an item at its source, adds the detected conventions, compares two versions and removes an item, all from the panel', async () => {
+    const lines = await itemIdByTitle('selection', 'src/auth.js#L1-L2');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await browser.frameClick(`${item(lines)} [data-action="open"]`);
+    const editor = await eventually(() => (vscode.window.activeTextEditor?.document.uri.fsPath === authPath ? vscode.window.activeTextEditor : undefined), 'src/auth.js to open');
+    assert.deepEqual([editor.selection.start.line, editor.selection.start.character, editor.selection.end.line], [0, 0, 1], 'the selection is the item\'s lines');
+
+    await browser.frameClick(`${PANEL} vscode-button[data-action="conventions"]`);
+    await browser.frameClick(`${PANEL} vscode-button[data-action="add-convention"]`);
+    await eventually(async () => (await pack()).items.some((i) => i.kind === 'convention' && i.title === 'AGENTS.md'), 'AGENTS.md in the record as a convention');
+    await eventually(async () => (await browser.frameTexts(`${PANEL} section[data-kind="convention"] [data-action="open"]`)).includes('AGENTS.md'), 'the Conventions section');
+    await eventually(async () => (await browser.frameTexts(`${PANEL} [data-test="conventions"]`)).some((t) => t.includes('in the pack')), 'the convention offered no more');
+
+    await browser.frameClick(`${PANEL} vscode-collapsible[data-test="history"]`);
+    await browser.frameClick(`${PANEL} vscode-button[data-action="compare"]`);
+    const diff = await eventually(async () => (await browser.frameTexts(`${PANEL} [data-test="diff"]`))[0], 'the diff of the last two versions');
+    assert.match(diff, /\+ AGENTS\.md \(convention, ~\d+ tokens\)/);
+
+    const readme = await itemIdByTitle('file', 'README.md');
+    await browser.frameClick(`${item(readme)} vscode-toolbar-button[data-action="remove"]`);
+    await eventually(async () => !(await pack()).items.some((i) => i.id === readme), 'README.md removed from the record');
+    await waitForShownVersion((await pack()).version, 'after the removal');
+    assert.equal((await browser.frameTexts(`${item(readme)}`)).length, 0);
   });
 
   it('renders hostile text from a note as text: no element is made and nothing runs', async () => {
