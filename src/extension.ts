@@ -14,6 +14,8 @@ import { trustGatedGit } from './ui/trust';
 import { FileEvidenceStore } from './store/evidence';
 import { registerVerification } from './ui/verification';
 import { registerContextPanel } from './ui/contextPanel';
+import { registerTranscriptViews } from './ui/transcriptView';
+import { createEngineHost, recoverInterrupted } from './ui/engineHost';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -48,19 +50,23 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const view = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
     const statusBar = new FactoryStatusBar(cockpit);
     cockpit.watch(folder.uri);
+    const transcripts = registerTranscriptViews(context, cockpit, log);
     registerVerification(context, cockpit, log);
+    const engine = createEngineHost(context, cockpit, deps, vscodePrompter, log, [transcripts], transcripts);
     context.subscriptions.push(
+      ...engine.disposables,
       cockpit,
       tree,
       view,
       statusBar,
       ...registerCommands(cockpit, vscodePrompter, log),
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void cockpit.refresh()),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, engine.runner, log)),
       cockpit.onDidChange((s) => {
         view.description = s.current ? s.current.title : undefined;
       }),
     );
+    void recoverInterrupted(cockpit, engine.runner, log).catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`));
     void cockpit.refresh();
     return {
       apiVersion: 1,

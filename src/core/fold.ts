@@ -191,9 +191,12 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     }
   }
 
-  for (const stage of state.stages) {
-    stage.status = stageStatus(stage, approvalRequested.has(stage.id), options);
-  }
+  state.stages.forEach((stage, i) => {
+    // Later stages' own work changes the tree on purpose: a handed-off stage turns stale
+    // only from edits made while no later stage has started.
+    const laterStarted = state.stages.slice(i + 1).some((s) => s.attempts.length > 0);
+    stage.status = stageStatus(stage, approvalRequested.has(stage.id), laterStarted ? {} : options);
+  });
   state.activeStageId = state.stages.find((s) => s.status !== 'passed')?.id;
   state.verification = summarizeVerification(state, options);
   return state;

@@ -19,12 +19,27 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
   private readonly changed = new vscode.EventEmitter<StageNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly cockpit: Cockpit,
     private readonly workspaceRoot: vscode.Uri,
+    private readonly now: () => number = Date.now,
   ) {
-    this.subscription = cockpit.onDidChange(() => this.changed.fire(undefined));
+    this.subscription = cockpit.onDidChange((s) => {
+      this.changed.fire(undefined);
+      this.tickWhileRunning(s.current);
+    });
+  }
+
+  /** A running stage shows its elapsed time, so the view refreshes each second while one runs. */
+  private tickWhileRunning(change: ChangeState | undefined): void {
+    const running = change?.stages.some((s) => s.status === 'running') ?? false;
+    if (running && !this.ticker) this.ticker = setInterval(() => this.changed.fire(undefined), 1000);
+    if (!running && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   getChildren(node?: StageNode): StageNode[] {
@@ -51,9 +66,9 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
       case 'change':
         return changeItem(node.change);
       case 'stage':
-        return stageItem(node.change, node.stage);
+        return stageItem(node.change, node.stage, this.now());
       case 'attempt':
-        return attemptItem(node.stage, node.attempt, node.index);
+        return attemptItem(node.stage, node.attempt, node.index, this.now());
       case 'problem':
         return problemItem(node.problem, this.workspaceRoot);
       case 'notice': {
@@ -75,6 +90,7 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
   }
 
   dispose(): void {
+    clearInterval(this.ticker);
     this.subscription.dispose();
     this.changed.dispose();
   }
@@ -95,7 +111,12 @@ function changeItem(change: ChangeState): vscode.TreeItem {
   return item;
 }
 
-function stageItem(change: ChangeState, stage: StageState): vscode.TreeItem {
+function runningFor(attempts: readonly AttemptState[], now: number): string | undefined {
+  const live = attempts.find((a) => a.startedAt && !a.outcome);
+  return live?.startedAt ? formatDuration(Math.max(0, now - Date.parse(live.startedAt))) : undefined;
+}
+
+function stageItem(change: ChangeState, stage: StageState, now: number): vscode.TreeItem {
   const collapsible =
     stage.attempts.length === 0
       ? vscode.TreeItemCollapsibleState.None
@@ -104,9 +125,14 @@ function stageItem(change: ChangeState, stage: StageState): vscode.TreeItem {
         : vscode.TreeItemCollapsibleState.Collapsed;
   const item = new vscode.TreeItem(stage.title, collapsible);
   item.id = `stage:${change.id}:${stage.id}`;
-  item.description = `${ownerLabel(stage.owner)} · ${stageStatusLabel(stage.status)}`;
+  const elapsed = stage.status === 'running' ? runningFor(stage.attempts, now) : undefined;
+  const spent = stage.attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0);
+  item.description = [ownerLabel(stage.owner), elapsed ? `${stageStatusLabel(stage.status)} ${elapsed}` : stageStatusLabel(stage.status), spent > 0 ? formatCost(spent) : undefined]
+    .filter(Boolean)
+    .join(' · ');
   item.iconPath = stageIcon(stage.status);
-  item.contextValue = `stage.${stage.status}`;
+  // `stage.<status>[.human]`: menus match on it with `viewItem =~ /^stage\.failed/`.
+  item.contextValue = `stage.${stage.status}${stage.owner.backend === 'human' ? '.human' : ''}`;
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown('**').appendText(stage.title).appendMarkdown('**');
   tooltip.appendText(` — ${stageStatusLabel(stage.status)}\n\nOwner: ${ownerLabel(stage.owner)}\n\nAttempts: ${stage.attempts.length}`);
@@ -116,13 +142,15 @@ function stageItem(change: ChangeState, stage: StageState): vscode.TreeItem {
   return item;
 }
 
-function attemptItem(stage: StageState, attempt: AttemptState, index: number): vscode.TreeItem {
+function attemptItem(stage: StageState, attempt: AttemptState, index: number, now: number): vscode.TreeItem {
   const item = new vscode.TreeItem(`Attempt ${index + 1}`, vscode.TreeItemCollapsibleState.None);
   item.id = `attempt:${attempt.id}`;
   const backend = attempt.model ? `${attempt.backend} (${attempt.model})` : attempt.backend;
-  item.description = [backend, attemptStatusLabel(attempt), formatDuration(attempt.durationMs), formatCost(attempt.costUsd)].filter(Boolean).join(' · ');
+  const duration = attempt.outcome ? formatDuration(attempt.durationMs) : runningFor([attempt], now);
+  item.description = [backend, attemptStatusLabel(attempt), duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · ');
   item.iconPath = attemptIcon(attempt);
-  item.contextValue = `attempt.${attempt.outcome ?? 'running'}`;
+  // `attempt.<outcome>[.checkpoint]`: `.checkpoint` when it can still be rolled back.
+  item.contextValue = `attempt.${attempt.outcome ?? 'running'}${attempt.checkpoint && !attempt.rolledBack && attempt.outcome ? '.checkpoint' : ''}`;
   const tooltip = new vscode.MarkdownString();
   tooltip.appendText(`${stage.title}, attempt ${index + 1}: ${attemptStatusLabel(attempt)}`);
   if (attempt.reason) tooltip.appendText(`\n\nWhy: ${attempt.reason}`);

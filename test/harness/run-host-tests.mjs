@@ -75,7 +75,7 @@ async function runSuite(suite, totals) {
     ['extensionTestsPath', remoteUri(port, join(testsDir, 'index.js'))],
   ];
   console.log(`suite ${suite.name}: ${suite.files.length} file(s), workspace trust ${suite.trust ? 'on' : 'off'}`);
-  await page.goto(workbenchUrl(port, workspace, payload));
+  await page.goto(workbenchUrl(port, workspace, payload), { waitUntil: 'domcontentloaded', timeout: 120_000 });
   let timer;
   const timeout = new Promise((resolveTimeout) => {
     timer = setTimeout(() => resolveTimeout('timeout'), SUITE_TIMEOUT_MS);

@@ -1,0 +1,192 @@
+// The stage engine in a real VS Code: running stages through the real commands with
+// the real Claude Code backend spawning a scripted agent CLI, gates, budgets, retries,
+// stop and rollback — checked in the record, the cockpit's state and the workbench.
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { FileRecordStore } from '../../src/store/recordStore';
+import { isEvent, type FactoryEvent } from '../../src/core/events';
+import type { RunReport } from '../../src/engine/stageRunner';
+import { browser, eventually, runConfig } from './support/driver';
+import { cockpitApi, snapshotWhere } from './support/cockpit';
+
+const config = runConfig();
+const ws = config.workspace;
+const scripted = join(config.repo, 'test', 'fixtures', 'agents', 'scripted-claude-code.mjs');
+const stepsDir = mkdtempSync(join(tmpdir(), 'fc-steps-'));
+let stepsFile = '';
+let round = 0;
+
+/** The next runs of the agent take these steps, in order. */
+async function agentSteps(steps: unknown[]): Promise<void> {
+  stepsFile = join(stepsDir, `steps-${round++}.json`);
+  writeFileSync(stepsFile, JSON.stringify(steps));
+  await vscode.workspace.getConfiguration('factory.backends').update('claude-code.extraArgs', ['--steps', stepsFile], vscode.ConfigurationTarget.Global);
+}
+
+function writePipeline(stages: unknown[]): void {
+  writeFileSync(join(ws, '.factory', 'pipeline.json'), JSON.stringify({ version: 1, stages }, null, 2));
+}
+
+const agentStage = (id: string, extra: Record<string, unknown> = {}) => ({ id, title: id[0]!.toUpperCase() + id.slice(1), owner: { backend: 'claude-code' }, autonomy: 'auto', ...extra });
+
+async function events(changeId: string): Promise<FactoryEvent[]> {
+  return (await new FileRecordStore(ws).readChange(changeId)).events;
+}
+
+async function newChange(title: string): Promise<string> {
+  const id = await vscode.commands.executeCommand<string>('factory.startChange', { title, branch: 'none' });
+  assert.ok(id);
+  await snapshotWhere(await cockpitApi(), (s) => s.current?.id === id, `change ${title} current`);
+  return id;
+}
+
+describe('Stage engine in the editor', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    await vscode.workspace.getConfiguration('factory.backends').update('claude-code.path', scripted, vscode.ConfigurationTarget.Global);
+  });
+  after(() => rmSync(stepsDir, { recursive: true, force: true }));
+
+  it('runs a pipeline unattended to its person-owned stage, recording attempts, handoffs and context versions', async () => {
+    writePipeline([
+      agentStage('plan', { outputs: ['PLAN.md'], verification: [{ id: 'plan-written', kind: 'fileExists', paths: ['PLAN.md'] }], prompt: 'Plan {{change.title}}.\n{{context}}' }),
+      agentStage('implement', { prompt: 'Implement.\n{{previous.summary}}\n{{context}}', verification: [{ id: 'module-loads', kind: 'command', argv: ['node', 'src/reset.js'] }] }),
+      { id: 'review', title: 'Review', owner: { backend: 'human', person: 'Rita' }, autonomy: 'auto' },
+    ]);
+    await agentSteps([
+      { text: 'Plan: a reset module.', read: ['README.md'], write: { 'PLAN.md': '# Plan\n- src/reset.js\n' } },
+      { text: 'Implemented src/reset.js.', read: ['PLAN.md'], write: { 'src/reset.js': 'console.log("reset")\n' } },
+    ]);
+    const id = await newChange('Password reset, unattended');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'waitingForPerson', report?.detail);
+    const all = await events(id);
+    const started = all.filter((e) => isEvent(e, 'attempt.started'));
+    const handoffs = all.filter((e) => isEvent(e, 'handoff.recorded'));
+    assert.deepEqual(started.map((e) => e.data.stageId), ['plan', 'implement', 'review']);
+    assert.deepEqual(handoffs.map((e) => `${e.data.fromStage}->${e.data.toStage}`), ['plan->implement', 'implement->review']);
+    assert.equal(started[1]!.data.contextVersion, handoffs[0]!.data.contextVersion, 'implement consumed the version plan handed forward');
+    assert.equal(started[2]!.data.contextVersion, handoffs[1]!.data.contextVersion, 'review consumed the version implement handed forward');
+    assert.match(String(started[1]!.data.prompt), /Handoff from plan: Plan: a reset module\./);
+    const s = await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[1]?.status === 'passed', 'implement passed in the view');
+    assert.deepEqual(s.current!.stages.map((st) => st.status), ['passed', 'passed', 'running']);
+    // The person finishes their stage by hand: the note is asked for in the editor.
+    const done = vscode.commands.executeCommand('factory.completeByHand', { changeId: id, stageId: 'review' });
+    await browser.waitFor('.quick-input-widget .quick-input-box input');
+    await browser.type('Reviewed: reset flow reads well.');
+    await browser.press('Enter');
+    assert.equal(await done, true);
+    const after = await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[2]?.status === 'passed', 'review passed');
+    assert.equal(after.current!.activeStageId, undefined);
+    const closing = (await events(id)).filter((e) => isEvent(e, 'attempt.finished')).pop()!;
+    assert.equal(closing.data.summary, 'Reviewed: reset flow reads well.');
+  });
+
+  it('retries a failing stage with the failure text in the next rendered prompt', async () => {
+    writePipeline([agentStage('implement', { retry: { maxAttempts: 2 }, prompt: 'Implement.\n{{failures}}', verification: [{ id: 'has-output', kind: 'fileExists', paths: ['out/result.txt'] }] })]);
+    await agentSteps([{ text: 'Done, I think.' }, { text: 'Now really done.', write: { 'out/result.txt': 'ok\n' } }]);
+    const id = await newChange('Retry with feedback');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'completed', report?.detail);
+    const started = (await events(id)).filter((e) => isEvent(e, 'attempt.started'));
+    assert.equal(started.length, 2);
+    assert.match(String(started[1]!.data.prompt), /Verification "has-output" failed/);
+    assert.match(String(started[1]!.data.prompt), /out\/result\.txt/);
+  });
+
+  it('stops an attempt over its budget, records why, and asks the owner what next', async () => {
+    writePipeline([agentStage('implement', { budget: { costUsd: 0.001 } })]);
+    await agentSteps([{ hang: true }]);
+    const id = await newChange('Over budget');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'budget');
+    const finished = (await events(id)).find((e) => isEvent(e, 'attempt.finished'))!;
+    assert.equal(finished.data.outcome, 'budgetExceeded');
+    assert.match(String(finished.data.reason), /cost/i);
+    await vscode.commands.executeCommand('notifications.showList');
+    await eventually(async () => (await browser.texts('.notifications-center .notification-list-item')).some((t) => /stopped: .*cost/i.test(t) && t.includes('Change Owner')), 'the budget notification with its choices');
+    await vscode.commands.executeCommand('notifications.hideList');
+  });
+
+  it('stops at an approval gate; approving from the notification hands off', async () => {
+    writePipeline([agentStage('plan', { autonomy: 'approve' }), agentStage('implement')]);
+    await agentSteps([{ text: 'Plan ready.' }, { text: 'Built.' }]);
+    const id = await newChange('Gated plan');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'approval');
+    await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[0]?.status === 'needsApproval', 'plan needs approval');
+    const rows = await eventually(async () => {
+      const labels = (await browser.attributes('.part.sidebar .monaco-list-row', 'aria-label')) as string[];
+      return labels.some((l) => l?.startsWith('Plan, needs approval')) ? labels : undefined;
+    }, 'the needs-approval row');
+    assert.ok(rows.length > 0);
+    await vscode.commands.executeCommand('notifications.showList');
+    await browser.click('.notifications-center .monaco-button:has-text("Approve")');
+    await vscode.commands.executeCommand('notifications.hideList');
+    const s = await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[0]?.status === 'passed', 'plan approved');
+    assert.equal(s.current!.stages[1]!.attempts.length, 0, 'approval hands off; the next stage waits for a run');
+    const review = (await events(id)).find((e) => isEvent(e, 'review.decided'))!;
+    assert.equal(review.data.decision, 'approved');
+    assert.equal(review.by?.name, 'Dana Developer');
+  });
+
+  it('cancels a running stage and leaves no process behind', async () => {
+    writePipeline([agentStage('implement')]);
+    await agentSteps([{ hang: true }]);
+    const id = await newChange('Stop me');
+    const running = vscode.commands.executeCommand<RunReport>('factory.runNext');
+    const pidsFile = `${stepsFile}.pids`;
+    await eventually(() => existsSync(pidsFile), 'the agent to start');
+    const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { pid: number; grandchild: number };
+    await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[0]?.status === 'running', 'the stage shown running');
+    assert.match((await cockpitApi()).statusBarText(), /Stop me · Implement \$\(sync~spin\)/);
+    await vscode.commands.executeCommand('factory.stopStage');
+    const report = await running;
+    assert.equal(report?.stopped, 'cancelled');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await eventually(() => !alive(pids.pid) && !alive(pids.grandchild), 'agent and grandchild gone');
+    const finished = (await events(id)).find((e) => isEvent(e, 'attempt.finished'))!;
+    assert.equal(finished.data.outcome, 'cancelled');
+    assert.equal(finished.data.stoppedBy, 'Dana Developer');
+  });
+
+  it('rolls an attempt back after the confirmation listing its files, and records the rollback', async () => {
+    writePipeline([agentStage('implement', { autonomy: 'approve' })]);
+    await agentSteps([{ text: 'Rewrote auth.', write: { 'src/auth.js': 'export const broken = true;\n', 'src/extra.js': '// new\n' } }]);
+    const before = readFileSync(join(ws, 'src', 'auth.js'), 'utf8');
+    const id = await newChange('Undo this');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'approval');
+    assert.notEqual(readFileSync(join(ws, 'src', 'auth.js'), 'utf8'), before);
+    const rollback = vscode.commands.executeCommand<boolean>('factory.rollbackAttempt', { changeId: id, attemptId: report!.attempts[0] });
+    try {
+      await browser.waitFor('.quick-input-widget .quick-input-list', 20_000);
+    } catch (error) {
+      await vscode.commands.executeCommand('notifications.showList');
+      throw new Error(`no confirmation; notifications: ${JSON.stringify(await browser.texts('.notifications-center .notification-list-item'))}`, { cause: error });
+    }
+    const confirmation = (await browser.texts('.quick-input-widget')).join('\n');
+    assert.match(confirmation, /2 file\(s\) will change/);
+    assert.match(confirmation, /reverted: src\/auth\.js/);
+    assert.match(confirmation, /removed: src\/extra\.js/);
+    await browser.screenshot('rollback-confirmation');
+    await browser.type('Roll Back');
+    await browser.press('Enter');
+    assert.equal(await rollback, true);
+    assert.equal(readFileSync(join(ws, 'src', 'auth.js'), 'utf8'), before);
+    assert.equal(existsSync(join(ws, 'src', 'extra.js')), false);
+    const rolled = (await events(id)).find((e) => isEvent(e, 'attempt.rolledBack'))!;
+    assert.equal(rolled.data.attemptId, report!.attempts[0]);
+  });
+});
