@@ -4,8 +4,8 @@
 // view and the context "re-read" figure read one shape. Loose objects: a newer
 // backend may add fields, an older reader keeps them.
 import { posix } from 'node:path';
-import { z } from 'zod';
-import { AttemptOutcomeSchema } from './events';
+import * as z from 'zod';
+import { AttemptOutcomeSchema, UsageSchema } from './events';
 
 /** What a tool call did, as far as the agent says; drives re-read detection and the transcript icons. */
 export const ToolKindSchema = z.enum(['read', 'edit', 'delete', 'move', 'search', 'execute', 'fetch', 'think', 'other']);
@@ -135,15 +135,8 @@ export type AgentEventKind = AgentEvent['kind'];
 export type AgentEventOf<K extends AgentEventKind> = Extract<AgentEvent, { kind: K }>;
 export type UsageEvent = AgentEventOf<'usage'>;
 
-/** Token and cost totals of an attempt; the same shape as `UsageSchema` in events.ts. */
-export const AttemptUsageSchema = z.looseObject({
-  inputTokens: z.number().nonnegative().optional(),
-  outputTokens: z.number().nonnegative().optional(),
-  cachedTokens: z.number().nonnegative().optional(),
-  costUsd: z.number().nonnegative().optional(),
-  costSource: z.enum(['agent', 'estimate']).optional(),
-  turns: z.number().int().nonnegative().optional(),
-});
+/** Token and cost totals of an attempt: what `attempt.finished` records as `usage`. */
+export const AttemptUsageSchema = UsageSchema;
 export type AttemptUsage = z.infer<typeof AttemptUsageSchema>;
 
 /** How an attempt ended. `outcome` is the record's `AttemptOutcome`; `reason` says why in words. */

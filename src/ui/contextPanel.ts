@@ -6,10 +6,10 @@
 //
 // Adding context only reads workspace files and appends to the record, so it works
 // in untrusted workspaces too; nothing here runs anything.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml, webviewRoots } from './webviewHtml';
 import { assessStaleness, foldContextPack, isDiskBacked, normalizeWorkspacePath, type ContextItem } from '../core/contextPack';
 import { parseHostMessage, parseWebviewMessage, type HostMessage, type PanelState, type WebviewMessage } from '../core/contextPanelProtocol';
 import { buildPanelState, orderAfterMove, panelDiff } from '../engine/contextPanel';
@@ -71,9 +71,8 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     this.ready = false;
-    const webviewRoot = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    view.webview.options = { enableScripts: true, localResourceRoots: [webviewRoot, vscode.Uri.joinPath(this.extensionUri, 'media')] };
-    view.webview.html = this.html(view.webview, webviewRoot);
+    view.webview.options = { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) };
+    view.webview.html = webviewHtml(view.webview, this.extensionUri, { element: 'factory-context-panel', script: 'contextPanel', stylesheet: 'contextPanel.css', title: 'Context' });
     const subscriptions = [
       view.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
       view.onDidChangeVisibility(() => {
@@ -88,33 +87,6 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
         this.ready = false;
       }
     });
-  }
-
-  private html(webview: vscode.Webview, webviewRoot: vscode.Uri): string {
-    const nonce = randomBytes(18).toString('base64');
-    const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, ...parts)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link id="vscode-codicon-stylesheet" rel="stylesheet" href="${asset('codicons', 'codicon.css')}">
-  <link rel="stylesheet" href="${webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'contextPanel.css')).toString()}">
-  <title>Context</title>
-</head>
-<body>
-  <factory-context-panel></factory-context-panel>
-  <script type="module" nonce="${nonce}" src="${asset('contextPanel.js')}"></script>
-</body>
-</html>`;
   }
 
   private post(message: HostMessage): void {

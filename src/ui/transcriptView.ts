@@ -8,10 +8,10 @@
 // The host sends nothing before the webview's `ready`, batches updates (one message per
 // ~50 ms at most), and answers each `ready` (first load, or shown again after being
 // hidden) with a snapshot of the panel's model, so nothing is lost while hidden.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
 import { coalesceOps } from '../core/transcriptEntries';
 import { TranscriptModel, workspaceRelative, type TranscriptModelOptions } from '../core/transcriptModel';
@@ -220,16 +220,15 @@ export class TranscriptViews implements vscode.Disposable {
   }
 
   private createPanel(info: Pick<AttemptInfo, 'changeId' | 'stageId' | 'attemptId'> & { number?: number }, header: TranscriptHeader, show: { preserveFocus: boolean; viewColumn: vscode.ViewColumn }): TranscriptPanel {
-    const webviewRoot = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     const panel = vscode.window.createWebviewPanel(TRANSCRIPT_VIEW_TYPE, panelTitle(header), show, {
       enableScripts: true,
       enableFindWidget: true,
-      localResourceRoots: [webviewRoot, vscode.Uri.joinPath(this.extensionUri, 'media')],
+      localResourceRoots: webviewRoots(this.extensionUri),
     });
     panel.iconPath = new vscode.ThemeIcon('output');
     const modelOptions = { workspaceRoot: this.deps.workspaceRoot, ...(this.deps.maxEntries ? { maxEntries: this.deps.maxEntries } : {}) };
     const host = new TranscriptPanel(panel, header, modelOptions, info, this.deps.log);
-    panel.webview.html = pageHtml(panel.webview, webviewRoot, vscode.Uri.joinPath(this.extensionUri, 'media'));
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, { element: 'factory-transcript', script: 'transcript', stylesheet: 'transcript.css', title: 'Transcript' });
     host.onOpenDiff = (relativePath) => this.openDiff(host, relativePath);
     panel.onDidDispose(() => {
       host.dispose();
@@ -397,26 +396,6 @@ function describeRef(ref: EvidenceRef): string {
   return `${ref.name} (${ref.sha256.slice(0, 12)})`;
 }
 
-function pageHtml(webview: vscode.Webview, webviewRoot: vscode.Uri, mediaRoot: vscode.Uri): string {
-  const nonce = randomBytes(18).toString('base64');
-  const asset = (...parts: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(webviewRoot, ...parts)).toString();
-  const csp = ["default-src 'none'", `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link id="vscode-codicon-stylesheet" rel="stylesheet" href="${asset('codicons', 'codicon.css')}">
-  <link rel="stylesheet" href="${webview.asWebviewUri(vscode.Uri.joinPath(mediaRoot, 'transcript.css')).toString()}">
-  <title>Transcript</title>
-</head>
-<body>
-  <factory-transcript></factory-transcript>
-  <script type="module" nonce="${nonce}" src="${asset('transcript.js')}"></script>
-</body>
-</html>`;
-}
 
 /** `factory-tree:/<workspace-relative path>?<tree hash>`: a file as it was in a git tree, read-only. */
 class TreeContentProvider implements vscode.TextDocumentContentProvider {
