@@ -37,7 +37,10 @@ const extension = {
   external: ['vscode', 'playwright-core'],
   // ESM dependencies (tinyglobby's fdir) call createRequire(import.meta.url), which a
   // CommonJS bundle leaves undefined: give them the bundle's own file URL.
-  define: { 'import.meta.url': '__bundleFileUrl' },
+  // zod probes `navigator` (for Cloudflare); VS Code's extension host throws on any
+  // read of `navigator` from an installed extension (it only warns in development),
+  // which broke activation of the packaged .vsix. Node code has no navigator.
+  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
   banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,
   minify: production,

@@ -33,7 +33,8 @@ export async function makeSampleWorkspace(target: string): Promise<SampleWorkspa
   git(dir, 'commit', '-q', '-m', 'Sample app');
 
   // A fixed, readable timeline: the record is written through the real store.
-  let clock = Date.parse('2026-11-20T09:00:00.000Z');
+  // Relative to now, so the demo's running attempt reads "running 36m", not days.
+  let clock = Date.now() - 55 * 60_000;
   const tick = (minutes: number) => {
     clock += minutes * 60_000;
     return new Date(clock);

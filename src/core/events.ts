@@ -2,7 +2,7 @@
 // event is one immutable file; the envelope is the same for all, the `data` payload
 // depends on `type`. Unknown types and unknown fields from a newer version are kept
 // as they are (loose objects), so an older extension never destroys newer data.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const EVENT_SCHEMA_VERSION = 1;
 

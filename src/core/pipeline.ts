@@ -1,7 +1,7 @@
 // The pipeline definition (.factory/pipeline.json): the ordered stages a change goes
 // through, each with an owner, a prompt template, the outputs it must produce, the
 // criteria that verify it, a retry policy, an autonomy gate and a budget.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PIPELINE_SCHEMA_VERSION = 1;
 

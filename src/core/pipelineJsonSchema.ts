@@ -1,6 +1,6 @@
 // The JSON schema VS Code uses for .factory/pipeline.json, derived from the zod
 // schema so the two cannot disagree.
-import { z } from 'zod';
+import * as z from 'zod';
 import { PipelineSchema } from './pipeline';
 
 export function pipelineJsonSchema(): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // Both sides parse every message they receive against these schemas: a message that
 // is not exactly one of them (unknown type, extra or missing field, wrong shape) is
 // rejected. Pure: zod only, so the browser bundle imports it too.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Agent output per entry is bounded (the transcript evidence keeps the whole). */
 export const MAX_ENTRY_TEXT = 200_000;
