@@ -10,14 +10,15 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const testsDir = join(repo, 'out', 'test', 'integration');
 export const artifacts = join(repo, 'test-artifacts');
 
-/** Most tests run with Workspace Trust disabled; trust-*.test.js run with it on. */
+/**
+ * One suite per test file: each gets a fresh sample workspace and its own host, so no
+ * file depends on what another left behind. Files named trust-*.test.js run with
+ * Workspace Trust on (the workspace starts untrusted); the others with it disabled.
+ */
 export function suitesFor(onlyFiles = []) {
   const allFiles = readdirSync(testsDir).filter((f) => f.endsWith('.test.js')).sort();
   const pick = (f) => onlyFiles.length === 0 || onlyFiles.some((o) => f.includes(o));
-  return [
-    { name: 'cockpit', trust: false, files: allFiles.filter((f) => !f.startsWith('trust-') && pick(f)) },
-    { name: 'trust', trust: true, files: allFiles.filter((f) => f.startsWith('trust-') && pick(f)) },
-  ].filter((s) => s.files.length > 0);
+  return allFiles.filter(pick).map((f) => ({ name: f.replace(/\.test\.js$/, ''), trust: f.startsWith('trust-'), files: [f] }));
 }
 
 /** A real git repository with a record written by the product's own store. */

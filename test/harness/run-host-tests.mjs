@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startDriver, makeSampleWorkspace, suitesFor, testsDir, artifacts, repo } from './common.mjs';
 import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from './host.mjs';
 
-const SUITE_TIMEOUT_MS = Number(process.env.FACTORY_SUITE_TIMEOUT_MS ?? 6 * 60_000);
+const SUITE_TIMEOUT_MS = Number(process.env.FACTORY_SUITE_TIMEOUT_MS ?? 20 * 60_000);
 const onlyFiles = process.argv.slice(2);
 
 const suites = suitesFor(onlyFiles);

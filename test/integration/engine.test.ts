@@ -44,7 +44,7 @@ async function newChange(title: string): Promise<string> {
 }
 
 describe('Stage engine in the editor', function () {
-  this.timeout(120_000);
+  this.timeout(300_000);
 
   before(async () => {
     await vscode.workspace.getConfiguration('factory.backends').update('claude-code.path', scripted, vscode.ConfigurationTarget.Global);
@@ -159,6 +159,28 @@ describe('Stage engine in the editor', function () {
     const finished = (await events(id)).find((e) => isEvent(e, 'attempt.finished'))!;
     assert.equal(finished.data.outcome, 'cancelled');
     assert.equal(finished.data.stoppedBy, 'Dana Developer');
+  });
+
+  it('streams a running stage into the live transcript view: text and tool calls as they happen', async () => {
+    writePipeline([agentStage('implement')]);
+    await agentSteps([{ hang: true, text: 'Writing the reset handler now.', read: ['README.md'], write: { 'src/handler.js': 'export {}\n' } }]);
+    await newChange('Watch it live');
+    const running = vscode.commands.executeCommand<RunReport>('factory.runNext');
+    const texts = await eventually(async () => {
+      const found = await browser.frameTexts('factory-transcript .entry.text');
+      return found.some((t) => /still working \(\d+\)/.test(t)) ? found : undefined;
+    }, 'streamed text in the live transcript', 60_000);
+    assert.ok(texts.some((t) => t.includes('Writing the reset handler now.')), JSON.stringify(texts));
+    const tools = (await browser.frameTexts('factory-transcript .entry.tool summary')).join('\n');
+    assert.match(tools, /Read/);
+    assert.match(tools, /Write/);
+    assert.match(tools, /src\/handler\.js/);
+    const header = (await browser.frameTexts('factory-transcript .header')).join('\n');
+    assert.match(header, /running/i);
+    await browser.screenshot('transcript-live');
+    await vscode.commands.executeCommand('factory.stopStage');
+    assert.equal((await running)?.stopped, 'cancelled');
+    await eventually(async () => /cancel/i.test((await browser.frameTexts('factory-transcript .header')).join('\n')), 'the outcome in the header');
   });
 
   it('rolls an attempt back after the confirmation listing its files, and records the rollback', async () => {
