@@ -6,7 +6,7 @@
 // file changes that folder's mtime, so a stale entry is found with one stat, and an
 // entry whose folder changed is re-checked by listing the folder.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChangeState, StageStatus } from '../core/fold';
 import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
