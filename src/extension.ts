@@ -3,7 +3,7 @@
 // the record happens after activate returns.
 import * as vscode from 'vscode';
 import { GitAdapter } from './git/gitAdapter';
-import { FileRecordStore } from './store/recordStore';
+import { FileRecordStore, type RecordProblem } from './store/recordStore';
 import { systemClock } from './engine/ports';
 import { Cockpit, describeProblem, type CockpitSnapshot } from './ui/cockpit';
 import { StagesTreeProvider } from './ui/stagesTree';
@@ -39,13 +39,21 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
   }
   try {
     const root = folder.uri.fsPath;
-    const store = new FileRecordStore(root, { onProblem: (p) => log.warn(`Record problem: ${describeProblem(p)}`) });
+    // Problems reach the cockpit once it exists, whoever read the bad file first.
+    let noteProblem: (p: RecordProblem) => void = () => undefined;
+    const store = new FileRecordStore(root, {
+      onProblem: (p) => {
+        log.warn(`Record problem: ${describeProblem(p)}`);
+        noteProblem(p);
+      },
+    });
     const deps = { store, git: trustGatedGit(new GitAdapter(root)), evidence: new FileEvidenceStore(root), clock: systemClock };
     const cockpit = new Cockpit(deps, context.workspaceState, log, (problems) => {
       const first = problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
       void vscode.window.showWarningMessage(`Factory: a record file failed validation and was set aside: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
     });
+    noteProblem = (p) => cockpit.noteProblem(p);
     const tree = new StagesTreeProvider(cockpit, folder.uri);
     const view = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
     const statusBar = new FactoryStatusBar(cockpit);

@@ -2,7 +2,8 @@
 // bound to a branch. Called by ui/ and cli/ alike.
 import { foldChange, type ChangeState, type FoldOptions } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
-import type { RecordProblem } from '../store/recordStore';
+import type { RecordProblem, RecordStore, SummaryPort } from '../store/recordStore';
+import type { ChangeSummary } from '../store/summaryIndex';
 import type { EngineDeps } from './ports';
 
 export type BranchMode = 'bindCurrent' | 'createBranch' | 'none';
@@ -70,8 +71,53 @@ export async function listChanges(deps: EngineDeps, options: FoldOptions = {}): 
   if (!pipeline) return { changes: [], problems };
   const ids = await deps.store.listChangeIds();
   const records = await Promise.all(ids.map((id) => deps.store.readChange(id)));
-  const changes = records.filter((r) => r.events.length > 0).map((r) => foldChange(r.changeId, pipeline, r.events, options));
+  const changes = byCreation(records.filter((r) => r.events.length > 0).map((r) => foldChange(r.changeId, pipeline, r.events, options)));
   return { pipeline, changes, problems: [...problems, ...records.flatMap((r) => r.problems)] };
+}
+
+/**
+ * The changes for lists and pickers, from the store's summary index when it has one:
+ * one small file instead of folding every event of every change. A summary-backed
+ * state has stage statuses but no attempts or results; `loadChange` gives the rest.
+ */
+export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList> {
+  const store = deps.store as RecordStore & Partial<SummaryPort>;
+  if (typeof store.summaries !== 'function') return listChanges(deps);
+  const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing: false });
+  if (!pipeline) return { changes: [], problems };
+  const load = await store.summaries();
+  const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline));
+  return { pipeline, changes: byCreation(changes), problems: [...problems, ...load.problems] };
+}
+
+function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline): ChangeState {
+  const statuses = new Map(summary.stages.map((s) => [s.id, s.status]));
+  return {
+    id: summary.id,
+    title: summary.title,
+    ...(summary.branch ? { branch: summary.branch } : {}),
+    ...(summary.createdAt ? { createdAt: summary.createdAt } : {}),
+    completed: summary.completed,
+    stages: pipeline.stages.map((stage) => ({
+      id: stage.id,
+      title: stage.title,
+      role: stage.role,
+      owner: stage.owner,
+      status: statuses.get(stage.id) ?? 'pending',
+      attempts: [],
+      results: [],
+      handedOff: false,
+      approved: false,
+    })),
+    ...(summary.activeStageId ? { activeStageId: summary.activeStageId } : {}),
+    verification: { state: 'none', passed: 0, failed: 0, stale: 0, total: 0 },
+    unknownEvents: 0,
+  };
+}
+
+/** Oldest first, so "the newest change bound to a branch" is the last one. */
+function byCreation(changes: ChangeState[]): ChangeState[] {
+  return [...changes].sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id));
 }
 
 export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}): Promise<LoadedChange & { pipeline: Pipeline }> {

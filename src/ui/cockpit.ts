@@ -164,6 +164,25 @@ export class Cockpit implements vscode.Disposable {
     return this.refreshing;
   }
 
+  /**
+   * A problem found by any reader of the record (the context view, verification, the
+   * engine): the first reader sets the file aside, so later reads would never see it.
+   */
+  noteProblem(problem: RecordProblem): void {
+    const key = problemKey(problem);
+    if (this.seenProblems.has(key)) return;
+    this.seenProblems.set(key, problem);
+    // Problems found together (one read of a change) are announced together.
+    this.pendingProblems.push(problem);
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      this.onNewProblems(this.pendingProblems.splice(0));
+      void this.refresh();
+    }, 100);
+  }
+  private pendingProblems: RecordProblem[] = [];
+  private announceTimer: NodeJS.Timeout | undefined;
+
   async setCurrent(changeId: string | undefined): Promise<void> {
     await this.memento.update(CURRENT_KEY, changeId);
     await this.refresh();
@@ -187,7 +206,9 @@ export class Cockpit implements vscode.Disposable {
       list.changes.find((c) => c.id === currentId) ?? changeForBranch(list.changes, branch) ?? open[open.length - 1];
     const fresh = list.problems.filter((p) => !this.seenProblems.has(problemKey(p)));
     fresh.forEach((p) => this.seenProblems.set(problemKey(p), p));
-    const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || list.problems.includes(p));
+    // Set-aside files stay listed; other problems (pipeline.json) while they last.
+    const stillThere = new Set(list.problems.map(problemKey));
+    const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)));
     this.loaded = { ready: true, isRepository, branch, pipeline: list.pipeline, changes: list.changes, current, problems, ...(currentTree ? { currentTree } : {}) };
     this.snapshot = this.withActivity(this.loaded);
     if (fresh.length > 0) this.onNewProblems(fresh);

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Owner } from '../core/pipeline';
+import { loadChange } from '../engine/changes';
 import type { GateReason, RunReport, StageRunner } from '../engine/stageRunner';
 import type { Cockpit } from './cockpit';
 import type { PickItem, Prompter } from './prompts';
@@ -87,11 +88,17 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     return change;
   };
 
+  /** A change in full (attempts, results): the current one as shown, any other read from the record. */
+  const changeById = async (id: string): Promise<ChangeState> => {
+    if (cockpit.state.current?.id === id) return cockpit.state.current;
+    if (!cockpit.state.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}".`);
+    return (await loadChange(cockpit.deps, id)).state;
+  };
+
   const resolveStage = async (arg: StageArg, title: string, filter: (s: StageState) => boolean = () => true): Promise<{ change: ChangeState; stage: StageState } | undefined> => {
     if (arg && 'kind' in arg && arg.kind === 'stage') return { change: arg.change, stage: arg.stage };
     await cockpit.refresh();
-    const change = arg && 'changeId' in arg ? cockpit.state.changes.find((c) => c.id === arg.changeId) : currentChange();
-    if (!change) throw new Error(`There is no change "${(arg as { changeId: string }).changeId}".`);
+    const change = arg && 'changeId' in arg ? await changeById(arg.changeId) : currentChange();
     if (arg && 'stageId' in arg) {
       const stage = change.stages.find((s) => s.id === arg.stageId);
       if (!stage) throw new Error(`There is no stage "${arg.stageId}".`);
@@ -105,7 +112,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
   };
 
   const resolveAttempt = async (arg: AttemptArg, title: string): Promise<{ change: ChangeState; attempt: AttemptState } | undefined> => {
-    const change = arg && 'changeId' in arg ? cockpit.state.changes.find((c) => c.id === arg.changeId) : arg && 'kind' in arg && arg.kind === 'attempt' ? cockpit.state.current : currentChange();
+    const change = arg && 'changeId' in arg ? await changeById(arg.changeId) : arg && 'kind' in arg && arg.kind === 'attempt' ? cockpit.state.current : currentChange();
     if (!change) throw new Error('No change is current.');
     const all = change.stages.flatMap((s) => s.attempts.map((a) => ({ a, s })));
     if (arg && 'kind' in arg && arg.kind === 'attempt') return { change, attempt: arg.attempt };

@@ -139,7 +139,7 @@ describe('Stages view (walking skeleton)', () => {
     assert.equal(s.current!.stages[0]!.status, 'passed');
     // A person sees the warning and the problem row next to the stages.
     await vscode.commands.executeCommand('notifications.showList');
-    await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /record file failed validation and was set aside: \.factory\/changes\/.*\(and 1 more\)/s.test(t)), 'the warning notification');
+    await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /record file failed validation and was set aside: \.factory\/changes\/.*moved aside to \.factory\/quarantine\//s.test(t)), 'the warning notification');
     await vscode.commands.executeCommand('notifications.hideList');
     const rows = await eventually(async () => {
       const texts = await browser.texts(SIDEBAR_ROWS);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRecordStore } from '../../../src/store/recordStore';
 import { GitAdapter } from '../../../src/git/gitAdapter';
-import { changeForBranch, listChanges, loadChange, PipelineInvalidError, startChange } from '../../../src/engine/changes';
+import { changeForBranch, listChanges, listChangeSummaries, loadChange, PipelineInvalidError, startChange } from '../../../src/engine/changes';
 import type { EngineDeps } from '../../../src/engine/ports';
 import { FileEvidenceStore } from '../../../src/store/evidence';
 
@@ -55,6 +55,21 @@ describe('engine: changes', () => {
     assert.equal(changeForBranch(list.changes, 'main')?.id, b.id);
     assert.notEqual(a.id, b.id);
     assert.equal(changeForBranch(list.changes, 'other'), undefined);
+  });
+
+  it('lists changes from the summary index, oldest first, the same after the index is deleted', async () => {
+    const a = await startChange(deps, { title: 'Zebra first', branchMode: 'bindCurrent' });
+    const b = await startChange(deps, { title: 'Aardvark second', branchMode: 'bindCurrent' });
+    const list = await listChangeSummaries(deps);
+    assert.deepEqual(list.changes.map((c) => c.id), [a.id, b.id], 'by creation, not by id');
+    assert.equal(list.changes[0]!.stages[0]!.status, 'pending');
+    assert.equal(list.changes[0]!.stages[0]!.attempts.length, 0, 'summaries carry statuses, not attempts');
+    assert.equal(changeForBranch(list.changes, 'main')?.id, b.id);
+    const store = deps.store as FileRecordStore;
+    assert.equal((await store.summaries()).refolded, 0, 'the second read comes from the index');
+    await store.dropIndex();
+    const again = await listChangeSummaries(deps);
+    assert.deepEqual(again.changes.map((c) => [c.id, c.title]), list.changes.map((c) => [c.id, c.title]));
   });
 
   it('says what is wrong with an invalid pipeline instead of starting', async () => {
