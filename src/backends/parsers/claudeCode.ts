@@ -15,7 +15,7 @@
 // `result` line carries the true totals and the cost. A failed API call shows as an
 // `assistant` line with `error` and model "<synthetic>", then a `result` with is_error.
 import type { AgentEvent } from '../../core/agentEvents';
-import { RecentSet, arr, decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext } from './common';
+import { RecentSet, arr, decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
@@ -141,8 +141,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       const value = decoded.value;
       switch (value.type) {
         case 'system':
-          if (value.subtype === 'init' && str(value.session_id)) return [{ kind: 'session', sessionId: str(value.session_id) ?? '', ...(str(value.model) ? { model: str(value.model) } : {}) }];
-          return [];
+          return value.subtype === 'init' ? sessionEventOf(value) : [];
         case 'assistant': {
           const message = obj(value.message);
           return message ? assistant(message, value) : [];

@@ -108,3 +108,10 @@ export class RecentSet {
     }
   }
 }
+
+/** A `session` event from a line carrying `session_id` (and maybe `model`), as Claude Code, Droid and Gemini print it. */
+export function sessionEventOf(value: Json): AgentEvent[] {
+  const sessionId = str(value.session_id);
+  const model = str(value.model);
+  return sessionId ? [{ kind: 'session', sessionId, ...(model ? { model } : {}) }] : [];
+}

@@ -14,7 +14,7 @@
 // Its file tools are Create / Edit / ApplyPatch, its shell tool Execute. input_tokens
 // exclude cache reads (Anthropic's convention), so they are added here.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext } from './common';
+import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Create', 'Edit', 'MultiEdit', 'ApplyPatch']);
 
@@ -36,8 +36,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
       const value = decoded.value;
       switch (value.type) {
         case 'system':
-          if (value.subtype === 'init' && str(value.session_id)) return [{ kind: 'session', sessionId: str(value.session_id) ?? '', ...(str(value.model) ? { model: str(value.model) } : {}) }];
-          return [];
+          return value.subtype === 'init' ? sessionEventOf(value) : [];
         case 'message':
           if (value.role !== 'assistant' || !str(value.text)) return [];
           return [...nextTurn(), { kind: 'text', text: str(value.text) ?? '', ...(str(value.id) ? { messageId: str(value.id) } : {}) }];

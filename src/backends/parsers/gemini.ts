@@ -11,7 +11,7 @@
 // tool name (matched by tool_id); `result.stats.input_tokens` includes `cached`;
 // a failed API call ends with `result {status: "error", error: {type, message}}`.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext } from './common';
+import { decodeJsonLine, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['write_file', 'replace', 'edit']);
 
@@ -33,7 +33,7 @@ export function createGeminiParser(_context: ParserContext): LineParser {
       const value = decoded.value;
       switch (value.type) {
         case 'init':
-          return str(value.session_id) ? [{ kind: 'session', sessionId: str(value.session_id) ?? '', ...(str(value.model) ? { model: str(value.model) } : {}) }] : [];
+          return sessionEventOf(value);
         case 'message': {
           if (value.role !== 'assistant' || !str(value.content)) return [];
           text += str(value.content);
