@@ -221,8 +221,11 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     assert.ok(sink.bytes < 3 * 1024 * 1024, `sink got ${sink.bytes} bytes`);
     assert.ok(events < 10000, `${events} events`);
     assert.equal(result.outcome, 'succeeded', result.reason);
-    // V8 collects lazily, so the peak includes garbage; what matters is that it is not the output's size.
-    assert.ok(peak - before < 80 * 1024 * 1024, `rss grew by ${Math.round((peak - before) / 1048576)} MB for 120 MB of output`);
+    // V8 collects lazily, so the peak includes up to the output's size in garbage on a
+    // busy machine (95 MB seen); keeping the output would hold it as UTF-16 strings,
+    // ~240 MB. The bound tells those apart without flaking; bench/transcript-parse.ts
+    // measures the real figure.
+    assert.ok(peak - before < 200 * 1024 * 1024, `rss grew by ${Math.round((peak - before) / 1048576)} MB for 120 MB of output`);
   });
 
   it('a missing binary is a clear error naming the setting and how to install', async () => {
