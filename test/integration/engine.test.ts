@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { FileRecordStore } from '../../src/store/recordStore';
 import { isEvent, type FactoryEvent } from '../../src/core/events';
 import type { RunReport } from '../../src/engine/stageRunner';
-import { browser, eventually, runConfig } from './support/driver';
+import { answerQuickInput, browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
 
 const config = runConfig();
@@ -77,9 +77,7 @@ describe('Stage engine in the editor', function () {
     assert.equal(s.current!.stages[2]!.owner.person, 'Rita');
     // The person finishes their stage by hand: the note is asked for in the editor.
     const done = vscode.commands.executeCommand('factory.completeByHand', { changeId: id, stageId: 'review' });
-    await browser.waitFor('.quick-input-widget .quick-input-box input');
-    await browser.type('Reviewed: reset flow reads well.');
-    await browser.press('Enter');
+    await answerQuickInput('Reviewed: reset flow reads well.');
     assert.equal(await done, true);
     const after = await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[2]?.status === 'passed', 'review passed');
     assert.equal(after.current!.activeStageId, undefined);

@@ -45,6 +45,27 @@ export const browser = {
   dialogs: async () => (await driver<{ dialogs: string[] }>('dialogs')).dialogs,
 };
 
+/**
+ * Types into the open quick input and accepts it, like a person: waits for the box,
+ * focuses it, and checks the text landed there before pressing Enter (typing before
+ * focus would send it elsewhere and leave a required box open).
+ */
+export async function answerQuickInput(text: string): Promise<void> {
+  const input = '.quick-input-widget .quick-input-box input';
+  await browser.waitFor(input, 20_000);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await browser.click(input);
+    await browser.press('ControlOrMeta+a');
+    await browser.type(text);
+    const values = await browser.frameEval(input, 'value');
+    if (values.includes(text)) {
+      await browser.press('Enter');
+      return;
+    }
+  }
+  throw new Error(`could not type "${text}" into the quick input`);
+}
+
 /** Polls `check` until it returns a truthy value or the time runs out. */
 export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
