@@ -170,7 +170,12 @@ export class Cockpit implements vscode.Disposable {
    */
   noteProblem(problem: RecordProblem): void {
     const key = problemKey(problem);
-    if (this.seenProblems.has(key)) return;
+    const known = this.seenProblems.get(key);
+    if (known) {
+      // Two readers raced for the same bad file: keep the report of the one that moved it.
+      if (!known.quarantinedTo && problem.quarantinedTo) this.seenProblems.set(key, problem);
+      return;
+    }
     this.seenProblems.set(key, problem);
     // Problems found together (one read of a change) are announced together.
     this.pendingProblems.push(problem);
@@ -204,6 +209,10 @@ export class Cockpit implements vscode.Disposable {
     }
     const current =
       list.changes.find((c) => c.id === currentId) ?? changeForBranch(list.changes, branch) ?? open[open.length - 1];
+    for (const p of list.problems) {
+      const known = this.seenProblems.get(problemKey(p));
+      if (known && !known.quarantinedTo && p.quarantinedTo) this.seenProblems.set(problemKey(p), p);
+    }
     const fresh = list.problems.filter((p) => !this.seenProblems.has(problemKey(p)));
     fresh.forEach((p) => this.seenProblems.set(problemKey(p), p));
     // Set-aside files stay listed; other problems (pipeline.json) while they last.
