@@ -115,3 +115,24 @@ export function sessionEventOf(value: Json): AgentEvent[] {
   const model = str(value.model);
   return sessionId ? [{ kind: 'session', sessionId, ...(model ? { model } : {}) }] : [];
 }
+
+/**
+ * Counts model turns for agents that do not number them: the first text or tool
+ * call after a tool result opens a new turn.
+ */
+export class TurnCounter {
+  count = 0;
+  private open = false;
+
+  /** A `turn` event when this output opens a new turn, else nothing. */
+  next(): AgentEvent[] {
+    if (this.open) return [];
+    this.open = true;
+    return [{ kind: 'turn', index: ++this.count }];
+  }
+
+  /** A tool result came back: the model's next output is a new turn. */
+  close(): void {
+    this.open = false;
+  }
+}

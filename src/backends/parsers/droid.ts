@@ -14,20 +14,14 @@
 // Its file tools are Create / Edit / ApplyPatch, its shell tool Execute. input_tokens
 // exclude cache reads (Anthropic's convention), so they are added here.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf } from './common';
+import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
 const EDIT_TOOLS = new Set(['Create', 'Edit', 'MultiEdit', 'ApplyPatch']);
 
 export function createDroidParser(_context: ParserContext): LineParser {
   const calls = new Map<string, { name: string; input: unknown }>();
-  let turns = 0;
-  let inTurn = false;
+  const turns = new TurnCounter();
   let lastError: string | undefined;
-  const nextTurn = (): AgentEvent[] => {
-    if (inTurn) return [];
-    inTurn = true;
-    return [{ kind: 'turn', index: ++turns }];
-  };
 
   return {
     parse(line, cut) {
@@ -39,15 +33,15 @@ export function createDroidParser(_context: ParserContext): LineParser {
           return value.subtype === 'init' ? sessionEventOf(value) : [];
         case 'message':
           if (value.role !== 'assistant' || !str(value.text)) return [];
-          return [...nextTurn(), { kind: 'text', text: str(value.text) ?? '', ...(str(value.id) ? { messageId: str(value.id) } : {}) }];
+          return [...turns.next(), { kind: 'text', text: str(value.text) ?? '', ...(str(value.id) ? { messageId: str(value.id) } : {}) }];
         case 'tool_call': {
           const id = str(value.id) ?? '';
           const name = str(value.toolName) ?? str(value.toolId) ?? 'unknown';
           calls.set(id, { name, input: value.parameters });
-          return [...nextTurn(), toolStarted(id, name, value.parameters)];
+          return [...turns.next(), toolStarted(id, name, value.parameters)];
         }
         case 'tool_result': {
-          inTurn = false;
+          turns.close();
           const id = str(value.id) ?? '';
           const call = calls.get(id);
           calls.delete(id);
@@ -78,7 +72,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
           }
           const reportedTurns = num(value.numTurns);
           const duration = num(value.durationMs);
-          events.push({ kind: 'result', success: true, text: str(value.finalText) ?? '', turns: reportedTurns ?? turns, ...(duration !== undefined ? { durationMs: duration } : {}) });
+          events.push({ kind: 'result', success: true, text: str(value.finalText) ?? '', turns: reportedTurns ?? turns.count, ...(duration !== undefined ? { durationMs: duration } : {}) });
           return events;
         }
         case 'error': {
@@ -87,7 +81,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
           const fatal = value.source === 'cli';
           const shown = fatal && lastError ? `${lastError}` : message;
           if (!fatal) lastError = message;
-          return fatal ? [{ kind: 'error', message: shown, fatal: true }, { kind: 'result', success: false, text: shown, turns }] : [{ kind: 'error', message, fatal: false }];
+          return fatal ? [{ kind: 'error', message: shown, fatal: true }, { kind: 'result', success: false, text: shown, turns: turns.count }] : [{ kind: 'error', message, fatal: false }];
         }
         default:
           return [unknownEvent('droid', value.type, line)];

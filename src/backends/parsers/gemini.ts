@@ -11,20 +11,14 @@
 // tool name (matched by tool_id); `result.stats.input_tokens` includes `cached`;
 // a failed API call ends with `result {status: "error", error: {type, message}}`.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf } from './common';
+import { decodeJsonLine, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
 const EDIT_TOOLS = new Set(['write_file', 'replace', 'edit']);
 
 export function createGeminiParser(_context: ParserContext): LineParser {
   const calls = new Map<string, { name: string; input: unknown }>();
-  let turns = 0;
-  let inTurn = false;
+  const turns = new TurnCounter();
   let text = '';
-  const nextTurn = (): AgentEvent[] => {
-    if (inTurn) return [];
-    inTurn = true;
-    return [{ kind: 'turn', index: ++turns }];
-  };
 
   return {
     parse(line, cut) {
@@ -37,16 +31,16 @@ export function createGeminiParser(_context: ParserContext): LineParser {
         case 'message': {
           if (value.role !== 'assistant' || !str(value.content)) return [];
           text += str(value.content);
-          return [...nextTurn(), { kind: 'text', text: str(value.content) ?? '' }];
+          return [...turns.next(), { kind: 'text', text: str(value.content) ?? '' }];
         }
         case 'tool_use': {
           const id = str(value.tool_id) ?? '';
           const name = str(value.tool_name) ?? 'unknown';
           calls.set(id, { name, input: value.parameters });
-          return [...nextTurn(), toolStarted(id, name, value.parameters)];
+          return [...turns.next(), toolStarted(id, name, value.parameters)];
         }
         case 'tool_result': {
-          inTurn = false;
+          turns.close();
           const id = str(value.tool_id) ?? '';
           const call = calls.get(id);
           calls.delete(id);
@@ -74,7 +68,7 @@ export function createGeminiParser(_context: ParserContext): LineParser {
           const message = str(obj(value.error)?.message);
           if (!success) events.push({ kind: 'error', message: message ?? 'Gemini CLI reported an error', fatal: true });
           const duration = num(stats?.duration_ms);
-          events.push({ kind: 'result', success, text: success ? text : (message ?? ''), turns, ...(duration !== undefined ? { durationMs: duration } : {}) });
+          events.push({ kind: 'result', success, text: success ? text : (message ?? ''), turns: turns.count, ...(duration !== undefined ? { durationMs: duration } : {}) });
           return events;
         }
         default:
