@@ -184,7 +184,7 @@ export const EventEnvelopeSchema = z.looseObject({
   type: z.string().regex(/^[a-z][a-zA-Z]*\.[a-z][a-zA-Z]*$/, 'must look like "noun.verb"'),
   at: z.iso.datetime({ offset: true }),
   by: ActorSchema.optional(),
-  data: z.record(z.string(), z.unknown()),
+  data: z.looseObject({}),
 });
 
 /** The envelope every event file has; unknown extra fields are kept alongside. */

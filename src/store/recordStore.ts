@@ -116,6 +116,8 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
   readonly pipelinePath: string;
   readonly indexPath: string;
+  /** The decoded index and the identity of the file it came from (inode, size, mtime). */
+  private lastIndex: { identity: string; hash: string; entries: ReadonlyMap<string, IndexEntry> } | undefined;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
   private readonly onProblem: (problem: RecordProblem) => void;
@@ -339,9 +341,16 @@ export class FileRecordStore implements RecordStore, SummaryPort {
 
   private async readIndex(hash: string): Promise<Map<string, IndexEntry>> {
     try {
+      // The index this store last read or wrote, while the file is still that one: a
+      // refresh then costs one stat instead of reading and decoding every row again.
+      const stat = await fs.stat(this.indexPath);
+      const identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      if (this.lastIndex?.identity === identity && this.lastIndex.hash === hash) return new Map(this.lastIndex.entries);
       const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
       if (!decoded || decoded.pipelineHash !== hash) return new Map();
-      return new Map(decoded.entries.map((e) => [e.summary.id, e]));
+      const entries = new Map(decoded.entries.map((e) => [e.summary.id, e]));
+      this.lastIndex = { identity, hash, entries };
+      return new Map(entries);
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events.
       return new Map();
@@ -351,6 +360,8 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   private async writeIndex(hash: string, pipeline: Pipeline, entries: IndexEntry[]): Promise<void> {
     await this.prepareForWriting();
     await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
+    const stat = await fs.stat(this.indexPath).catch(() => undefined);
+    this.lastIndex = stat ? { identity: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, hash, entries: new Map(entries.map((e) => [e.summary.id, e])) } : undefined;
   }
 
   /** Moves a bad file aside (never deletes it) so the rest of the record loads. */

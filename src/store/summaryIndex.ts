@@ -44,34 +44,59 @@ export interface IndexEntry {
 }
 
 // On disk each entry is a flat row and stage statuses one letter each, in the order of
-// the file's `stageIds`: a tenth of the bytes of objects, so 10,000 changes load in a
-// few tens of milliseconds.
-const Row = z.tuple([
-  z.string(), // id
-  z.string(), // title
-  z.string().nullable(), // branch
-  z.string().nullable(), // createdAt
-  z.boolean(), // completed
-  z.string().nullable(), // activeStageId
-  z.string().regex(/^[prvfas]*$/), // stage statuses
-  z.number().int().nonnegative(), // eventCount
-  z.string().nullable(), // lastEventId
-  z.number().int().nonnegative(), // problemCount
-  z.number(), // dirMtimeMs
-  z.number(), // checkedAtMs
-]);
+// the file's `stageIds`: a tenth of the bytes of objects. Rows are checked by hand, not
+// by a zod tuple: 10,000 of them are the whole cost of opening the tree (zod took
+// 30–90 ms, this check takes about 1), and a row that fails only costs a rebuild.
+type Row = [
+  id: string,
+  title: string,
+  branch: string | null,
+  createdAt: string | null,
+  completed: boolean,
+  activeStageId: string | null,
+  statusCodes: string,
+  eventCount: number,
+  lastEventId: string | null,
+  problemCount: number,
+  dirMtimeMs: number,
+  checkedAtMs: number,
+];
+
+const STATUS_CODES_PATTERN = /^[prvfas]*$/;
+const isCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
+const isStringOrNull = (x: unknown): boolean => x === null || typeof x === 'string';
+
+export function isIndexRow(x: unknown): x is Row {
+  if (!Array.isArray(x) || x.length !== 12) return false;
+  const [id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs] = x as unknown[];
+  return (
+    typeof id === 'string' &&
+    typeof title === 'string' &&
+    isStringOrNull(branch) &&
+    isStringOrNull(createdAt) &&
+    typeof completed === 'boolean' &&
+    isStringOrNull(activeStageId) &&
+    typeof codes === 'string' &&
+    STATUS_CODES_PATTERN.test(codes) &&
+    isCount(eventCount) &&
+    isStringOrNull(lastEventId) &&
+    isCount(problemCount) &&
+    Number.isFinite(dirMtimeMs) &&
+    Number.isFinite(checkedAtMs)
+  );
+}
 
 export const IndexFileSchema = z.object({
   v: z.literal(INDEX_SCHEMA_VERSION),
   /** Stage statuses depend on the pipeline: a different pipeline invalidates every entry. */
   pipelineHash: z.string(),
   stageIds: z.array(z.string()),
-  rows: z.array(Row),
+  rows: z.custom<Row[]>((rows) => Array.isArray(rows) && rows.every(isIndexRow), 'a row of the index is malformed'),
 });
 export type IndexFile = z.infer<typeof IndexFileSchema>;
 
 export function encodeIndex(pipelineHash: string, stageIds: readonly string[], entries: readonly IndexEntry[]): IndexFile {
-  const rows = entries.map(({ summary: s, dirMtimeMs, checkedAtMs }): z.infer<typeof Row> => [
+  const rows = entries.map(({ summary: s, dirMtimeMs, checkedAtMs }): Row => [
     s.id,
     s.title,
     s.branch ?? null,
@@ -93,22 +118,16 @@ export function decodeIndex(raw: unknown): { pipelineHash: string; entries: Inde
   const parsed = IndexFileSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   const { stageIds, rows, pipelineHash } = parsed.data;
-  const entries = rows.map(([id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => ({
-    summary: {
-      id,
-      title,
-      ...(branch !== null ? { branch } : {}),
-      ...(createdAt !== null ? { createdAt } : {}),
-      completed,
-      ...(activeStageId !== null ? { activeStageId } : {}),
-      stages: stageIds.map((stageId, i) => ({ id: stageId, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' })),
-      eventCount,
-      ...(lastEventId !== null ? { lastEventId } : {}),
-      problemCount,
-    },
-    dirMtimeMs,
-    checkedAtMs,
-  }));
+  // Plain assignments rather than conditional spreads: this runs 10,000 times per open.
+  const entries = rows.map(([id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => {
+    const summary: ChangeSummary = { id, title, completed, stages: new Array<StageSummary>(stageIds.length), eventCount, problemCount };
+    if (branch !== null) summary.branch = branch;
+    if (createdAt !== null) summary.createdAt = createdAt;
+    if (activeStageId !== null) summary.activeStageId = activeStageId;
+    if (lastEventId !== null) summary.lastEventId = lastEventId;
+    for (let i = 0; i < stageIds.length; i++) summary.stages[i] = { id: stageIds[i]!, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' };
+    return { summary, dirMtimeMs, checkedAtMs };
+  });
   return { pipelineHash, entries };
 }
 

@@ -81,4 +81,21 @@ describe('store: summary index', () => {
     writeFileSync(store.pipelinePath, JSON.stringify(pipeline));
     assert.equal((await store.summaries()).refolded, 2);
   });
+
+  it('rebuilds from the events when a row of the index has the wrong shape, and never trusts a rewritten file', async () => {
+    const before = await store.summaries();
+    const index = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
+    // Same length and order, one field of the wrong type: the whole index is discarded.
+    const tampered = structuredClone(index);
+    tampered.rows[0]![7] = 'three';
+    writeFileSync(store.indexPath, JSON.stringify(tampered));
+    const afterBadRow = await store.summaries();
+    assert.equal(afterBadRow.refolded, 2);
+    assert.deepEqual(afterBadRow.summaries, before.summaries);
+    // A valid index written by someone else (another window, the CLI) is read, not the copy in memory.
+    const lying = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
+    lying.rows[0]![1] = 'A title from another writer';
+    writeFileSync(store.indexPath, JSON.stringify(lying));
+    assert.equal((await store.indexedSummaries())[0]?.title, 'A title from another writer');
+  });
 });
