@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { ChangeState } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
-import { changeForBranch, listChanges } from '../engine/changes';
+import { changeForBranch, listChangeSummaries, loadChange } from '../engine/changes';
 import type { EngineDeps } from '../engine/ports';
 import type { RecordProblem } from '../store/recordStore';
 
@@ -65,7 +65,9 @@ export class Cockpit implements vscode.Disposable {
   /** Watches the record and the checked-out branch; refreshes on change (debounced). */
   watch(root: vscode.Uri): void {
     let timer: NodeJS.Timeout | undefined;
-    const schedule = () => {
+    const schedule = (uri: vscode.Uri) => {
+      // The summary index is written by our own reads: refreshing on it would loop.
+      if (/[\\/]\.factory[\\/]\.cache([\\/]|$)/.test(uri.fsPath)) return;
       clearTimeout(timer);
       timer = setTimeout(() => void this.refresh(), 200);
     };
@@ -193,22 +195,44 @@ export class Cockpit implements vscode.Disposable {
     await this.refresh();
   }
 
+  /**
+   * A change in full (attempts, results, staleness against the working tree): the
+   * current one as shown, any other read from the record. The snapshot's other changes
+   * come from the summary index and carry stage statuses only.
+   */
+  async changeById(id: string): Promise<ChangeState> {
+    const snapshot = this.snapshot.ready ? this.snapshot : await this.refresh();
+    if (snapshot.current?.id === id) return snapshot.current;
+    if (!snapshot.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}" in .factory/changes.`);
+    const currentTree = snapshot.currentTree;
+    return (await loadChange(this.deps, id, currentTree ? { currentTree } : {})).state;
+  }
+
   private async load(): Promise<CockpitSnapshot> {
     const [isRepository, branch] = await Promise.all([this.deps.git.isRepository(), this.deps.git.currentBranch()]);
     // Hashed once here; afterwards the tree watcher keeps it current.
     const currentTree = isRepository ? (this.currentTree ?? (await this.hashTree())) : undefined;
-    const list = await listChanges(this.deps, { ...(currentTree ? { currentTree } : {}) });
-    const open = list.changes.filter((c) => !c.completed);
+    // Every change from the summary index (one file, not every event); only the
+    // current one is folded in full.
+    const summaries = await listChangeSummaries(this.deps);
+    const open = summaries.changes.filter((c) => !c.completed);
     // An explicit pick sticks; a checkout of a branch bound to a change switches to it.
     let currentId = this.memento.get<string>(CURRENT_KEY);
     if (branch !== this.memento.get<string>(BRANCH_KEY)) {
-      const bound = changeForBranch(list.changes, branch);
+      const bound = changeForBranch(summaries.changes, branch);
       if (bound) currentId = bound.id;
       await this.memento.update(BRANCH_KEY, branch);
       await this.memento.update(CURRENT_KEY, currentId);
     }
-    const current =
-      list.changes.find((c) => c.id === currentId) ?? changeForBranch(list.changes, branch) ?? open[open.length - 1];
+    const currentSummary =
+      summaries.changes.find((c) => c.id === currentId) ?? changeForBranch(summaries.changes, branch) ?? open[open.length - 1];
+    const full = currentSummary ? await loadChange(this.deps, currentSummary.id, currentTree ? { currentTree } : {}) : undefined;
+    const current = full?.state;
+    const list = {
+      pipeline: summaries.pipeline,
+      changes: current ? summaries.changes.map((c) => (c.id === current.id ? current : c)) : summaries.changes,
+      problems: [...summaries.problems, ...(full?.problems ?? [])],
+    };
     for (const p of list.problems) {
       const known = this.seenProblems.get(problemKey(p));
       if (known && !known.quarantinedTo && p.quarantinedTo) this.seenProblems.set(problemKey(p), p);

@@ -5,7 +5,6 @@
 import * as vscode from 'vscode';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Owner } from '../core/pipeline';
-import { loadChange } from '../engine/changes';
 import type { GateReason, RunReport, StageRunner } from '../engine/stageRunner';
 import type { Cockpit } from './cockpit';
 import type { PickItem, Prompter } from './prompts';
@@ -88,12 +87,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     return change;
   };
 
-  /** A change in full (attempts, results): the current one as shown, any other read from the record. */
-  const changeById = async (id: string): Promise<ChangeState> => {
-    if (cockpit.state.current?.id === id) return cockpit.state.current;
-    if (!cockpit.state.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}".`);
-    return (await loadChange(cockpit.deps, id)).state;
-  };
+  const changeById = (id: string): Promise<ChangeState> => cockpit.changeById(id);
 
   const resolveStage = async (arg: StageArg, title: string, filter: (s: StageState) => boolean = () => true): Promise<{ change: ChangeState; stage: StageState } | undefined> => {
     if (arg && 'kind' in arg && arg.kind === 'stage') return { change: arg.change, stage: arg.stage };

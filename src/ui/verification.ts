@@ -160,7 +160,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
       if (refused) return refused;
       const snapshot = cockpit.state.ready ? cockpit.state : await cockpit.refresh();
       // From the Stages view a row is passed; from the palette or a keybinding, a stage id (default: the active stage).
-      const change = typeof node === 'object' && node.change ? snapshot.changes.find((c) => c.id === node.change!.id) : snapshot.current;
+      const change = typeof node === 'object' && node.change ? await cockpit.changeById(node.change.id) : snapshot.current;
       if (!change) throw new Error('There is no current change to verify: start or switch to one first.');
       const stageId = typeof node === 'string' ? node : typeof node === 'object' && node.stage ? node.stage.id : change.activeStageId;
       const stage = change.stages.find((s) => s.id === stageId);

@@ -3,9 +3,11 @@
 // record file — checked through the API, the commands and the rendered workbench.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { foldChange } from '../../src/core/fold';
+import { FileRecordStore } from '../../src/store/recordStore';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, EXTENSION_ID, snapshotWhere } from './support/cockpit';
 
@@ -116,6 +118,25 @@ describe('Stages view (walking skeleton)', () => {
     // Back on main, the newest open change bound to main is current again.
     const back = await snapshotWhere(api, (x) => x.branch === 'main' && x.current?.branch === 'main', 'back on main');
     assert.equal(back.current!.title, 'From arguments');
+  });
+
+  it('lists every change from the summary index, and rebuilds it when it is deleted', async () => {
+    const api = await cockpitApi();
+    const index = join(config.workspace, '.factory', '.cache', 'index.json');
+    await api.refresh();
+    assert.ok(existsSync(index), 'the cockpit wrote the derived index');
+    const listed = (s: { changes: Array<{ id: string; stages: Array<{ status: string }> }> }) =>
+      Object.fromEntries(s.changes.map((c) => [c.id, c.stages.map((st) => st.status).join(',')]));
+    const before = listed(api.snapshot());
+    // The non-current change shows the statuses a full fold of its events gives.
+    const store = new FileRecordStore(config.workspace);
+    const pipeline = (await store.loadPipeline()).pipeline!;
+    const other = foldChange(otherChangeId, pipeline, (await store.readChange(otherChangeId)).events);
+    assert.equal(before[otherChangeId], other.stages.map((st) => st.status).join(','));
+    rmSync(index);
+    const after = listed(await api.refresh());
+    assert.deepEqual(after, before, 'deleting the index loses nothing');
+    assert.ok(existsSync(index), 'the index was rebuilt');
   });
 
   it('reports a corrupt event file with its path and field, sets it aside, and still shows the rest', async () => {

@@ -167,8 +167,13 @@ describe('Verification (Testing view, Verify commands, freshness, evidence)', ()
     await vscode.commands.executeCommand('factory.showStages');
     const stageRow = `${SIDEBAR_ROWS}:visible[aria-label^="Implement"]`;
     await eventually(async () => (await browser.attributes(stageRow, 'aria-label')).length > 0, 'the Implement row');
-    await browser.click(stageRow);
-    await browser.click(`${stageRow} .action-label[aria-label="Verify Stage"]`);
+    // Inline actions show on the selected row; a refresh (the tree hash of the previous
+    // test's edit) can re-render the rows in between, so select and click as one step.
+    await eventually(async () => {
+      await browser.click(stageRow, 3_000);
+      await browser.click(`${stageRow} .action-label[aria-label="Verify Stage"]`, 3_000);
+      return true;
+    }, 'the inline Verify Stage action clicked', 30_000);
     await eventually(() => verifications().length >= before + 2, 'two more verification.recorded events', 60_000);
     const s = await snapshotWhere(api, (x) => x.current?.verification.state === 'passed', 'fresh and passed again', 20_000);
     const tree = s.currentTree;

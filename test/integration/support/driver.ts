@@ -34,7 +34,7 @@ export const browser = {
   texts: async (selector: string, waitMs = 0) => (await driver<{ texts: string[] }>('texts', { selector, waitMs })).texts,
   attributes: async (selector: string, name: string) => (await driver<{ values: (string | null)[] }>('attributes', { selector, name })).values,
   waitFor: (selector: string, timeoutMs = 10_000, state: 'visible' | 'hidden' | 'attached' = 'visible') => driver('waitFor', { selector, timeoutMs, state }),
-  click: (selector: string) => driver('click', { selector }),
+  click: (selector: string, timeoutMs?: number) => driver('click', { selector, ...(timeoutMs ? { timeoutMs } : {}) }),
   type: (text: string) => driver('type', { text }),
   press: (key: string) => driver('press', { key }),
   frameTexts: async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector })).texts,
