@@ -11,6 +11,6 @@ for (const file of readdirSync(here).sort()) {
   const isBench = (file.endsWith('.ts') || (file.endsWith('.mjs') && file !== 'run-all.mjs'));
   if (!isBench || (only.length && !only.some((o) => file.includes(o)))) continue;
   console.log(`\n== ${file}`);
-  const args = file.endsWith('.ts') ? ['--import', 'tsx', join(here, file)] : [join(here, file)];
+  const args = ['--expose-gc', ...(file.endsWith('.ts') ? ['--import', 'tsx'] : []), join(here, file)];
   spawnSync(process.execPath, args, { stdio: 'inherit', cwd: join(here, '..') });
 }
