@@ -1,6 +1,6 @@
 // Use cases around changes: start one, list them, load one's state, find the one
 // bound to a branch. Called by ui/ and cli/ alike.
-import { foldChange, type ChangeState, type FoldOptions } from '../core/fold';
+import { foldChange, type ChangeState, type FoldOptions, type StageState, type StageStatus } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
 import type { RecordProblem, RecordStore, SummaryPort } from '../store/recordStore';
 import type { ChangeSummary } from '../store/summaryIndex';
@@ -86,38 +86,56 @@ export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList>
   const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing: false });
   if (!pipeline) return { changes: [], problems };
   const load = await store.summaries();
-  const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline));
+  const stageOf = sharedStages(pipeline);
+  const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline, stageOf));
   return { pipeline, changes: byCreation(changes), problems: [...problems, ...load.problems] };
 }
 
-function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline): ChangeState {
-  const statuses = new Map(summary.stages.map((s) => [s.id, s.status]));
-  return {
+type SharedStage = (stageId: string, status: StageStatus) => StageState;
+
+/**
+ * A summary-backed stage (no attempts, no results) depends only on its id and status,
+ * so one frozen object per pair serves every change: 10,000 changes then cost 10,000
+ * small objects per refresh, not 50,000 stages with two arrays each.
+ */
+function sharedStages(pipeline: Pipeline): SharedStage {
+  const cache = new Map<string, StageState>();
+  const none = Object.freeze([]) as unknown as never[];
+  return (stageId, status) => {
+    const key = `${stageId}\u0000${status}`;
+    let stage = cache.get(key);
+    if (!stage) {
+      const def = pipeline.stages.find((s) => s.id === stageId)!;
+      stage = Object.freeze({ id: def.id, title: def.title, role: def.role, owner: def.owner, status, attempts: none, results: none, handedOff: false, approved: false });
+      cache.set(key, stage);
+    }
+    return stage;
+  };
+}
+
+const NO_VERIFICATION = Object.freeze({ state: 'none', passed: 0, failed: 0, stale: 0, total: 0 } as const);
+
+function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: SharedStage): ChangeState {
+  const state: ChangeState = {
     id: summary.id,
     title: summary.title,
-    ...(summary.branch ? { branch: summary.branch } : {}),
-    ...(summary.createdAt ? { createdAt: summary.createdAt } : {}),
     completed: summary.completed,
-    stages: pipeline.stages.map((stage) => ({
-      id: stage.id,
-      title: stage.title,
-      role: stage.role,
-      owner: stage.owner,
-      status: statuses.get(stage.id) ?? 'pending',
-      attempts: [],
-      results: [],
-      handedOff: false,
-      approved: false,
-    })),
-    ...(summary.activeStageId ? { activeStageId: summary.activeStageId } : {}),
-    verification: { state: 'none', passed: 0, failed: 0, stale: 0, total: 0 },
+    stages: pipeline.stages.map((stage) => stageOf(stage.id, summary.stages.find((s) => s.id === stage.id)?.status ?? 'pending')),
+    verification: NO_VERIFICATION,
     unknownEvents: 0,
   };
+  if (summary.branch) state.branch = summary.branch;
+  if (summary.createdAt) state.createdAt = summary.createdAt;
+  if (summary.activeStageId) state.activeStageId = summary.activeStageId;
+  return state;
 }
 
 /** Oldest first, so "the newest change bound to a branch" is the last one. */
 function byCreation(changes: ChangeState[]): ChangeState[] {
-  return [...changes].sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id));
+  // Code-unit order, not localeCompare: ISO times and ids are ASCII, and 10,000 changes
+  // sort in a few ms instead of tens.
+  const key = (c: ChangeState) => `${c.createdAt ?? ''}\u0000${c.id}`;
+  return changes.map((c) => ({ c, k: key(c) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.c);
 }
 
 export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}): Promise<LoadedChange & { pipeline: Pipeline }> {

@@ -386,7 +386,8 @@ export class FileRecordStore implements RecordStore, SummaryPort {
 
   private eventsDir(changeId: string): string {
     if (typeof changeId !== 'string' || !ChangeIdSchema.safeParse(changeId).success) throw new InvalidChangeIdError(changeId);
-    return path.join(this.factoryDir, 'changes', changeId, 'events');
+    // Concatenated, not path.join: the id is checked above, and this runs once per change per refresh.
+    return `${this.factoryDir}${path.sep}changes${path.sep}${changeId}${path.sep}events`;
   }
 
   private async prepareForWriting(): Promise<void> {

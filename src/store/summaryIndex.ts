@@ -25,7 +25,8 @@ export interface ChangeSummary {
   createdAt?: string;
   completed: boolean;
   activeStageId?: string;
-  stages: StageSummary[];
+  /** Shared between summaries with the same statuses, and frozen: read, never change. */
+  stages: readonly StageSummary[];
   eventCount: number;
   lastEventId?: string;
   /** Files of this change that failed validation when it was last read. */
@@ -118,14 +119,23 @@ export function decodeIndex(raw: unknown): { pipelineHash: string; entries: Inde
   const parsed = IndexFileSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   const { stageIds, rows, pipelineHash } = parsed.data;
-  // Plain assignments rather than conditional spreads: this runs 10,000 times per open.
+  // Plain assignments rather than conditional spreads, and one frozen stages array per
+  // distinct status string (a handful), shared: this runs 10,000 times per open.
+  const stagesByCodes = new Map<string, readonly StageSummary[]>();
+  const stagesFor = (codes: string): readonly StageSummary[] => {
+    let stages = stagesByCodes.get(codes);
+    if (!stages) {
+      stages = Object.freeze(stageIds.map((id, i) => Object.freeze({ id, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' })));
+      stagesByCodes.set(codes, stages);
+    }
+    return stages;
+  };
   const entries = rows.map(([id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => {
-    const summary: ChangeSummary = { id, title, completed, stages: new Array<StageSummary>(stageIds.length), eventCount, problemCount };
+    const summary: ChangeSummary = { id, title, completed, stages: stagesFor(codes), eventCount, problemCount };
     if (branch !== null) summary.branch = branch;
     if (createdAt !== null) summary.createdAt = createdAt;
     if (activeStageId !== null) summary.activeStageId = activeStageId;
     if (lastEventId !== null) summary.lastEventId = lastEventId;
-    for (let i = 0; i < stageIds.length; i++) summary.stages[i] = { id: stageIds[i]!, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' };
     return { summary, dirMtimeMs, checkedAtMs };
   });
   return { pipelineHash, entries };

@@ -119,7 +119,9 @@ export function createEngineHost(
 export async function recoverInterrupted(cockpit: Cockpit, runner: StageRunner, log: vscode.LogOutputChannel): Promise<void> {
   if (!vscode.workspace.isTrusted) return;
   const snapshot = await cockpit.refresh();
-  const recovered = await runner.recoverInterrupted(snapshot.changes.filter((c) => !c.completed).map((c) => c.id));
+  // Only a change with a stage still running can hold an attempt whose process died.
+  const candidates = snapshot.changes.filter((c) => !c.completed && c.stages.some((s) => s.status === 'running'));
+  const recovered = await runner.recoverInterrupted(candidates.map((c) => c.id));
   if (recovered.length === 0) return;
   log.warn(`Recorded ${recovered.length} interrupted attempt(s): ${recovered.map((r) => `${r.changeId}/${r.stageId}`).join(', ')}`);
   const choice = await vscode.window.showWarningMessage(

@@ -71,8 +71,15 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       }
     });
 
+  /** Stages run only in a trusted git repository: checkpoints and tree hashes are git's. */
   const requireTrust = async (): Promise<boolean> => {
-    if (vscode.workspace.isTrusted) return true;
+    if (vscode.workspace.isTrusted) {
+      const snapshot = cockpit.state.ready ? cockpit.state : await cockpit.refresh();
+      if (!snapshot.isRepository) {
+        throw new Error('this folder is not a git repository, so the cockpit is read-only: stages are checkpointed and verified against git trees. Run "git init" to run stages here.');
+      }
+      return true;
+    }
     const choice = await vscode.window.showWarningMessage(
       'Factory: this workspace is not trusted, so no agent, command or git operation runs here. Trust the folder to run stages.',
       'Manage Workspace Trust',

@@ -54,7 +54,16 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     if (!snapshot.ready) return [];
     const nodes: StageNode[] = [];
     if (snapshot.current) nodes.push({ kind: 'change', change: snapshot.current });
-    if (!snapshot.isRepository && snapshot.current) {
+    // Untrusted, git is not even asked, so "not a repository" would be a guess.
+    if (snapshot.current && !vscode.workspace.isTrusted) {
+      nodes.push({
+        kind: 'notice',
+        label: 'Restricted Mode',
+        detail: 'read-only: nothing runs until you trust this folder',
+        icon: 'shield',
+        command: { command: 'workbench.trust.manage', title: 'Manage Workspace Trust' },
+      });
+    } else if (snapshot.current && !snapshot.isRepository) {
       nodes.push({ kind: 'notice', label: 'Not a git repository', detail: 'read-only: nothing runs until the folder is a git repository', icon: 'info' });
     }
     for (const problem of snapshot.problems) nodes.push({ kind: 'problem', problem });

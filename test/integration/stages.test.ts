@@ -3,7 +3,7 @@
 // record file — checked through the API, the commands and the rendered workbench.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { foldChange } from '../../src/core/fold';
@@ -170,7 +170,35 @@ describe('Stages view (walking skeleton)', () => {
     await browser.screenshot('stages-with-problem');
   });
 
+  it('is a read-only cockpit with a clear message when the folder is not a git repository', async () => {
+    const api = await cockpitApi();
+    const gitDir = join(config.workspace, '.git');
+    const away = join(config.workspace, '.git-away');
+    const events = join(config.workspace, '.factory', 'changes', mainChangeId, 'events');
+    renameSync(gitDir, away);
+    try {
+      await vscode.commands.executeCommand('factory.refresh');
+      const s = await snapshotWhere(api, (x) => !x.isRepository, 'the folder seen as not a repository');
+      assert.equal(s.current?.id, mainChangeId, `the record is still read and shown: ${JSON.stringify({ changes: s.changes.map((c) => c.id), problems: s.problems, branch: s.branch })}`);
+      await vscode.commands.executeCommand('factory.showStages');
+      await eventually(async () => (await browser.texts(SIDEBAR_ROWS)).some((t) => t.includes('Not a git repository')), 'the read-only notice row');
+      const before = readdirSync(events).length;
+      await vscode.commands.executeCommand('factory.runNext');
+      await vscode.commands.executeCommand('notifications.showList');
+      await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /not a git repository, so the cockpit is read-only/.test(t)), 'the not-a-repository error');
+      assert.equal(readdirSync(events).length, before, 'nothing was recorded');
+      await browser.screenshot('stages-not-a-repository');
+      await vscode.commands.executeCommand('notifications.clearAll');
+    } finally {
+      renameSync(away, gitDir);
+    }
+    await vscode.commands.executeCommand('factory.refresh');
+    await snapshotWhere(api, (x) => x.isRepository, 'a repository again');
+  });
+
   it('opens the pipeline definition with its JSON schema contributed', async () => {
+    const pipelineFile = join(config.workspace, '.factory', 'pipeline.json');
+    const original = readFileSync(pipelineFile, 'utf8');
     await vscode.commands.executeCommand('factory.openPipeline');
     const editor = await eventually(() => vscode.window.activeTextEditor, 'an editor');
     assert.ok(editor.document.uri.fsPath.endsWith(join('.factory', 'pipeline.json')));
@@ -185,6 +213,9 @@ describe('Stages view (walking skeleton)', () => {
     }, 'a schema diagnostic', 20_000);
     assert.ok(diagnostics.some((d) => /backend/.test(d.message)), JSON.stringify(diagnostics.map((d) => d.message)));
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    // An auto-save may have written the broken text while the diagnostic was awaited: put the file back.
+    if (readFileSync(pipelineFile, 'utf8') !== original) writeFileSync(pipelineFile, original);
     mkdirSync(join(config.artifacts), { recursive: true });
   });
+
 });

@@ -22,6 +22,14 @@ describe('Untrusted workspace', () => {
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(readdirSync(join(config.workspace, '.factory', 'changes', change.id, 'events')).length, before, 'nothing was recorded');
     assert.equal(s.isRepository, false, 'git is not even asked');
+    // The Stages view says why it is read-only (not a guess that the folder is not a repository).
+    await vscode.commands.executeCommand('notifications.hideList');
+    await vscode.commands.executeCommand('factory.showStages');
+    const rows = await eventually(async () => {
+      const texts = await browser.texts('.part.sidebar .monaco-list-row');
+      return texts.some((t) => t.includes('Restricted Mode')) ? texts : undefined;
+    }, 'the Restricted Mode row');
+    assert.ok(!rows.some((t) => t.includes('Not a git repository')), `no misleading row in ${JSON.stringify(rows)}`);
     await browser.screenshot('untrusted-workspace');
   });
 });
