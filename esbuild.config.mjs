@@ -3,12 +3,16 @@
 // --production minifies; --watch rebuilds and prints the markers the
 // `$esbuild-watch` problem matcher in .vscode/tasks.json waits for.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 const tests = process.argv.includes('--tests');
+
+// A production build starts from an empty dist/: leftovers of a development build
+// (source maps) would otherwise be packaged into the .vsix.
+if (production) rmSync('dist', { recursive: true, force: true });
 
 /** Prints the start/finish lines the `$esbuild-watch` problem matcher expects. */
 const watchMarkers = {
@@ -42,7 +46,8 @@ const extension = {
   // which broke activation of the packaged .vsix. Node code has no navigator.
   define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
   banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  sourcemap: true,
+  // Maps for development only: the .vsix ships what runs (test/harness/run-packaged-test.mjs checks it).
+  sourcemap: !production,
   minify: production,
   metafile: true,
   logLevel: 'warning',
@@ -64,7 +69,7 @@ const webview = {
   platform: 'browser',
   format: 'esm',
   target: 'es2022',
-  sourcemap: true,
+  sourcemap: !production,
   minify: production,
   logLevel: 'warning',
   plugins: watch ? [watchMarkers] : [],

@@ -131,6 +131,7 @@ async function recordBench(): Promise<void> {
     const opens = Array.from({ length: 5 }, () => openInFreshProcess(root));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     line('fresh process: first loadPipeline() (median of 5)', median(opens.map((o) => o.pipelineMs)), 'zod compiles its schemas on first use');
+    line('fresh process: read + JSON.parse of the index (median of 5)', median(opens.map((o) => o.rawMs)));
     line('fresh process: indexedSummaries() (median of 5)', median(opens.map((o) => o.indexMs)), `min ${Math.min(...opens.map((o) => o.indexMs)).toFixed(1)} ms, ${opens[0]!.changes} summaries (goal well under 100 ms)`);
     line('fresh process: summaries(), index + a stat per change (median of 5)', median(opens.map((o) => o.summariesMs)), `min ${Math.min(...opens.map((o) => o.summariesMs)).toFixed(1)} ms, ${opens[0]!.refolded} refolded`);
     for (let i = 0; i < 3; i++) {
@@ -144,9 +145,9 @@ async function recordBench(): Promise<void> {
   }
 }
 
-function openInFreshProcess(root: string): { pipelineMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number } {
+function openInFreshProcess(root: string): { pipelineMs: number; rawMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'openIndex.ts'), root], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!) as { pipelineMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number };
+  return JSON.parse(out.trim().split('\n').pop()!) as { pipelineMs: number; rawMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number };
 }
 
 /** A full collection before a timing, when the bench runs with --expose-gc. */
