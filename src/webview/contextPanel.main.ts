@@ -21,17 +21,9 @@ import {
   type PanelItem,
   type PanelState,
   type PanelVersion,
-  type WebviewMessage,
 } from '../core/contextPanelProtocol';
+import { checkedSender, vscode } from './host';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
 
 /** What survives the view being hidden and shown again (the webview is rebuilt then). */
 interface SavedState {
@@ -58,15 +50,7 @@ function loadSaved(): SavedState {
   };
 }
 
-function send(message: WebviewMessage): void {
-  // Checked here too, so a bug on this side shows in the webview's console, not as a silent drop.
-  const checked = parseWebviewMessage(message);
-  if (!checked.ok) {
-    console.error(checked.error);
-    return;
-  }
-  vscode.postMessage(checked.message);
-}
+const send = checkedSender(parseWebviewMessage);
 
 const short = (version: string) => version.slice(0, 12);
 const numberFormat = new Intl.NumberFormat();

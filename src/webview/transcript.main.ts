@@ -8,16 +8,9 @@
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { TranscriptEntries } from '../core/transcriptEntries';
-import { parseTranscriptHostMessage, parseTranscriptWebviewMessage, type TranscriptEntry, type TranscriptHeader, type TranscriptWebviewMessage } from '../core/transcriptProtocol';
+import { parseTranscriptHostMessage, parseTranscriptWebviewMessage, type TranscriptEntry, type TranscriptHeader } from '../core/transcriptProtocol';
+import { checkedSender, vscode } from './host';
 
-interface VsCodeApi {
-  postMessage(message: unknown): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
 
 /** What survives the panel being hidden and shown again (the entries come back in the host's snapshot). */
 interface SavedState {
@@ -37,14 +30,7 @@ function loadSaved(): SavedState {
   };
 }
 
-function send(message: TranscriptWebviewMessage): void {
-  const checked = parseTranscriptWebviewMessage(message);
-  if (!checked.ok) {
-    console.error(checked.error);
-    return;
-  }
-  vscode.postMessage(checked.message);
-}
+const send = checkedSender(parseTranscriptWebviewMessage);
 
 const numbers = new Intl.NumberFormat();
 
