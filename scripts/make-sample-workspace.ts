@@ -1,7 +1,7 @@
 // Generates a sample workspace: a real git repository with a small app and a
 // `.factory/` record written by the product's own store, so the demo and the
 // integration tests open exactly what a user would have after a few stage runs.
-// Usage: npx tsx scripts/make-sample-workspace.ts <dir>
+// Usage: npx tsx scripts/make-sample-workspace.ts <dir> [--fresh]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,7 +18,8 @@ function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
-export async function makeSampleWorkspace(target: string): Promise<SampleWorkspace> {
+/** A small app in a git repository, committed, with no `.factory/` yet: where a new user starts. */
+export function makeFreshRepository(target: string): { dir: string } {
   const dir = resolve(target);
   mkdirSync(join(dir, 'src'), { recursive: true });
   git(dir, 'init', '-q', '-b', 'main');
@@ -31,6 +32,11 @@ export async function makeSampleWorkspace(target: string): Promise<SampleWorkspa
   writeFileSync(join(dir, 'AGENTS.md'), '# Conventions\n\n- Small functions, tests beside the code.\n');
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'Sample app');
+  return { dir };
+}
+
+export async function makeSampleWorkspace(target: string): Promise<SampleWorkspace> {
+  const { dir } = makeFreshRepository(target);
 
   // A fixed, readable timeline: the record is written through the real store.
   // Relative to now, so the demo's running attempt reads "running 36m", not days.
@@ -72,12 +78,12 @@ export async function makeSampleWorkspace(target: string): Promise<SampleWorkspa
 }
 
 if (process.argv[1] && /make-sample-workspace\.ts$/.test(process.argv[1])) {
-  const target = process.argv[2];
-  if (!target) {
-    console.error('usage: make-sample-workspace.ts <dir>');
+  const [target, flag] = process.argv.slice(2);
+  if (!target || (flag !== undefined && flag !== '--fresh')) {
+    console.error('usage: make-sample-workspace.ts <dir> [--fresh]   (--fresh: the repository only, no record)');
     process.exit(2);
   }
-  makeSampleWorkspace(target).then(
+  (flag === '--fresh' ? Promise.resolve(makeFreshRepository(target)) : makeSampleWorkspace(target)).then(
     (ws) => console.log(JSON.stringify(ws)),
     (error) => {
       console.error(error);

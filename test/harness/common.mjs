@@ -18,14 +18,14 @@ export const artifacts = join(repo, 'test-artifacts');
 export function suitesFor(onlyFiles = []) {
   const allFiles = readdirSync(testsDir).filter((f) => f.endsWith('.test.js')).sort();
   const pick = (f) => onlyFiles.length === 0 || onlyFiles.some((o) => f.includes(o));
-  return allFiles.filter(pick).map((f) => ({ name: f.replace(/\.test\.js$/, ''), trust: f.startsWith('trust-'), files: [f] }));
+  // trust-*: Workspace Trust on (the folder starts untrusted); fresh-*: a repository with no record yet.
+  return allFiles.filter(pick).map((f) => ({ name: f.replace(/\.test\.js$/, ''), trust: f.startsWith('trust-'), fresh: f.startsWith('fresh-'), files: [f] }));
 }
 
-/** A real git repository with a record written by the product's own store. */
-export function makeSampleWorkspace(dir) {
-  return JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), dir], { cwd: repo, encoding: 'utf8' }),
-  );
+/** A real git repository with a record written by the product's own store (or, fresh, without one). */
+export function makeSampleWorkspace(dir, { fresh = false } = {}) {
+  const args = ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), dir, ...(fresh ? ['--fresh'] : [])];
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: repo, encoding: 'utf8' }));
 }
 
 export function startDriver(state) {

@@ -42,7 +42,7 @@ async function runSuite(suite, totals) {
   const runDir = makeRunDir('fc-test-');
   cleanups.push(() => removeDir(runDir));
   const workspace = join(runDir, 'workspace');
-  const made = makeSampleWorkspace(workspace);
+  const made = makeSampleWorkspace(workspace, { fresh: suite.fresh });
   const resultsFile = join(runDir, 'results.json');
   const state = { suite: suite.name, page: undefined, dialogs: [] };
   const driver = await startDriver(state);
@@ -74,7 +74,7 @@ async function runSuite(suite, totals) {
     ['extensionDevelopmentPath', remoteUri(port, repo)],
     ['extensionTestsPath', remoteUri(port, join(testsDir, 'index.js'))],
   ];
-  console.log(`suite ${suite.name}: ${suite.files.length} file(s), workspace trust ${suite.trust ? 'on' : 'off'}`);
+  console.log(`suite ${suite.name}: ${suite.files.length} file(s), workspace trust ${suite.trust ? 'on' : 'off'}${suite.fresh ? ', no record yet' : ''}`);
   await page.goto(workbenchUrl(port, workspace, payload), { waitUntil: 'domcontentloaded', timeout: 120_000 });
   let timer;
   const timeout = new Promise((resolveTimeout) => {
