@@ -170,6 +170,35 @@ describe('Stages view (walking skeleton)', () => {
     await browser.screenshot('stages-with-problem');
   });
 
+  it('checks the agent backends on this machine and says how to fix a missing one', async () => {
+    const bin = join(config.workspace, '..', 'agent-bin');
+    mkdirSync(bin, { recursive: true });
+    const codex = join(bin, 'codex');
+    writeFileSync(codex, '#!/bin/sh\necho "codex-cli 0.169.0"\n', { mode: 0o755 });
+    const settings = vscode.workspace.getConfiguration('factory.backends');
+    await settings.update('codex.path', codex, vscode.ConfigurationTarget.Global);
+    // Missing for certain, even on a machine where claude is installed.
+    await settings.update('claude-code.path', join(bin, 'claude-not-installed'), vscode.ConfigurationTarget.Global);
+    try {
+      const checked = vscode.commands.executeCommand<Array<{ id: string; available: boolean; version?: string; problem?: string }>>('factory.checkBackends');
+      const rows = await eventually(async () => {
+        const texts = await browser.texts('.quick-input-widget .quick-input-list .monaco-list-row');
+        return texts.some((t) => t.includes('codex-cli 0.169.0')) ? texts : undefined;
+      }, 'the backend rows in the quick pick');
+      assert.ok(rows.some((t) => t.includes('Claude Code') && /factory\.backends\.claude-code\.path/.test(t)), `a missing Claude Code names its setting: ${JSON.stringify(rows)}`);
+      await browser.screenshot('check-agent-backends');
+      await browser.press('Escape');
+      const checks = await checked;
+      const byId = Object.fromEntries((checks ?? []).map((c) => [c.id, c]));
+      assert.deepEqual([byId.codex?.available, byId.codex?.version], [true, 'codex-cli 0.169.0']);
+      assert.equal(byId['claude-code']?.available, false);
+      assert.match(byId['vscode-lm']?.problem ?? '', /no language model provider/);
+    } finally {
+      await settings.update('codex.path', undefined, vscode.ConfigurationTarget.Global);
+      await settings.update('claude-code.path', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('is a read-only cockpit with a clear message when the folder is not a git repository', async () => {
     const api = await cockpitApi();
     const gitDir = join(config.workspace, '.git');
