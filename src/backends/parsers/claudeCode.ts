@@ -15,7 +15,7 @@
 // `result` line carries the true totals and the cost. A failed API call shows as an
 // `assistant` line with `error` and model "<synthetic>", then a `result` with is_error.
 import type { AgentEvent } from '../../core/agentEvents';
-import { RecentSet, arr, decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
+import { RecentSet, arr, parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
@@ -135,10 +135,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   }
 
   return {
-    parse(line, cut) {
-      const decoded = decodeJsonLine(line, cut);
-      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
-      const value = decoded.value;
+    parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'system':
           return value.subtype === 'init' ? sessionEventOf(value) : [];
@@ -159,7 +156,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
         default:
           return [unknownEvent('claude-code', value.type, line)];
       }
-    },
+    }),
     end: () => [],
   };
 }

@@ -16,7 +16,7 @@
 // cache_write_input_tokens and reasoning_output_tokens; warnings arrive as `error` items.
 import type { AgentEvent } from '../../core/agentEvents';
 import { splitShellWords } from '../../core/agentEvents';
-import { RecentSet, arr, decodeJsonLine, excerpt, num, obj, str, textOf, unknownEvent, type Json, type LineParser, type ParserContext } from './common';
+import { RecentSet, arr, parseJsonLines, excerpt, num, obj, str, textOf, unknownEvent, type Json, type LineParser, type ParserContext } from './common';
 
 export function createCodexParser(_context: ParserContext): LineParser {
   let turns = 0;
@@ -100,10 +100,7 @@ export function createCodexParser(_context: ParserContext): LineParser {
   }
 
   return {
-    parse(line, cut) {
-      const decoded = decodeJsonLine(line, cut);
-      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
-      const value = decoded.value;
+    parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'thread.started':
           return str(value.thread_id) ? [{ kind: 'session', sessionId: str(value.thread_id) ?? '' }] : [];
@@ -136,7 +133,7 @@ export function createCodexParser(_context: ParserContext): LineParser {
         default:
           return [unknownEvent('codex', value.type, line)];
       }
-    },
+    }),
     end: () => [],
   };
 }

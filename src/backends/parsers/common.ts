@@ -42,6 +42,18 @@ export function decodeJsonLine(line: string, cut = false): { ok: true; value: Js
   }
 }
 
+/**
+ * The `parse` of a JSON-lines agent: a line that is blank, cut or not a JSON object
+ * becomes its diagnostic (or nothing), every decoded object goes to `onValue`.
+ */
+export function parseJsonLines(onValue: (value: Json, line: string) => AgentEvent[]): LineParser['parse'] {
+  return (line, cut) => {
+    const decoded = decodeJsonLine(line, cut);
+    if (!decoded.ok) return decoded.event ? [decoded.event] : [];
+    return onValue(decoded.value, line);
+  };
+}
+
 export function unknownEvent(agent: string, type: unknown, line: string): AgentEvent {
   return { kind: 'diagnostic', level: 'info', message: `${agent}: unknown event type ${JSON.stringify(type)} ignored`, line: line.length > LINE_PREVIEW ? `${line.slice(0, LINE_PREVIEW)}…` : line };
 }

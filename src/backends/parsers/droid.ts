@@ -14,7 +14,7 @@
 // Its file tools are Create / Edit / ApplyPatch, its shell tool Execute. input_tokens
 // exclude cache reads (Anthropic's convention), so they are added here.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
+import { parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
 const EDIT_TOOLS = new Set(['Create', 'Edit', 'MultiEdit', 'ApplyPatch']);
 
@@ -24,10 +24,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
   let lastError: string | undefined;
 
   return {
-    parse(line, cut) {
-      const decoded = decodeJsonLine(line, cut);
-      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
-      const value = decoded.value;
+    parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'system':
           return value.subtype === 'init' ? sessionEventOf(value) : [];
@@ -86,7 +83,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
         default:
           return [unknownEvent('droid', value.type, line)];
       }
-    },
+    }),
     end: () => [],
   };
 }

@@ -11,7 +11,7 @@
 // tool name (matched by tool_id); `result.stats.input_tokens` includes `cached`;
 // a failed API call ends with `result {status: "error", error: {type, message}}`.
 import type { AgentEvent } from '../../core/agentEvents';
-import { decodeJsonLine, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
+import { parseJsonLines, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
 const EDIT_TOOLS = new Set(['write_file', 'replace', 'edit']);
 
@@ -21,10 +21,7 @@ export function createGeminiParser(_context: ParserContext): LineParser {
   let text = '';
 
   return {
-    parse(line, cut) {
-      const decoded = decodeJsonLine(line, cut);
-      if (!decoded.ok) return decoded.event ? [decoded.event] : [];
-      const value = decoded.value;
+    parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'init':
           return sessionEventOf(value);
@@ -74,7 +71,7 @@ export function createGeminiParser(_context: ParserContext): LineParser {
         default:
           return [unknownEvent('gemini', value.type, line)];
       }
-    },
+    }),
     end: () => [],
   };
 }
