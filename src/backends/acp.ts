@@ -15,7 +15,7 @@ import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type Any
 import type { AgentEvent, AttemptResult, BackendCapabilities, ToolKind, UsageEvent } from '../core/agentEvents';
 import type { AttemptOutcome } from '../core/events';
 import { composePrompt, settingName } from './cliBackend';
-import { EventChannel } from './eventChannel';
+import { runOnChannel, type EventChannel } from './eventChannel';
 import { LineSplitter } from './lineSplitter';
 import { killTree, resolveExecutable, spawnInGroup } from './processTree';
 import { Redactor, secretsFromEnv } from './redact';
@@ -86,9 +86,7 @@ export class AcpBackend implements AgentBackend {
   }
 
   start(attempt: AttemptRequest): AgentRun {
-    const channel = new EventChannel();
-    const result = this.run(attempt, channel).finally(() => channel.close());
-    return { events: channel, result, [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator]() };
+    return runOnChannel((channel) => this.run(attempt, channel));
   }
 
   private async run(attempt: AttemptRequest, channel: EventChannel): Promise<AttemptResult> {

@@ -1,7 +1,8 @@
 // An async queue from a push source (process output) to a `for await` consumer.
 // With a consumer attached, the source is paused while more than `highWater` events
 // wait, so a slow consumer bounds memory instead of letting it grow with the output.
-import type { AgentEvent } from '../core/agentEvents';
+import type { AgentEvent, AttemptResult } from '../core/agentEvents';
+import type { AgentRun } from './types';
 
 export class EventChannel implements AsyncIterable<AgentEvent> {
   private queue: AgentEvent[] = [];
@@ -61,4 +62,11 @@ export class EventChannel implements AsyncIterable<AgentEvent> {
       },
     };
   }
+}
+
+/** An AgentRun whose events `run` pushes into a fresh channel, closed once the run settles. */
+export function runOnChannel(run: (channel: EventChannel) => Promise<AttemptResult>): AgentRun {
+  const channel = new EventChannel();
+  const result = run(channel).finally(() => channel.close());
+  return { events: channel, result, [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator]() };
 }

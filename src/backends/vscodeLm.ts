@@ -5,7 +5,7 @@
 import type * as vscode from 'vscode';
 import type { AttemptResult, BackendCapabilities } from '../core/agentEvents';
 import { composePrompt } from './cliBackend';
-import { EventChannel } from './eventChannel';
+import { runOnChannel, type EventChannel } from './eventChannel';
 import { Redactor, secretsFromEnv } from './redact';
 import type { AgentBackend, AgentRun, AttemptRequest } from './types';
 
@@ -104,9 +104,7 @@ export class VscodeLmBackend implements AgentBackend {
   ) {}
 
   start(attempt: AttemptRequest): AgentRun {
-    const channel = new EventChannel();
-    const result = this.run(attempt, channel).finally(() => channel.close());
-    return { events: channel, result, [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator]() };
+    return runOnChannel((channel) => this.run(attempt, channel));
   }
 
   private async run(attempt: AttemptRequest, channel: EventChannel): Promise<AttemptResult> {
