@@ -27,6 +27,7 @@ import { renderContextPack, type RenderedContext, type RenderOptions } from '../
 import type { RecordStore } from './recordStore';
 import { resolveInsideWorkspace } from './paths';
 import { getText, type ContentStore } from './contextContent';
+import ignore, { type Ignore } from 'ignore';
 
 /** Larger files are refused: a context item is something an agent should read whole. */
 export const MAX_ITEM_BYTES = 2 * 1024 * 1024;
@@ -89,7 +90,39 @@ export function sliceRange(text: string, range: ContextRange, where: string, str
   return selected.join('\n');
 }
 
-/** A folder's listing as text: paths relative to the folder, folders with a trailing `/`, symbolic links with `@`. */
+/** One `.gitignore` (or `.git/info/exclude`) and the folder its patterns are relative to. */
+interface IgnoreFile {
+  base: string;
+  rules: Ignore;
+}
+
+async function readIgnoreFile(base: string, file: string): Promise<IgnoreFile | undefined> {
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : { base, rules: ignore().add(text) };
+}
+
+/**
+ * Whether git would ignore `absolute`: the deepest file with a rule about it decides,
+ * so a nested `.gitignore` can re-include (`!pattern`) what a parent excluded.
+ */
+function isGitIgnored(files: readonly IgnoreFile[], absolute: string, isDirectory: boolean): boolean {
+  for (let i = files.length - 1; i >= 0; i--) {
+    const { base, rules } = files[i]!;
+    const rel = path.relative(base, absolute).split(path.sep).join('/');
+    if (!rel || rel.startsWith('..')) continue;
+    const verdict = rules.test(isDirectory ? `${rel}/` : rel);
+    if (verdict.ignored) return true;
+    if (verdict.unignored) return false;
+  }
+  return false;
+}
+
+/**
+ * A folder's listing as text: paths relative to the folder, folders with a trailing `/`,
+ * symbolic links with `@`. What git ignores (`.gitignore` files from the workspace root
+ * down, and `.git/info/exclude`) is left out, as are `.git`, `node_modules` and `.factory`:
+ * an agent should see the project, not its build output.
+ */
 export async function listFolder(root: string, relPath: string, options: { depth?: number; maxEntries?: number } = {}): Promise<{ path: string; text: string }> {
   const depth = options.depth ?? FOLDER_DEFAULTS.depth;
   const maxEntries = options.maxEntries ?? FOLDER_DEFAULTS.maxEntries;
@@ -100,14 +133,34 @@ export async function listFolder(root: string, relPath: string, options: { depth
     throw error;
   });
   if (!stat.isDirectory()) throw new ContextInputError(`${rel} is a file; add it as a file item.`);
+  // The rules that apply above the listed folder: the repository's exclude file and
+  // each .gitignore from the workspace root down to the folder's parent.
+  const workspace = path.resolve(root);
+  const inherited: IgnoreFile[] = [];
+  const exclude = await readIgnoreFile(workspace, path.join(workspace, '.git', 'info', 'exclude'));
+  if (exclude) inherited.push(exclude);
+  const ancestors = path.relative(workspace, absolute).split(path.sep).filter(Boolean);
+  for (let i = 0; i < ancestors.length; i++) {
+    const dir = path.join(workspace, ...ancestors.slice(0, i));
+    const file = await readIgnoreFile(dir, path.join(dir, '.gitignore'));
+    if (file) inherited.push(file);
+  }
   const lines: string[] = [];
   const skipped = new Set<string>();
+  let ignoredCount = 0;
   let full = false;
-  const walk = async (dir: string, prefix: string, level: number): Promise<void> => {
+  const walk = async (dir: string, prefix: string, level: number, rules: readonly IgnoreFile[]): Promise<void> => {
+    const own = await readIgnoreFile(dir, path.join(dir, '.gitignore'));
+    const here = own ? [...rules, own] : rules;
     const entries = (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (UNLISTED.has(entry.name)) {
         skipped.add(entry.name);
+        continue;
+      }
+      const entryPath = path.join(dir, entry.name);
+      if (isGitIgnored(here, entryPath, entry.isDirectory())) {
+        ignoredCount++;
         continue;
       }
       if (lines.length >= maxEntries) {
@@ -117,12 +170,13 @@ export async function listFolder(root: string, relPath: string, options: { depth
       // Dirents do not follow links, so a linked folder is listed, never entered.
       const suffix = entry.isDirectory() ? '/' : entry.isSymbolicLink() ? '@' : '';
       lines.push(`${prefix}${entry.name}${suffix}`);
-      if (entry.isDirectory() && level + 1 < depth) await walk(path.join(dir, entry.name), `${prefix}${entry.name}/`, level + 1);
+      if (entry.isDirectory() && level + 1 < depth) await walk(entryPath, `${prefix}${entry.name}/`, level + 1, here);
     }
   };
-  await walk(absolute, '', 0);
+  await walk(absolute, '', 0, inherited);
   if (full) lines.push(`… (listing stopped at ${maxEntries} entries)`);
   if (skipped.size > 0) lines.push(`(not listed: ${[...skipped].sort().join(', ')})`);
+  if (ignoredCount > 0) lines.push(`(${ignoredCount} ignored by .gitignore)`);
   return { path: rel, text: `${lines.join('\n')}\n` };
 }
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -108,6 +109,46 @@ describe('context pack: the workspace', () => {
       const edit = await ws.packs.addFolderItem('c1', { path: 'src' });
       const text = await getText(ws.content, edit.pack.items[0]!.content);
       assert.equal(text, 'a.ts\ndeep/\ndeep/x.ts\nlinked@\n(not listed: node_modules)\n');
+    });
+  });
+
+  describe('folder listings follow .gitignore', () => {
+    it('lists exactly what git itself would track or show as untracked', async () => {
+      await ws.write('.gitignore', 'dist/\n*.log\n!keep.log\n/top-only.txt\n');
+      await ws.write('app/.gitignore', 'generated/\n*.tmp\n!important.tmp\n');
+      await ws.write('app/src/main.ts', 'm\n');
+      await ws.write('app/src/debug.log', 'noise\n');
+      await ws.write('app/src/keep.log', 'kept\n');
+      await ws.write('app/dist/bundle.js', 'b\n');
+      await ws.write('app/generated/types.ts', 'g\n');
+      await ws.write('app/scratch.tmp', 't\n');
+      await ws.write('app/important.tmp', 'i\n');
+      await ws.write('app/top-only.txt', 'not the root one, so listed\n');
+      await ws.write('top-only.txt', 'ignored at the root\n');
+      execFileSync('git', ['init', '-q'], { cwd: ws.root });
+      await ws.write('.git/info/exclude', 'app/src/local-notes.md\n');
+      await ws.write('app/src/local-notes.md', 'mine\n');
+
+      const edit = await ws.packs.addFolderItem('c1', { path: 'app', depth: 5 });
+      const listed = (await getText(ws.content, edit.pack.items[0]!.content)).split('\n');
+      const files = listed.filter((l) => l && !l.endsWith('/') && !l.startsWith('('));
+      // The oracle: git's own idea of the folder's files (tracked or untracked, not ignored).
+      const byGit = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', 'app'], { cwd: ws.root, encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map((f) => f.slice('app/'.length))
+        .sort();
+      assert.deepEqual(files.sort(), byGit);
+      assert.deepEqual(byGit, ['.gitignore', 'important.tmp', 'src/keep.log', 'src/main.ts', 'top-only.txt']);
+      assert.ok(listed.includes('(5 ignored by .gitignore)'), listed.join('\n'));
+    });
+
+    it('also applies the .gitignore files above the listed folder', async () => {
+      await ws.write('.gitignore', 'out/\n');
+      await ws.write('pkg/lib/out/x.js', 'x\n');
+      await ws.write('pkg/lib/index.ts', 'i\n');
+      const edit = await ws.packs.addFolderItem('c1', { path: 'pkg/lib' });
+      assert.equal(await getText(ws.content, edit.pack.items[0]!.content), 'index.ts\n(1 ignored by .gitignore)\n');
     });
   });
 
