@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { foldChange } from '../../src/core/fold';
 import { FileRecordStore } from '../../src/store/recordStore';
-import { browser, eventually, runConfig } from './support/driver';
+import { answerQuickInput, browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, EXTENSION_ID, snapshotWhere } from './support/cockpit';
 
 const SIDEBAR_ROWS = '.part.sidebar .monaco-list-row';
@@ -74,15 +74,11 @@ describe('Stages view (walking skeleton)', () => {
   it('starts a change through the real input boxes and shows it at once', async () => {
     const api = await cockpitApi();
     const started = vscode.commands.executeCommand<string>('factory.startChange');
-    await browser.waitFor('.quick-input-widget .quick-input-box input');
-    await browser.type('Typed in the browser');
-    await browser.press('Enter');
+    await answerQuickInput('Typed in the browser');
     await eventually(async () => (await browser.texts('.quick-input-widget .quick-input-message')).some((t) => /optional/.test(t)), 'the second input box');
-    await browser.type('APP-77');
-    await browser.press('Enter');
+    await answerQuickInput('APP-77');
     await eventually(async () => (await browser.texts('.quick-input-widget .quick-input-list')).some((t) => t.includes('No branch')), 'the branch pick');
-    await browser.type('No branch');
-    await browser.press('Enter');
+    await answerQuickInput('No branch');
     const id = await started;
     assert.ok(id, 'the command returns the new change id');
     const s = await snapshotWhere(api, (x) => x.current?.id === id, 'the new change to become current');
