@@ -124,6 +124,7 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
     verification: NO_VERIFICATION,
     unknownEvents: 0,
   };
+  if (summary.ticket) state.ticket = summary.ticket;
   if (summary.branch) state.branch = summary.branch;
   if (summary.createdAt) state.createdAt = summary.createdAt;
   if (summary.activeStageId) state.activeStageId = summary.activeStageId;

@@ -11,7 +11,8 @@ import type { ChangeState, StageStatus } from '../core/fold';
 import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
 
-export const INDEX_SCHEMA_VERSION = 1;
+// 2: rows carry the ticket (the change pickers show it). An index of another version is rebuilt.
+export const INDEX_SCHEMA_VERSION = 2;
 
 export interface StageSummary {
   id: string;
@@ -21,6 +22,7 @@ export interface StageSummary {
 export interface ChangeSummary {
   id: string;
   title: string;
+  ticket?: string;
   branch?: string;
   createdAt?: string;
   completed: boolean;
@@ -51,6 +53,7 @@ export interface IndexEntry {
 type Row = [
   id: string,
   title: string,
+  ticket: string | null,
   branch: string | null,
   createdAt: string | null,
   completed: boolean,
@@ -68,11 +71,12 @@ const isCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >=
 const isStringOrNull = (x: unknown): boolean => x === null || typeof x === 'string';
 
 export function isIndexRow(x: unknown): x is Row {
-  if (!Array.isArray(x) || x.length !== 12) return false;
-  const [id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs] = x as unknown[];
+  if (!Array.isArray(x) || x.length !== 13) return false;
+  const [id, title, ticket, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs] = x as unknown[];
   return (
     typeof id === 'string' &&
     typeof title === 'string' &&
+    isStringOrNull(ticket) &&
     isStringOrNull(branch) &&
     isStringOrNull(createdAt) &&
     typeof completed === 'boolean' &&
@@ -100,6 +104,7 @@ export function encodeIndex(pipelineHash: string, stageIds: readonly string[], e
   const rows = entries.map(({ summary: s, dirMtimeMs, checkedAtMs }): Row => [
     s.id,
     s.title,
+    s.ticket ?? null,
     s.branch ?? null,
     s.createdAt ?? null,
     s.completed,
@@ -130,8 +135,9 @@ export function decodeIndex(raw: unknown): { pipelineHash: string; entries: Inde
     }
     return stages;
   };
-  const entries = rows.map(([id, title, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => {
+  const entries = rows.map(([id, title, ticket, branch, createdAt, completed, activeStageId, codes, eventCount, lastEventId, problemCount, dirMtimeMs, checkedAtMs]): IndexEntry => {
     const summary: ChangeSummary = { id, title, completed, stages: stagesFor(codes), eventCount, problemCount };
+    if (ticket !== null) summary.ticket = ticket;
     if (branch !== null) summary.branch = branch;
     if (createdAt !== null) summary.createdAt = createdAt;
     if (activeStageId !== null) summary.activeStageId = activeStageId;
@@ -157,6 +163,7 @@ export function summarize(state: ChangeState, events: readonly FactoryEvent[], p
   return {
     id: state.id,
     title: state.title,
+    ...(state.ticket ? { ticket: state.ticket } : {}),
     ...(state.branch ? { branch: state.branch } : {}),
     ...(state.createdAt ? { createdAt: state.createdAt } : {}),
     completed: state.completed,

@@ -129,6 +129,9 @@ describe('Stages view (walking skeleton)', () => {
     const pipeline = (await store.loadPipeline()).pipeline!;
     const other = foldChange(otherChangeId, pipeline, (await store.readChange(otherChangeId)).events);
     assert.equal(before[otherChangeId], other.stages.map((st) => st.status).join(','));
+    const listedOther = api.snapshot().changes.find((c) => c.id === otherChangeId);
+    assert.deepEqual([listedOther?.title, listedOther?.ticket, listedOther?.branch], [other.title, other.ticket, other.branch], 'what the change pickers show');
+    assert.ok(other.ticket, 'the sample change has a ticket to show');
     rmSync(index);
     const after = listed(await api.refresh());
     assert.deepEqual(after, before, 'deleting the index loses nothing');

@@ -17,7 +17,7 @@ describe('store: summary index', () => {
     await store.loadPipeline();
     for (const title of ['Add search', 'Fix login']) {
       const id = store.newChangeId(title);
-      await store.append(id, { type: 'change.created', data: { title, branch: `factory/${id}` } });
+      await store.append(id, { type: 'change.created', data: { title, branch: `factory/${id}`, ...(title === 'Fix login' ? { ticket: 'APP-9' } : {}) } });
       const attemptId = (await store.append(id, { type: 'stage.approvalRequested', data: { stageId: 'plan' } })).id;
       await store.append(id, { type: 'attempt.started', data: { stageId: 'plan', attemptId, backend: 'claude-code' } });
     }
@@ -37,6 +37,7 @@ describe('store: summary index', () => {
     assert.equal(first.refolded, 2);
     assert.deepEqual(first.summaries, await expected());
     assert.equal(first.summaries[0]?.eventCount, 3);
+    assert.deepEqual(first.summaries.map((x) => x.ticket).sort(), ['APP-9', undefined], 'the ticket is in the index (the change pickers show it)');
     assert.equal(first.summaries[0]?.stages.find((s) => s.id === 'plan')?.status, 'running');
     assert.ok(existsSync(store.indexPath));
     const second = await store.summaries();
@@ -70,7 +71,7 @@ describe('store: summary index', () => {
     assert.deepEqual(rebuilt.summaries, before.summaries);
     writeFileSync(store.indexPath, '{"v":1,"pipelineHash":');
     assert.deepEqual((await store.summaries()).summaries, before.summaries);
-    writeFileSync(store.indexPath, JSON.stringify({ v: 1, pipelineHash: 'x', entries: 'nope' }));
+    writeFileSync(store.indexPath, JSON.stringify({ v: 2, pipelineHash: 'x', entries: 'nope' }));
     assert.deepEqual((await store.summaries()).summaries, before.summaries);
   });
 
@@ -87,7 +88,7 @@ describe('store: summary index', () => {
     const index = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
     // Same length and order, one field of the wrong type: the whole index is discarded.
     const tampered = structuredClone(index);
-    tampered.rows[0]![7] = 'three';
+    tampered.rows[0]![8] = 'three';
     writeFileSync(store.indexPath, JSON.stringify(tampered));
     const afterBadRow = await store.summaries();
     assert.equal(afterBadRow.refolded, 2);
@@ -97,5 +98,16 @@ describe('store: summary index', () => {
     lying.rows[0]![1] = 'A title from another writer';
     writeFileSync(store.indexPath, JSON.stringify(lying));
     assert.equal((await store.indexedSummaries())[0]?.title, 'A title from another writer');
+  });
+
+  it('rebuilds an index written by an older version of the format', async () => {
+    const before = await store.summaries();
+    const current = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number; rows: unknown[][] };
+    // Version 1 rows had no ticket column.
+    writeFileSync(store.indexPath, JSON.stringify({ ...current, v: 1, rows: current.rows.map((r) => [r[0], r[1], ...r.slice(3)]) }));
+    const after = await store.summaries();
+    assert.equal(after.refolded, 2);
+    assert.deepEqual(after.summaries, before.summaries);
+    assert.equal((JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number }).v, 2);
   });
 });
