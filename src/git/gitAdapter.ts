@@ -183,13 +183,13 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   async workingTreeHash(): Promise<string> {
     const layout = await this.layout();
     return this.withTempIndex(layout, true, async (env, seed) => {
-      // The copied index may list .factory/ files the user committed: drop them, then
-      // stage everything else (modified, deleted, untracked; ignored files stay out).
-      if (mayListPath(seed, layout.recordPath)) {
-        await runGit(['rm', '-r', '--cached', '--quiet', '--ignore-unmatch', '--', `:(top,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
-      }
+      // Stage everything but the record (modified, deleted, untracked; ignored files stay out).
       await runGit(['add', '--all', '--', ':(top)', `:(top,exclude,literal)${layout.recordPath}`], { cwd: layout.topLevel, env });
-      return gitText(['write-tree'], { cwd: layout.topLevel, env });
+      const tree = await gitText(['write-tree'], { cwd: layout.topLevel, env });
+      // The copied index may still list .factory/ files the user committed. Cutting them
+      // out of the written tree costs a few small trees; `git rm --cached` on the index
+      // took seconds once the record held thousands of committed event files.
+      return mayListPath(seed, layout.recordPath) ? treeWithout(tree, layout.recordPath.split('/'), layout.topLevel) : tree;
     });
   }
 
@@ -364,6 +364,33 @@ async function seedIndex(realIndex: string, tempIndex: string): Promise<Buffer |
  * store each path whole, so absent bytes mean no entry (a false positive only costs one
  * `git rm --cached`). Version 4 compresses paths, so it is always assumed.
  */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/**
+ * `tree` with the entry at `parts` (a path of folder names) removed, rebuilt bottom-up
+ * with mktree; a folder left empty is removed too, as write-tree would never write it.
+ */
+async function treeWithout(tree: string, parts: readonly string[], cwd: string): Promise<string> {
+  const [name, ...rest] = parts;
+  if (!name) return tree;
+  // Each entry: "<mode> <type> <object>\t<name>", the form mktree reads back.
+  const entries = splitNul((await runGit(['ls-tree', '-z', tree], { cwd })).stdout);
+  const at = entries.findIndex((e) => e.slice(e.indexOf('\t') + 1) === name);
+  if (at < 0) return tree;
+  const entry = entries[at]!;
+  if (rest.length === 0) {
+    entries.splice(at, 1);
+  } else {
+    const [mode, type, object] = entry.slice(0, entry.indexOf('\t')).split(' ');
+    if (type !== 'tree' || !object) return tree;
+    const inner = await treeWithout(object, rest, cwd);
+    if (inner === object) return tree;
+    if (inner === EMPTY_TREE) entries.splice(at, 1);
+    else entries[at] = `${mode} tree ${inner}\t${name}`;
+  }
+  return gitText(['mktree', '-z'], { cwd, input: entries.map((e) => `${e}\0`).join('') });
+}
+
 function mayListPath(index: Buffer | undefined, dir: string): boolean {
   if (!index || index.length < 12) return false;
   const version = index.readUInt32BE(4);

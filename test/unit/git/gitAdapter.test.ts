@@ -100,5 +100,18 @@ describe('git adapter: tree hashes and diffs', () => {
     writeFileSync(join(sub, '.factory', 'e.json'), '{}');
     assert.equal(await inner.workingTreeHash(), tree);
     assert.equal(git(ws.dir, 'cat-file', '-p', `${tree}:packages/app/index.ts`), 'x');
+    // Committed, the record is in the index the hash starts from: it is cut out of the tree.
+    mkdirSync(join(ws.dir, 'packages', 'only-record', '.factory'), { recursive: true });
+    writeFileSync(join(ws.dir, 'packages', 'only-record', '.factory', 'e.json'), '{}');
+    git(ws.dir, 'add', '-A');
+    git(ws.dir, 'commit', '-qm', 'with records');
+    const committed = await inner.workingTreeHash();
+    const paths = git(ws.dir, 'ls-tree', '-r', '--name-only', committed).split('\n').filter(Boolean);
+    // Its own record is cut out; another folder's record is just files to this workspace.
+    assert.deepEqual(paths.filter((p) => p.startsWith('packages/')), ['packages/app/index.ts', 'packages/only-record/.factory/e.json']);
+    // A folder that holds nothing but its record disappears from that folder's own hash, as write-tree would leave it out.
+    const onlyRecord = new GitAdapter(join(ws.dir, 'packages', 'only-record'));
+    const hashed = await onlyRecord.workingTreeHash();
+    assert.deepEqual(git(ws.dir, 'ls-tree', '--name-only', hashed, 'packages/').split('\n').filter(Boolean).sort(), ['packages/app']);
   });
 });
