@@ -24,6 +24,8 @@ export interface ChangeList {
   pipeline?: Pipeline;
   changes: ChangeState[];
   problems: RecordProblem[];
+  /** From the summary index: how many changes had to be read and folded (their entry was missing or stale). */
+  refolded?: number;
 }
 
 export class PipelineInvalidError extends Error {
@@ -88,7 +90,7 @@ export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList>
   const load = await store.summaries();
   const stageOf = sharedStages(pipeline);
   const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline, stageOf));
-  return { pipeline, changes: byCreation(changes), problems: [...problems, ...load.problems] };
+  return { pipeline, changes: byCreation(changes), problems: [...problems, ...load.problems], refolded: load.refolded };
 }
 
 type SharedStage = (stageId: string, status: StageStatus) => StageState;

@@ -3,6 +3,7 @@
 // or the checked-out branch changes, and tells the views. No factory logic here.
 // It also knows the working-tree hash (re-hashed after saves and file changes, never
 // per keystroke), so every view shows a result verified at another tree as stale.
+import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ChangeState } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
@@ -32,6 +33,9 @@ export interface VerificationActivity {
   passed: number;
   failed: number;
 }
+
+/** A load slower than this is logged (the first one always is). */
+const SLOW_LOAD_MS = 1000;
 
 /** How long after the last save or file change the tree is hashed again. */
 const TREE_DEBOUNCE_MS = 400;
@@ -151,7 +155,11 @@ export class Cockpit implements vscode.Disposable {
       this.again = true;
       return this.refreshing;
     }
-    this.refreshing = this.load()
+    // The first read of a large record (no summary index yet, e.g. just after a clone
+    // that brought thousands of changes) can take seconds: the Stages view shows it
+    // is loading instead of looking empty.
+    const loading = this.snapshot.ready ? this.load() : Promise.resolve(vscode.window.withProgress({ location: { viewId: 'factory.stages' } }, () => this.load()));
+    this.refreshing = loading
       .catch((error: unknown) => {
         this.log.error(`Reading the record failed: ${error instanceof Error ? error.stack : String(error)}`);
         return this.snapshot;
@@ -209,12 +217,21 @@ export class Cockpit implements vscode.Disposable {
   }
 
   private async load(): Promise<CockpitSnapshot> {
+    const started = performance.now();
+    const first = !this.loaded.ready;
     const [isRepository, branch] = await Promise.all([this.deps.git.isRepository(), this.deps.git.currentBranch()]);
     // Hashed once here; afterwards the tree watcher keeps it current.
     const currentTree = isRepository ? (this.currentTree ?? (await this.hashTree())) : undefined;
     // Every change from the summary index (one file, not every event); only the
     // current one is folded in full.
+    const gitDone = performance.now();
     const summaries = await listChangeSummaries(this.deps);
+    const elapsed = performance.now() - gitDone;
+    // What a slow view costs, in the log where a user looks (the first read, or any slow one).
+    if (first || elapsed > SLOW_LOAD_MS) {
+      const summarised = summaries.refolded ? `; ${summaries.refolded} summarised from their events` : '; all from the summary index';
+      this.log.info(`Read the record: ${summaries.changes.length} changes in ${elapsed.toFixed(0)} ms${summarised} (git status and tree hash before it: ${(gitDone - started).toFixed(0)} ms).`);
+    }
     const open = summaries.changes.filter((c) => !c.completed);
     // An explicit pick sticks; a checkout of a branch bound to a change switches to it.
     let currentId = this.memento.get<string>(CURRENT_KEY);
