@@ -46,8 +46,19 @@ export function startDriver(state) {
 }
 
 async function handleDriverOp(state, op) {
-  const page = state.page;
+  if (op.window === 2 && !state.second) throw new Error('no second window: call openSecondWindow first');
+  const page = op.window === 2 ? state.second : state.page;
   switch (op.op) {
+    case 'openSecondWindow': {
+      // The same folder and extension under development, without the test module.
+      const url = new URL(state.page.url());
+      const payload = JSON.parse(url.searchParams.get('payload') ?? '[]').filter(([key]) => key !== 'extensionTestsPath');
+      url.searchParams.set('payload', JSON.stringify(payload));
+      state.second = await state.page.context().browser().newPage({ viewport: { width: 1400, height: 900 } });
+      await state.second.goto(url.toString(), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+      await state.second.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+      return {};
+    }
     case 'result': {
       const t = op.test;
       const mark = t.state === 'passed' ? '✓' : t.state === 'failed' ? '✗' : '-';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { foldChange } from '../../src/core/fold';
 import { FileRecordStore } from '../../src/store/recordStore';
-import { answerQuickInput, browser, eventually, runConfig } from './support/driver';
+import { answerQuickInput, browser, eventually, runConfig, secondWindow } from './support/driver';
 import { cockpitApi, EXTENSION_ID, snapshotWhere } from './support/cockpit';
 
 const SIDEBAR_ROWS = '.part.sidebar .monaco-list-row';
@@ -198,11 +198,36 @@ describe('Stages view (walking skeleton)', () => {
     }
   });
 
+  it('shows a second window the same record, and what the first window records, without a reload', async () => {
+    // The newest open change on this branch: what a window opened now shows as current.
+    const id = await vscode.commands.executeCommand<string>('factory.startChange', { title: 'Seen from two windows', branch: 'bindCurrent' });
+    assert.ok(id);
+    await secondWindow.open();
+    await secondWindow.click('.activitybar [aria-label^="Factory"]', 60_000);
+    const labelsThere = async () => ((await secondWindow.attributes(SIDEBAR_ROWS, 'aria-label')).filter(Boolean) as string[]);
+    await eventually(async () => {
+      const labels = await labelsThere();
+      return labels.some((l) => l.includes('Seen from two windows')) && labels.some((l) => /^Test, pending, owner claude-code/.test(l));
+    }, 'the change and its stages in the second window', 60_000);
+
+    // This window records a decision; the other one shows it from its own file watcher.
+    const changed = vscode.commands.executeCommand('factory.changeOwner', { changeId: id, stageId: 'test' });
+    await answerQuickInput('Codex');
+    assert.deepEqual(await changed, { backend: 'codex' });
+    const labels = await eventually(async () => {
+      const found = await labelsThere();
+      return found.some((l) => /^Test, pending, owner codex/.test(l)) ? found : undefined;
+    }, 'the new owner in the second window', 30_000);
+    assert.ok(labels.some((l) => l.includes('Seen from two windows')), JSON.stringify(labels));
+    await secondWindow.screenshot('second-window-live');
+  });
+
   it('is a read-only cockpit with a clear message when the folder is not a git repository', async () => {
     const api = await cockpitApi();
     const gitDir = join(config.workspace, '.git');
     const away = join(config.workspace, '.git-away');
     const events = join(config.workspace, '.factory', 'changes', mainChangeId, 'events');
+    await vscode.commands.executeCommand('factory.switchChange', mainChangeId);
     renameSync(gitDir, away);
     try {
       await vscode.commands.executeCommand('factory.refresh');

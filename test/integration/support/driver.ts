@@ -29,20 +29,38 @@ export async function driver<T = Record<string, unknown>>(op: string, args: Reco
   return body;
 }
 
+/** What a person sees and does in one browser window (1: the window running the tests). */
+function windowOps(window: 1 | 2) {
+  const on = window === 1 ? {} : { window };
+  return {
+    screenshot: (name: string, selector?: string) => driver<{ file: string }>('screenshot', { name, selector, ...on }),
+    texts: async (selector: string, waitMs = 0) => (await driver<{ texts: string[] }>('texts', { selector, waitMs, ...on })).texts,
+    attributes: async (selector: string, name: string) => (await driver<{ values: (string | null)[] }>('attributes', { selector, name, ...on })).values,
+    waitFor: (selector: string, timeoutMs = 10_000, state: 'visible' | 'hidden' | 'attached' = 'visible') => driver('waitFor', { selector, timeoutMs, state, ...on }),
+    click: (selector: string, timeoutMs?: number) => driver('click', { selector, ...(timeoutMs ? { timeoutMs } : {}), ...on }),
+    type: (text: string) => driver('type', { text, ...on }),
+    press: (key: string) => driver('press', { key, ...on }),
+  };
+}
+
 export const browser = {
-  screenshot: (name: string, selector?: string) => driver<{ file: string }>('screenshot', { name, selector }),
-  texts: async (selector: string, waitMs = 0) => (await driver<{ texts: string[] }>('texts', { selector, waitMs })).texts,
-  attributes: async (selector: string, name: string) => (await driver<{ values: (string | null)[] }>('attributes', { selector, name })).values,
-  waitFor: (selector: string, timeoutMs = 10_000, state: 'visible' | 'hidden' | 'attached' = 'visible') => driver('waitFor', { selector, timeoutMs, state }),
-  click: (selector: string, timeoutMs?: number) => driver('click', { selector, ...(timeoutMs ? { timeoutMs } : {}) }),
-  type: (text: string) => driver('type', { text }),
-  press: (key: string) => driver('press', { key }),
+  ...windowOps(1),
   frameTexts: async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector })).texts,
   frameEval: async (selector: string, property: string) => (await driver<{ values: unknown[] }>('frameEval', { selector, property })).values,
   frameClick: (selector: string, timeoutMs = 30_000) => driver('frameClick', { selector, timeoutMs }),
   /** Dispatches dragenter/dragover/drop with a `text/uri-list` on the first match in any frame. */
   frameDrop: (selector: string, uris: string[]) => driver('frameDrop', { selector, uriList: uris.join('\r\n') }),
   dialogs: async () => (await driver<{ dialogs: string[] }>('dialogs')).dialogs,
+};
+
+/**
+ * A second VS Code window on the same folder, with the extension under development but
+ * not the tests: its own extension host, reading the same `.factory/`, as a teammate's
+ * second window or a window next to a CLI run would.
+ */
+export const secondWindow = {
+  open: () => driver('openSecondWindow'),
+  ...windowOps(2),
 };
 
 /**
