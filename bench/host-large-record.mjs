@@ -4,7 +4,7 @@
 // the Stages rows (first with no summary index, as after a clone, then after a window
 // reload), and from Switch Change to its list, side by side for N = 0 and larger N.
 // Numbers only; nothing fails on time.
-//   node bench/host-large-record.mjs [N ...]      (default: 0 1000 5000)
+//   node bench/host-large-record.mjs [N ...]      (default: 0 2000)
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
 import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isFinite(n));
-if (sizes.length === 0) sizes.push(0, 1000, 5000);
+if (sizes.length === 0) sizes.push(0, 2000);
 if (!hostPaths().complete) {
   console.error('The VS Code host is not installed: run `bash scripts/setup-host.sh`.');
   process.exit(1);
