@@ -48,15 +48,15 @@ describe('Stages view (walking skeleton)', () => {
     await vscode.commands.executeCommand('factory.showStages');
     const rows = await eventually(async () => {
       const labels = (await browser.attributes(SIDEBAR_ROWS, 'aria-label')).filter(Boolean) as string[];
-      return labels.some((l) => l.startsWith('Implement')) ? labels : undefined;
+      // Every stage drawn (a refresh can catch the tree half drawn).
+      return labels.some((l) => l.startsWith('Implement')) && labels.some((l) => l.startsWith('QA')) ? labels : undefined;
     }, 'stage rows in the sidebar');
     assert.ok(rows.some((l) => l.includes('Add password reset')), `change row in ${JSON.stringify(rows)}`);
     assert.ok(rows.some((l) => /^Plan, passed, owner claude-code, 1 attempts/.test(l)), `plan row in ${JSON.stringify(rows)}`);
     assert.ok(rows.some((l) => /^Implement, running/.test(l)), 'implement row');
     assert.ok(rows.some((l) => /^Review, pending, owner reviewer \(person\)/.test(l)), 'review row owned by a person');
-    // The running stage is expanded: its attempts are rows too.
-    const texts = await browser.texts(SIDEBAR_ROWS);
-    assert.ok(texts.some((t) => t.includes('Attempt 2')), `attempt rows in ${JSON.stringify(texts)}`);
+    // The running stage is expanded: its attempts are rows too (fetched once the stage row is drawn).
+    await eventually(async () => (await browser.texts(SIDEBAR_ROWS)).some((t) => t.includes('Attempt 2')), 'the attempt rows under the running stage');
     const icons = await browser.attributes(`${SIDEBAR_ROWS} .codicon-sync`, 'class');
     assert.ok(icons.length > 0, 'the running stage shows a spinning sync icon');
     await browser.screenshot('stages-view');
@@ -161,11 +161,11 @@ describe('Stages view (walking skeleton)', () => {
     await vscode.commands.executeCommand('notifications.showList');
     await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /record file failed validation and was set aside: \.factory\/changes\/.*moved aside to \.factory\/quarantine\//s.test(t)), 'the warning notification');
     await vscode.commands.executeCommand('notifications.hideList');
-    const rows = await eventually(async () => {
+    // Both at once: a refresh re-renders the rows, so one read can catch it half drawn.
+    await eventually(async () => {
       const texts = await browser.texts(SIDEBAR_ROWS);
-      return texts.some((t) => t.includes(bad)) ? texts : undefined;
-    }, 'the problem row');
-    assert.ok(rows.some((t) => t.startsWith('Plan')), 'stages still shown');
+      return texts.some((t) => t.includes(bad)) && texts.some((t) => t.startsWith('Plan'));
+    }, 'the problem row next to the stages, which are still shown');
     await browser.screenshot('stages-with-problem');
   });
 

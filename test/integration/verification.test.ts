@@ -161,7 +161,9 @@ describe('Verification (Testing view, Verify commands, freshness, evidence)', ()
     await browser.screenshot('testing-view-stale');
   });
 
-  it('re-runs from the Stages view’s inline Verify Stage action: fresh again', async () => {
+  it('re-runs from the Stages view’s inline Verify Stage action: fresh again', async function () {
+    // A real verification run (a build and a test command) on a busy 2-core machine.
+    this.timeout(180_000);
     const api = await cockpitApi();
     const before = verifications().length;
     await vscode.commands.executeCommand('factory.showStages');
