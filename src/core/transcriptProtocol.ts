@@ -133,16 +133,20 @@ export const DroppedSchema = z.strictObject({ entries: Count, events: Count });
 // ---------------------------------------------------------------------------------
 // Host → webview
 
+const AttemptKey = z.string().min(1).max(200);
+
 export const TranscriptHostMessageSchema = z.discriminatedUnion('type', [
-  /** Everything the panel shows; sent after each `ready`. */
+  /** Everything the panel shows; sent after each `ready` and when the panel turns to another attempt. */
   z.strictObject({
     type: z.literal('snapshot'),
+    /** Which attempt this is: updates name it too, so one for another attempt is never applied. */
+    attempt: AttemptKey,
     header: TranscriptHeaderSchema,
     entries: z.array(TranscriptEntrySchema).max(MAX_ENTRIES_PER_MESSAGE),
     dropped: DroppedSchema,
   }),
   /** What changed since the last message (batched: at most one every ~50 ms). */
-  z.strictObject({ type: z.literal('update'), ops: z.array(TranscriptOpSchema).max(MAX_ENTRIES_PER_MESSAGE), header: TranscriptHeaderSchema.optional() }),
+  z.strictObject({ type: z.literal('update'), attempt: AttemptKey, ops: z.array(TranscriptOpSchema).max(MAX_ENTRIES_PER_MESSAGE), header: TranscriptHeaderSchema.optional() }),
 ]);
 export type TranscriptHostMessage = z.infer<typeof TranscriptHostMessageSchema>;
 

@@ -328,7 +328,7 @@ class TranscriptPanel {
     const header = this.model.headerChanged ? this.currentHeader() : undefined;
     this.model.headerChanged = false;
     if (ops.length === 0 && !header) return;
-    this.post({ type: 'update', ops, ...(header ? { header } : {}) });
+    this.post({ type: 'update', attempt: this.key.attemptId, ops, ...(header ? { header } : {}) });
   }
 
   private sendSnapshot(): void {
@@ -337,7 +337,7 @@ class TranscriptPanel {
     this.timer = undefined;
     this.pending = [];
     this.model.headerChanged = false;
-    this.post({ type: 'snapshot', header: this.currentHeader(), entries: [...this.model.entries], dropped: { ...this.model.state.dropped } });
+    this.post({ type: 'snapshot', attempt: this.key.attemptId, header: this.currentHeader(), entries: [...this.model.entries], dropped: { ...this.model.state.dropped } });
   }
 
   private currentHeader(): TranscriptHeader {

@@ -88,6 +88,8 @@ export class TranscriptPanel extends LitElement {
   declare stick: boolean;
   declare now: number;
   private readonly model = new TranscriptEntries();
+  /** The attempt of the last snapshot: updates for any other are not applied. */
+  private attempt: string | undefined;
   private saved = loadSaved();
   private readonly open = new Set<string>(this.saved.open);
   /** When the header arrived, to count elapsed time on from `elapsedMs`. */
@@ -131,10 +133,17 @@ export class TranscriptPanel extends LitElement {
     }
     const message = parsed.message;
     if (message.type === 'snapshot') {
+      this.attempt = message.attempt;
       this.model.entries = message.entries;
       this.model.dropped = message.dropped;
       this.setHeader(message.header);
     } else {
+      // Ops for another attempt than the one shown (its snapshot was lost while the
+      // panel reloaded) would land on the wrong entries: ask for the whole state again.
+      if (message.attempt !== this.attempt) {
+        send({ type: 'ready' });
+        return;
+      }
       for (const op of message.ops) this.model.apply(op);
       if (message.header) this.setHeader(message.header);
     }

@@ -164,6 +164,8 @@ describe('Stage engine in the editor', function () {
     writePipeline([agentStage('implement')]);
     await agentSteps([{ hang: true, text: 'Writing the reset handler now.', read: ['README.md'], write: { 'src/handler.js': 'export {}\n' } }]);
     await newChange('Watch it live');
+    // Only this attempt's panel on screen: the checks below read every webview frame.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     const running = vscode.commands.executeCommand<RunReport>('factory.runNext');
     const texts = await eventually(async () => {
       const found = await browser.frameTexts('factory-transcript .entry.text');

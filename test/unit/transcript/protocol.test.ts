@@ -33,10 +33,10 @@ const entries: TranscriptEntry[] = [
 describe('transcript protocol', () => {
   describe('host → webview', () => {
     it('accepts a snapshot and an update with every op', () => {
-      const snapshot = parseTranscriptHostMessage({ type: 'snapshot', header, entries, dropped: { entries: 0, events: 0 } });
+      const snapshot = parseTranscriptHostMessage({ type: 'snapshot', attempt: 'A1', header, entries, dropped: { entries: 0, events: 0 } });
       assert.ok(snapshot.ok, !snapshot.ok ? snapshot.error : '');
       const update = parseTranscriptHostMessage({
-        type: 'update',
+        type: 'update', attempt: 'A1',
         ops: [
           { op: 'add', entry: entries[0] },
           { op: 'append', id: 'e1', text: ' more', events: 1 },
@@ -48,32 +48,38 @@ describe('transcript protocol', () => {
       assert.ok(update.ok, !update.ok ? update.error : '');
     });
 
+    it('refuses a snapshot or an update that does not say which attempt it is about', () => {
+      const update = parseTranscriptHostMessage({ type: 'update', ops: [] });
+      assert.match(!update.ok ? update.error : '', /attempt/);
+      assert.equal(parseTranscriptHostMessage({ type: 'snapshot', header, entries: [], dropped: { entries: 0, events: 0 } }).ok, false);
+    });
+
     it('rejects unknown message types, unknown ops and unknown entry kinds', () => {
       const unknown = parseTranscriptHostMessage({ type: 'html', html: '<b>x</b>' });
       assert.equal(unknown.ok, false);
       assert.match(!unknown.ok ? unknown.error : '', /rejected "html" message/);
-      assert.equal(parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'eval', code: 'x' }] }).ok, false);
-      assert.equal(parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'add', entry: { kind: 'html', id: 'e1', events: 1, html: '<img>' } }] }).ok, false);
+      assert.equal(parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'eval', code: 'x' }] }).ok, false);
+      assert.equal(parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'add', entry: { kind: 'html', id: 'e1', events: 1, html: '<img>' } }] }).ok, false);
       assert.equal(parseTranscriptHostMessage('snapshot').ok, false);
       assert.equal(parseTranscriptHostMessage(null).ok, false);
     });
 
     it('rejects extra fields, missing fields and wrong types, naming where', () => {
-      const extra = parseTranscriptHostMessage({ type: 'snapshot', header: { ...header, html: '<b>' }, entries: [], dropped: { entries: 0, events: 0 } });
+      const extra = parseTranscriptHostMessage({ type: 'snapshot', attempt: 'A1', header: { ...header, html: '<b>' }, entries: [], dropped: { entries: 0, events: 0 } });
       assert.equal(extra.ok, false);
       assert.match(!extra.ok ? extra.error : '', /header/);
-      const missing = parseTranscriptHostMessage({ type: 'snapshot', header, entries: [] });
+      const missing = parseTranscriptHostMessage({ type: 'snapshot', attempt: 'A1', header, entries: [] });
       assert.match(!missing.ok ? missing.error : '', /dropped/);
-      const wrongType = parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'append', id: 'e1', text: 42, events: 1 }] });
+      const wrongType = parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'append', id: 'e1', text: 42, events: 1 }] });
       assert.match(!wrongType.ok ? wrongType.error : '', /ops\.0\.text/);
-      const badStatus = parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'replace', entry: { ...entries[1], status: 'exploded' } }] });
+      const badStatus = parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'replace', entry: { ...entries[1], status: 'exploded' } }] });
       assert.equal(badStatus.ok, false);
-      const negative = parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'trim', count: -1, events: 0 }] });
+      const negative = parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'trim', count: -1, events: 0 }] });
       assert.equal(negative.ok, false);
     });
 
     it('bounds agent text', () => {
-      const long = parseTranscriptHostMessage({ type: 'update', ops: [{ op: 'append', id: 'e1', text: 'x'.repeat(MAX_ENTRY_TEXT + 1), events: 1 }] });
+      const long = parseTranscriptHostMessage({ type: 'update', attempt: 'A1', ops: [{ op: 'append', id: 'e1', text: 'x'.repeat(MAX_ENTRY_TEXT + 1), events: 1 }] });
       assert.equal(long.ok, false);
     });
   });
