@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { PipelineInvalidError, startChange, type BranchMode, type StartChangeInput } from '../engine/changes';
 import type { Cockpit } from './cockpit';
 import type { Prompter } from './prompts';
+import { reportingCommands } from './reportingCommand';
 
 /** Arguments `factory.startChange` accepts from keybindings, tasks or other extensions. */
 export interface StartChangeArgs {
@@ -14,17 +15,9 @@ export interface StartChangeArgs {
 }
 
 export function registerCommands(cockpit: Cockpit, prompter: Prompter, log: vscode.LogOutputChannel): vscode.Disposable[] {
-  const run = (name: string, fn: (...args: never[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(name, async (...args: never[]) => {
-      try {
-        return await fn(...args);
-      } catch (error) {
-        const message = error instanceof PipelineInvalidError ? `The pipeline definition is invalid: ${error.message}` : error instanceof Error ? error.message : String(error);
-        log.error(`${name}: ${error instanceof Error ? error.stack : message}`);
-        void vscode.window.showErrorMessage(`Factory: ${message}`, 'Show Log').then((choice) => choice && log.show());
-        return undefined;
-      }
-    });
+  const run = reportingCommands(log, (error) =>
+    error instanceof PipelineInvalidError ? `The pipeline definition is invalid: ${error.message}` : error instanceof Error ? error.message : String(error),
+  );
 
   return [
     run('factory.startChange', async (args?: StartChangeArgs) => {

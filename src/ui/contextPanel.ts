@@ -18,6 +18,7 @@ import { ContextPackStore, currentHashes, detectConventions, sliceRange, type Pa
 import { resolveInsideWorkspace } from '../store/paths';
 import type { Cockpit } from './cockpit';
 import type { Prompter } from './prompts';
+import { reportingCommands } from './reportingCommand';
 
 export const CONTEXT_VIEW_ID = 'factory.context';
 /** Saves and file changes come in bursts (save all, a branch switch): wait for the end. */
@@ -411,17 +412,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
   // Commands
 
   registerCommands(): vscode.Disposable[] {
-    const run = <A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>) =>
-      vscode.commands.registerCommand(name, async (...args: A) => {
-        try {
-          return await fn(...args);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          this.log.error(`${name}: ${error instanceof Error ? error.stack : message}`);
-          void vscode.window.showErrorMessage(`Factory: ${message}`, 'Show Log').then((choice) => choice && this.log.show());
-          return undefined;
-        }
-      });
+    const run = reportingCommands(this.log);
     return [
       // From the Explorer: (clicked, all selected); from the palette: a picker.
       run('factory.addFileToContext', async (uri?: vscode.Uri, uris?: vscode.Uri[]) => {

@@ -9,6 +9,7 @@ import type { GateReason, RunReport, StageRunner } from '../engine/stageRunner';
 import type { Cockpit } from './cockpit';
 import type { PickItem, Prompter } from './prompts';
 import type { StageNode } from './stagesTree';
+import { reportingCommands } from './reportingCommand';
 
 /** Asks a person to confirm something that changes their files. */
 export interface Confirmer {
@@ -59,17 +60,7 @@ type AttemptArg = StageNode | { changeId: string; attemptId: string } | undefine
 export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable[] {
   const { cockpit, runner, prompter, log } = deps;
 
-  const guard = (name: string, fn: (...args: never[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(name, async (...args: never[]) => {
-      try {
-        return await fn(...args);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        log.error(`${name}: ${error instanceof Error ? error.stack : message}`);
-        void vscode.window.showErrorMessage(`Factory: ${message}`, 'Show Log').then((c) => c && log.show());
-        return undefined;
-      }
-    });
+  const guard = reportingCommands(log);
 
   /** Stages run only in a trusted git repository: checkpoints and tree hashes are git's. */
   const requireTrust = async (): Promise<boolean> => {

@@ -8,6 +8,7 @@ import { criteriaToRun, stageOf, verifyEvidence, verifyStage, type StageVerifica
 import type { Cockpit } from './cockpit';
 import { registerTestController } from './testing';
 import { WorkspaceNotTrustedError } from './trust';
+import { reportingCommands } from './reportingCommand';
 
 export type VerifyRequest = Omit<VerifyStageInput, 'browserExecutablePath' | 'env'>;
 
@@ -82,17 +83,7 @@ export class VerificationRefusedError extends Error {
 /** Registers the verification commands and the Testing view's controller. */
 export function registerVerification(context: vscode.ExtensionContext, cockpit: Cockpit, log: vscode.LogOutputChannel): VerificationService {
   const service = new VerificationService(cockpit, log);
-  const run = (name: string, fn: (...args: never[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(name, async (...args: never[]) => {
-      try {
-        return await fn(...args);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        log.error(`${name}: ${error instanceof Error ? (error.stack ?? message) : message}`);
-        void vscode.window.showErrorMessage(`Factory: ${message}`, 'Show Log').then((choice) => choice && log.show());
-        return undefined;
-      }
-    });
+  const run = reportingCommands(log);
 
   const refuse = (what: string): { refused: string } | undefined => {
     const refusal = service.refusal();
