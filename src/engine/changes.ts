@@ -85,12 +85,13 @@ export async function listChanges(deps: EngineDeps, options: FoldOptions = {}): 
 export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList> {
   const store = deps.store as RecordStore & Partial<SummaryPort>;
   if (typeof store.summaries !== 'function') return listChanges(deps);
-  const { pipeline, problems } = await deps.store.loadPipeline({ createIfMissing: false });
-  if (!pipeline) return { changes: [], problems };
+  // One read of pipeline.json: the store's summaries() reads it and hands it back.
   const load = await store.summaries();
+  const pipeline = load.pipeline;
+  if (!pipeline) return { changes: [], problems: load.problems };
   const stageOf = sharedStages(pipeline);
   const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline, stageOf));
-  return { pipeline, changes: byCreation(changes), problems: [...problems, ...load.problems], refolded: load.refolded };
+  return { pipeline, changes: byCreation(changes), problems: load.problems, refolded: load.refolded };
 }
 
 type SharedStage = (stageId: string, status: StageStatus) => StageState;
@@ -141,8 +142,9 @@ function byCreation(changes: ChangeState[]): ChangeState[] {
   return changes.map((c) => ({ c, k: key(c) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.c);
 }
 
-export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}): Promise<LoadedChange & { pipeline: Pipeline }> {
-  const pipeline = await requirePipeline(deps, false);
+/** `pipeline`: when the caller has just read it (a refresh), it is not read again. */
+export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}, pipeline?: Pipeline): Promise<LoadedChange & { pipeline: Pipeline }> {
+  pipeline ??= await requirePipeline(deps, false);
   const record = await deps.store.readChange(changeId);
   return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems };
 }

@@ -81,6 +81,8 @@ export interface SummaryLoad {
   problems: RecordProblem[];
   /** How many changes were re-read and folded because their index entry was missing or stale. */
   refolded: number;
+  /** The pipeline the statuses were folded with (absent when pipeline.json is invalid). */
+  pipeline?: Pipeline;
 }
 
 /** The derived index: a summary per change without folding every event. */
@@ -315,7 +317,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     });
     const complete = entries as IndexEntry[];
     if (changed) await this.writeIndex(hash, pipeline, complete);
-    return { summaries: complete.map((e) => e.summary), problems, refolded };
+    return { summaries: complete.map((e) => e.summary), problems, refolded, pipeline };
   }
 
   /** Deletes nothing but the derived index: the next summaries() rebuilds it. */

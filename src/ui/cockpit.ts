@@ -243,7 +243,7 @@ export class Cockpit implements vscode.Disposable {
     }
     const currentSummary =
       summaries.changes.find((c) => c.id === currentId) ?? changeForBranch(summaries.changes, branch) ?? open[open.length - 1];
-    const full = currentSummary ? await loadChange(this.deps, currentSummary.id, currentTree ? { currentTree } : {}) : undefined;
+    const full = currentSummary ? await loadChange(this.deps, currentSummary.id, currentTree ? { currentTree } : {}, summaries.pipeline) : undefined;
     const current = full?.state;
     const list = {
       pipeline: summaries.pipeline,
