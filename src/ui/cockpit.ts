@@ -179,14 +179,7 @@ export class Cockpit implements vscode.Disposable {
    * engine): the first reader sets the file aside, so later reads would never see it.
    */
   noteProblem(problem: RecordProblem): void {
-    const key = problemKey(problem);
-    const known = this.seenProblems.get(key);
-    if (known) {
-      // Two readers raced for the same bad file: keep the report of the one that moved it.
-      if (!known.quarantinedTo && problem.quarantinedTo) this.seenProblems.set(key, problem);
-      return;
-    }
-    this.seenProblems.set(key, problem);
+    if (!this.remember(problem)) return;
     // Problems found together (one read of a change) are announced together.
     this.pendingProblems.push(problem);
     clearTimeout(this.announceTimer);
@@ -197,6 +190,19 @@ export class Cockpit implements vscode.Disposable {
   }
   private pendingProblems: RecordProblem[] = [];
   private announceTimer: NodeJS.Timeout | undefined;
+
+  /** Keeps a problem for the session; true when it was not known yet. */
+  private remember(problem: RecordProblem): boolean {
+    const key = problemKey(problem);
+    const known = this.seenProblems.get(key);
+    if (!known) {
+      this.seenProblems.set(key, problem);
+      return true;
+    }
+    // Two readers raced for the same bad file: keep the report of the one that moved it.
+    if (!known.quarantinedTo && problem.quarantinedTo) this.seenProblems.set(key, problem);
+    return false;
+  }
 
   async setCurrent(changeId: string | undefined): Promise<void> {
     await this.memento.update(CURRENT_KEY, changeId);
@@ -250,12 +256,7 @@ export class Cockpit implements vscode.Disposable {
       changes: current ? summaries.changes.map((c) => (c.id === current.id ? current : c)) : summaries.changes,
       problems: [...summaries.problems, ...(full?.problems ?? [])],
     };
-    for (const p of list.problems) {
-      const known = this.seenProblems.get(problemKey(p));
-      if (known && !known.quarantinedTo && p.quarantinedTo) this.seenProblems.set(problemKey(p), p);
-    }
-    const fresh = list.problems.filter((p) => !this.seenProblems.has(problemKey(p)));
-    fresh.forEach((p) => this.seenProblems.set(problemKey(p), p));
+    const fresh = list.problems.filter((p) => this.remember(p));
     // Set-aside files stay listed; other problems (pipeline.json) while they last.
     const stillThere = new Set(list.problems.map(problemKey));
     const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)));
