@@ -2,10 +2,13 @@
 // (presets.ts) say how to call each CLI and which parser reads it; this class does
 // the rest the same way for all: find the binary, write prompt/context files, run,
 // parse, meter usage and cost, enforce the budget, and decide the outcome.
+// The agent receives `AttemptRequest.prompt` byte for byte: the stage's prompt template
+// already holds the context pack, so nothing is added to it here (issue #23).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { AgentEvent, AttemptResult, BackendCapabilities, UsageEvent } from '../core/agentEvents';
+import { AttemptFacts } from './attemptFacts';
 import type { AttemptOutcome } from '../core/events';
 import { EventChannel } from './eventChannel';
 import type { LineParser, ParserFactory } from './parsers/common';
@@ -36,7 +39,11 @@ export interface CliBackendConfig {
   autonomy?: 'low' | 'medium' | 'high';
   /** Gemini CLI `--approval-mode` (default yolo: headless runs cannot answer prompts). */
   approvalMode?: string;
-  /** `command`/`aider`: argv template; `{prompt}`, `{promptFile}`, `{contextFile}`, `{model}`, `{cwd}` are replaced per argument. */
+  /**
+   * `command`/`aider`: argv template; `{prompt}`, `{promptFile}`, `{contextFile}`, `{model}`, `{cwd}` are replaced per argument.
+   * `{prompt}`/`{promptFile}` are the attempt's prompt exactly (it already holds the context pack);
+   * `{contextFile}` is the pack alone, for a command that wants it separately.
+   */
   argv?: readonly string[];
 }
 
@@ -44,7 +51,7 @@ export interface InvocationInput {
   attempt: AttemptRequest;
   config: CliBackendConfig;
   model: string | undefined;
-  /** The prompt with the context pack folded in (unless the template takes `{contextFile}`). */
+  /** `AttemptRequest.prompt`, byte for byte (the stage's template already holds the context pack). */
   prompt: string;
   promptFile: string;
   contextFile: string;
@@ -79,6 +86,11 @@ export interface CliBackendDeps {
 /** Past the output cap only what decides the outcome still flows: how the run ended and what it cost. */
 const KEPT_OVER_CAP = new Set<AgentEvent['kind']>(['result', 'usage', 'session', 'turn', 'error']);
 
+/**
+ * @deprecated No backend adds the context pack to the prompt any more: the stage's prompt
+ * template already holds it, and it reached the agent twice (issue #23). Kept only so the
+ * public surface (index.ts) still builds; remove it with its export.
+ */
 export function composePrompt(prompt: string, pack: ContextPackInput | undefined): string {
   if (!pack?.text) return prompt;
   return `${pack.text.trimEnd()}\n\n---\n(context pack ${pack.version.slice(0, 12)})\n\n${prompt}`;
@@ -135,8 +147,7 @@ export class CliBackend implements AgentBackend {
 
     const tempDir = await mkdtemp(path.join(os.tmpdir(), 'factory-attempt-'));
     try {
-      const usesContextFile = (this.config.argv ?? []).some((arg) => arg.includes('{contextFile}'));
-      const prompt = usesContextFile ? attempt.prompt : composePrompt(attempt.prompt, attempt.contextPack);
+      const prompt = attempt.prompt;
       const promptFile = path.join(tempDir, 'prompt.md');
       const contextFile = path.join(tempDir, 'context.md');
       await writeFile(promptFile, prompt, { mode: 0o600 });
@@ -144,6 +155,7 @@ export class CliBackend implements AgentBackend {
       const invocation = this.preset.buildInvocation({ attempt, config: this.config, model, prompt, promptFile, contextFile });
 
       const parser: LineParser = this.preset.createParser({ cwd: attempt.cwd });
+      const facts = new AttemptFacts();
       const state = { turns: 0, sessionId: undefined as string | undefined, result: undefined as AgentEvent | undefined, lastError: undefined as string | undefined, fatal: false, usage: undefined as UsageEvent | undefined };
       const stderrTail: string[] = [];
       const live: { proc?: RunningProcess } = {};
@@ -156,6 +168,7 @@ export class CliBackend implements AgentBackend {
       let unpublishedUsage = false;
       // `quiet`: past the output cap, usage and turns still count (budget, result) but are not streamed one by one.
       const emit = (event: AgentEvent, quiet = false) => {
+        facts.observe(event);
         if (event.kind === 'usage') {
           state.usage = meter.add(event);
           if (quiet) unpublishedUsage = true;
@@ -208,10 +221,15 @@ export class CliBackend implements AgentBackend {
         redactor,
         ...(attempt.sink ? { sink: attempt.sink } : {}),
         onStdoutLine: (line, cut, overCap) => {
-          for (const event of parser.parse(line, cut)) if (!overCap || KEPT_OVER_CAP.has(event.kind)) emit(event, overCap);
+          for (const event of parser.parse(line, cut)) {
+            if (!overCap || KEPT_OVER_CAP.has(event.kind)) emit(event, overCap);
+            else facts.observe(event);
+          }
         },
         onStderrLine: (line) => {
           if (!line.trim()) return;
+          // Some facts only reach stderr (Codex logs a refused patch there and nowhere else).
+          for (const event of parser.stderr?.(line) ?? []) emit(event);
           stderrTail.push(line);
           if (stderrTail.length > 20) stderrTail.shift();
         },
@@ -234,10 +252,12 @@ export class CliBackend implements AgentBackend {
       if (outcome === 'failed' && !state.fatal && reason) channel.push({ kind: 'error', message: reason, fatal: true });
       const usage = state.usage ?? (meter.hasUsage ? meter.total() : undefined);
       const resultEvent = state.result?.kind === 'result' ? state.result : undefined;
+      // The final answer: the agent's own final text when it succeeded (Claude's `result`), else its last message.
+      const finalText = resultEvent?.success ? resultEvent.text : undefined;
       return {
         outcome,
         ...(reason ? { reason } : {}),
-        ...(resultEvent?.text ? { text: resultEvent.text } : {}),
+        ...facts.resultFields(model, finalText),
         ...(state.sessionId ? { sessionId: state.sessionId } : {}),
         usage: {
           ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens } : {}),

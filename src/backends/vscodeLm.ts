@@ -1,10 +1,11 @@
 // The VS Code language model API (`vscode.lm`) as a backend: pick a model by vendor /
-// family, send the prompt with the context pack, stream the text. It cannot edit files
+// family, send the attempt's prompt exactly as given (the stage's template already holds
+// the context pack), stream the text. The final answer is the one response (a single
+// message); the model reported is the id of the model the editor picked. It cannot edit files
 // or run tools, and says so in its capabilities. No runtime 'vscode' import here: the
 // composition root passes the few lm functions in as a port (see createVscodeLmPort).
 import type * as vscode from 'vscode';
 import type { AttemptResult, BackendCapabilities } from '../core/agentEvents';
-import { composePrompt } from './cliBackend';
 import { runOnChannel, type EventChannel } from './eventChannel';
 import { Redactor, secretsFromEnv } from './redact';
 import type { AgentBackend, AgentRun, AttemptRequest } from './types';
@@ -143,7 +144,8 @@ export class VscodeLmBackend implements AgentBackend {
     const timeoutMs = this.config.timeoutMs ?? attempt.budget?.wallTimeMs;
     const timer = timeoutMs ? setTimeout(() => cancel({ outcome: 'timedOut', reason: `timed out after ${timeoutMs}ms` }), timeoutMs) : undefined;
 
-    const prompt = composePrompt(attempt.prompt, attempt.contextPack);
+    const prompt = attempt.prompt;
+    const modelFields = { ...(family ? { requestedModel: family } : {}), reportedModel: model.id };
     channel.push({ kind: 'session', sessionId: `${model.vendor}/${model.id}`, model: model.family });
     attempt.sink?.write({ stream: 'meta', line: `[factory: vscode.lm ${model.vendor}/${model.family} (${model.name})]` });
     let text = '';
@@ -171,7 +173,7 @@ export class VscodeLmBackend implements AgentBackend {
       if (timer) clearTimeout(timer);
       attempt.signal?.removeEventListener('abort', onAbort);
     }
-    if (cancelled) return { outcome: cancelled.outcome, reason: cancelled.reason, text, usage: {}, durationMs: Date.now() - started };
+    if (cancelled) return { outcome: cancelled.outcome, reason: cancelled.reason, text, ...modelFields, usage: {}, durationMs: Date.now() - started };
 
     const usage: AttemptResult['usage'] = {};
     if (model.countTokens) {
@@ -184,6 +186,6 @@ export class VscodeLmBackend implements AgentBackend {
       }
     }
     channel.push({ kind: 'result', success: true, text });
-    return { outcome: 'succeeded', text, usage, durationMs: Date.now() - started };
+    return { outcome: 'succeeded', text, ...modelFields, usage, durationMs: Date.now() - started };
   }
 }

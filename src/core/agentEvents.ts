@@ -73,7 +73,15 @@ export const UsageEventSchema = z.looseObject({
   costSource: z.enum(['agent', 'estimate']).optional(),
   model: z.string().optional(),
 });
-export const SessionEventSchema = z.looseObject({ ...base, kind: z.literal('session'), sessionId: z.string(), model: z.string().optional() });
+export const SessionEventSchema = z.looseObject({
+  ...base,
+  kind: z.literal('session'),
+  sessionId: z.string(),
+  /** The model the agent says it runs (Claude `system/init`, Droid/Gemini `init`, …). */
+  model: z.string().optional(),
+  /** The agent CLI's own version, when its stream says it (Claude `claude_code_version`, ACP `agentInfo.version`). */
+  agentVersion: z.string().optional(),
+});
 export const TurnEventSchema = z.looseObject({ ...base, kind: z.literal('turn'), index: z.number().int().positive() });
 export const PlanEventSchema = z.looseObject({
   ...base,
@@ -139,12 +147,37 @@ export type UsageEvent = AgentEventOf<'usage'>;
 export const AttemptUsageSchema = UsageSchema;
 export type AttemptUsage = z.infer<typeof AttemptUsageSchema>;
 
+/**
+ * A tool call that did not do what it was asked: it failed, or its permission was
+ * refused (Claude's `permission_denials`, an ACP permission rejected, a sandbox refusal).
+ * The attempt can still have ended normally: the engine's verification decides.
+ */
+export const FailedToolCallSchema = z.looseObject({
+  /** The tool's name as the agent gave it (`Write`, `apply_patch`, `write_file`, an ACP title…). */
+  name: z.string(),
+  id: z.string().optional(),
+  /** Why, in the agent's words (an excerpt). */
+  reason: z.string().optional(),
+});
+export type FailedToolCall = z.infer<typeof FailedToolCallSchema>;
+
 /** How an attempt ended. `outcome` is the record's `AttemptOutcome`; `reason` says why in words. */
 export const AttemptResultSchema = z.looseObject({
   outcome: AttemptOutcomeSchema,
   reason: z.string().optional(),
-  /** The agent's final answer, when it gave one. */
+  /**
+   * The agent's final answer: its last assistant message only (for Claude Code the
+   * `result` event's `result`), never the texts of earlier messages joined.
+   */
   text: z.string().optional(),
+  /** Tool calls that failed or were refused, in the order they ended; absent when none did. */
+  failedToolCalls: z.array(FailedToolCallSchema).optional(),
+  /** The model asked for (the attempt's model, else the backend's configured one); absent when none was named. */
+  requestedModel: z.string().optional(),
+  /** The model the agent itself says answered (from its own stream); absent when it does not say. */
+  reportedModel: z.string().optional(),
+  /** The agent's version when its stream says it (else see checkBackends' `--version`). */
+  agentVersion: z.string().optional(),
   sessionId: z.string().optional(),
   usage: AttemptUsageSchema,
   durationMs: z.number().nonnegative(),

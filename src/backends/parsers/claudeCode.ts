@@ -14,8 +14,16 @@
 // the streamed `usage.output_tokens` is the value at message_start (too low): the
 // `result` line carries the true totals and the cost. A failed API call shows as an
 // `assistant` line with `error` and model "<synthetic>", then a `result` with is_error.
+// Refused tool call (Claude Code 2.1.197, -p --permission-mode acceptEdits, a Write
+// outside the cwd; test/fixtures/agents/claude-code/refused.jsonl): the tool_result has
+// is_error ("Claude requested permissions to write to …, but you haven't granted it
+// yet."), the run still ends with `result` success, and `result.permission_denials`
+// lists {tool_name, tool_use_id, tool_input}: mapped to `permission` events (rejected).
+// The final answer is `result.result` (the last assistant message, not all of them).
+// The model: `system/init.model`, each assistant message's `model`, and
+// `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
 import type { AgentEvent } from '../../core/agentEvents';
-import { RecentSet, arr, parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
+import { RecentSet, arr, busiestModel, parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 
@@ -123,8 +131,15 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     const events: AgentEvent[] = [];
     const cost = num(line.total_cost_usd);
     const usage = obj(line.usage);
+    const model = busiestModel(obj(line.modelUsage), (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
     if (usage || cost !== undefined) {
-      events.push({ kind: 'usage', scope: 'total', ...tokensOf(usage), ...(cost !== undefined ? { costUsd: cost, costSource: 'agent' as const } : {}) });
+      events.push({ kind: 'usage', scope: 'total', ...tokensOf(usage), ...(cost !== undefined ? { costUsd: cost, costSource: 'agent' as const } : {}), ...(model ? { model } : {}) });
+    }
+    for (const raw of arr(line.permission_denials)) {
+      const denial = obj(raw);
+      if (!denial) continue;
+      const id = str(denial.tool_use_id);
+      events.push({ kind: 'permission', ...(id ? { toolCallId: id } : {}), title: str(denial.tool_name) ?? 'unknown', decision: 'rejected' });
     }
     const text = str(line.result);
     if (isError) events.push({ kind: 'error', message: text || `Claude Code stopped: ${str(line.subtype) ?? 'error'}`, fatal: true });
@@ -138,7 +153,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'system':
-          return value.subtype === 'init' ? sessionEventOf(value) : [];
+          return value.subtype === 'init' ? sessionEventOf(value, str(value.claude_code_version)) : [];
         case 'assistant': {
           const message = obj(value.message);
           return message ? assistant(message, value) : [];

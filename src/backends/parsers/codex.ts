@@ -14,12 +14,25 @@
 //   (developers.openai.com/codex, "non-interactive mode", --json).
 // Observed: input_tokens include the cached ones; 0.169 also reports
 // cache_write_input_tokens and reasoning_output_tokens; warnings arrive as `error` items.
+// Refused tool calls (Codex 0.171.0, --sandbox workspace-write, approval never;
+// test/fixtures/agents/codex/refused*.jsonl): a failed shell command is a
+// `command_execution` with status "failed" and its exit code; but a patch outside the
+// workspace leaves NO item in the JSON stream at all, only a stderr log line
+// "ERROR codex_core::tools::router: error=patch rejected: writing outside of the
+// project; rejected by user approval settings" (refused.stderr.txt), read by `stderr`
+// below (so is a sandboxed `printf … > outside` through exec_command: no item, and the
+// model is told "Read-only file system"). The stream never names the model or the
+// CLI version. The final answer is the last `agent_message` of the turn.
 import type { AgentEvent } from '../../core/agentEvents';
 import { splitShellWords } from '../../core/agentEvents';
 import { RecentSet, arr, parseJsonLines, excerpt, num, obj, str, textOf, unknownEvent, type Json, type LineParser, type ParserContext } from './common';
 
+/** The tool router's log line for a call that failed or was refused (it reaches no JSON item). */
+const ROUTER_ERROR = /\bERROR codex_core::tools::router: error=(.+)$/;
+
 export function createCodexParser(_context: ParserContext): LineParser {
   let turns = 0;
+  let stderrFailures = 0;
   let lastMessage: string | undefined;
   const started = new RecentSet();
 
@@ -50,7 +63,8 @@ export function createCodexParser(_context: ParserContext): LineParser {
           const exitCode = num(it.exit_code) ?? null;
           const output = str(it.aggregated_output) ?? '';
           const failed = status === 'failed' || status === 'declined' || (exitCode !== null && exitCode !== 0);
-          events.push({ kind: 'toolFinished', id, name: 'shell', status: failed ? 'failed' : 'succeeded', output: excerpt(output) });
+          const said = failed && !output.trim() ? `${status ?? 'failed'}${exitCode !== null ? ` (exit code ${exitCode})` : ''}` : output;
+          events.push({ kind: 'toolFinished', id, name: 'shell', status: failed ? 'failed' : 'succeeded', output: excerpt(said) });
           events.push({ kind: 'commandRun', command, argv: splitShellWords(command), exitCode, outputExcerpt: excerpt(output), toolCallId: id });
         }
         return events;
@@ -61,7 +75,7 @@ export function createCodexParser(_context: ParserContext): LineParser {
         startOnce({ kind: 'toolStarted', id, name: 'apply_patch', input: { changes }, toolKind: 'edit', paths });
         if (phase === 'completed') {
           const failed = status === 'failed';
-          events.push({ kind: 'toolFinished', id, name: 'apply_patch', status: failed ? 'failed' : 'succeeded' });
+          events.push({ kind: 'toolFinished', id, name: 'apply_patch', status: failed ? 'failed' : 'succeeded', ...(failed ? { output: 'the patch was not applied' } : {}) });
           if (!failed) {
             for (const change of changes) {
               const kind = str(change.kind);
@@ -135,5 +149,12 @@ export function createCodexParser(_context: ParserContext): LineParser {
       }
     }),
     end: () => [],
+    stderr: (line) => {
+      const match = ROUTER_ERROR.exec(line);
+      if (!match?.[1]) return [];
+      const message = match[1].trim();
+      const name = /^patch\b/i.test(message) ? 'apply_patch' : 'tool';
+      return [{ kind: 'toolFinished', id: `codex-stderr-${++stderrFailures}`, name, status: 'failed', output: excerpt(message) }];
+    },
   };
 }

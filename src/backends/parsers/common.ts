@@ -8,6 +8,8 @@ export interface LineParser {
   parse(line: string, cut?: boolean): AgentEvent[];
   /** The stream ended: anything the parser still holds. */
   end(): AgentEvent[];
+  /** A line the agent wrote on stderr (redacted), for the few facts an agent logs only there. */
+  stderr?(line: string): AgentEvent[];
 }
 export interface ParserContext {
   /** The attempt's working directory, to resolve relative paths the agent reports. */
@@ -121,11 +123,25 @@ export class RecentSet {
   }
 }
 
-/** A `session` event from a line carrying `session_id` (and maybe `model`), as Claude Code, Droid and Gemini print it. */
-export function sessionEventOf(value: Json): AgentEvent[] {
+/** A `session` event from a line carrying `session_id` (and maybe `model`, `agentVersion`), as Claude Code, Droid and Gemini print it. */
+export function sessionEventOf(value: Json, agentVersion?: string): AgentEvent[] {
   const sessionId = str(value.session_id);
   const model = str(value.model);
-  return sessionId ? [{ kind: 'session', sessionId, ...(model ? { model } : {}) }] : [];
+  return sessionId ? [{ kind: 'session', sessionId, ...(model ? { model } : {}), ...(agentVersion ? { agentVersion } : {}) }] : [];
+}
+
+/**
+ * The model that did most of the work in a per-model token breakdown (Claude's
+ * `modelUsage`, Gemini's `stats.models`): models with no tokens are left out.
+ */
+export function busiestModel(models: Json | undefined, tokensOf: (entry: Json) => number): string | undefined {
+  let best: { name: string; tokens: number } | undefined;
+  for (const [name, raw] of Object.entries(models ?? {})) {
+    const entry = obj(raw);
+    const tokens = entry ? tokensOf(entry) : 0;
+    if (tokens > 0 && (!best || tokens > best.tokens)) best = { name, tokens };
+  }
+  return best?.name;
 }
 
 /**

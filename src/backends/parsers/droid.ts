@@ -13,6 +13,15 @@
 // cache_read_input_tokens, cache_creation_input_tokens}}, error {source, message}.
 // Its file tools are Create / Edit / ApplyPatch, its shell tool Execute. input_tokens
 // exclude cache reads (Anthropic's convention), so they are added here.
+// Refused tool call (Droid 0.225.2, --auto low, a high-risk Execute;
+// test/fixtures/agents/droid/refused.jsonl): `tool_result {isError: true, error: {type:
+// "tool_error", message: "Error: Exec ended early: insufficient permission to proceed.
+// Re-run with --auto medium …"}}` (no `value`), then an assistant message and
+// `error {source: "cli"}`: the run ends early, exit code 1. NB: at --auto low a `Create`
+// OUTSIDE the cwd was allowed (the file was written): Droid does not confine edits to
+// the workspace by itself. The model: `system/init.model` (e.g. "custom:<name>"); the
+// stream has no CLI version. The final answer is `completion.finalText` (observed equal
+// to the last assistant message, not the messages joined).
 import type { AgentEvent } from '../../core/agentEvents';
 import { parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
@@ -43,7 +52,7 @@ export function createDroidParser(_context: ParserContext): LineParser {
           const call = calls.get(id);
           calls.delete(id);
           const failed = value.isError === true;
-          const output = textOf(value.value);
+          const output = value.value !== undefined ? textOf(value.value) : (str(obj(value.error)?.message) ?? textOf(value.error));
           const events: AgentEvent[] = [{ kind: 'toolFinished', id, ...(call ? { name: call.name } : {}), status: failed ? 'failed' : 'succeeded', output: excerpt(output) }];
           const input = obj(call?.input);
           if (call && !failed && EDIT_TOOLS.has(call.name)) {

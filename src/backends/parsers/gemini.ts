@@ -10,15 +10,25 @@
 // Observed: assistant text arrives as `message` with `delta: true`; `tool_result` has no
 // tool name (matched by tool_id); `result.stats.input_tokens` includes `cached`;
 // a failed API call ends with `result {status: "error", error: {type, message}}`.
+// Refused tool call (Gemini CLI 0.61.0, --approval-mode yolo, write_file outside the
+// workspace; test/fixtures/agents/gemini/refused.jsonl): `tool_result {status: "error",
+// output, error: {type: "invalid_tool_params", message: "Path not in workspace: …"}}`,
+// and the run ends with `result {status: "success"}`.
+// The final answer is the last assistant message: the `message` deltas after the last
+// tool call (earlier messages are not part of it). The model: `init.model` is what was
+// asked for ("auto" when the CLI routes), `result.stats.models` names the models that
+// answered, with their tokens (the busiest is reported). No CLI version in the stream.
 import type { AgentEvent } from '../../core/agentEvents';
-import { parseJsonLines, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
+import { busiestModel, parseJsonLines, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
 const EDIT_TOOLS = new Set(['write_file', 'replace', 'edit']);
 
 export function createGeminiParser(_context: ParserContext): LineParser {
   const calls = new Map<string, { name: string; input: unknown }>();
   const turns = new TurnCounter();
+  /** The current assistant message: a tool call ends it. */
   let text = '';
+  let inMessage = false;
 
   return {
     parse: parseJsonLines((value, line) => {
@@ -27,17 +37,21 @@ export function createGeminiParser(_context: ParserContext): LineParser {
           return sessionEventOf(value);
         case 'message': {
           if (value.role !== 'assistant' || !str(value.content)) return [];
+          if (!inMessage) text = '';
+          inMessage = true;
           text += str(value.content);
           return [...turns.next(), { kind: 'text', text: str(value.content) ?? '' }];
         }
         case 'tool_use': {
           const id = str(value.tool_id) ?? '';
           const name = str(value.tool_name) ?? 'unknown';
+          inMessage = false;
           calls.set(id, { name, input: value.parameters });
           return [...turns.next(), toolStarted(id, name, value.parameters)];
         }
         case 'tool_result': {
           turns.close();
+          inMessage = false;
           const id = str(value.tool_id) ?? '';
           const call = calls.get(id);
           calls.delete(id);
@@ -60,7 +74,8 @@ export function createGeminiParser(_context: ParserContext): LineParser {
           const success = value.status === 'success';
           const events: AgentEvent[] = [];
           if (stats) {
-            events.push({ kind: 'usage', scope: 'total', inputTokens: num(stats.input_tokens) ?? 0, outputTokens: num(stats.output_tokens) ?? 0, cachedTokens: num(stats.cached) ?? 0 });
+            const model = busiestModel(obj(stats.models), (m) => (num(m.input_tokens) ?? 0) + (num(m.output_tokens) ?? 0));
+            events.push({ kind: 'usage', scope: 'total', inputTokens: num(stats.input_tokens) ?? 0, outputTokens: num(stats.output_tokens) ?? 0, cachedTokens: num(stats.cached) ?? 0, ...(model ? { model } : {}) });
           }
           const message = str(obj(value.error)?.message);
           if (!success) events.push({ kind: 'error', message: message ?? 'Gemini CLI reported an error', fatal: true });

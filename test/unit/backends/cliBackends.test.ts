@@ -29,6 +29,28 @@ const CASES: Case[] = [
   { preset: commandPreset, tool: 'aider', plain: true, config: { argv: [fake('aider'), '--read', '{promptFile}', '--context', '{contextFile}'] } },
 ];
 
+/** Bytes a prompt must keep: CRLF, tabs, non-ASCII, shell and template characters, trailing blanks. */
+const EXACT_PROMPT = '# Stage: build\r\n\tUnicode: é ✓ 🙂 — "quotes" \'single\' $HOME `tick` {prompt} \\n\n\n  trailing blanks  \n';
+
+/** What each fake's `refused` replay (captured from the real CLIs) must come to. */
+/** [requestedModel, reportedModel, agentVersion] of each fake's success replay. */
+const SUCCESS_MODELS: Record<string, [string | undefined, string | undefined, string | undefined]> = {
+  'claude-code': [undefined, 'claude-sonnet-4-5', '2.1.197'],
+  // Codex's stream names neither the model nor its version.
+  codex: ['gpt-5-codex', undefined, undefined],
+  gemini: [undefined, 'gemini-mock', undefined],
+  droid: [undefined, 'custom:Mock-Claude-0', undefined],
+};
+
+const REFUSED: Record<string, { outcome: string; text: string; failed?: { name: string; reason: RegExp } }> = {
+  'claude-code': { outcome: 'succeeded', text: 'I could not write outside.txt: the write was refused.', failed: { name: 'Write', reason: /requested permissions to write/ } },
+  codex: { outcome: 'succeeded', text: 'I could not write outside.txt: the write was refused.', failed: { name: 'apply_patch', reason: /patch rejected: writing outside of the project/ } },
+  gemini: { outcome: 'succeeded', text: 'I could not write outside.txt: the write was refused.', failed: { name: 'write_file', reason: /Path not in workspace/ } },
+  droid: { outcome: 'failed', text: 'Exec ended early: insufficient permission to proceed. Re-run with --auto medium or --auto high. For destructive commands, use --skip-permissions-unsafe.', failed: { name: 'Execute', reason: /insufficient permission/ } },
+  // A plain-text agent has one message: its whole output; it reports no tool calls.
+  aider: { outcome: 'succeeded', text: 'Aider v0.86.1\nSkipping edits to ../outside.txt: not in the repo\nDone.\n' },
+};
+
 function backendFor(c: Case, extra: CliBackendConfig = {}): CliBackend {
   const config: CliBackendConfig = { ...(c.preset.id === 'command' ? {} : { path: fake(c.tool) }), killGraceMs: 500, ...c.config, ...extra };
   return new CliBackend(c.preset, config, { prices: PRICES });
@@ -65,7 +87,9 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
           assert.equal(ofKind(events, 'fileEdited').length, 1);
           assert.ok(ofKind(events, 'toolStarted').length >= 2);
           assert.ok((result.usage.inputTokens ?? 0) > 0 && (result.usage.outputTokens ?? 0) > 0);
-          assert.ok(result.text?.includes('Done'));
+          assert.equal(result.text, 'Done: I read README.md and wrote hello.txt.');
+          assert.equal(result.failedToolCalls, undefined);
+          assert.deepEqual([result.requestedModel, result.reportedModel, result.agentVersion], SUCCESS_MODELS[c.tool]);
         } else {
           assert.equal(result.exitCode, 0);
         }
@@ -74,23 +98,46 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
         assert.ok(await allDead([pids.pid, pids.grandchild]), 'no process of the attempt outlives it');
       });
 
-      it('the prompt and the context pack reach the agent', async () => {
-        const { result } = await collect(backendFor(c).start(attempt(ws, 'success')));
+      it('the agent receives exactly the prompt, byte for byte, with no context pack added', async () => {
+        // The stage's template already holds the context pack: backends must not add it again (issue #23).
+        const { result } = await collect(backendFor(c).start(attempt(ws, 'success', { prompt: EXACT_PROMPT })));
         assert.equal(result.outcome, 'succeeded', result.reason);
-        const seen = JSON.parse(readFileSync(ws.argsFile, 'utf8')) as { argv: string[]; stdin: string };
-        const argv = seen.argv.join('\n');
+        const seen = JSON.parse(readFileSync(ws.argsFile, 'utf8')) as { argv: string[]; stdin: string; files: Record<string, string> };
+        const after = (flag: string) => seen.argv[seen.argv.indexOf(flag) + 1] ?? '';
+        let received: string;
         if (c.preset.id === 'command') {
           // Placeholders are replaced per argument; the files exist while the agent runs (removed after).
           assert.equal(seen.argv[0], '--read');
           assert.match(seen.argv[1] ?? '', /prompt\.md$/);
           assert.match(seen.argv[3] ?? '', /context\.md$/);
           assert.equal(existsSync(seen.argv[1] ?? ''), false, 'temp files are cleaned up');
-        } else if (c.preset.id === 'aider' || c.preset.id === 'droid') {
-          assert.ok(seen.argv.some((a) => a.endsWith('prompt.md')), argv);
+          // `{contextFile}` still gives a command the pack on its own, when its template asks for it.
+          assert.equal(seen.files[seen.argv[3] ?? ''], '# Context\nThe project is a demo.');
+          received = seen.files[seen.argv[1] ?? ''] ?? '';
+        } else if (c.preset.id === 'aider') {
+          received = seen.files[after('--message-file')] ?? '';
+        } else if (c.preset.id === 'droid') {
+          received = seen.files[after('--file')] ?? '';
         } else if (c.preset.id === 'gemini') {
-          assert.ok(argv.includes('Read README.md and write hello.txt') && argv.includes('The project is a demo.'), argv);
+          received = after('--prompt');
         } else {
-          assert.ok(seen.stdin.includes('Read README.md and write hello.txt') && seen.stdin.includes('The project is a demo.'), seen.stdin);
+          received = seen.stdin;
+        }
+        assert.equal(received, EXACT_PROMPT);
+        assert.ok(!JSON.stringify(seen).includes('The project is a demo.') || c.preset.id === 'command', 'the pack is not sent besides');
+      });
+
+      it('refused: a turn that ends normally while a tool call was refused names the failure', async () => {
+        const { result } = await collect(backendFor(c).start(attempt(ws, 'refused', c.model ? { model: c.model } : {})));
+        const expected = REFUSED[c.tool];
+        assert.ok(expected, c.tool);
+        assert.equal(result.outcome, expected.outcome, result.reason);
+        assert.equal(result.text, expected.text);
+        if (expected.failed) {
+          assert.deepEqual(result.failedToolCalls?.map((f) => f.name), [expected.failed.name]);
+          assert.match(result.failedToolCalls?.[0]?.reason ?? '', expected.failed.reason);
+        } else {
+          assert.equal(result.failedToolCalls, undefined);
         }
       });
 
