@@ -7,14 +7,45 @@
 // Protocol source: agentclientprotocol.com/protocol (v1: initialization, session setup,
 // prompt turn, tool calls, file system, permissions) and the SDK 2.4 typings
 // (dist/v1/schema/types.gen.d.ts: SessionUpdate variants agent_message_chunk,
-// agent_thought_chunk, tool_call, tool_call_update, plan, usage_update, …; StopReason).
+// agent_thought_chunk, tool_call, tool_call_update, plan, usage_update, …; StopReason;
+// dist/v1/unstable/schema: PromptResponse.usage {inputTokens, outputTokens,
+// cachedReadTokens, …}, not in the stable schema yet).
+//
+// Observed with the real `gemini --acp` (Gemini CLI 0.61.0, against
+// test/fixtures/agents/mock-model-server.mjs; replays in test/fixtures/agents/acp-gemini/):
+// - Why "an ACP agent cannot create files with the default settings, and the run still
+//   says succeeded" (issue #23): with `fs.readTextFile` advertised, Gemini's write_file
+//   first reads the target through the client to see whether it exists. For a new file
+//   the client rightly answers -32002 "Resource not found", but Gemini's own JSON-RPC
+//   layer rejects with the bare error object, which its ENOENT check (it only looks at an
+//   Error's message) does not recognise: the tool fails "Error checking existing file:
+//   Resource not found: …" before asking any permission, the model still says "Done",
+//   and the turn ends `end_turn`. So by default the client advertises writes only
+//   (`clientFileReads` off): Gemini reads with its own file system (a missing file is a
+//   real ENOENT), asks permission (options proceed_always / proceed_once / cancel, with a
+//   diff whose `_meta.kind` is "add"), the default policy allows once, and the write
+//   comes to fs/write_text_file, served inside the workspace only. A write outside the
+//   workspace never reaches the client: Gemini routes paths outside its root to its own
+//   file system and refuses them itself ("Path not in workspace: …", a
+//   `tool_call_update` failed with no `tool_call` before it; the tool is named only in
+//   the id, `write_file__…`). Any agent that does send one is refused here.
+// - Tokens: Gemini puts them in the prompt response's `_meta.quota.token_count`
+//   {input_tokens, output_tokens} with `model_usage[] {model, token_count}` (no cache
+//   figure); the unstable `usage` field of the response is read as well. `usage_update`
+//   carries only the context size and an optional cost.
+// - The model: `session/new` answers `models.currentModelId` ("auto" by default, an
+//   alias); the models that answered are in `_meta.quota.model_usage`. The version:
+//   `initialize` → `agentInfo.version`.
+// - Failed tool calls (`tool_call_update` status failed) and permissions not granted are
+//   recorded as the attempt's failed tool calls; the outcome stays the agent's.
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type AnyMessage, type ClientConnection, type RequestPermissionRequest, type SessionUpdate, type Stream } from '@agentclientprotocol/sdk';
 import type { AgentEvent, AttemptResult, BackendCapabilities, ToolKind, UsageEvent } from '../core/agentEvents';
 import type { AttemptOutcome } from '../core/events';
-import { composePrompt, settingName } from './cliBackend';
+import { AttemptFacts } from './attemptFacts';
+import { settingName } from './cliBackend';
 import { runOnChannel, type EventChannel } from './eventChannel';
 import { LineSplitter } from './lineSplitter';
 import { killTree, resolveExecutable, spawnInGroup } from './processTree';
@@ -54,11 +85,15 @@ export interface AcpBackendConfig {
   maxOutputBytes?: number;
   permissionPolicy?: PermissionPolicy;
   /**
-   * Serve the agent's file reads/writes (confined to the workspace). Default true. Off,
-   * the agent uses its own file system access: Gemini CLI 0.61 needs that to create new
-   * files, as it cannot recognise the client's "Resource not found" answer.
+   * Serve the agent's file writes through the client (confined to the workspace, each one
+   * recorded as a file edit). Default true. Off, the agent writes with its own file system.
    */
   clientFileSystem?: boolean;
+  /**
+   * Also serve the agent's file reads (confined to the workspace). Default false: Gemini CLI
+   * 0.61 cannot create a file when it reads through the client (see the header).
+   */
+  clientFileReads?: boolean;
 }
 
 const TOOL_KINDS = new Set<ToolKind>(['read', 'edit', 'delete', 'move', 'search', 'execute', 'fetch', 'think', 'other']);
@@ -72,7 +107,8 @@ export class AcpBackend implements AgentBackend {
     toolCalls: true,
     fileEdits: true,
     commands: true,
-    tokenUsage: false,
+    // When the agent sends them: the prompt answer's `usage` (unstable ACP) or Gemini's `_meta.quota`.
+    tokenUsage: true,
     cost: 'agent',
     turns: false,
     sessionResume: true,
@@ -104,6 +140,7 @@ export class AcpBackend implements AgentBackend {
 
     const args = [...(this.config.args ?? [])];
     const clientFs = this.config.clientFileSystem ?? true;
+    const clientReads = clientFs && (this.config.clientFileReads ?? false);
     sink?.write({ stream: 'meta', line: `$ ${redactor.redactArgv([executable, ...args]).join(' ')}` });
     const child = spawnInGroup(executable, args, { cwd: attempt.cwd, env: attempt.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const grace = this.config.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
@@ -131,10 +168,16 @@ export class AcpBackend implements AgentBackend {
 
     // Tap the JSON-RPC messages both ways into the transcript.
     const raw = ndJsonStream(Writable.toWeb(child.stdin!) as WritableStream<Uint8Array>, Readable.toWeb(child.stdout!) as ReadableStream<Uint8Array>);
+    // The prompt's answer as the agent sent it: the SDK's stable schema may drop fields it does not know yet (`usage`).
+    let promptRequestId: unknown;
+    let rawPromptResult: Record<string, unknown> | undefined;
     const tap = (stream: 'stdout' | 'stdin') =>
       new TransformStream<AnyMessage, AnyMessage>({
         transform(message, controller) {
           record(stream, JSON.stringify(message));
+          const m = message as { id?: unknown; method?: unknown; result?: unknown };
+          if (stream === 'stdin' && m.method === methods.agent.session.prompt) promptRequestId = m.id;
+          else if (stream === 'stdout' && m.id !== undefined && m.id === promptRequestId && m.result && typeof m.result === 'object') rawPromptResult = m.result as Record<string, unknown>;
           controller.enqueue(message);
         },
       });
@@ -146,12 +189,13 @@ export class AcpBackend implements AgentBackend {
 
     let stopped: StopRequest | undefined;
     let sessionId: string | undefined;
-    let usage: UsageEvent | undefined;
-    let text = '';
+    let cost: number | undefined;
+    let tokens: UsageEvent | undefined;
+    const facts = new AttemptFacts();
     const toolKinds = new Map<string, { kind?: string; input?: unknown; title?: string }>();
     const emit = (event: AgentEvent) => {
-      if (event.kind === 'text') text += event.text;
-      if (event.kind === 'usage') usage = event;
+      facts.observe(event);
+      if (event.kind === 'usage' && event.costUsd !== undefined) cost = event.costUsd;
       channel.push(event);
     };
     const policy = this.config.permissionPolicy ?? allowOncePolicy;
@@ -254,22 +298,29 @@ export class AcpBackend implements AgentBackend {
       const work = (async () => {
         const init = await open.agent.request(methods.agent.initialize, {
           protocolVersion: PROTOCOL_VERSION,
-          clientCapabilities: { fs: { readTextFile: clientFs, writeTextFile: clientFs }, terminal: false },
+          clientCapabilities: { fs: { readTextFile: clientReads, writeTextFile: clientFs }, terminal: false },
           clientInfo: { name: 'factory-cockpit', version: '0.1.0' },
         });
         sink?.write({ stream: 'meta', line: `[factory: ACP agent ${init.agentInfo?.name ?? '?'} ${init.agentInfo?.version ?? ''}, protocol ${init.protocolVersion}]` });
+        let session: unknown;
         if (attempt.resumeSessionId && init.agentCapabilities?.loadSession) {
-          await open.agent.request(methods.agent.session.load, { sessionId: attempt.resumeSessionId, cwd: root, mcpServers: [] });
+          session = await open.agent.request(methods.agent.session.load, { sessionId: attempt.resumeSessionId, cwd: root, mcpServers: [] });
           sessionId = attempt.resumeSessionId;
         } else {
-          const session = await open.agent.request(methods.agent.session.new, { cwd: root, mcpServers: [] });
-          sessionId = session.sessionId;
+          const created = await open.agent.request(methods.agent.session.new, { cwd: root, mcpServers: [] });
+          session = created;
+          sessionId = created.sessionId;
         }
-        emit({ kind: 'session', sessionId });
+        const model = attempt.model ? await this.chooseModel(open, sessionId, session, attempt.model, emit) : currentModelOf(session);
+        const agentVersion = init.agentInfo?.version;
+        emit({ kind: 'session', sessionId, ...(model ? { model } : {}), ...(agentVersion ? { agentVersion } : {}) });
         if (stopped) return { stopReason: 'cancelled' as const };
-        return open.agent.request(methods.agent.session.prompt, { sessionId, prompt: [{ type: 'text', text: composePrompt(attempt.prompt, attempt.contextPack) }] });
+        // Exactly the attempt's prompt: the stage's template already holds the context pack.
+        return open.agent.request(methods.agent.session.prompt, { sessionId, prompt: [{ type: 'text', text: attempt.prompt }] });
       })();
       const response = await Promise.race([work, died]);
+      tokens = promptUsage(rawPromptResult ?? (response as unknown as Record<string, unknown>));
+      if (tokens) emit(tokens);
       if (stopped) {
         outcome = stopped.outcome;
         reason = stopped.reason;
@@ -281,7 +332,7 @@ export class AcpBackend implements AgentBackend {
       } else {
         reason = `the agent stopped: ${response.stopReason}`;
       }
-      emit({ kind: 'result', success: outcome === 'succeeded', text });
+      emit({ kind: 'result', success: outcome === 'succeeded', ...(facts.lastMessage ? { text: facts.lastMessage } : {}) });
     } catch (error) {
       if (stopped) {
         outcome = stopped.outcome;
@@ -302,13 +353,86 @@ export class AcpBackend implements AgentBackend {
     return {
       outcome,
       ...(reason ? { reason } : {}),
-      ...(text ? { text } : {}),
+      ...facts.resultFields(attempt.model),
       ...(sessionId ? { sessionId } : {}),
-      usage: usage?.costUsd !== undefined ? { costUsd: usage.costUsd, costSource: 'agent' } : {},
+      usage: {
+        ...(tokens ? { inputTokens: tokens.inputTokens, outputTokens: tokens.outputTokens, cachedTokens: tokens.cachedTokens } : {}),
+        ...(cost !== undefined ? { costUsd: cost, costSource: 'agent' as const } : {}),
+      },
       durationMs: Date.now() - started,
       ...(truncated ? { outputTruncated: true } : {}),
     };
   }
+
+  /**
+   * Asks the agent for the attempt's model through a `model` session config option, when
+   * it offers one; otherwise says that the request could not be passed on. Returns the
+   * model the agent then reports.
+   */
+  private async chooseModel(open: ClientConnection, sessionId: string, session: unknown, wanted: string, emit: (event: AgentEvent) => void): Promise<string | undefined> {
+    const option = modelOption(session);
+    if (option) {
+      try {
+        const answer = await open.agent.request(methods.agent.session.setConfigOption, { sessionId, configId: option.id, value: wanted });
+        return currentModelOf(answer) ?? wanted;
+      } catch (error) {
+        emit({ kind: 'diagnostic', level: 'warn', message: `${this.displayName} refused the model "${wanted}": ${(error as Error).message}` });
+        return currentModelOf(session);
+      }
+    }
+    emit({ kind: 'diagnostic', level: 'warn', message: `${this.displayName} offers no model option over ACP; the requested model "${wanted}" was not passed on (set it in the agent's own settings)` });
+    return currentModelOf(session);
+  }
+}
+
+type Loose = Record<string, unknown>;
+const looseObj = (value: unknown): Loose | undefined => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Loose) : undefined);
+const looseNum = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const looseStr = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
+
+/** The session's `model` config option (stable ACP: `configOptions[]` with category "model"). */
+function modelOption(session: unknown): { id: string; currentValue?: string } | undefined {
+  const options = looseObj(session)?.configOptions;
+  if (!Array.isArray(options)) return undefined;
+  for (const raw of options) {
+    const option = looseObj(raw);
+    const id = looseStr(option?.id);
+    if (option?.category === 'model' && id) {
+      const current = looseStr(option.currentValue);
+      return { id, ...(current ? { currentValue: current } : {}) };
+    }
+  }
+  return undefined;
+}
+
+/** The model a `session/new` (or set-config) answer names: the `model` config option, or the unstable `models.currentModelId` (Gemini). */
+export function currentModelOf(answer: unknown): string | undefined {
+  return modelOption(answer)?.currentValue ?? looseStr(looseObj(looseObj(answer)?.models)?.currentModelId);
+}
+
+/**
+ * The tokens of a prompt turn: the unstable `usage` of the prompt response
+ * ({inputTokens, outputTokens, cachedReadTokens}), else Gemini CLI's
+ * `_meta.quota.token_count` ({input_tokens, output_tokens}) with its per-model breakdown.
+ */
+export function promptUsage(response: Loose | undefined): UsageEvent | undefined {
+  const usage = looseObj(response?.usage);
+  if (usage && (looseNum(usage.inputTokens) !== undefined || looseNum(usage.outputTokens) !== undefined)) {
+    return { kind: 'usage', scope: 'total', inputTokens: looseNum(usage.inputTokens) ?? 0, outputTokens: looseNum(usage.outputTokens) ?? 0, cachedTokens: looseNum(usage.cachedReadTokens) ?? 0 };
+  }
+  const quota = looseObj(looseObj(response?._meta)?.quota);
+  const count = looseObj(quota?.token_count);
+  if (!count) return undefined;
+  let model: { name: string; tokens: number } | undefined;
+  for (const raw of Array.isArray(quota?.model_usage) ? quota.model_usage : []) {
+    const entry = looseObj(raw);
+    const name = looseStr(entry?.model);
+    const perModel = looseObj(entry?.token_count);
+    const total = (looseNum(perModel?.input_tokens) ?? 0) + (looseNum(perModel?.output_tokens) ?? 0);
+    // "auto" is Gemini's routing alias, not a model.
+    if (name && name !== 'auto' && total > 0 && (!model || total > model.tokens)) model = { name, tokens: total };
+  }
+  return { kind: 'usage', scope: 'total', inputTokens: looseNum(count.input_tokens) ?? 0, outputTokens: looseNum(count.output_tokens) ?? 0, cachedTokens: 0, ...(model ? { model: model.name } : {}) };
 }
 
 function permissionInfo(params: RequestPermissionRequest): PermissionRequestInfo {
@@ -345,8 +469,13 @@ export function mapSessionUpdate(update: SessionUpdate, tools: Map<string, { kin
       return events;
     }
     case 'tool_call_update': {
-      const known = tools.get(update.toolCallId);
-      if (known && update.rawInput !== undefined) known.input = update.rawInput;
+      let known = tools.get(update.toolCallId);
+      if (!known) {
+        // Gemini reports a call it refused before running it only as a failed update, named in its id (`write_file__…`).
+        known = { ...(update.kind ? { kind: update.kind } : {}), title: update.title ?? /^([A-Za-z][\w-]*?)__/.exec(update.toolCallId)?.[1] ?? update.kind ?? 'tool' };
+        tools.set(update.toolCallId, known);
+      } else if (update.title) known.title = update.title;
+      if (update.rawInput !== undefined) known.input = update.rawInput;
       if (update.status === 'completed' || update.status === 'failed') return finished(update.toolCallId, update.status, update.content ?? [], tools);
       return [];
     }
@@ -379,8 +508,10 @@ function finished(id: string, status: 'completed' | 'failed', content: readonly 
   const events: AgentEvent[] = [{ kind: 'toolFinished', id, ...(tool?.title ? { name: tool.title } : {}), status: status === 'completed' ? 'succeeded' : 'failed', output }];
   if (status !== 'completed') return events;
   for (const c of content) {
-    const item = c as { type?: string; path?: string; oldText?: string | null };
-    if (item.type === 'diff' && item.path) events.push({ kind: 'fileEdited', path: item.path, change: item.oldText == null ? 'add' : 'update', toolCallId: id });
+    const item = c as { type?: string; path?: string; oldText?: string | null; _meta?: { kind?: unknown } | null };
+    // Gemini sends a new file's diff with oldText "" and `_meta.kind: "add"`.
+    const added = item.oldText == null || item._meta?.kind === 'add';
+    if (item.type === 'diff' && item.path) events.push({ kind: 'fileEdited', path: item.path, change: added ? 'add' : 'update', toolCallId: id });
   }
   const command = (tool?.input as { command?: unknown } | undefined)?.command;
   if (tool?.kind === 'execute' && (typeof command === 'string' || Array.isArray(command))) {
