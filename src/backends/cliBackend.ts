@@ -96,6 +96,12 @@ export function composePrompt(prompt: string, pack: ContextPackInput | undefined
   return `${pack.text.trimEnd()}\n\n---\n(context pack ${pack.version.slice(0, 12)})\n\n${prompt}`;
 }
 
+/** True when `file` (absolute, or relative to `cwd`) lies outside `cwd`. */
+export function outsideWorkspace(cwd: string, file: string): boolean {
+  const rel = path.relative(path.resolve(cwd), path.resolve(cwd, file));
+  return rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+}
+
 export function settingName(id: string, key = 'path'): string {
   return `factory.backends.${id}.${key}`;
 }
@@ -180,6 +186,10 @@ export class CliBackend implements AgentBackend {
           state.turns = Math.max(state.turns, event.index);
           checkBudget();
           return;
+        }
+        if (event.kind === 'fileEdited' && outsideWorkspace(attempt.cwd, event.path)) {
+          // Not every agent confines its edits (Droid 0.225 at --auto low writes outside the cwd): say so in the record.
+          channel.push({ kind: 'diagnostic', level: 'warn', message: `${this.displayName} edited a file outside the workspace: ${event.path}` });
         }
         if (event.kind === 'session') {
           state.sessionId = event.sessionId;

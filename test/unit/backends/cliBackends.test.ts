@@ -185,6 +185,14 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     });
   }
 
+  it('an edit outside the workspace that the agent allowed is flagged in the record (Droid at --auto low)', async () => {
+    const droid = CASES.find((c) => c.tool === 'droid') as Case;
+    const { events, result } = await collect(backendFor(droid).start(attempt(ws, 'outside-allowed')));
+    assert.equal(result.outcome, 'succeeded', result.reason);
+    const warnings = ofKind(events, 'diagnostic').filter((d) => d.level === 'warn').map((d) => d.message);
+    assert.deepEqual(warnings, [`Factory Droid edited a file outside the workspace: ${path.join(path.dirname(ws.dir), 'outside.txt')}`]);
+  });
+
   it('cancel escalates to SIGKILL when the agent ignores SIGTERM', async () => {
     const c = CASES[0] as Case;
     const controller = new AbortController();
