@@ -3,6 +3,7 @@
 // record and a reviewer can check that what an agent got was not altered since.
 import type { EvidenceRef } from '../core/events';
 import { sha256Hex } from '../core/contextPack';
+import { EvidenceAlteredError } from './evidence';
 
 /** The port the context pack codes against. */
 export interface ContentStore {
@@ -21,8 +22,9 @@ export class ContentAlteredError extends Error {
   constructor(
     readonly expected: string,
     readonly actual: string,
+    options?: { cause?: unknown },
   ) {
-    super(`Stored context content ${expected} was altered: its bytes now hash to ${actual}.`);
+    super(`Stored context content ${expected} was altered: its bytes now hash to ${actual}.`, options);
     this.name = 'ContentAlteredError';
   }
 }
@@ -41,6 +43,8 @@ export class EvidenceContentStore implements ContentStore {
       bytes = await this.evidence.read(ref);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`Stored context content ${ref.sha256} is missing from the evidence store.`, { cause: error });
+      // The evidence store checks the hash itself; keep this port's own error for callers.
+      if (error instanceof EvidenceAlteredError) throw new ContentAlteredError(error.expected, error.actual, { cause: error });
       throw error;
     }
     // Items are small (a file, a note); checking each read keeps a tampered snapshot out of a prompt.

@@ -4,7 +4,7 @@
 // keys, migrates to the current version, validates, and names the id and change it is
 // stored under. Anything else is a problem naming the file and the failing field.
 import { validateEvent, type FactoryEvent } from '../core/events';
-import { parseJsonSafely } from '../core/json';
+import { JsonTooDeepError, parseJsonChecked, parseJsonSafely } from '../core/json';
 import { migrateToCurrent, type MigrationRegistry } from './migrations';
 
 export const EVENT_FILE_NAME = /^[0-9A-HJKMNP-TV-Z]{26}\.json$/;
@@ -36,7 +36,7 @@ export function parseEventText(changeId: string, name: string, text: string, mig
   try {
     parsed = parseJsonFast(text);
   } catch (error) {
-    return { problem: { field: '', message: `is not valid JSON: ${(error as Error).message}` } };
+    return { problem: jsonProblem(error) };
   }
   if (parsed.droppedKeys.length > 0) {
     return { problem: { field: parsed.droppedKeys[0]!, message: `has a prototype-polluting key (${parsed.droppedKeys.map(printable).join(', ')}); no writer of the record produces one` } };
@@ -60,7 +60,13 @@ export function parseEventText(changeId: string, name: string, text: string, mig
  */
 function parseJsonFast(text: string): { value: unknown; droppedKeys: string[] } {
   if (text.includes('\\u') || text.includes('__proto__') || text.includes('constructor') || text.includes('prototype')) return parseJsonSafely(text);
-  return { value: JSON.parse(text), droppedKeys: [] };
+  return { value: parseJsonChecked(text), droppedKeys: [] };
+}
+
+/** What a record file that does not parse is told: too deep is not "invalid", and invalid says where. */
+export function jsonProblem(error: unknown): FileProblem {
+  if (error instanceof JsonTooDeepError) return { field: '', message: `is valid JSON but ${error.message}; no writer of the record nests that deep` };
+  return { field: '', message: `is not valid JSON: ${printable((error as Error).message, 300)}` };
 }
 
 /** Names and values from a hostile file are shown, but shortened and without control characters. */

@@ -6,12 +6,21 @@
 // Writing streams: the bytes go to a temp file in `.factory/evidence/.tmp/` while they
 // are hashed, are fsynced, and the file is renamed to its hash name. Nothing is held
 // whole in memory, and a process killed midway leaves only a temp file (git-ignored).
-import { createReadStream, promises as fs, constants as fsConstants } from 'node:fs';
+//
+// Reading checks: every read (read, open) hashes the bytes and compares them with the
+// hash they are stored under before any of them is used. Altered bytes are an
+// EvidenceAlteredError naming the file and both hashes, never content. A stream of a
+// large file is hashed once before its first byte is handed out, and again as it is
+// handed out; a file changed in between fails at its end. Every folder and file is
+// reached through RecordFs: a link anywhere in `.factory/evidence/…` is refused, never
+// followed. In Restricted Mode (mayWrite false) put refuses; reads work.
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { EvidenceRefSchema, type EvidenceRef } from '../core/events';
 import { fsyncDirectory, tempNameFor } from './atomicFile';
+import { describeIoError, isMissing, O_NOFOLLOW, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
@@ -34,10 +43,17 @@ export interface EvidenceMismatch {
 }
 
 export interface EvidencePort {
+  /** Stores the bytes; throws RecordReadOnlyError when the record may not be written (Restricted Mode). */
   put(source: EvidenceSource, meta: EvidenceMeta): Promise<EvidenceRef>;
   has(ref: Pick<EvidenceRef, 'sha256'>): Promise<boolean>;
-  /** A stream of the stored bytes (checked with verify, not on every read). */
+  /**
+   * A stream of the stored bytes, checked against their hash: it errors with
+   * EvidenceAlteredError before the first byte when they were altered (and at its end
+   * when they change while being read), with an ENOENT error when missing, and with
+   * UnsafeRecordPathError when a link stands in the way.
+   */
   open(ref: Pick<EvidenceRef, 'sha256'>): Readable;
+  /** The stored bytes, checked against their hash (same errors as open). */
   read(ref: Pick<EvidenceRef, 'sha256'>): Promise<Buffer>;
   /** The workspace-relative path of the stored bytes. */
   pathOf(ref: Pick<EvidenceRef, 'sha256'>): string;
@@ -47,23 +63,51 @@ export interface EvidencePort {
   list(): Promise<string[]>;
 }
 
+export interface EvidenceStoreOptions {
+  /** False in Restricted Mode: put refuses and nothing is written. Reads always work. Default: always true. */
+  mayWrite?: () => boolean;
+}
+
+/** The stored bytes no longer hash to the hash they are stored (and referred to) under. */
+export class EvidenceAlteredError extends Error {
+  constructor(
+    /** Workspace-relative path of the stored file. */
+    readonly path: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${path}: the evidence was altered: it is stored as sha256 ${expected} but its bytes now hash to ${actual}; it is not used.`);
+    this.name = 'EvidenceAlteredError';
+  }
+}
+
+/** Files up to this size are read whole and hashed once; larger ones are streamed in two passes. */
+const WHOLE_READ_BYTES = 8 * 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+
 export class FileEvidenceStore implements EvidencePort {
   readonly evidenceDir: string;
+  private readonly fsx: RecordFs;
+  private readonly mayWrite: () => boolean;
 
   constructor(
     readonly workspaceRoot: string,
     factoryDir = path.join(workspaceRoot, '.factory'),
+    options: EvidenceStoreOptions = {},
   ) {
     this.evidenceDir = path.join(factoryDir, 'evidence');
+    this.fsx = new RecordFs(workspaceRoot);
+    this.mayWrite = options.mayWrite ?? (() => true);
   }
 
   async put(source: EvidenceSource, meta: EvidenceMeta): Promise<EvidenceRef> {
+    if (!this.mayWrite()) throw new RecordReadOnlyError(`store evidence "${meta.name.slice(0, 80)}"`);
     const tempDir = path.join(this.evidenceDir, '.tmp');
-    await fs.mkdir(tempDir, { recursive: true });
+    await this.fsx.ensureDir(tempDir);
     const temp = path.join(tempDir, tempNameFor('evidence'));
     const hash = createHash('sha256');
     let bytes = 0;
-    const handle = await fs.open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o644);
+    const handle = await fs.open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | O_NOFOLLOW, 0o644);
     try {
       try {
         for await (const chunk of chunksOf(source)) {
@@ -77,11 +121,14 @@ export class FileEvidenceStore implements EvidencePort {
       }
       const sha256 = hash.digest('hex');
       const final = this.absolutePath(sha256);
-      await fs.mkdir(path.dirname(final), { recursive: true });
+      await this.fsx.ensureDir(path.dirname(final));
       if (await this.isIntact(final, sha256)) {
         await fs.rm(temp, { force: true });
       } else {
-        // New bytes, or a stored copy that was altered: the fresh bytes replace it.
+        // New bytes, or a stored copy that was altered (or a link planted in its place,
+        // which rename replaces rather than follows): the fresh bytes take the name.
+        const there = await fs.lstat(final).catch(() => undefined);
+        if (there?.isDirectory()) throw new UnsafeRecordPathError(this.pathOf({ sha256 }), 'is a folder where evidence belongs');
         await fs.rename(temp, final);
         await fsyncDirectory(path.dirname(final));
       }
@@ -93,18 +140,29 @@ export class FileEvidenceStore implements EvidencePort {
 
   async has(ref: Pick<EvidenceRef, 'sha256'>): Promise<boolean> {
     try {
-      return (await fs.stat(this.absolutePath(ref.sha256))).isFile();
+      return (await this.fsx.inspect(this.absolutePath(ref.sha256), 'file')) !== undefined;
     } catch {
       return false;
     }
   }
 
   open(ref: Pick<EvidenceRef, 'sha256'>): Readable {
-    return createReadStream(this.absolutePath(ref.sha256));
+    // A bad hash throws here, at once, as before; everything else errors the stream.
+    const file = this.absolutePath(ref.sha256);
+    return Readable.from(this.verifiedChunks(file, ref.sha256), { objectMode: false });
   }
 
   async read(ref: Pick<EvidenceRef, 'sha256'>): Promise<Buffer> {
-    return fs.readFile(this.absolutePath(ref.sha256));
+    const file = this.absolutePath(ref.sha256);
+    const handle = await this.openStored(file, ref.sha256);
+    try {
+      const bytes = await handle.readFile();
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== ref.sha256) throw new EvidenceAlteredError(this.pathOf(ref), ref.sha256, actual);
+      return bytes;
+    } finally {
+      await handle.close();
+    }
   }
 
   pathOf(ref: Pick<EvidenceRef, 'sha256'>): string {
@@ -112,8 +170,14 @@ export class FileEvidenceStore implements EvidencePort {
   }
 
   async verify(refs?: readonly Pick<EvidenceRef, 'sha256'>[]): Promise<EvidenceMismatch[]> {
-    const hashes = refs ? [...new Set(refs.map((r) => r.sha256))] : await this.list();
     const mismatches: EvidenceMismatch[] = [];
+    let hashes: string[];
+    if (refs) hashes = [...new Set(refs.map((r) => r.sha256))];
+    else {
+      const scan = await this.scan();
+      hashes = scan.hashes;
+      mismatches.push(...scan.refused);
+    }
     for (const expected of hashes) {
       if (!SHA256_HEX.test(expected)) {
         mismatches.push({ sha256: expected, path: '', problem: 'misnamed', message: `"${expected.slice(0, 80)}" is not a sha256 hash` });
@@ -123,13 +187,14 @@ export class FileEvidenceStore implements EvidencePort {
       const rel = this.pathOf({ sha256: expected });
       let actual: string;
       try {
-        actual = await hashFile(file);
+        actual = await this.hashStored(file, expected);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
         mismatches.push(
-          code === 'ENOENT'
+          isMissing(error)
             ? { sha256: expected, path: rel, problem: 'missing', message: `${rel}: evidence ${expected} is missing` }
-            : { sha256: expected, path: rel, problem: 'unreadable', message: `${rel}: cannot be read: ${(error as Error).message}` },
+            : error instanceof UnsafeRecordPathError
+              ? { sha256: expected, path: error.relPath, problem: 'unreadable', message: `${error.relPath} ${error.reason}; evidence ${expected} is not read through it` }
+              : { sha256: expected, path: rel, problem: 'unreadable', message: `${rel}: ${describeIoError(error)}` },
         );
         continue;
       }
@@ -148,34 +213,107 @@ export class FileEvidenceStore implements EvidencePort {
 
   private async isIntact(file: string, sha256: string): Promise<boolean> {
     try {
-      return (await hashFile(file)) === sha256;
+      return (await this.hashStored(file, sha256)) === sha256;
     } catch {
       return false;
     }
   }
 
+  /** Opens a stored file through RecordFs; a missing one is an ENOENT error naming it. */
+  private async openStored(file: string, sha256: string): Promise<fs.FileHandle> {
+    const handle = await this.fsx.open(file);
+    if (handle) return handle;
+    const rel = this.pathOf({ sha256 });
+    throw Object.assign(new Error(`${rel}: evidence ${sha256} is missing`), { code: 'ENOENT', path: rel });
+  }
+
+  private async hashStored(file: string, sha256: string): Promise<string> {
+    const handle = await this.openStored(file, sha256);
+    try {
+      return await hashHandle(handle);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async *verifiedChunks(file: string, sha256: string): AsyncGenerator<Buffer> {
+    const handle = await this.openStored(file, sha256);
+    const rel = this.pathOf({ sha256 });
+    try {
+      const { size } = await handle.stat();
+      if (size <= WHOLE_READ_BYTES) {
+        const bytes = await handle.readFile();
+        const actual = createHash('sha256').update(bytes).digest('hex');
+        if (actual !== sha256) throw new EvidenceAlteredError(rel, sha256, actual);
+        for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) yield bytes.subarray(offset, offset + CHUNK_BYTES);
+        return;
+      }
+      // Large: check it all before handing out a byte, then hash again what is handed out.
+      const before = await hashHandle(handle);
+      if (before !== sha256) throw new EvidenceAlteredError(rel, sha256, before);
+      const hash = createHash('sha256');
+      for await (const chunk of chunksOfHandle(handle)) {
+        hash.update(chunk);
+        yield chunk;
+      }
+      const after = hash.digest('hex');
+      if (after !== sha256) throw new EvidenceAlteredError(rel, sha256, after);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Every stored file, named as a hash; misnamed files show up as mismatches. */
   async list(): Promise<string[]> {
+    return (await this.scan()).hashes;
+  }
+
+  /** The stored names, and the folders and files refused on the way (links, files where a folder belongs). */
+  private async scan(): Promise<{ hashes: string[]; refused: EvidenceMismatch[] }> {
+    const refused: EvidenceMismatch[] = [];
+    const refuse = (error: unknown, fallbackPath: string) => {
+      const where = error instanceof UnsafeRecordPathError ? error.relPath : fallbackPath;
+      refused.push({ sha256: '', path: where, problem: 'unreadable', message: error instanceof UnsafeRecordPathError ? `${error.message} No evidence is read through it.` : `${where}: ${describeIoError(error)}` });
+    };
     let fanout: string[];
     try {
-      fanout = await fs.readdir(this.evidenceDir);
+      fanout = ((await this.fsx.listDir(this.evidenceDir)) ?? []).map((d) => d.name);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      refuse(error, this.fsx.relative(this.evidenceDir));
+      return { hashes: [], refused };
     }
     const hashes: string[] = [];
     for (const prefix of fanout.filter((n) => /^[0-9a-f]{2}$/.test(n)).sort()) {
-      const names = await fs.readdir(path.join(this.evidenceDir, prefix));
+      const dir = path.join(this.evidenceDir, prefix);
+      let names: string[];
+      try {
+        names = ((await this.fsx.listDir(dir)) ?? []).map((d) => d.name);
+      } catch (error) {
+        refuse(error, this.fsx.relative(dir));
+        continue;
+      }
       for (const name of names.sort()) hashes.push(`${prefix}${name}`);
     }
-    return hashes;
+    return { hashes, refused };
   }
 }
 
-async function hashFile(file: string): Promise<string> {
+async function hashHandle(handle: fs.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of chunksOfHandle(handle)) hash.update(chunk);
   return hash.digest('hex');
+}
+
+/** The bytes of an open file from its start, in chunks (positional reads: the handle can be read again). */
+async function* chunksOfHandle(handle: fs.FileHandle): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === CHUNK_BYTES ? buffer : buffer.subarray(0, bytesRead);
+  }
 }
 
 async function* chunksOf(source: EvidenceSource): AsyncIterable<Uint8Array> {

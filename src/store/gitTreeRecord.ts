@@ -7,7 +7,7 @@ import { PipelineSchema } from '../core/pipeline';
 import { ChangeIdSchema, firstIssue, type FactoryEvent } from '../core/events';
 import { parseJsonSafely } from '../core/json';
 import { compareEvents } from '../core/fold';
-import { checkEventFileName, checkEventFileSize, parseEventText, type FileProblem } from './eventFile';
+import { checkEventFileName, checkEventFileSize, jsonProblem, parseEventText, type FileProblem } from './eventFile';
 import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
 import type { ChangeRecord, PipelineLoad, RecordProblem } from './recordStore';
 
@@ -52,7 +52,7 @@ export class GitTreeRecordReader {
     try {
       parsed = parseJsonSafely(bytes.toString('utf8'));
     } catch (error) {
-      return { problems: [this.report({ path: where, field: '', message: `is not valid JSON: ${(error as Error).message}` })], created: false };
+      return { problems: [this.report({ path: where, ...jsonProblem(error) })], created: false };
     }
     const result = PipelineSchema.safeParse(parsed.value);
     if (!result.success) {

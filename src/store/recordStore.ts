@@ -4,8 +4,17 @@
 //   .factory/changes/<change>/events/<ULID>.json    one immutable file per event
 //   .factory/evidence/ab/cdef…                      evidence by sha256 (evidence.ts)
 //   .factory/quarantine/…                           files that failed validation, set aside
-//   .factory/.cache/index.json                      derived summary index (summaryIndex.ts)
-//   .factory/.gitignore                             cache, locks and temp files stay out of git
+//   .factory/.gitignore                             locks and temp files stay out of git
+// and outside the repository, in the per-user cache (cacheDir.ts):
+//   <cache>/factory-cockpit/<sha256 of the root>/index.json   derived summary index
+//
+// A hostile repository: every folder and file under .factory/ is reached through
+// RecordFs (recordFs.ts), which refuses a symbolic link or junction at any level and
+// never follows or writes through one; what it refuses is a RecordProblem naming the
+// path, and one unreadable change (a link, a file where a folder belongs, EACCES)
+// never keeps the others from listing. With mayWrite false (Restricted Mode) nothing
+// at all is written to the repository: problems are reported and set aside later
+// (setAsidePending), append refuses; the index still works, being outside.
 //
 // Why two writers at once never lose or duplicate an event:
 // - Each event is its own file, named by its id, so writers never share a file: there is
@@ -25,7 +34,7 @@
 //   their random part, and file names make ids unique within a change, so the order is
 //   total and the same on every machine. Clocks drift, so events that depend on another
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
-import { promises as fs, constants as fsConstants, statSync, openSync, fstatSync, readFileSync, closeSync, type Dirent } from 'node:fs';
+import { promises as fs, lstatSync, realpathSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
@@ -33,12 +42,16 @@ import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type E
 import { parseJsonSafely, slugify } from '../core/json';
 import { compareEvents, foldChange } from '../core/fold';
 import { AlreadyExistsError, createFileExclusive, isTempName, writeFileReplacing } from './atomicFile';
-import { checkEventFileName, checkEventFileSize, parseEventText, printable, type FileProblem } from './eventFile';
+import { checkEventFileName, checkEventFileSize, jsonProblem, MAX_EVENT_FILE_BYTES, parseEventText, printable, type FileProblem } from './eventFile';
 import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
 import { FileEvidenceStore } from './evidence';
 import { ensureFactoryGitignore } from './gitignorePolicy';
-import { isWithin, OutsideWorkspaceError } from './paths';
+import { isWithin } from './paths';
+import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
+import { summaryIndexPath, userCacheRoot } from './cacheDir';
 import { decodeIndex, encodeIndex, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
+
+export { RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 
 export interface RecordProblem {
   /** Workspace-relative path of the file. */
@@ -48,6 +61,11 @@ export interface RecordProblem {
   message: string;
   /** Where the file was moved, workspace-relative, when it was set aside. */
   quarantinedTo?: string;
+  /**
+   * True when it would have been set aside but the record may not be written yet
+   * (Restricted Mode): setAsidePending() moves it once the folder is trusted.
+   */
+  pending?: boolean;
 }
 
 export interface ChangeRecord {
@@ -96,7 +114,25 @@ export interface FileRecordStoreOptions {
   onProblem?: (problem: RecordProblem) => void;
   /** Migrations applied to event files of older versions on read. */
   migrations?: MigrationRegistry;
+  /**
+   * Whether the record may be written now; asked before every write. False in
+   * Restricted Mode (wire it to Workspace Trust): nothing at all is written to the
+   * repository (no event, evidence, quarantine move, pipeline or .gitignore); append
+   * and evidence put throw RecordReadOnlyError. Default: always true.
+   */
+  mayWrite?: () => boolean;
+  /**
+   * The per-user cache folder that holds one folder per repository (the summary index
+   * lives there, never in the repository). Default: userCacheRoot() in cacheDir.ts
+   * (FACTORY_COCKPIT_CACHE_DIR, else the platform's per-user cache folder).
+   */
+  cacheDir?: string;
 }
+
+/** pipeline.json is a small file a person edits. */
+export const MAX_PIPELINE_BYTES = 1024 * 1024;
+
+const PENDING_NOTE = 'it will be set aside once the folder is trusted';
 
 export class InvalidChangeIdError extends Error {
   constructor(readonly changeId: string) {
@@ -117,14 +153,19 @@ const SYNC_READ_SLICE = 256;
 export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
   readonly pipelinePath: string;
-  readonly indexPath: string;
   /** The decoded index and the identity of the file it came from (inode, size, mtime). */
   private lastIndex: { identity: string; hash: string; entries: ReadonlyMap<string, IndexEntry> } | undefined;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
   private readonly onProblem: (problem: RecordProblem) => void;
   private readonly migrations: MigrationRegistry;
+  private readonly mayWrite: () => boolean;
+  private readonly cacheDir: string | undefined;
+  private readonly fsx: RecordFs;
+  private cachedIndexPath: string | undefined;
   private gitignoreEnsured = false;
+  /** Problems that wait for the record to become writable, by path: the change to re-read, or undefined for the change list. */
+  private readonly pending = new Map<string, { changeId?: string; problem: RecordProblem }>();
 
   constructor(
     readonly workspaceRoot: string,
@@ -132,32 +173,52 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   ) {
     this.factoryDir = path.join(workspaceRoot, '.factory');
     this.pipelinePath = path.join(this.factoryDir, 'pipeline.json');
-    this.indexPath = path.join(this.factoryDir, '.cache', 'index.json');
-    this.evidence = new FileEvidenceStore(workspaceRoot, this.factoryDir);
+    this.mayWrite = options.mayWrite ?? (() => true);
+    this.evidence = new FileEvidenceStore(workspaceRoot, this.factoryDir, { mayWrite: this.mayWrite });
     this.now = options.now ?? (() => new Date());
     this.onProblem = options.onProblem ?? (() => undefined);
     this.migrations = options.migrations ?? EVENT_MIGRATIONS;
+    this.cacheDir = options.cacheDir;
+    this.fsx = new RecordFs(workspaceRoot);
+  }
+
+  /** The summary index, in the per-user cache (computed on first use: it resolves the root's real path). */
+  get indexPath(): string {
+    this.cachedIndexPath ??= summaryIndexPath(this.workspaceRoot, this.cacheDir ?? userCacheRoot());
+    return this.cachedIndexPath;
   }
 
   async loadPipeline(options: { createIfMissing?: boolean } = {}): Promise<PipelineLoad> {
-    let text: string;
+    const rel = this.relative(this.pipelinePath);
+    let read: Buffer | number | undefined;
     try {
-      await this.assertFactoryInside();
-      text = await fs.readFile(this.pipelinePath, 'utf8');
+      read = await this.fsx.readFile(this.pipelinePath, MAX_PIPELINE_BYTES);
     } catch (error) {
-      if (!isNotFound(error)) throw error;
+      // A link (at .factory or at pipeline.json), a folder, EACCES: reported, never followed.
+      return { problems: [this.report(this.problemFor(error, this.pipelinePath))], created: false };
+    }
+    if (read === undefined) {
       const pipeline = defaultPipeline();
-      if (options.createIfMissing === false) return { pipeline, problems: [], created: false };
+      // Restricted Mode: the default is used, not written.
+      if (options.createIfMissing === false || !this.mayWrite()) return { pipeline, problems: [], created: false };
       await this.prepareForWriting();
-      await writeFileReplacing(this.pipelinePath, `${JSON.stringify(pipeline, null, 2)}\n`);
+      try {
+        await this.fsx.createExclusive(this.pipelinePath, `${JSON.stringify(pipeline, null, 2)}\n`);
+      } catch (error) {
+        // Another writer made one meanwhile (or a link was planted): read what is there.
+        if (error instanceof AlreadyExistsError) return this.loadPipeline({ createIfMissing: false });
+        throw error;
+      }
       return { pipeline, problems: [], created: true };
     }
-    const rel = this.relative(this.pipelinePath);
+    if (typeof read === 'number') {
+      return { problems: [this.report({ path: rel, field: '', message: `is ${read} bytes, over the ${MAX_PIPELINE_BYTES}-byte limit for pipeline.json` })], created: false };
+    }
     let parsed: ReturnType<typeof parseJsonSafely>;
     try {
-      parsed = parseJsonSafely(text);
+      parsed = parseJsonSafely(read.toString('utf8'));
     } catch (error) {
-      return { problems: [this.report({ path: rel, field: '', message: `is not valid JSON: ${(error as Error).message}` })], created: false };
+      return { problems: [this.report({ path: rel, ...jsonProblem(error) })], created: false };
     }
     // pipeline.json is the user's own file: it is reported, never moved aside.
     if (parsed.droppedKeys.length > 0) {
@@ -172,47 +233,56 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 
   async listChangeIds(): Promise<string[]> {
-    await this.assertFactoryInside();
-    let entries: Dirent[];
+    return (await this.listing()).ids;
+  }
+
+  /** The change ids, and the problems of entries that are not change folders (set aside, or pending). */
+  private async listing(): Promise<{ ids: string[]; problems: RecordProblem[] }> {
+    const changesDir = path.join(this.factoryDir, 'changes');
+    let entries: Dirent[] | undefined;
     try {
-      entries = await fs.readdir(path.join(this.factoryDir, 'changes'), { withFileTypes: true });
+      entries = await this.fsx.listDir(changesDir);
     } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
+      // `.factory` or `changes` is a link, a file, unreadable: nothing behind it is read.
+      return { ids: [], problems: [this.report(this.problemFor(error, changesDir))] };
     }
     const ids: string[] = [];
-    for (const entry of entries) {
+    const problems: RecordProblem[] = [];
+    for (const entry of entries ?? []) {
       if (entry.name.startsWith('.')) continue;
       if (entry.isDirectory() && ChangeIdSchema.safeParse(entry.name).success) ids.push(entry.name);
       else {
-        const rel = this.relative(path.join(this.factoryDir, 'changes', entry.name));
-        const why = entry.isSymbolicLink() ? 'is a symbolic link, not a change folder' : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
-        const problem: RecordProblem = { path: rel, field: '', message: why };
-        problem.quarantinedTo = await this.quarantine(rel);
-        this.report(problem);
+        const why = entry.isSymbolicLink() ? LINK_REFUSED : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
+        const problem: RecordProblem = { path: this.relative(path.join(changesDir, entry.name)), field: '', message: why };
+        await this.setAside(problem, undefined);
+        problems.push(this.report(problem));
       }
     }
-    return ids.sort();
+    return { ids: ids.sort(), problems };
   }
 
   async readChange(changeId: string): Promise<ChangeRecord> {
     const dir = this.eventsDir(changeId);
-    await this.assertInsideWorkspace(dir);
     let entries: Dirent[];
     try {
+      // The path from the root down to events/ is checked once (lstat, no link); each file is then opened without following one.
+      if (!this.fsx.inspectSync(dir, 'dir')) return { changeId, events: [], problems: [] };
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (error) {
-      if (isNotFound(error)) return { changeId, events: [], problems: [] };
-      throw error;
+      if (isMissing(error)) return { changeId, events: [], problems: [] };
+      // One unreadable change is a problem of that change, never an exception that empties the list.
+      const problem = this.problemFor(error, dir);
+      if (error instanceof UnsafeRecordPathError && this.belongsToChange(problem.path, changeId)) await this.setAside(problem, changeId);
+      return { changeId, events: [], problems: [this.report(problem)] };
     }
     const found: Array<{ name: string; problem?: FileProblem }> = [];
     for (const entry of entries) {
       if (isTempName(entry.name)) continue;
-      if (entry.isSymbolicLink()) found.push({ name: entry.name, problem: { field: '', message: 'is a symbolic link; event files must be regular files' } });
+      if (entry.isSymbolicLink()) found.push({ name: entry.name, problem: { field: '', message: `${LINK_REFUSED}; event files must be regular files` } });
       else if (!entry.isFile()) found.push({ name: entry.name, problem: { field: '', message: 'is not a regular file' } });
       else found.push({ name: entry.name, problem: checkEventFileName(entry.name) });
     }
-    const results: Array<{ name: string; event?: FactoryEvent; problem?: FileProblem } | undefined> = [];
+    const results: Array<{ name: string; event?: FactoryEvent; problem?: FileProblem; keep?: boolean }> = [];
     for (let i = 0; i < found.length; i++) {
       // Small files are read synchronously (a thread-pool round trip per file costs
       // several times the read itself), in slices that yield to the event loop.
@@ -222,7 +292,15 @@ export class FileRecordStore implements RecordStore, SummaryPort {
         results.push({ name, problem });
         continue;
       }
-      const read = readSmallFileSync(path.join(dir, name));
+      let read: string | number | 'gone';
+      try {
+        read = this.fsx.readSmallFileSync(path.join(dir, name), MAX_EVENT_FILE_BYTES);
+      } catch (error) {
+        // A link swapped in since the listing is set aside; an I/O error (EACCES) is only reported: the file may be fine.
+        const refused = error instanceof UnsafeRecordPathError;
+        results.push({ name, problem: { field: '', message: refused ? error.reason : describeIoError(error) }, keep: !refused });
+        continue;
+      }
       if (read === 'gone') continue; // moved away meanwhile (another reader quarantined it, a checkout)
       if (typeof read === 'number') results.push({ name, problem: checkEventFileSize(read)! });
       else results.push({ name, ...parseEventText(changeId, name, read, this.migrations) });
@@ -230,13 +308,14 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const events: FactoryEvent[] = [];
     const problems: RecordProblem[] = [];
     for (const result of results) {
-      if (!result) continue;
-      if ('event' in result && result.event) events.push(result.event);
-      else if ('problem' in result && result.problem) problems.push({ path: this.relative(path.join(dir, result.name)), ...result.problem });
-    }
-    for (const problem of problems) {
-      problem.quarantinedTo = await this.quarantine(problem.path);
-      this.report(problem);
+      if (result.event) {
+        events.push(result.event);
+        continue;
+      }
+      if (!result.problem) continue;
+      const problem: RecordProblem = { path: this.relative(path.join(dir, result.name)), ...result.problem };
+      if (!result.keep) await this.setAside(problem, changeId);
+      problems.push(this.report(problem));
     }
     events.sort(compareEvents);
     return { changeId, events, problems };
@@ -244,9 +323,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
 
   async append(changeId: string, draft: EventDraft): Promise<FactoryEvent> {
     const dir = this.eventsDir(changeId);
+    if (!this.mayWrite()) throw new RecordReadOnlyError(`record a ${draft.type} event in change "${changeId}"`);
     await this.prepareForWriting();
-    await fs.mkdir(dir, { recursive: true });
-    await this.assertInsideWorkspace(dir);
+    await this.fsx.ensureDir(dir);
     const now = this.now();
     const data = EventPayloads[draft.type].parse(draft.data);
     for (let attempt = 0; ; attempt++) {
@@ -285,7 +364,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     if (!pipeline) return { summaries: [], problems, refolded: 0 };
     const hash = pipelineHash(pipeline);
     const previous = await this.readIndex(hash);
-    const ids = await this.listChangeIds();
+    const listing = await this.listing();
+    problems.push(...listing.problems);
+    const ids = listing.ids;
     let refolded = 0;
     let changed = previous.size !== ids.length;
     // Observed before reading, so a write during the read shows up next time.
@@ -293,7 +374,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const checkedAtMs = Date.now();
     const entries: Array<IndexEntry | undefined> = ids.map((id, i) => {
       const old = previous.get(id);
-      return old && isEntryFresh(old, mtimes[i]!) ? old : undefined;
+      // A change that had problems is never fresh: read again, a problem not yet set aside
+      // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
+      return old && old.summary.problemCount === 0 && isEntryFresh(old, mtimes[i]!) ? old : undefined;
     });
     const stale = ids.map((_, i) => i).filter((i) => entries[i] === undefined);
     await mapLimit(stale, READ_CONCURRENCY, async (i) => {
@@ -301,9 +384,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       const old = previous.get(id);
       const dirMtimeMs = mtimes[i]!;
       changed = true;
-      if (old && dirMtimeMs !== -1) {
+      if (old && dirMtimeMs !== -1 && old.summary.problemCount === 0) {
         // The folder changed (or changed too recently to trust its mtime): same events?
-        const names = (await fs.readdir(this.eventsDir(id))).filter((n) => checkEventFileName(n) === undefined);
+        const names = (await this.eventNames(id)).filter((n) => checkEventFileName(n) === undefined);
         const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
         if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
           entries[i] = { ...old, dirMtimeMs, checkedAtMs };
@@ -311,7 +394,13 @@ export class FileRecordStore implements RecordStore, SummaryPort {
         }
       }
       refolded++;
-      const record = await this.readChange(id);
+      let record: ChangeRecord;
+      try {
+        record = await this.readChange(id);
+      } catch (error) {
+        // Whatever went wrong with this change stays with it.
+        record = { changeId: id, events: [], problems: [this.report(this.problemFor(error, path.dirname(this.eventsDir(id))))] };
+      }
       problems.push(...record.problems);
       entries[i] = { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
     });
@@ -320,14 +409,44 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     return { summaries: complete.map((e) => e.summary), problems, refolded, pipeline };
   }
 
+  /** The names in a change's events folder, or none when it cannot be listed (readChange then says why). */
+  private async eventNames(changeId: string): Promise<string[]> {
+    try {
+      return ((await this.fsx.listDir(this.eventsDir(changeId))) ?? []).map((d) => d.name);
+    } catch {
+      return [];
+    }
+  }
+
   /** Deletes nothing but the derived index: the next summaries() rebuilds it. */
   async dropIndex(): Promise<void> {
     await fs.rm(this.indexPath, { force: true });
+    this.lastIndex = undefined;
   }
 
-  /** Writes `.factory/.gitignore` if there is none (also done on the first write). */
+  /** Writes `.factory/.gitignore` if there is none (also done on the first write); never in Restricted Mode. */
   async ensureGitignore(): Promise<boolean> {
-    return ensureFactoryGitignore(this.factoryDir);
+    if (!this.mayWrite()) return false;
+    await this.fsx.ensureDir(this.factoryDir);
+    return ensureFactoryGitignore(this.factoryDir, this.fsx);
+  }
+
+  /**
+   * Once the record may be written (the folder was trusted), sets aside the files that
+   * were only reported while it could not be: re-reads the change list and each change
+   * concerned, which validates them again (a file fixed meanwhile stays), and returns
+   * the problems found, now with quarantinedTo. While the record still may not be
+   * written, returns the pending problems as they are and moves nothing.
+   */
+  async setAsidePending(): Promise<RecordProblem[]> {
+    if (!this.mayWrite()) return [...this.pending.values()].map((p) => ({ ...p.problem }));
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    const problems: RecordProblem[] = [];
+    if (waiting.some((w) => w.changeId === undefined)) problems.push(...(await this.listing()).problems);
+    const changes = [...new Set(waiting.flatMap((w) => (w.changeId === undefined ? [] : [w.changeId])))].sort();
+    for (const id of changes) problems.push(...(await this.readChange(id)).problems);
+    return problems;
   }
 
   /**
@@ -360,30 +479,56 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 
   private async writeIndex(hash: string, pipeline: Pipeline, entries: IndexEntry[]): Promise<void> {
-    await this.prepareForWriting();
-    await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
-    const stat = await fs.stat(this.indexPath).catch(() => undefined);
-    this.lastIndex = stat ? { identity: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, hash, entries: new Map(entries.map((e) => [e.summary.id, e])) } : undefined;
+    // The cache is outside the repository, so it is written in Restricted Mode too,
+    // unless someone pointed the cache folder into the repository itself.
+    if (!this.mayWrite() && isWithin(realpathOrSelf(this.workspaceRoot), path.resolve(this.indexPath))) return;
+    try {
+      await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
+      const stat = await fs.stat(this.indexPath).catch(() => undefined);
+      this.lastIndex = stat ? { identity: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, hash, entries: new Map(entries.map((e) => [e.summary.id, e])) } : undefined;
+    } catch {
+      // An unwritable cache costs speed, never the list.
+      this.lastIndex = undefined;
+    }
   }
 
-  /** Moves a bad file aside (never deletes it) so the rest of the record loads. */
-  private async quarantine(relPath: string): Promise<string | undefined> {
-    const from = path.join(this.workspaceRoot, relPath);
-    let to = path.join(this.factoryDir, 'quarantine', path.relative(this.factoryDir, from));
+  /**
+   * Moves a bad file (or a link itself, never what it points to) aside, never deleting
+   * it, so the rest of the record loads; or, while the record may not be written,
+   * notes it for setAsidePending(). Records the outcome on the problem.
+   */
+  private async setAside(problem: RecordProblem, changeId: string | undefined): Promise<void> {
+    if (!this.mayWrite()) {
+      problem.pending = true;
+      problem.message = `${problem.message}; ${PENDING_NOTE}`;
+      this.pending.set(problem.path, { ...(changeId !== undefined ? { changeId } : {}), problem: { ...problem } });
+      return;
+    }
+    const from = path.join(this.workspaceRoot, ...problem.path.split('/'));
+    const to = path.join(this.factoryDir, 'quarantine', path.relative(this.factoryDir, from));
     try {
-      await fs.mkdir(path.dirname(to), { recursive: true });
-      // Never replace an earlier quarantined file of the same name.
-      if (await exists(to)) to = `${to}.${nextUlid()}`;
-      await fs.rename(from, to);
-      return this.relative(to);
-    } catch {
-      return undefined;
+      problem.quarantinedTo = this.relative(await this.fsx.moveAside(from, to, () => nextUlid()));
+    } catch (error) {
+      // Gone meanwhile: another reader set it aside. Anything else (a link at quarantine/) is said.
+      if (!isMissing(error)) problem.message = `${problem.message}; it could not be set aside: ${describeIoError(error)}`;
     }
   }
 
   private report(problem: RecordProblem): RecordProblem {
     this.onProblem(problem);
     return problem;
+  }
+
+  /** A refusal or an I/O error as a problem of the path it concerns. */
+  private problemFor(error: unknown, abs: string): RecordProblem {
+    if (error instanceof UnsafeRecordPathError) return { path: error.relPath, field: '', message: error.reason };
+    return { path: this.relative(abs), field: '', message: describeIoError(error) };
+  }
+
+  /** True for the change's own folder and anything in it (what may be set aside), not `.factory` or `changes`. */
+  private belongsToChange(relPath: string, changeId: string): boolean {
+    const folder = `${this.relative(this.factoryDir)}/changes/${changeId}`;
+    return relPath === folder || relPath.startsWith(`${folder}/`);
   }
 
   private eventsDir(changeId: string): string {
@@ -393,20 +538,17 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 
   private async prepareForWriting(): Promise<void> {
-    await this.assertFactoryInside();
+    if (!this.mayWrite()) throw new RecordReadOnlyError('write the record');
+    await this.fsx.ensureDir(this.factoryDir);
     if (this.gitignoreEnsured) return;
-    await ensureFactoryGitignore(this.factoryDir);
+    await ensureFactoryGitignore(this.factoryDir, this.fsx);
     this.gitignoreEnsured = true;
-  }
-
-  /** `.factory` itself (or a folder in it) could be a symbolic link out of the workspace. */
-  private async assertFactoryInside(): Promise<void> {
-    await this.assertInsideWorkspace(this.factoryDir);
-  }
-
-  private async assertInsideWorkspace(dir: string): Promise<void> {
-    const [realRoot, realDir] = await Promise.all([realpathOrSelf(this.workspaceRoot), realpathOfExisting(dir)]);
-    if (!isWithin(realRoot, realDir)) throw new OutsideWorkspaceError(this.relative(dir), this.workspaceRoot, 'a symbolic link leads outside');
+    // A .gitignore that is a link is left alone (nothing is written through it), and said.
+    try {
+      await this.fsx.inspect(path.join(this.factoryDir, '.gitignore'), 'file');
+    } catch (error) {
+      this.report(this.problemFor(error, path.join(this.factoryDir, '.gitignore')));
+    }
   }
 
   private relative(file: string): string {
@@ -414,26 +556,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 }
 
-/** Reads a file that must be small: its text, its size when too big, or 'gone'. Symbolic links are refused. */
-function readSmallFileSync(file: string): string | number | 'gone' {
-  let fd: number;
-  try {
-    fd = openSync(file, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0));
-  } catch (error) {
-    if (isNotFound(error)) return 'gone';
-    throw error;
-  }
-  try {
-    const { size } = fstatSync(fd);
-    if (checkEventFileSize(size)) return size;
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /**
- * The mtime of each folder (-1 when absent). One stat per change is the whole cost of
+ * The mtime of each folder (-1 when absent, or not a real folder: a link is never
+ * followed, and readChange reports it). One stat per change is the whole cost of
  * a staleness check, so it is done synchronously, which is several times quicker than
  * a round trip through the thread pool per folder, in slices that yield to the event
  * loop so a large record never blocks the editor for long.
@@ -442,42 +567,25 @@ async function mtimesOf(dirs: readonly string[]): Promise<number[]> {
   const mtimes: number[] = [];
   for (let start = 0; start < dirs.length; start += 2000) {
     if (start > 0) await new Promise((resolve) => setImmediate(resolve));
-    for (const dir of dirs.slice(start, start + 2000)) mtimes.push(statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? -1);
+    for (const dir of dirs.slice(start, start + 2000)) mtimes.push(folderMtime(dir));
   }
   return mtimes;
 }
 
-async function exists(file: string): Promise<boolean> {
+function folderMtime(dir: string): number {
   try {
-    await fs.lstat(file);
-    return true;
+    const stats = lstatSync(dir, { throwIfNoEntry: false });
+    return stats?.isDirectory() ? stats.mtimeMs : -1;
   } catch {
-    return false;
+    return -1; // EACCES, ENOTDIR: readChange says what is wrong
   }
 }
 
-async function realpathOrSelf(p: string): Promise<string> {
+function realpathOrSelf(p: string): string {
   try {
-    return await fs.realpath(p);
+    return realpathSync.native(p);
   } catch {
     return path.resolve(p);
-  }
-}
-
-/** The real path of `p`, resolving the deepest part of it that exists. */
-async function realpathOfExisting(p: string): Promise<string> {
-  let current = path.resolve(p);
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return path.join(await fs.realpath(current), ...rest);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      const parent = path.dirname(current);
-      if (parent === current) return path.join(current, ...rest);
-      rest.unshift(path.basename(current));
-      current = parent;
-    }
   }
 }
 
@@ -493,8 +601,4 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
-}
-
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }

@@ -1,9 +1,10 @@
 // Content-addressed evidence: stored once, verifiable, streamed.
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileEvidenceStore } from '../../../src/store/evidence';
+import { EvidenceAlteredError, FileEvidenceStore } from '../../../src/store/evidence';
+import { RecordReadOnlyError } from '../../../src/store/recordFs';
 import { FileRecordStore } from '../../../src/store/recordStore';
 import { collectLines, exited, spawnTs, tempWorkspace } from './helpers';
 
@@ -62,6 +63,75 @@ describe('store: evidence', function () {
     assert.equal((await store.verify([{ sha256: '../x' }]))[0]?.problem, 'misnamed');
   });
 
+  it('every read checks the hash: altered bytes are an EvidenceAlteredError (path, expected, actual), never content', async () => {
+    const store = new FileEvidenceStore(ws.dir);
+    const ref = await store.put('{"kind":"text","text":"the real transcript"}\n', { name: 'transcript.jsonl' });
+    assert.equal((await store.read(ref)).toString(), '{"kind":"text","text":"the real transcript"}\n');
+    assert.equal((await collect(store.open(ref))).toString(), '{"kind":"text","text":"the real transcript"}\n');
+    const forged = '{"kind":"text","text":"all tests passed"}\n';
+    writeFileSync(join(ws.dir, store.pathOf(ref)), forged);
+    const isAltered = (error: unknown) =>
+      error instanceof EvidenceAlteredError && error.path === store.pathOf(ref) && error.expected === ref.sha256 && error.actual === sha(forged) && /altered/.test(error.message);
+    await assert.rejects(store.read(ref), isAltered);
+    // The stream fails before handing out a single byte of the forged content.
+    const seen: Buffer[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of store.open(ref)) seen.push(chunk as Buffer);
+      })(),
+      isAltered,
+    );
+    assert.deepEqual(seen, []);
+    rmSync(join(ws.dir, store.pathOf(ref)));
+    await assert.rejects(store.read(ref), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT' && /missing/.test((e as Error).message));
+    await assert.rejects(collect(store.open(ref)), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+  });
+
+  it('a large stream is checked before its first byte, and fails at its end if the file changes while it is read', async () => {
+    const store = new FileEvidenceStore(ws.dir);
+    const big = Buffer.alloc(12 * 1024 * 1024, 'a');
+    const ref = await store.put(big, { name: 'big.log' });
+    assert.equal((await collect(store.open(ref))).length, big.length);
+    const file = join(ws.dir, store.pathOf(ref));
+    // Altered before: nothing handed out.
+    const fd = openSync(file, 'r+');
+    writeSync(fd, 'b', 5_000_000);
+    let handedOut = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of store.open(ref)) handedOut += (chunk as Buffer).length;
+      })(),
+      EvidenceAlteredError,
+    );
+    assert.equal(handedOut, 0);
+    // Intact when the stream starts, altered while it is read: the end of the stream is an error.
+    writeSync(fd, 'a', 5_000_000);
+    let altered = false;
+    await assert.rejects(
+      (async () => {
+        for await (const chunk of store.open(ref)) {
+          handedOut += (chunk as Buffer).length;
+          if (!altered) {
+            writeSync(fd, 'c', 11_000_000);
+            altered = true;
+          }
+        }
+      })(),
+      (e: unknown) => e instanceof EvidenceAlteredError && e.actual !== e.expected,
+    );
+    closeSync(fd);
+  });
+
+  it('Restricted Mode: put refuses and writes nothing; reads still work', async () => {
+    const writable = new FileEvidenceStore(ws.dir);
+    const ref = await writable.put('kept', { name: 'kept.txt' });
+    const readOnly = new FileEvidenceStore(ws.dir, undefined, { mayWrite: () => false });
+    await assert.rejects(readOnly.put('new', { name: 'new.txt' }), RecordReadOnlyError);
+    assert.deepEqual(storedFiles(ws.dir), [`${ref.sha256.slice(0, 2)}/${ref.sha256.slice(2)}`]);
+    assert.equal((await readOnly.read(ref)).toString(), 'kept');
+    assert.deepEqual(await readOnly.verify(), []);
+  });
+
   it('streams 50 MB to disk with bounded memory (a real process, peak memory measured)', async () => {
     const child = spawnTs(join(__dirname, 'fixtures', 'largeEvidence.ts'), [ws.dir, '50']);
     const out = collectLines(child);
@@ -77,3 +147,9 @@ describe('store: evidence', function () {
     assert.deepEqual(await new FileEvidenceStore(ws.dir).verify(), []);
   });
 });
+
+async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

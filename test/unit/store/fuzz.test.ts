@@ -197,9 +197,12 @@ describe('store: fuzzed and hostile record files', function () {
   it('refuses a .factory folder that is a symbolic link out of the workspace', async () => {
     const outside = tempWorkspace('outside');
     symlinkSync(outside.dir, join(ws.dir, '.factory'));
-    const store = new FileRecordStore(ws.dir);
-    await assert.rejects(store.listChangeIds(), /not inside the workspace/);
-    await assert.rejects(store.append('x', { type: 'change.completed', data: {} }), /not inside the workspace/);
+    const reported: RecordProblem[] = [];
+    const store = new FileRecordStore(ws.dir, { onProblem: (p) => reported.push(p) });
+    assert.deepEqual(await store.listChangeIds(), []);
+    assert.deepEqual(reported.map((p) => [p.path, p.quarantinedTo]), [['.factory', undefined]]);
+    assert.match(reported[0]!.message, /symbolic link/);
+    await assert.rejects(store.append('x', { type: 'change.completed', data: {} }), /\.factory is a symbolic link/);
     assert.deepEqual(readdirSync(outside.dir), []);
     outside.cleanup();
   });

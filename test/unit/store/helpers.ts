@@ -4,6 +4,10 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// The summary index lives in the per-user cache: tests keep theirs in one temp folder,
+// never in the home folder of whoever runs them.
+process.env.FACTORY_COCKPIT_CACHE_DIR ??= mkdtempSync(join(tmpdir(), 'fc-cache-'));
+
 export function tempWorkspace(prefix: string): { dir: string; cleanup: () => void } {
   // realpath: macOS's /tmp is a symbolic link, and the store compares real paths.
   const dir = realpathSync(mkdtempSync(join(tmpdir(), `fc-${prefix}-`)));

@@ -88,7 +88,7 @@ describe('store: record files', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(eventsDir('c1'), `${a.id}.json`), 'utf8')), a);
   });
 
-  it('writes .factory/.gitignore on first use, keeps a user-edited one, and git ignores cache and temp files only', async () => {
+  it('writes .factory/.gitignore on first use, keeps a user-edited one, and git ignores temp files only (the index is outside)', async () => {
     initRepo(ws.dir);
     const store = new FileRecordStore(ws.dir);
     await store.append('c1', { type: 'change.created', data: { title: 'One' } });
@@ -99,7 +99,8 @@ describe('store: record files', () => {
     writeFileSync(join(ws.dir, '.factory', 'pipeline.json.123456'), 'partial');
     const status = git(ws.dir, 'status', '--porcelain', '--untracked-files=all', '--ignored').split('\n');
     assert.ok(status.some((l) => l.startsWith('?? .factory/changes/c1/events/') && l.endsWith('.json')), 'events are committed');
-    assert.ok(status.includes('!! .factory/.cache/index.json'), 'the index is ignored');
+    assert.ok(!existsSync(join(ws.dir, '.factory', '.cache')), 'the index is not in the repository');
+    assert.ok(existsSync(store.indexPath) && !store.indexPath.startsWith(ws.dir), 'it is in the per-user cache');
     assert.ok(status.includes('!! .factory/changes/c1/events/.01ABC.json.123.abc.tmp'), 'temp files are ignored');
     assert.ok(status.includes('!! .factory/pipeline.json.123456'), "write-file-atomic's temp files are ignored");
 
