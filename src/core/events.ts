@@ -104,7 +104,8 @@ export const EventPayloads = {
     runner: z.looseObject({ pid: z.number().int(), host: z.string() }).optional(),
     /** Attempt number within the stage (1-based) and what made it run. */
     number: z.number().int().positive().optional(),
-    trigger: z.enum(['run', 'retry', 'resume', 'sentBack']).optional(),
+    // Open: a newer version may start attempts for reasons this one does not know.
+    trigger: z.string().optional(),
   }),
   'attempt.finished': z.looseObject({
     stageId: StageId,
@@ -125,7 +126,14 @@ export const EventPayloads = {
     /** Who stopped it, when a person did. */
     stoppedBy: z.string().optional(),
   }),
-  'attempt.rolledBack': z.looseObject({ stageId: StageId, attemptId: UlidSchema, checkpoint: z.string().optional() }),
+  'attempt.rolledBack': z.looseObject({
+    stageId: StageId,
+    attemptId: UlidSchema,
+    checkpoint: z.string().optional(),
+    /** What the rollback changed in the working tree. */
+    files: z.array(z.looseObject({ path: z.string(), action: z.string() })).optional(),
+    skippedSubmodules: z.array(z.string()).optional(),
+  }),
   'verification.recorded': z.looseObject({
     stageId: StageId,
     criterionId: z.string(),
@@ -136,12 +144,43 @@ export const EventPayloads = {
     durationMs: z.number().nonnegative().optional(),
     evidence: z.array(EvidenceRefSchema).default([]),
     verified: TreeRefSchema.optional(),
+    // What a reviewer needs to read the result (see verify/runner.ts). Loosely typed on
+    // purpose: they are shown, never folded, and must not get an older file set aside.
+    kind: z.string().optional(),
+    startedAt: z.string().optional(),
+    environment: z.unknown().optional(),
+    treeChangedDuringRun: z.boolean().optional(),
+    totals: z.unknown().optional(),
+    notes: z.unknown().optional(),
+    command: z.unknown().optional(),
+    approval: z.unknown().optional(),
+    waitingForApproval: z.boolean().optional(),
+    /** The sentence fed back to the stage's next attempt when this criterion did not pass. */
+    failureFeedback: z.string().optional(),
   }),
   'stage.approvalRequested': z.looseObject({ stageId: StageId, attemptId: UlidSchema.optional() }),
   'review.decided': z.looseObject({
     stageId: StageId,
+    /** `sentBack` here is how versions before `stage.sentBack` recorded a send-back to the same stage. */
     decision: z.enum(['approved', 'sentBack']),
     note: z.string().optional(),
+  }),
+  /**
+   * A reviewer sent the change back from `fromStage` to `toStage` (the same stage or an
+   * earlier one). `toStage` reopens; the stages after it go back to pending. It names
+   * the attempts it reopens and supersedes, so the fold reads it the same whatever the
+   * order of clocks between machines.
+   */
+  'stage.sentBack': z.looseObject({
+    fromStage: StageId,
+    toStage: StageId,
+    note: z.string().optional(),
+    /** The latest attempt of `toStage` when it was sent back: its handoff no longer stands. */
+    reopens: UlidSchema.optional(),
+    /** Attempts of the stages after `toStage`: kept, shown as superseded. */
+    supersedes: z.array(UlidSchema).default([]),
+    /** The context pack as it was when sent back: what the reopened stage is handed. */
+    contextVersion: z.string().optional(),
   }),
   'stage.completedByHand': z.looseObject({ stageId: StageId, note: z.string().optional() }),
   'handoff.recorded': z.looseObject({
@@ -232,10 +271,25 @@ export function validateEvent(raw: unknown): { ok: true; event: FactoryEvent } |
   if (!isKnownType(type)) return { ok: true, event: envelope.data as UnknownEvent };
   const payload = EventPayloads[type].safeParse(envelope.data.data);
   if (!payload.success) {
+    // A value this version does not know where it expects one of a fixed set (a new
+    // decision, outcome or kind) is a newer writer's, not corruption: the event is kept
+    // and shown, never folded, and never set aside — an older teammate's extension
+    // would otherwise move it and the move would be committed.
+    if (payload.error.issues.every((i) => i.code === 'invalid_value' && typeof valueAt(envelope.data.data, i.path) === 'string')) {
+      const kept = envelope.data as UnknownEvent;
+      newerValues.add(kept);
+      return { ok: true, event: kept };
+    }
     const issue = firstIssue(payload.error);
     return { ok: false, issue: { ...issue, field: issue.field ? `data.${issue.field}` : 'data' } };
   }
   return { ok: true, event: { ...envelope.data, type, data: payload.data } as FactoryEvent };
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
 }
 
 export function firstIssue(error: z.ZodError): ValidationIssue {
@@ -244,7 +298,15 @@ export function firstIssue(error: z.ZodError): ValidationIssue {
   return { field: issue.path.map(String).join('.'), message: issue.message };
 }
 
+/** Events of a known type carrying a value this version does not know (see validateEvent). */
+const newerValues = new WeakSet<object>();
+
+/** True for an event this version keeps and shows but cannot fold: a newer schema version, an unknown type, or an unknown value. */
+export function isFromNewerVersion(event: FactoryEvent): boolean {
+  return event.v > EVENT_SCHEMA_VERSION || !isKnownType(event.type) || newerValues.has(event);
+}
+
 /** Narrowing helper for folds and views. */
 export function isEvent<T extends KnownEventType>(event: FactoryEvent, type: T): event is EventOf<T> {
-  return event.type === type && event.v <= EVENT_SCHEMA_VERSION;
+  return event.type === type && event.v <= EVENT_SCHEMA_VERSION && !newerValues.has(event);
 }

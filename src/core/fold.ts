@@ -3,10 +3,14 @@
 // attempt's finish names its attempt id) and the fold tolerates reading a finish
 // before its start.
 import type { AttemptOutcome, FactoryEvent, EvidenceRef } from './events';
-import { EVENT_SCHEMA_VERSION, isEvent, isKnownType } from './events';
+import { isEvent, isFromNewerVersion } from './events';
 import type { Owner, Pipeline, Stage } from './pipeline';
 
-export type StageStatus = 'pending' | 'running' | 'passed' | 'failed' | 'needsApproval' | 'stale';
+/**
+ * `sentBack`: a reviewer reopened the stage; it waits for a new run, which gets the
+ * reviewer's note as its failure text.
+ */
+export type StageStatus = 'pending' | 'running' | 'passed' | 'failed' | 'needsApproval' | 'stale' | 'sentBack';
 
 export interface AttemptState {
   id: string;
@@ -32,6 +36,10 @@ export interface AttemptState {
   startTree?: string;
   endTree?: string;
   rolledBack: boolean;
+  /** A reviewer sent the change back to an earlier stage after this attempt: kept for the record, no longer counted. */
+  superseded: boolean;
+  /** What made it run (run, retry, resume, sentBack). */
+  trigger?: string;
 }
 
 export interface CriterionResult {
@@ -56,6 +64,8 @@ export interface StageState {
   results: CriterionResult[];
   handedOff: boolean;
   approved: boolean;
+  /** The reviewer's send-back that reopened this stage, while no new attempt has started. */
+  sentBack?: { note?: string; by?: string; at: string; fromStage: string };
 }
 
 export interface ChangeState {
@@ -96,17 +106,35 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     unknownEvents: 0,
   };
   const stageById = new Map(state.stages.map((s) => [s.id, s]));
+  const marks = new Map(state.stages.map((s) => [s.id, emptyMarks()]));
   const attempts = new Map<string, AttemptState>();
-  const approvalRequested = new Set<string>();
+  // Ids named by a send-back; applied after the loop, so the order of clocks does not matter.
+  const superseded = new Set<string>();
+  const rolledBack = new Set<string>();
 
   const attemptFor = (stage: StageState, attemptId: string, backend = stage.owner.backend): AttemptState => {
     let attempt = attempts.get(attemptId);
     if (!attempt) {
-      attempt = { id: attemptId, stageId: stage.id, backend, rolledBack: false };
+      attempt = { id: attemptId, stageId: stage.id, backend, rolledBack: false, superseded: false };
       attempts.set(attemptId, attempt);
       stage.attempts.push(attempt);
     }
     return attempt;
+  };
+  /** The latest attempt of a stage started before `eventId` (for records that name none). */
+  const latestBefore = (stage: StageState, eventId: string): string | undefined =>
+    stage.attempts.filter((a) => (marks.get(stage.id)!.started.get(a.id) ?? '') < eventId).map((a) => a.id).sort().pop();
+  const sendBack = (event: FactoryEvent, input: { fromStage: string; toStage: string; note?: string; reopens?: string; supersedes: readonly string[] }) => {
+    const target = stageById.get(input.toStage);
+    if (!target) return;
+    const reopens = input.reopens ?? latestBefore(target, event.id);
+    marks.get(target.id)!.sentBack.push({ eventId: event.id, reopens, info: { ...(input.note ? { note: input.note } : {}), ...(event.by?.name ? { by: event.by.name } : {}), at: event.at, fromStage: input.fromStage } });
+    input.supersedes.forEach((id) => superseded.add(id));
+    // What names no attempt in the later stages (a result, a stage marked done by hand) is undone by order.
+    const from = pipeline.stages.findIndex((s) => s.id === target.id);
+    for (const later of state.stages.slice(from + 1)) {
+      marks.get(later.id)!.resetAt = maxId(marks.get(later.id)!.resetAt, event.id);
+    }
   };
 
   for (const event of ordered) {
@@ -126,6 +154,7 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
       const attempt = attemptFor(stage, event.data.attemptId, event.data.backend);
+      marks.get(stage.id)!.started.set(attempt.id, event.id);
       attempt.backend = event.data.backend;
       attempt.model = event.data.model;
       attempt.startedAt = event.at;
@@ -135,6 +164,7 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.number = event.data.number;
       attempt.runner = event.data.runner;
       attempt.startTree = event.data.start?.tree;
+      attempt.trigger = event.data.trigger;
     } else if (isEvent(event, 'attempt.finished')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
@@ -153,53 +183,135 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     } else if (isEvent(event, 'attempt.rolledBack')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
-      attemptFor(stage, event.data.attemptId).rolledBack = true;
-      // What the rolled-back attempt produced no longer stands: its results and the approval it asked for.
-      stage.results = stage.results.filter((r) => r.attemptId !== event.data.attemptId);
-      approvalRequested.delete(stage.id);
+      attemptFor(stage, event.data.attemptId);
+      rolledBack.add(event.data.attemptId);
     } else if (isEvent(event, 'verification.recorded')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
-      const result: CriterionResult = {
-        criterionId: event.data.criterionId,
-        attemptId: event.data.attemptId,
-        outcome: event.data.outcome,
-        required: event.data.required,
-        message: event.data.message,
-        verifiedTree: event.data.verified?.tree,
-        at: event.at,
-      };
-      // Latest result per criterion wins.
-      stage.results = [...stage.results.filter((r) => r.criterionId !== result.criterionId), result];
+      marks.get(stage.id)!.results.push({
+        eventId: event.id,
+        result: {
+          criterionId: event.data.criterionId,
+          attemptId: event.data.attemptId,
+          outcome: event.data.outcome,
+          required: event.data.required,
+          message: event.data.message,
+          verifiedTree: event.data.verified?.tree,
+          at: event.at,
+        },
+      });
     } else if (isEvent(event, 'stage.approvalRequested')) {
-      approvalRequested.add(event.data.stageId);
+      const stage = stageById.get(event.data.stageId);
+      if (stage) marks.get(stage.id)!.approvalRequests.push({ eventId: event.id, attemptId: event.data.attemptId ?? latestBefore(stage, event.id) });
     } else if (isEvent(event, 'review.decided')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
-      stage.approved = event.data.decision === 'approved';
-      if (event.data.decision === 'sentBack') stage.handedOff = false;
-      approvalRequested.delete(event.data.stageId);
+      if (event.data.decision === 'approved') marks.get(stage.id)!.approvals.push(event.id);
+      // How older versions recorded a send-back: to the same stage.
+      else sendBack(event, { fromStage: stage.id, toStage: stage.id, ...(event.data.note ? { note: event.data.note } : {}), supersedes: [] });
+    } else if (isEvent(event, 'stage.sentBack')) {
+      sendBack(event, event.data);
     } else if (isEvent(event, 'stage.completedByHand')) {
-      const stage = stageById.get(event.data.stageId);
-      if (stage) stage.handedOff = true;
+      // Its handoff follows; nothing to fold on its own.
     } else if (isEvent(event, 'handoff.recorded')) {
       const stage = stageById.get(event.data.fromStage);
-      if (stage) stage.handedOff = true;
-    } else if (!isKnownType(event.type) || event.v > EVENT_SCHEMA_VERSION) {
+      // A handoff from a stage to itself is how older versions recorded a send-back (with review.decided).
+      if (!stage || event.data.toStage === event.data.fromStage) continue;
+      marks.get(stage.id)!.handoffs.push({ eventId: event.id, attemptId: event.data.attemptId });
+    } else if (isFromNewerVersion(event)) {
       // Known types folded elsewhere (the context pack's) are not "unknown".
       state.unknownEvents++;
     }
   }
 
+  for (const attempt of attempts.values()) {
+    attempt.rolledBack = rolledBack.has(attempt.id);
+    // Only by name: an attempt started elsewhere with a clock behind this send-back's is not superseded by it.
+    attempt.superseded = superseded.has(attempt.id);
+  }
+  state.stages.forEach((stage) => settleStage(stage, marks.get(stage.id)!));
   state.stages.forEach((stage, i) => {
     // Later stages' own work changes the tree on purpose: a handed-off stage turns stale
     // only from edits made while no later stage has started.
-    const laterStarted = state.stages.slice(i + 1).some((s) => s.attempts.length > 0);
-    stage.status = stageStatus(stage, approvalRequested.has(stage.id), laterStarted ? {} : options);
+    const laterStarted = state.stages.slice(i + 1).some((s) => s.attempts.some((a) => !a.superseded));
+    stage.status = stageStatus(stage, marks.get(stage.id)!, laterStarted ? {} : options);
   });
   state.activeStageId = state.stages.find((s) => s.status !== 'passed')?.id;
   state.verification = summarizeVerification(state, options);
   return state;
+}
+
+/** What the fold collects per stage before deciding its state. */
+interface StageMarks {
+  /** attempt id → id of its `attempt.started` event. */
+  started: Map<string, string>;
+  handoffs: { eventId: string; attemptId?: string }[];
+  approvals: string[];
+  approvalRequests: { eventId: string; attemptId?: string }[];
+  sentBack: { eventId: string; reopens?: string; info: NonNullable<StageState['sentBack']> }[];
+  results: { eventId: string; result: CriterionResult }[];
+  /** Work recorded before this event id was undone by a send-back to an earlier stage. */
+  resetAt: string;
+}
+
+function emptyMarks(): StageMarks {
+  return { started: new Map(), handoffs: [], approvals: [], approvalRequests: [], sentBack: [], results: [], resetAt: '' };
+}
+
+function maxId(a: string, b: string): string {
+  return a > b ? a : b;
+}
+
+/** The stage's attempts in the order they started, and what still counts. */
+function settleStage(stage: StageState, marks: StageMarks): void {
+  const startOf = (a: AttemptState) => marks.started.get(a.id) ?? a.id;
+  stage.attempts.sort((a, b) => (startOf(a) < startOf(b) ? -1 : startOf(a) > startOf(b) ? 1 : 0));
+  const undone = new Set(stage.attempts.filter((a) => a.rolledBack || a.superseded).map((a) => a.id));
+  // Latest result per criterion wins; what a rolled-back or superseded attempt produced no longer stands.
+  const latest = new Map<string, CriterionResult>();
+  for (const { eventId, result } of marks.results.sort((a, b) => (a.eventId < b.eventId ? -1 : 1))) {
+    if (result.attemptId ? undone.has(result.attemptId) : eventId < marks.resetAt) continue;
+    latest.delete(result.criterionId);
+    latest.set(result.criterionId, result);
+  }
+  stage.results = [...latest.values()];
+}
+
+/**
+ * A stage's state is the truth about its latest work: the latest attempt that still
+ * counts decides, and a handoff stands only for the attempt it names. An attempt
+ * started after a handoff reopens the stage; a send-back reopens it until the next
+ * attempt starts.
+ */
+function stageStatus(stage: StageState, marks: StageMarks, options: FoldOptions): StageStatus {
+  const live = stage.attempts.filter((a) => !a.superseded);
+  const last = live[live.length - 1];
+  const lastStart = last ? (marks.started.get(last.id) ?? last.id) : '';
+  const lastSentBack = marks.sentBack[marks.sentBack.length - 1];
+  const reopened = new Set(marks.sentBack.map((s) => s.reopens).filter((id): id is string => id !== undefined));
+  // Work that names no attempt (a stage marked done by hand before any attempt) counts when it came after the latest attempt and send-back.
+  const floor = maxId(maxId(lastStart, lastSentBack?.eventId ?? ''), marks.resetAt);
+  const standsFor = (mark: { eventId: string; attemptId?: string }) =>
+    mark.attemptId && last && !last.rolledBack ? mark.attemptId === last.id && !reopened.has(last.id) : !mark.attemptId && mark.eventId > floor;
+
+  if (last && !last.rolledBack && last.startedAt && !last.outcome) return 'running';
+  const required = stage.results.filter((r) => r.required);
+  stage.handedOff = marks.handoffs.some(standsFor);
+  stage.approved = stage.handedOff && marks.approvals.some((id) => id > lastStart && id > (lastSentBack?.eventId ?? ''));
+  if (stage.handedOff) {
+    return required.some((r) => r.outcome === 'passed' && isStale(r, options)) ? 'stale' : 'passed';
+  }
+  const sentBackNow = lastSentBack && (last ? reopened.has(last.id) || lastSentBack.eventId > lastStart : true);
+  if (sentBackNow) {
+    stage.sentBack = lastSentBack.info;
+    return 'sentBack';
+  }
+  if (marks.approvalRequests.some(standsFor)) return 'needsApproval';
+  if (required.some((r) => r.outcome === 'failed' || r.outcome === 'error')) return 'failed';
+  if (!last || last.rolledBack) return 'pending';
+  if (last.outcome && last.outcome !== 'succeeded') return 'failed';
+  if (last.outcome === 'succeeded') return 'needsApproval';
+  return 'pending';
 }
 
 function initialStage(stage: Stage): StageState {
@@ -208,21 +320,6 @@ function initialStage(stage: Stage): StageState {
 
 function isStale(result: CriterionResult, options: FoldOptions): boolean {
   return options.currentTree !== undefined && result.verifiedTree !== undefined && result.verifiedTree !== options.currentTree;
-}
-
-function stageStatus(stage: StageState, approvalRequested: boolean, options: FoldOptions): StageStatus {
-  const live = stage.attempts.filter((a) => !a.rolledBack);
-  const last = live[live.length - 1];
-  if (last && last.startedAt && !last.outcome) return 'running';
-  const required = stage.results.filter((r) => r.required);
-  if (stage.handedOff || stage.approved) {
-    return required.some((r) => r.outcome === 'passed' && isStale(r, options)) ? 'stale' : 'passed';
-  }
-  if (approvalRequested) return 'needsApproval';
-  if (required.some((r) => r.outcome === 'failed' || r.outcome === 'error')) return 'failed';
-  if (last?.outcome && last.outcome !== 'succeeded') return 'failed';
-  if (last?.outcome === 'succeeded') return 'needsApproval';
-  return 'pending';
 }
 
 function summarizeVerification(state: ChangeState, options: FoldOptions): ChangeState['verification'] {

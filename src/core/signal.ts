@@ -39,6 +39,21 @@ function handoffTarget(fromStage: string, toStage: string | undefined, stageOrde
 }
 
 /**
+ * What hands a stage its context: a handoff into it, or a send-back to it, which hands
+ * the reopened stage the pack as it was when the reviewer sent it back.
+ */
+function handoffInto(event: FactoryEvent, stageOrder: readonly string[]): { target: string; handoff: HandoffInto } | undefined {
+  if (isEvent(event, 'handoff.recorded')) {
+    const target = handoffTarget(event.data.fromStage, event.data.toStage, stageOrder);
+    return target ? { target, handoff: { eventId: event.id, fromStage: event.data.fromStage, version: event.data.contextVersion } } : undefined;
+  }
+  if (isEvent(event, 'stage.sentBack') && stageOrder.includes(event.data.toStage)) {
+    return { target: event.data.toStage, handoff: { eventId: event.id, fromStage: `${event.data.fromStage} (sent back)`, version: event.data.contextVersion } };
+  }
+  return undefined;
+}
+
+/**
  * Judges every attempt of the stages in `stageOrder` (the pipeline's order) against
  * the handoff into its stage. The latest handoff recorded before the attempt started
  * counts (a send-back recorded as a handoff to an earlier stage counts for that
@@ -50,21 +65,20 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
   const versions = knownVersions(pack);
   const allHandoffs = new Map<string, HandoffInto[]>();
   for (const event of ordered) {
-    if (!isEvent(event, 'handoff.recorded')) continue;
-    const target = handoffTarget(event.data.fromStage, event.data.toStage, stageOrder);
-    if (!target) continue;
-    const list = allHandoffs.get(target) ?? [];
-    list.push({ eventId: event.id, fromStage: event.data.fromStage, version: event.data.contextVersion });
-    allHandoffs.set(target, list);
+    const into = handoffInto(event, stageOrder);
+    if (!into) continue;
+    const list = allHandoffs.get(into.target) ?? [];
+    list.push(into.handoff);
+    allHandoffs.set(into.target, list);
   }
 
   const latestInto = new Map<string, HandoffInto>();
   const seenAttempts = new Set<string>();
   const checks: AttemptContextCheck[] = [];
   for (const event of ordered) {
-    if (isEvent(event, 'handoff.recorded')) {
-      const target = handoffTarget(event.data.fromStage, event.data.toStage, stageOrder);
-      if (target) latestInto.set(target, { eventId: event.id, fromStage: event.data.fromStage, version: event.data.contextVersion });
+    const into = handoffInto(event, stageOrder);
+    if (into) {
+      latestInto.set(into.target, into.handoff);
       continue;
     }
     if (!isEvent(event, 'attempt.started')) continue;

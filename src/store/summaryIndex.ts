@@ -11,8 +11,9 @@ import type { ChangeState, StageStatus } from '../core/fold';
 import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
 
-// 2: rows carry the ticket (the change pickers show it). An index of another version is rebuilt.
-export const INDEX_SCHEMA_VERSION = 2;
+// 2: rows carry the ticket (the change pickers show it). 3: the `sentBack` status, and
+// statuses decided by the latest attempt. An index of another version is rebuilt.
+export const INDEX_SCHEMA_VERSION = 3;
 
 export interface StageSummary {
   id: string;
@@ -35,7 +36,7 @@ export interface ChangeSummary {
   problemCount: number;
 }
 
-const STATUS_CODES: Record<StageStatus, string> = { pending: 'p', running: 'r', passed: 'v', failed: 'f', needsApproval: 'a', stale: 's' };
+const STATUS_CODES: Record<StageStatus, string> = { pending: 'p', running: 'r', passed: 'v', failed: 'f', needsApproval: 'a', stale: 's', sentBack: 'b' };
 const STATUS_BY_CODE = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [code, status as StageStatus]));
 
 export interface IndexEntry {

@@ -12,6 +12,7 @@ const stageLook: Record<StageStatus, { icon: string; color?: string; label: stri
   failed: { icon: 'error', color: 'testing.iconFailed', label: 'failed' },
   needsApproval: { icon: 'question', color: 'charts.yellow', label: 'needs approval' },
   stale: { icon: 'history', color: 'list.warningForeground', label: 'stale' },
+  sentBack: { icon: 'reply', color: 'list.warningForeground', label: 'sent back' },
 };
 
 const attemptLook: Record<AttemptOutcome | 'running', { icon: string; color?: string; label: string }> = {

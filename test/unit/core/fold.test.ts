@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { defaultPipeline } from '../../../src/core/pipeline';
 import { foldChange } from '../../../src/core/fold';
-import { validateEvent, type FactoryEvent } from '../../../src/core/events';
+import { isEvent, isFromNewerVersion, validateEvent, type FactoryEvent } from '../../../src/core/events';
 import { parseJsonSafely } from '../../../src/core/json';
 
 let seq = 0;
@@ -89,9 +89,23 @@ describe('change fold', () => {
   });
 
   it('reports the failing field of a malformed event', () => {
-    const bad = validateEvent({ v: 1, id: '01JAAAAAAAAAAAAAAAAAAAA011', change: 'c-1', type: 'attempt.finished', at: '2026-11-20T09:00:00Z', data: { stageId: 'plan', attemptId: A1, outcome: 'exploded' } });
+    const bad = validateEvent({ v: 1, id: '01JAAAAAAAAAAAAAAAAAAAA011', change: 'c-1', type: 'attempt.finished', at: '2026-11-20T09:00:00Z', data: { stageId: 'plan', attemptId: A1, outcome: 42 } });
     assert.equal(bad.ok, false);
     assert.equal(!bad.ok && bad.issue.field, 'data.outcome');
+    const missing = validateEvent({ v: 1, id: '01JAAAAAAAAAAAAAAAAAAAA012', change: 'c-1', type: 'attempt.finished', at: '2026-11-20T09:00:00Z', data: { attemptId: A1, outcome: 'failed' } });
+    assert.equal(!missing.ok && missing.issue.field, 'data.stageId');
+  });
+
+  it('keeps, shows and never folds an event carrying a value only a newer version knows', () => {
+    // A newer teammate's outcome and decision: an older version must not set these aside (the move would be committed).
+    const outcome = validateEvent({ v: 1, id: '01JAAAAAAAAAAAAAAAAAAAA013', change: 'c-1', type: 'attempt.finished', at: '2026-11-20T09:00:00Z', data: { stageId: 'plan', attemptId: A1, outcome: 'handedToHuman' } });
+    const decision = validateEvent({ v: 1, id: '01JAAAAAAAAAAAAAAAAAAAA014', change: 'c-1', type: 'review.decided', at: '2026-11-20T09:00:00Z', data: { stageId: 'plan', decision: 'escalated' } });
+    assert.ok(outcome.ok && decision.ok);
+    assert.ok(isFromNewerVersion(outcome.event) && isFromNewerVersion(decision.event));
+    assert.equal(isEvent(outcome.event, 'attempt.finished'), false);
+    const s = foldChange('c-1', defaultPipeline(), [ev('change.created', { title: 'T' }), ev('attempt.started', { stageId: 'plan', attemptId: A1, backend: 'claude-code' }), outcome.event, decision.event]);
+    assert.equal(s.unknownEvents, 2);
+    assert.equal(s.stages[0]!.status, 'running', 'the finish this version cannot read is not folded as a finish');
   });
 
   it('drops prototype-polluting keys and says where', () => {
