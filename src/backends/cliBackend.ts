@@ -15,7 +15,7 @@ import type { LineParser, ParserFactory } from './parsers/common';
 import { resolveExecutable } from './processTree';
 import { Redactor, secretsFromEnv } from './redact';
 import { formatMs, runProcess, type ProcessExit, type RunningProcess, type StopRequest } from './runner';
-import type { AgentBackend, AgentRun, AttemptRequest, ContextPackInput, PriceTable } from './types';
+import type { AgentBackend, AgentRun, AttemptRequest, PriceTable } from './types';
 import { DEFAULT_PRICES, UsageMeter } from './usageMeter';
 
 /** Settings of one CLI backend (`factory.backends.<id>.*`). */
@@ -85,16 +85,6 @@ export interface CliBackendDeps {
 
 /** Past the output cap only what decides the outcome still flows: how the run ended and what it cost. */
 const KEPT_OVER_CAP = new Set<AgentEvent['kind']>(['result', 'usage', 'session', 'turn', 'error']);
-
-/**
- * @deprecated No backend adds the context pack to the prompt any more: the stage's prompt
- * template already holds it, and it reached the agent twice (issue #23). Kept only so the
- * public surface (index.ts) still builds; remove it with its export.
- */
-export function composePrompt(prompt: string, pack: ContextPackInput | undefined): string {
-  if (!pack?.text) return prompt;
-  return `${pack.text.trimEnd()}\n\n---\n(context pack ${pack.version.slice(0, 12)})\n\n${prompt}`;
-}
 
 /** True when `file` (absolute, or relative to `cwd`) lies outside `cwd`. */
 export function outsideWorkspace(cwd: string, file: string): boolean {

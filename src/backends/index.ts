@@ -1,9 +1,9 @@
 // Public surface of the agent backends.
 export type { AgentBackend, AgentRun, AttemptRequest, BackendId, ContextPackInput, ModelPrice, PriceTable, TranscriptEntry, TranscriptSink } from './types';
-export { BACKEND_IDS } from './types';
+export { BACKENDS, backendEntry, backendsConfigFrom, manifestSettings, secretVariables, COMMON_BACKEND_SETTINGS, type BackendEntry, type SettingSpec } from './catalog';
 export { createBackends, capabilitiesOf, type BackendsConfig, type BackendPorts, type BackendRegistry } from './registry';
 export { checkBackends, type BackendCheck, type CheckOptions } from './check';
-export { CliBackend, composePrompt, missingBinaryMessage, type CliBackendConfig, type CliPreset } from './cliBackend';
+export { CliBackend, missingBinaryMessage, type CliBackendConfig, type CliPreset } from './cliBackend';
 export { CLI_PRESETS, claudeCodePreset, codexPreset, droidPreset, geminiPreset, aiderPreset, commandPreset, expandTemplate } from './presets';
 export { AcpBackend, allowOncePolicy, rejectAllPolicy, mapSessionUpdate, type AcpBackendConfig, type PermissionPolicy, type PermissionDecision, type PermissionRequestInfo } from './acp';
 export { VscodeLmBackend, createVscodeLmPort, type LanguageModelPort, type LmChatModel, type LmModelSelector, type VscodeLmConfig } from './vscodeLm';

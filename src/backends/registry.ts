@@ -1,11 +1,11 @@
-// Builds every backend from the user's settings, by id.
+// Builds every backend of the table (catalog.ts) from the user's settings, by id.
 import type { BackendCapabilities } from '../core/agentEvents';
-import { AcpBackend, type AcpBackendConfig } from './acp';
-import { CliBackend, type CliBackendConfig } from './cliBackend';
-import { HumanBackend } from './human';
-import { aiderPreset, claudeCodePreset, codexPreset, commandPreset, droidPreset, geminiPreset } from './presets';
-import type { AgentBackend, BackendId, PriceTable } from './types';
-import { VscodeLmBackend, type LanguageModelPort, type VscodeLmConfig } from './vscodeLm';
+import type { AcpBackendConfig } from './acp';
+import { BACKENDS } from './catalog';
+import type { CliBackendConfig } from './cliBackend';
+import type { HumanBackend } from './human';
+import type { AgentBackend, PriceTable } from './types';
+import type { LanguageModelPort, VscodeLmConfig } from './vscodeLm';
 
 export interface BackendsConfig {
   'claude-code'?: CliBackendConfig;
@@ -26,23 +26,17 @@ export interface BackendPorts {
   languageModels?: LanguageModelPort;
 }
 
-export type BackendRegistry = ReadonlyMap<BackendId, AgentBackend> & { human: HumanBackend };
+export type BackendRegistry = ReadonlyMap<string, AgentBackend> & { human: HumanBackend };
 
+/** One backend per entry of the table (catalog.ts), configured from the user's settings. */
 export function createBackends(config: BackendsConfig = {}, ports: BackendPorts = {}): BackendRegistry {
-  const deps = { ...(config.prices ? { prices: config.prices } : {}), ...(config.killGraceMs !== undefined ? { killGraceMs: config.killGraceMs } : {}) };
-  const human = new HumanBackend();
-  const map = new Map<BackendId, AgentBackend>([
-    ['claude-code', new CliBackend(claudeCodePreset, config['claude-code'], deps)],
-    ['codex', new CliBackend(codexPreset, config.codex, deps)],
-    ['droid', new CliBackend(droidPreset, config.droid, deps)],
-    ['gemini', new CliBackend(geminiPreset, config.gemini, deps)],
-    ['aider', new CliBackend(aiderPreset, config.aider, deps)],
-    ['command', new CliBackend(commandPreset, config.command, deps)],
-    ['acp', new AcpBackend(config.acp)],
-    ['vscode-lm', new VscodeLmBackend(ports.languageModels, config['vscode-lm'])],
-    ['human', human],
-  ]);
-  return Object.assign(map, { human });
+  const deps = {
+    ...(config.prices ? { prices: config.prices } : {}),
+    ...(config.killGraceMs !== undefined ? { killGraceMs: config.killGraceMs } : {}),
+    ...(ports.languageModels ? { languageModels: ports.languageModels } : {}),
+  };
+  const map = new Map<string, AgentBackend>(BACKENDS.map((entry) => [entry.id, entry.create((config as Record<string, Record<string, unknown> | undefined>)[entry.id], deps)]));
+  return Object.assign(map, { human: map.get('human') as HumanBackend });
 }
 
 export function capabilitiesOf(registry: ReadonlyMap<string, AgentBackend>): Record<string, BackendCapabilities> {

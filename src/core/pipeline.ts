@@ -11,7 +11,7 @@ const Id = z
 
 /** Who does a stage: an agent backend (by id) or a person (`backend: "human"`). */
 export const OwnerSchema = z.looseObject({
-  backend: z.string().min(1).describe('Backend id: claude-code, codex, droid, gemini, aider, command, acp, vscode-lm or human'),
+  backend: z.string().min(1).describe('Backend id, or "human" for a person (Factory: Check Agent Backends lists them)'),
   model: z.string().optional().describe('Model name passed to the backend'),
   person: z.string().optional().describe('For a human owner: the person or role who does the stage'),
   args: z.array(z.string()).optional().describe('Extra arguments for the backend'),

@@ -7,26 +7,8 @@ import { compareEvents, type ChangeState } from '../core/fold';
 import { isEvent, type FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
 import type { DetectedConvention } from '../store/contextPackStore';
+import { backendEntry, FALLBACK_CONTEXT_TOKENS } from '../backends/catalog';
 import type { PanelConvention, PanelDiff, PanelItem, PanelState, PanelVersion, TokenBudget } from '../core/contextPanelProtocol';
-
-/**
- * Input tokens a stage's backend takes when the pipeline gives the stage no
- * `budget.tokens`: the context window of the model the preset runs by default, less
- * room for the reply where the vendor says so. A context pack near the figure leaves
- * the agent no room to work, so the gauge warns from 80%.
- */
-export const DEFAULT_TOKEN_BUDGETS: Readonly<Record<string, number>> = {
-  'claude-code': 200_000, // Claude Sonnet/Opus context window
-  codex: 272_000, // GPT-5-Codex: 400k window, of which 272k input
-  gemini: 1_000_000, // Gemini 2.5 Pro: 1M window
-  droid: 200_000, // Factory Droid runs Claude models by default
-  aider: 128_000, // depends on the model aider is given; a common floor
-  acp: 128_000, // any ACP agent: the model is unknown here
-  'vscode-lm': 128_000, // the editor's model: its own limit is checked when the request is made
-  command: 128_000,
-};
-/** For a backend the table does not know. */
-export const FALLBACK_TOKEN_BUDGET = 128_000;
 
 /** The budget the gauge measures the pack against: the next (active) stage's. */
 export function tokenBudgetFor(pipeline: Pipeline | undefined, change: ChangeState | undefined): TokenBudget {
@@ -43,10 +25,10 @@ export function tokenBudgetFor(pipeline: Pipeline | undefined, change: ChangeSta
   if (stage.owner.backend === 'human') {
     return { ...base, source: 'none', explanation: `${title} is done by a person: no token budget applies.` };
   }
-  const known = DEFAULT_TOKEN_BUDGETS[stage.owner.backend];
+  const known = backendEntry(stage.owner.backend)?.contextTokens;
   return {
     ...base,
-    tokens: known ?? FALLBACK_TOKEN_BUDGET,
+    tokens: known ?? FALLBACK_CONTEXT_TOKENS,
     source: 'backendDefault',
     explanation: known ? `${title} · default for ${base.backend}` : `${title} · default for an unknown backend (${base.backend})`,
   };

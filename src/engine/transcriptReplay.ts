@@ -6,15 +6,10 @@
 // as log lines; stdin (what the cockpit sent an ACP agent) is left out.
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { SessionUpdate } from '@agentclientprotocol/sdk';
 import type { AgentEvent } from '../core/agentEvents';
 import { isEvent, type EvidenceRef, type FactoryEvent } from '../core/events';
-import { mapSessionUpdate } from '../backends/acp';
+import { backendEntry } from '../backends/catalog';
 import type { LineParser } from '../backends/parsers/common';
-import { createClaudeCodeParser } from '../backends/parsers/claudeCode';
-import { createCodexParser } from '../backends/parsers/codex';
-import { createDroidParser } from '../backends/parsers/droid';
-import { createGeminiParser } from '../backends/parsers/gemini';
 import { createPlainTextParser } from '../backends/parsers/plainText';
 import type { PriceTable } from '../backends/types';
 import { DEFAULT_PRICES, UsageMeter } from '../backends/usageMeter';
@@ -31,49 +26,11 @@ export interface ReplayOptions {
   prices?: PriceTable;
 }
 
-/** How the stdout of each backend is read back. Unknown backends are shown as plain text. */
+/** How the stdout of each backend is read back: the table's replay parser; unknown backends as plain text. */
 export function replayParserFor(backend: string, cwd: string): LineParser {
-  switch (backend) {
-    case 'claude-code':
-      return createClaudeCodeParser({ cwd });
-    case 'codex':
-      return createCodexParser({ cwd });
-    case 'droid':
-      return createDroidParser({ cwd });
-    case 'gemini':
-      return createGeminiParser({ cwd });
-    case 'acp':
-      return acpReplayParser();
-    case 'vscode-lm':
-      // vscode.lm records text fragments as they streamed, not lines.
-      return { parse: (line) => (line ? [{ kind: 'text', text: line }] : []), end: () => [] };
-    default:
-      return createPlainTextParser({ cwd });
-  }
+  return backendEntry(backend)?.replayParser?.(cwd) ?? createPlainTextParser({ cwd });
 }
 
-/** ACP stdout is JSON-RPC: the agent's `session/update` notifications carry what it did. */
-function acpReplayParser(): LineParser {
-  const tools = new Map<string, { kind?: string; input?: unknown; title?: string }>();
-  return {
-    parse(line) {
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        return line.trim() ? [{ kind: 'diagnostic', level: 'warn', message: 'acp: not a JSON-RPC line', line: line.slice(0, 300) }] : [];
-      }
-      const { method, params } = (message ?? {}) as { method?: unknown; params?: { update?: unknown } };
-      if (method !== 'session/update' || !params?.update || typeof params.update !== 'object') return [];
-      try {
-        return mapSessionUpdate(params.update as SessionUpdate, tools);
-      } catch (error) {
-        return [{ kind: 'diagnostic', level: 'warn', message: `acp: session update not understood: ${(error as Error).message}`, line: line.slice(0, 300) }];
-      }
-    },
-    end: () => [],
-  };
-}
 
 /**
  * Turns the lines of a stored transcript (JSONL) into events and log lines, in order.
@@ -129,6 +86,8 @@ export interface RecordedAttempt {
   prompt?: string;
   transcript?: EvidenceRef;
   startTree?: string;
+  /** The tree when the attempt ended: with the start tree, the attempt's own diff. */
+  endTree?: string;
   startedAt?: string;
   outcome?: string;
   reason?: string;
@@ -159,6 +118,7 @@ export function findRecordedAttempt(events: readonly FactoryEvent[], attemptId: 
         ...(event.data.durationMs !== undefined ? { durationMs: event.data.durationMs } : {}),
         ...(event.data.usage ? { usage: event.data.usage } : {}),
         ...(event.data.transcript ? { transcript: event.data.transcript } : {}),
+        ...(event.data.end?.tree ? { endTree: event.data.end.tree } : {}),
       });
     }
   }

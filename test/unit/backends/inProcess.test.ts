@@ -9,7 +9,7 @@ import { HumanBackend } from '../../../src/backends/human';
 import { LineSplitter } from '../../../src/backends/lineSplitter';
 import { REDACTED, Redactor, secretsFromEnv } from '../../../src/backends/redact';
 import { createBackends } from '../../../src/backends/registry';
-import { BACKEND_IDS } from '../../../src/backends/types';
+import { BACKENDS } from '../../../src/backends/catalog';
 import { UsageMeter, priceFor } from '../../../src/backends/usageMeter';
 import { VscodeLmBackend, type LanguageModelPort, type LmCancellation, type LmModelSelector } from '../../../src/backends/vscodeLm';
 import type { SessionUpdate } from '@agentclientprotocol/sdk';
@@ -191,7 +191,7 @@ describe('ACP update mapping', () => {
 describe('registry and checkBackends', () => {
   it('builds every backend by id', () => {
     const registry = createBackends({ 'claude-code': { model: 'claude-sonnet-4-5' } });
-    assert.deepEqual([...registry.keys()], [...BACKEND_IDS]);
+    assert.deepEqual([...registry.keys()], BACKENDS.map((b) => b.id));
     assert.equal(registry.get('claude-code')?.capabilities.cost, 'agent');
     assert.equal(registry.get('codex')?.capabilities.cost, 'estimate');
     assert.equal(registry.get('aider')?.capabilities.cost, 'none');

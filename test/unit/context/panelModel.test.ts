@@ -4,7 +4,8 @@ import { EMPTY_PACK_VERSION } from '../../../src/core/contextPack';
 import { parseHostMessage } from '../../../src/core/contextPanelProtocol';
 import { foldChange } from '../../../src/core/fold';
 import { defaultPipeline, PipelineSchema } from '../../../src/core/pipeline';
-import { buildPanelState, DEFAULT_TOKEN_BUDGETS, orderAfterMove, panelDiff, tokenBudgetFor } from '../../../src/engine/contextPanel';
+import { buildPanelState, orderAfterMove, panelDiff, tokenBudgetFor } from '../../../src/engine/contextPanel';
+import { backendEntry } from '../../../src/backends/catalog';
 import { checkStaleness, detectConventions } from '../../../src/store/contextPackStore';
 import { makeWorkspace, type Workspace } from './helpers';
 
@@ -144,7 +145,7 @@ describe('context panel model', () => {
     it("falls back to the backend's documented default, and says so", async () => {
       const { change } = await load();
       const budget = tokenBudgetFor(pipeline, change);
-      assert.equal(budget.tokens, DEFAULT_TOKEN_BUDGETS['claude-code']);
+      assert.equal(budget.tokens, backendEntry('claude-code')!.contextTokens);
       assert.equal(budget.tokens, 200_000);
       assert.equal(budget.source, 'backendDefault');
       assert.equal(budget.explanation, 'Plan · default for claude-code');
