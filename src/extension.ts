@@ -1,21 +1,22 @@
-// Composition root: builds the cockpit's parts for the first workspace folder and
-// registers every disposable. Activation does no I/O of its own; the first read of
-// the record happens after activate returns.
+// Composition root: builds the factory (the engine's one entry point) for the first
+// workspace folder with the editor's ports — settings, SecretStorage, Workspace Trust,
+// confirmations, the log, vscode.lm — then the views on it, and registers every
+// disposable. Activation does no I/O of its own; the first read of the record happens
+// after activate returns.
 import * as vscode from 'vscode';
-import { GitAdapter } from './git/gitAdapter';
-import { FileRecordStore, type RecordProblem } from './store/recordStore';
-import { systemClock } from './engine/ports';
+import { createVscodeLmPort } from './backends/vscodeLm';
+import { createFactory, type RecordProblem } from './engine/factory';
+import type { RunObserver } from './engine/stageRunner';
+import { registerBackendCommands, recoverInterrupted, secretKey } from './ui/agentSettings';
 import { Cockpit, describeProblem, type CockpitSnapshot } from './ui/cockpit';
+import { registerCommands } from './ui/commands';
+import { registerContextPanel } from './ui/contextPanel';
+import { vscodePrompter } from './ui/prompts';
+import { announceGate, registerStageCommands, vscodeConfirmer } from './ui/stageCommands';
 import { StagesTreeProvider } from './ui/stagesTree';
 import { FactoryStatusBar } from './ui/statusBar';
-import { registerCommands } from './ui/commands';
-import { vscodePrompter } from './ui/prompts';
-import { trustGatedGit } from './ui/trust';
-import { FileEvidenceStore } from './store/evidence';
-import { registerVerification } from './ui/verification';
-import { registerContextPanel } from './ui/contextPanel';
 import { registerTranscriptViews } from './ui/transcriptView';
-import { createEngineHost, recoverInterrupted } from './ui/engineHost';
+import { registerVerification } from './ui/verification';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -38,43 +39,65 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     return undefined;
   }
   try {
-    const root = folder.uri.fsPath;
-    // Problems reach the cockpit once it exists, whoever read the bad file first.
+    // Parts built below observe the engine; they join once they exist.
+    const observers: RunObserver[] = [];
     let noteProblem: (p: RecordProblem) => void = () => undefined;
-    const store = new FileRecordStore(root, {
+    let changed: () => void = () => undefined;
+    const factory = createFactory({
+      root: folder.uri.fsPath,
+      settings: { get: (key) => vscode.workspace.getConfiguration().get(key) },
+      secrets: { get: (name) => Promise.resolve(context.secrets.get(secretKey(name))) },
+      trust: { isTrusted: () => vscode.workspace.isTrusted },
+      confirmer: vscodeConfirmer,
+      log,
+      languageModels: createVscodeLmPort(vscode),
       onProblem: (p) => {
         log.warn(`Record problem: ${describeProblem(p)}`);
         noteProblem(p);
       },
+      observer: {
+        attemptStarted: (info) => observers.forEach((o) => o.attemptStarted?.(info)),
+        agentEvent: (info, event) => observers.forEach((o) => o.agentEvent?.(info, event)),
+        attemptFinished: (info, result, verification) => {
+          log.info(`Attempt ${info.attemptId} of ${info.changeId}/${info.stageId} (${info.backend}) ${result.outcome}${result.reason ? `: ${result.reason}` : ''}`);
+          observers.forEach((o) => o.attemptFinished?.(info, result, verification));
+        },
+        gate: (gate) => {
+          log.info(`Gate on ${gate.changeId}/${gate.stageId}: ${gate.reason} — ${gate.detail}`);
+          void announceGate(gate);
+        },
+        changed: () => changed(),
+      },
     });
-    const deps = { store, git: trustGatedGit(new GitAdapter(root)), evidence: new FileEvidenceStore(root), clock: systemClock };
-    const cockpit = new Cockpit(deps, context.workspaceState, log, (problems) => {
+    const cockpit = new Cockpit(factory, log, (problems) => {
       const first = problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
       void vscode.window.showWarningMessage(`Factory: a record file failed validation and was set aside: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
     });
     noteProblem = (p) => cockpit.noteProblem(p);
+    changed = () => void cockpit.refresh();
     const tree = new StagesTreeProvider(cockpit, folder.uri);
     const view = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
     const statusBar = new FactoryStatusBar(cockpit);
     cockpit.watch(folder.uri);
     const transcripts = registerTranscriptViews(context, cockpit, log);
+    observers.push(transcripts);
     registerVerification(context, cockpit, log);
-    const engine = createEngineHost(context, cockpit, deps, vscodePrompter, log, [transcripts], transcripts);
     context.subscriptions.push(
-      ...engine.disposables,
       cockpit,
       tree,
       view,
       statusBar,
+      ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, showTranscript: async (change, attempt) => void (await transcripts.showAttempt(change, attempt)) }),
+      ...registerBackendCommands(context, cockpit, log),
       ...registerCommands(cockpit, vscodePrompter, log),
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, engine.runner, log)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, log)),
       cockpit.onDidChange((s) => {
         view.description = s.current ? s.current.title : undefined;
       }),
     );
-    void recoverInterrupted(cockpit, engine.runner, log).catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`));
+    void recoverInterrupted(cockpit, log).catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`));
     void cockpit.refresh();
     return {
       apiVersion: 1,

@@ -36,6 +36,8 @@ export interface RunnerDeps extends EngineDeps {
   verify: StageVerifier;
   /** The agent process environment: the user's env plus keys from SecretStorage, and the secret values to redact. */
   agentEnv(): Promise<{ env: Record<string, string | undefined>; secrets: string[] }>;
+  /** Tokens of context the backend takes when the stage sets no token budget (the backend table's figure). */
+  contextTokensFor?(backend: string): number | undefined;
   /** This process, so an attempt another live window runs is not taken for interrupted. */
   host?: { pid: number; hostname: string; isAlive(pid: number): boolean };
 }
@@ -133,7 +135,7 @@ export class StageRunner {
       const stage = stageDefinition(pipeline, stageId);
       const stageState = state.stages.find((s) => s.id === stageId)!;
       slot.stageId = stageId;
-      const live = stageState.attempts.filter((a) => !a.rolledBack);
+      const live = stageState.attempts.filter((a) => !a.rolledBack && !a.superseded);
       if (live.length >= stage.retry.maxAttempts) {
         const detail = `${stage.title} has used its ${stage.retry.maxAttempts} attempts; raise retry.maxAttempts in pipeline.json, roll an attempt back, or mark the stage done by hand.`;
         this.observer.gate?.({ changeId: options.changeId, stageId, reason: 'retriesExhausted', detail });
@@ -206,14 +208,16 @@ export class StageRunner {
     const info: AttemptInfo = { changeId, stageId: stage.id, attemptId, backend: backend.id, number };
 
     // The context pack as it is now is what this attempt consumes.
-    const rendered = await deps.context.render(changeId, stage.budget.tokens ? { budgetTokens: Math.floor(stage.budget.tokens / 2) } : {});
+    // Half the window for the pack, half for the agent's own work.
+    const windowTokens = stage.budget.tokens ?? deps.contextTokensFor?.(owner.backend);
+    const rendered = await deps.context.render(changeId, windowTokens ? { budgetTokens: Math.floor(windowTokens / 2) } : {});
     const previous = lastHandoffInto(events, pipeline, stage.id);
     const prompt = renderPrompt(stage.prompt, {
       change: { id: changeId, title: state.title, description: state.description, ticket: state.ticket, branch: state.branch },
       stage: { id: stage.id, title: stage.title, role: stage.role },
       context: rendered.text,
       previous: previous && { stageId: previous.fromStage, summary: previous.summary, outputs: previous.outputs },
-      failures: trigger === 'run' ? undefined : failuresOf(events, stage.id),
+      failures: trigger === 'run' ? undefined : failuresOf(events, stage.id, trigger),
       attempt: number,
     });
 
@@ -340,21 +344,39 @@ export class StageRunner {
     this.observer.changed?.(changeId);
   }
 
-  /** A reviewer's decision on a stage waiting for approval. Approve hands off; send back reopens it with the note. */
-  async decide(input: { changeId: string; stageId: string; decision: 'approved' | 'sentBack'; note?: string }): Promise<void> {
+  /** A reviewer approves a stage waiting for approval: it hands off. */
+  async decide(input: { changeId: string; stageId: string; decision: 'approved'; note?: string }): Promise<void> {
     const { pipeline, state } = await this.load(input.changeId);
     const stage = stageDefinition(pipeline, input.stageId);
     const stageState = state.stages.find((s) => s.id === stage.id)!;
     const by = await this.actor();
     await this.append(input.changeId, { type: 'review.decided', by, data: { stageId: stage.id, decision: input.decision, ...(input.note ? { note: input.note } : {}) } });
-    const lastAttempt = stageState.attempts.filter((a) => !a.rolledBack && a.outcome === 'succeeded').pop();
-    if (input.decision === 'approved') {
-      await this.handOff(input.changeId, pipeline, stage, lastAttempt?.id, lastAttempt?.summary, by);
-    } else {
-      // The stage goes back to work: recorded as a handoff into it, carrying the pack as it is.
-      const pack = await this.deps.context.load(input.changeId);
-      await this.append(input.changeId, { type: 'handoff.recorded', by, data: { fromStage: stage.id, toStage: stage.id, contextVersion: pack.version, summary: `Sent back: ${input.note ?? ''}`.trim(), outputs: [] } });
-    }
+    const lastAttempt = stageState.attempts.filter((a) => !a.rolledBack && !a.superseded && a.outcome === 'succeeded').pop();
+    await this.handOff(input.changeId, pipeline, stage, lastAttempt?.id, lastAttempt?.summary, by);
+    this.observer.changed?.(input.changeId);
+  }
+
+  /**
+   * A reviewer sends the change back from `fromStage` to `toStage` (the same or an
+   * earlier stage) with a note. `toStage` reopens and gets the note as its next run's
+   * failure text; the stages after it go back to pending, their attempts kept and
+   * shown as superseded. One event names what it reopens and supersedes, so every
+   * reader folds it alike whatever the clocks.
+   */
+  async sendBack(input: { changeId: string; fromStage: string; toStage: string; note: string }): Promise<void> {
+    const { pipeline, state } = await this.load(input.changeId);
+    stageDefinition(pipeline, input.fromStage);
+    stageDefinition(pipeline, input.toStage);
+    const target = state.stages.findIndex((s) => s.id === input.toStage);
+    const counts = (a: { superseded: boolean }) => !a.superseded;
+    const reopens = state.stages[target]!.attempts.filter(counts).at(-1)?.id;
+    const supersedes = state.stages.slice(target + 1).flatMap((s) => s.attempts.filter(counts).map((a) => a.id));
+    const pack = await this.deps.context.load(input.changeId);
+    await this.append(input.changeId, {
+      type: 'stage.sentBack',
+      by: await this.actor(),
+      data: { fromStage: input.fromStage, toStage: input.toStage, note: input.note, ...(reopens ? { reopens } : {}), supersedes, contextVersion: pack.version },
+    });
     this.observer.changed?.(input.changeId);
   }
 
@@ -413,8 +435,14 @@ export class StageRunner {
     await this.append(input.changeId, {
       type: 'attempt.rolledBack',
       by: await this.actor(),
-      data: { stageId: attempt.stageId, attemptId: attempt.id, checkpoint: attempt.checkpoint, files: result.changed, skippedSubmodules: result.skippedSubmodules },
-    } as EventDraft);
+      data: {
+        stageId: attempt.stageId,
+        attemptId: attempt.id,
+        ...(attempt.checkpoint ? { checkpoint: attempt.checkpoint } : {}),
+        files: result.changed.map((f) => ({ path: f.path, action: f.action })),
+        ...(result.skippedSubmodules.length ? { skippedSubmodules: result.skippedSubmodules } : {}),
+      },
+    });
     this.observer.changed?.(input.changeId);
     return true;
   }
@@ -433,11 +461,20 @@ export class StageRunner {
         for (const attempt of stage.attempts) {
           if (!attempt.startedAt || attempt.outcome || attempt.backend === 'human') continue;
           const runner = attempt.runner;
-          // Only this machine can tell whether the process is alive; another host's attempt is left alone.
-          if (!host || !runner || runner.host !== host.hostname || host.isAlive(runner.pid)) continue;
+          // Only this machine can tell whether a process is alive: another host's attempt is
+          // left alone. One that names no runner at all has none anybody can find: interrupted.
+          if (!host) continue;
+          if (runner && (runner.host !== host.hostname || host.isAlive(runner.pid))) continue;
           await this.append(changeId, {
             type: 'attempt.finished',
-            data: { stageId: stage.id, attemptId: attempt.id, outcome: 'interrupted', reason: 'the process running it ended (window closed or reloaded) before the attempt finished; retry the stage' },
+            data: {
+              stageId: stage.id,
+              attemptId: attempt.id,
+              outcome: 'interrupted',
+              reason: runner
+                ? 'the process running it ended (window closed or reloaded) before the attempt finished; retry the stage'
+                : 'the attempt was recorded as started with no process running it, and it never finished; retry the stage',
+            },
           });
           recovered.push({ changeId, attemptId: attempt.id, stageId: stage.id });
         }
@@ -503,24 +540,40 @@ function lastHandoffInto(events: readonly FactoryEvent[], pipeline: Pipeline, st
   return found;
 }
 
-/** What went wrong last time in this stage: the agent's reason, failed criteria, a reviewer's note. */
-export function failuresOf(events: readonly FactoryEvent[], stageId: string): string | undefined {
+/**
+ * What the stage's next attempt is asked to fix: what went wrong in its last attempt
+ * (the agent's reason, failed criteria) and the reviewer's note of a send-back to it
+ * since that attempt started (or, re-run after a send-back, the note that reopened it).
+ */
+export function failuresOf(events: readonly FactoryEvent[], stageId: string, trigger?: string): string | undefined {
   let lastAttempt: string | undefined;
-  for (const event of events) if (isEvent(event, 'attempt.started') && event.data.stageId === stageId) lastAttempt = event.data.attemptId;
+  let lastStart = '';
+  for (const event of events) {
+    if (isEvent(event, 'attempt.started') && event.data.stageId === stageId && event.id > lastStart) {
+      lastAttempt = event.data.attemptId;
+      lastStart = event.id;
+    }
+  }
   const lines: string[] = [];
+  const notes: string[] = [];
   for (const event of events) {
     if (isEvent(event, 'attempt.finished') && event.data.attemptId === lastAttempt && event.data.outcome !== 'succeeded') {
       lines.push(`- The agent's attempt ${event.data.outcome}: ${event.data.reason ?? 'no reason given'}`);
     }
     if (isEvent(event, 'verification.recorded') && event.data.stageId === stageId && event.data.attemptId === lastAttempt && event.data.outcome !== 'passed' && event.data.outcome !== 'skipped') {
-      const feedback = (event.data as { failureFeedback?: unknown }).failureFeedback;
-      lines.push(`- Verification "${event.data.criterionId}" ${event.data.outcome}: ${typeof feedback === 'string' ? feedback : (event.data.message ?? '')}`);
+      lines.push(`- Verification "${event.data.criterionId}" ${event.data.outcome}: ${event.data.failureFeedback ?? event.data.message ?? ''}`);
     }
-    if (isEvent(event, 'review.decided') && event.data.stageId === stageId && event.data.decision === 'sentBack') {
-      lines.push(`- A reviewer sent it back: ${event.data.note ?? 'no note'}`);
+    const sentBack = isEvent(event, 'stage.sentBack') && event.data.toStage === stageId
+      ? { note: event.data.note, reopens: event.data.reopens, from: event.data.fromStage }
+      : isEvent(event, 'review.decided') && event.data.stageId === stageId && event.data.decision === 'sentBack'
+        ? { note: event.data.note, reopens: undefined, from: stageId }
+        : undefined;
+    if (sentBack && (event.id > lastStart || (trigger === 'sentBack' && sentBack.reopens === lastAttempt))) {
+      notes.push(`- A reviewer sent it back${sentBack.from !== stageId ? ` from ${sentBack.from}` : ''}: ${sentBack.note ?? 'no note'}`);
     }
   }
-  return lines.length ? lines.join('\n') : undefined;
+  const all = [...notes, ...lines];
+  return all.length ? all.join('\n') : undefined;
 }
 
 function changeSpend(state: ChangeState): Spend {

@@ -12,6 +12,9 @@ import type { Approval, ApprovalSource, CriterionResult, EvidenceSink, StageVeri
 import { PipelineInvalidError } from './changes';
 import type { EngineDeps } from './ports';
 
+export type { CriterionResult } from '../verify/ports';
+export type { TestCase, TestProblem } from '../verify/report';
+
 export interface VerifyStageInput {
   changeId: string;
   stageId: string;

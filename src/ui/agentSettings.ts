@@ -1,67 +1,64 @@
-// Agent backends as the user configured them: settings (`factory.backends.*`) for
-// paths, models and arguments; API keys from SecretStorage or the user's own
-// environment, never from settings or `.factory/`.
+// Agent backends in the editor: API keys in SecretStorage (never in settings or
+// `.factory/`), the "Check Agent Backends" picker, and recovery of attempts whose
+// window closed. Which backends exist and which keys they read is the engine's table.
 import * as vscode from 'vscode';
-import { DEFAULT_PRICES, type BackendsConfig, type PriceTable } from '../backends';
+import type { Cockpit } from './cockpit';
+import { reportingCommands } from './reportingCommand';
 
-/** Environment variables the cockpit can hold in SecretStorage, one per agent vendor. */
-export const SECRET_VARIABLES = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY', 'FACTORY_API_KEY'] as const;
+/** SecretStorage keys are namespaced, so another extension's secrets never collide. */
+export const secretKey = (variable: string): string => `factory.${variable}`;
 
-export function readBackendsConfig(): BackendsConfig {
-  const c = vscode.workspace.getConfiguration('factory.backends');
-  const common = {
-    timeoutMs: c.get<number>('timeoutMs') || undefined,
-    maxOutputBytes: c.get<number>('maxOutputBytes') || undefined,
-  };
-  const cli = (id: string) => {
-    const value = {
-      ...common,
-      path: c.get<string>(`${id}.path`) || undefined,
-      model: c.get<string>(`${id}.model`) || undefined,
-      extraArgs: c.get<string[]>(`${id}.extraArgs`) ?? [],
-    };
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-  };
-  const list = (key: string) => {
-    const value = c.get<string[]>(key);
-    return value && value.length > 0 ? value : undefined;
-  };
-  return {
-    'claude-code': { ...cli('claude-code'), permissionMode: c.get<string>('claude-code.permissionMode') || undefined, allowedTools: list('claude-code.allowedTools') },
-    codex: { ...cli('codex'), sandbox: c.get<string>('codex.sandbox') || undefined },
-    droid: { ...cli('droid'), autonomy: c.get<'low' | 'medium' | 'high'>('droid.autonomy') || undefined },
-    gemini: { ...cli('gemini'), approvalMode: c.get<string>('gemini.approvalMode') || undefined },
-    aider: { ...cli('aider'), argv: list('aider.argv') },
-    command: { ...cli('command'), argv: list('command.argv') },
-    acp: { ...common, path: c.get<string>('acp.path') || undefined, args: c.get<string[]>('acp.args') ?? [], clientFileSystem: c.get<boolean>('acp.clientFileSystem', true) },
-    'vscode-lm': { vendor: c.get<string>('vscode-lm.vendor') || undefined, family: c.get<string>('vscode-lm.family') || undefined },
-    // The user's prices are merged over the built-in table, never instead of it.
-    prices: { ...DEFAULT_PRICES, ...(vscode.workspace.getConfiguration('factory').get<PriceTable>('prices') ?? {}) },
-  };
+export function registerBackendCommands(context: vscode.ExtensionContext, cockpit: Cockpit, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  const factory = cockpit.factory;
+  const run = reportingCommands(log);
+  return [
+    run('factory.setApiKey', () => setApiKey(context.secrets, factory.secretVariables())),
+    run('factory.checkBackends', async () => {
+      const models = await vscode.lm.selectChatModels().then((m) => m.length, () => 0);
+      const checks = await factory.checkBackends(models);
+      const reports = (c: (typeof checks)[number]) =>
+        [c.capabilities.tokenUsage ? 'tokens' : undefined, c.capabilities.cost === 'none' ? 'cost unknown' : `cost (${c.capabilities.cost})`, c.capabilities.toolCalls ? 'tool calls' : undefined, c.capabilities.canEditFiles ? 'edits files' : 'cannot edit files']
+          .filter(Boolean)
+          .join(', ');
+      await vscode.window.showQuickPick(
+        checks.map((c) => ({
+          label: `${c.available ? '$(pass-filled)' : '$(circle-slash)'} ${c.displayName}`,
+          description: c.available ? [c.version, c.path].filter(Boolean).join(' · ') : c.problem,
+          detail: `Reports: ${reports(c)}${c.setting ? ` · setting: ${c.setting}` : ''}`,
+        })),
+        { title: 'Factory: agent backends on this machine', placeHolder: `${checks.filter((c) => c.available).length} of ${checks.length} available` },
+      );
+      return checks;
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('factory.backends') || e.affectsConfiguration('factory.prices')) factory.reloadBackends();
+    }),
+  ];
 }
 
-/** The environment agents run with: the user's, plus keys kept in SecretStorage. */
-export async function agentEnvironment(secrets: vscode.SecretStorage): Promise<{ env: Record<string, string | undefined>; secrets: string[] }> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  const values: string[] = [];
-  for (const name of SECRET_VARIABLES) {
-    const stored = await secrets.get(`factory.${name}`);
-    if (stored) env[name] = stored;
-    const value = env[name];
-    if (value) values.push(value);
-  }
-  return { env, secrets: values };
-}
-
-export async function setApiKey(secrets: vscode.SecretStorage): Promise<void> {
+async function setApiKey(secrets: vscode.SecretStorage, variables: readonly string[]): Promise<void> {
   const name = await vscode.window.showQuickPick(
-    SECRET_VARIABLES.map((v) => ({ label: v })),
+    variables.map((v) => ({ label: v })),
     { title: 'Set an API key for agent backends', placeHolder: 'Which variable does the agent read?' },
   );
   if (!name) return;
   const value = await vscode.window.showInputBox({ title: `Value of ${name.label}`, password: true, prompt: 'Kept in VS Code SecretStorage; never written to settings or .factory/. Leave empty to remove it.', ignoreFocusOut: true });
   if (value === undefined) return;
-  if (value) await secrets.store(`factory.${name.label}`, value);
-  else await secrets.delete(`factory.${name.label}`);
+  if (value) await secrets.store(secretKey(name.label), value);
+  else await secrets.delete(secretKey(name.label));
   void vscode.window.showInformationMessage(value ? `Factory: ${name.label} is stored in SecretStorage.` : `Factory: ${name.label} removed.`);
+}
+
+/** On start (and when trust is granted): attempts whose process died are recorded as interrupted. */
+export async function recoverInterrupted(cockpit: Cockpit, log: vscode.LogOutputChannel): Promise<void> {
+  if (!vscode.workspace.isTrusted) return;
+  const recovered = await cockpit.factory.recoverInterrupted();
+  await cockpit.refresh();
+  if (recovered.length === 0) return;
+  log.warn(`Recorded ${recovered.length} interrupted attempt(s): ${recovered.map((r) => `${r.changeId}/${r.stageId}`).join(', ')}`);
+  const choice = await vscode.window.showWarningMessage(
+    `Factory: ${recovered.length} attempt(s) stopped when the window closed (${recovered.map((r) => r.stageId).join(', ')}). They are recorded as interrupted.`,
+    'Retry',
+  );
+  if (choice) await vscode.commands.executeCommand('factory.retryStage', { changeId: recovered[0]!.changeId, stageId: recovered[0]!.stageId });
 }

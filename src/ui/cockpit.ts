@@ -5,14 +5,10 @@
 // per keystroke), so every view shows a result verified at another tree as stale.
 import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
+import type { ActionContext } from '../core/actions';
 import type { ChangeState } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
-import { changeForBranch, listChangeSummaries, loadChange } from '../engine/changes';
-import type { EngineDeps } from '../engine/ports';
-import type { RecordProblem } from '../store/recordStore';
-
-const CURRENT_KEY = 'factory.currentChange';
-const BRANCH_KEY = 'factory.lastSeenBranch';
+import type { Factory, RecordProblem } from '../engine/factory';
 
 export interface CockpitSnapshot {
   ready: boolean;
@@ -56,14 +52,18 @@ export class Cockpit implements vscode.Disposable {
   private hashing: Promise<string | undefined> | undefined;
 
   constructor(
-    readonly deps: EngineDeps,
-    private readonly memento: vscode.Memento,
+    readonly factory: Factory,
     private readonly log: vscode.LogOutputChannel,
     private readonly onNewProblems: (problems: RecordProblem[]) => void,
   ) {}
 
   get state(): CockpitSnapshot {
     return this.snapshot;
+  }
+
+  /** What the rules need to know of this window: trust, and whether the folder is a repository. */
+  get actionContext(): ActionContext {
+    return { trusted: vscode.workspace.isTrusted, isRepository: this.snapshot.isRepository };
   }
 
   /** Watches the record and the checked-out branch; refreshes on change (debounced). */
@@ -116,7 +116,7 @@ export class Cockpit implements vscode.Disposable {
   /** The working-tree hash, only where git may run (trusted, a repository); concurrent calls share one. */
   private hashTree(): Promise<string | undefined> {
     if (!vscode.workspace.isTrusted) return Promise.resolve((this.currentTree = undefined));
-    this.hashing ??= this.deps.git
+    this.hashing ??= this.factory.git
       .workingTreeHash()
       .then(
         (hash) => hash,
@@ -205,7 +205,7 @@ export class Cockpit implements vscode.Disposable {
   }
 
   async setCurrent(changeId: string | undefined): Promise<void> {
-    await this.memento.update(CURRENT_KEY, changeId);
+    await this.factory.setCurrent(changeId);
     await this.refresh();
   }
 
@@ -218,44 +218,23 @@ export class Cockpit implements vscode.Disposable {
     const snapshot = this.snapshot.ready ? this.snapshot : await this.refresh();
     if (snapshot.current?.id === id) return snapshot.current;
     if (!snapshot.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}" in .factory/changes.`);
-    const currentTree = snapshot.currentTree;
-    return (await loadChange(this.deps, id, currentTree ? { currentTree } : {})).state;
+    return this.factory.change(id, snapshot.currentTree);
   }
 
   private async load(): Promise<CockpitSnapshot> {
     const started = performance.now();
     const first = !this.loaded.ready;
-    const [isRepository, branch] = await Promise.all([this.deps.git.isRepository(), this.deps.git.currentBranch()]);
     // Hashed once here; afterwards the tree watcher keeps it current.
-    const currentTree = isRepository ? (this.currentTree ?? (await this.hashTree())) : undefined;
-    // Every change from the summary index (one file, not every event); only the
-    // current one is folded in full.
-    const gitDone = performance.now();
-    const summaries = await listChangeSummaries(this.deps);
-    const elapsed = performance.now() - gitDone;
+    const currentTree = this.currentTree ?? (await this.hashTree());
+    const state = await this.factory.readState(currentTree ? { currentTree } : {});
+    const elapsed = performance.now() - started;
     // What a slow view costs, in the log where a user looks (the first read, or any slow one).
     if (first || elapsed > SLOW_LOAD_MS) {
-      const summarised = summaries.refolded ? `; ${summaries.refolded} summarised from their events` : '; all from the summary index';
-      this.log.info(`Read the record: ${summaries.changes.length} changes in ${elapsed.toFixed(0)} ms${summarised} (git status and tree hash before it: ${(gitDone - started).toFixed(0)} ms).`);
+      const summarised = state.refolded ? `; ${state.refolded} summarised from their events` : '; all from the summary index';
+      this.log.info(`Read the record: ${state.changes.length} changes in ${elapsed.toFixed(0)} ms${summarised}.`);
     }
-    const open = summaries.changes.filter((c) => !c.completed);
-    // An explicit pick sticks; a checkout of a branch bound to a change switches to it.
-    let currentId = this.memento.get<string>(CURRENT_KEY);
-    if (branch !== this.memento.get<string>(BRANCH_KEY)) {
-      const bound = changeForBranch(summaries.changes, branch);
-      if (bound) currentId = bound.id;
-      await this.memento.update(BRANCH_KEY, branch);
-      await this.memento.update(CURRENT_KEY, currentId);
-    }
-    const currentSummary =
-      summaries.changes.find((c) => c.id === currentId) ?? changeForBranch(summaries.changes, branch) ?? open[open.length - 1];
-    const full = currentSummary ? await loadChange(this.deps, currentSummary.id, currentTree ? { currentTree } : {}, summaries.pipeline) : undefined;
-    const current = full?.state;
-    const list = {
-      pipeline: summaries.pipeline,
-      changes: current ? summaries.changes.map((c) => (c.id === current.id ? current : c)) : summaries.changes,
-      problems: [...summaries.problems, ...(full?.problems ?? [])],
-    };
+    const { isRepository, branch, current } = state;
+    const list = { pipeline: state.pipeline, changes: state.changes, problems: state.problems };
     const fresh = list.problems.filter((p) => this.remember(p));
     // Set-aside files stay listed; other problems (pipeline.json) while they last.
     const stillThere = new Set(list.problems.map(problemKey));

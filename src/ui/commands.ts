@@ -1,7 +1,7 @@
 // The palette commands of the walking skeleton. Each turns a person's request into
 // an engine call and a view update; the factory logic is in engine/.
 import * as vscode from 'vscode';
-import { PipelineInvalidError, startChange, type BranchMode, type StartChangeInput } from '../engine/changes';
+import { PipelineInvalidError, type BranchMode, type StartChangeInput } from '../engine/changes';
 import type { Cockpit } from './cockpit';
 import type { Prompter } from './prompts';
 import { reportingCommands } from './reportingCommand';
@@ -23,9 +23,9 @@ export function registerCommands(cockpit: Cockpit, prompter: Prompter, log: vsco
     run('factory.startChange', async (args?: StartChangeArgs) => {
       const input = await askForChange(cockpit, prompter, args ?? {});
       if (!input) return undefined;
-      const change = await startChange(cockpit.deps, input);
+      const change = await cockpit.factory.startChange(input);
       log.info(`Started change ${change.id} "${change.title}"${change.branch ? ` on ${change.branch}` : ''}`);
-      await cockpit.setCurrent(change.id);
+      await cockpit.refresh();
       await revealStages();
       return change.id;
     }),
@@ -56,8 +56,8 @@ export function registerCommands(cockpit: Cockpit, prompter: Prompter, log: vsco
     }),
     run('factory.showStages', revealStages),
     run('factory.openPipeline', async () => {
-      await cockpit.deps.store.loadPipeline({ createIfMissing: true });
-      await vscode.window.showTextDocument(vscode.Uri.file(cockpit.deps.store.pipelinePath));
+      await cockpit.factory.store.loadPipeline({ createIfMissing: true });
+      await vscode.window.showTextDocument(vscode.Uri.file(cockpit.factory.store.pipelinePath));
     }),
     run('factory.showLog', async () => log.show()),
   ];
@@ -75,8 +75,7 @@ async function askForChange(cockpit: Cockpit, prompter: Prompter, args: StartCha
   if (args.title === undefined) {
     const extra = await prompter.input({ title: 'Start change (2/2)', prompt: 'Ticket id or description (optional; press Enter to skip)', placeHolder: 'APP-42 or a sentence' });
     if (extra === undefined) return undefined;
-    if (/^[A-Z][A-Z0-9]+-\d+$/.test(extra.trim())) ticket = extra.trim();
-    else if (extra.trim()) description = extra.trim();
+    ({ ticket = ticket, description = description } = cockpit.factory.parseTicketOrDescription(extra));
   }
   const branch = args.branch ?? (await chooseBranchMode(cockpit, prompter));
   if (!branch) return undefined;
@@ -84,10 +83,10 @@ async function askForChange(cockpit: Cockpit, prompter: Prompter, args: StartCha
 }
 
 async function chooseBranchMode(cockpit: Cockpit, prompter: Prompter): Promise<BranchMode | undefined> {
-  if (!(await cockpit.deps.git.isRepository())) return 'none';
-  const setting = vscode.workspace.getConfiguration('factory').get<string>('startChange.branch', 'ask');
-  if (setting === 'bindCurrent' || setting === 'createBranch') return setting;
-  const current = await cockpit.deps.git.currentBranch();
+  if (!(await cockpit.factory.git.isRepository())) return 'none';
+  const setting = cockpit.factory.defaultBranchMode();
+  if (setting) return setting;
+  const current = await cockpit.factory.git.currentBranch();
   return prompter.pick<BranchMode>({ title: 'Start change: branch', placeHolder: 'Where does the change live?' }, [
     ...(current ? [{ label: `Bind to the current branch`, description: current, value: 'bindCurrent' as const }] : []),
     { label: 'Create a new branch', description: 'factory/<change>', value: 'createBranch' },

@@ -10,12 +10,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml, webviewRoots } from './webviewHtml';
-import { assessStaleness, foldContextPack, isDiskBacked, normalizeWorkspacePath, type ContextItem } from '../core/contextPack';
-import { parseHostMessage, parseWebviewMessage, type HostMessage, type PanelState, type WebviewMessage } from '../core/contextPanelProtocol';
+import type { ContextItem } from '../core/contextPack';
+import type { HostMessage, PanelState, WebviewMessage } from '../core/contextPanelProtocol';
+import { assessStaleness, foldContextPack, isDiskBacked, normalizeWorkspacePath, parseHostMessage, parseWebviewMessage } from '../engine/viewModels';
+import { currentHashes, detectConventions, sliceRange, type ContextPackStore, type PackEdit } from '../engine/context';
 import { buildPanelState, orderAfterMove, panelDiff } from '../engine/contextPanel';
-import { EvidenceContentStore } from '../store/contextContent';
-import { ContextPackStore, currentHashes, detectConventions, sliceRange, type PackEdit } from '../store/contextPackStore';
-import { resolveInsideWorkspace } from '../store/paths';
 import type { Cockpit } from './cockpit';
 import type { Prompter } from './prompts';
 import { reportingCommands } from './reportingCommand';
@@ -49,7 +48,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
     private readonly prompter: Prompter,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.root = cockpit.deps.store.workspaceRoot;
+    this.root = cockpit.factory.root;
     const onPathChanged = (uri: vscode.Uri) => {
       if (this.isWatched(uri)) this.schedule(STALENESS_DEBOUNCE_MS);
     };
@@ -171,7 +170,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
         return;
       case 'requestDiff': {
         const change = this.requireChange();
-        const { events } = await this.cockpit.deps.store.readChange(change.id);
+        const events = await this.cockpit.factory.events(change.id);
         this.post({ type: 'diff', diff: panelDiff(foldContextPack(events), message.from, message.to) });
         return;
       }
@@ -227,7 +226,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
       this.watched = { files: new Set(), folders: [] };
       return buildPanelState({ events: [], conventions, ...(snapshot.pipeline ? { pipeline: snapshot.pipeline } : {}) });
     }
-    const { events } = await this.cockpit.deps.store.readChange(change.id);
+    const events = await this.cockpit.factory.events(change.id);
     const pack = foldContextPack(events);
     this.watchItems(pack.items);
     const stale = assessStaleness(pack.items, await currentHashes(this.root, pack.items)).items;
@@ -265,8 +264,9 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
   // -------------------------------------------------------------------------------
   // Edits
 
-  private packStore(actor?: { name: string; email?: string }): ContextPackStore {
-    return new ContextPackStore({ records: this.cockpit.deps.store, content: new EvidenceContentStore(this.cockpit.deps.evidence), ...(actor ? { actor } : {}) });
+  /** The factory's pack store: every edit is recorded with who made it. */
+  private packStore(): ContextPackStore {
+    return this.cockpit.factory.context;
   }
 
   private requireChange() {
@@ -279,8 +279,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
   private async edit(fn: (packs: ContextPackStore, changeId: string, options: { stageId?: string }) => Promise<PackEdit>): Promise<PackEdit> {
     if (!this.cockpit.state.ready) await this.cockpit.refresh();
     const change = this.requireChange();
-    const actor = await this.cockpit.deps.git.identity().catch(() => undefined);
-    const result = await fn(this.packStore(actor), change.id, change.activeStageId ? { stageId: change.activeStageId } : {});
+    const result = await fn(this.packStore(), change.id, change.activeStageId ? { stageId: change.activeStageId } : {});
     if (result.changed) this.log.info(`Context of ${change.id}: ${result.events.map((e) => e.type).join(', ')} → version ${result.pack.version.slice(0, 12)}`);
     await this.update();
     return result;
@@ -291,7 +290,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
     if (uri.scheme !== 'file' && uri.scheme !== 'vscode-remote') throw new Error(`${uri.toString(true)} is not a file in the workspace.`);
     const rel = path.posix.relative(vscode.Uri.file(this.root).path, uri.path);
     if (!rel || rel.startsWith('../') || rel === '..' || path.posix.isAbsolute(rel)) throw new Error(`${uri.fsPath} is not inside the workspace ${this.root}.`);
-    resolveInsideWorkspace(this.root, rel);
+    this.cockpit.factory.resolvePath(rel);
     return rel;
   }
 
@@ -302,7 +301,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
     for (const uri of uris) {
       try {
         const rel = this.relativePath(uri);
-        const stat = await fs.stat(resolveInsideWorkspace(this.root, rel));
+        const stat = await fs.stat(this.cockpit.factory.resolvePath(rel));
         last = await this.edit((packs, changeId, options) => (stat.isDirectory() ? packs.addFolderItem(changeId, { ...options, path: rel }) : packs.addFileItem(changeId, { ...options, path: rel })));
       } catch (error) {
         problems.push(error instanceof Error ? error.message : String(error));
@@ -387,7 +386,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
     const item = (await packs.load(change.id)).items.find((i) => i.id === itemId);
     if (!item) throw new Error(`No item ${itemId} in the context pack of ${change.id}.`);
     if (isDiskBacked(item)) {
-      const uri = vscode.Uri.file(resolveInsideWorkspace(this.root, item.source.path));
+      const uri = vscode.Uri.file(this.cockpit.factory.resolvePath(item.source.path));
       if (item.kind === 'folder') {
         await vscode.commands.executeCommand('revealInExplorer', uri);
         return;

@@ -3,18 +3,15 @@
 // Workspace Trust, asks what it must through the prompts port, calls the engine, and
 // turns the engine's gates into notifications a person can act on.
 import * as vscode from 'vscode';
+import type { StageAction } from '../core/actions';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Owner } from '../core/pipeline';
-import type { GateReason, RunReport, StageRunner } from '../engine/stageRunner';
+import { FactoryRefusal, type Confirmer, type RunReport } from '../engine/factory';
+import type { GateReason } from '../engine/stageRunner';
 import type { Cockpit } from './cockpit';
-import type { PickItem, Prompter } from './prompts';
+import type { Prompter } from './prompts';
 import type { StageNode } from './stagesTree';
 import { reportingCommands } from './reportingCommand';
-
-/** Asks a person to confirm something that changes their files. */
-export interface Confirmer {
-  confirm(message: string, detail: string, action: string): Promise<boolean>;
-}
 
 /**
  * A quick pick, not a modal dialog: it lists what will change where the person is
@@ -33,84 +30,62 @@ export const vscodeConfirmer: Confirmer = {
   },
 };
 
-const OWNER_CHOICES: PickItem<Owner>[] = [
-  { label: 'Claude Code', description: 'claude-code', value: { backend: 'claude-code' } },
-  { label: 'Codex', description: 'codex', value: { backend: 'codex' } },
-  { label: 'Factory Droid', description: 'droid', value: { backend: 'droid' } },
-  { label: 'Gemini CLI', description: 'gemini', value: { backend: 'gemini' } },
-  { label: 'Aider', description: 'aider', value: { backend: 'aider' } },
-  { label: 'Agent Client Protocol agent', description: 'acp', value: { backend: 'acp' } },
-  { label: 'VS Code language model', description: 'vscode-lm', value: { backend: 'vscode-lm' } },
-  { label: 'A command', description: 'command', value: { backend: 'command' } },
-  { label: 'A person', description: 'human', value: { backend: 'human' } },
-];
-
 export interface StageCommandDeps {
   cockpit: Cockpit;
-  runner: StageRunner;
   prompter: Prompter;
-  confirmer: Confirmer;
   log: vscode.LogOutputChannel;
   showTranscript(change: ChangeState, attempt: AttemptState): Promise<void>;
 }
 
-type StageArg = StageNode | { changeId: string; stageId: string } | undefined;
+type StageArg = StageNode | { changeId: string; stageId: string; toStage?: string; note?: string } | undefined;
 type AttemptArg = StageNode | { changeId: string; attemptId: string } | undefined;
 
+/**
+ * The stage actions. The engine decides whether each is allowed (and says why not);
+ * this file only finds the stage a command is about, asks a person what the engine
+ * needs (a note, a target stage), and shows progress and outcomes.
+ */
 export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable[] {
-  const { cockpit, runner, prompter, log } = deps;
+  const { cockpit, prompter, log } = deps;
+  const factory = cockpit.factory;
+  const guard = reportingCommands(log, describeError);
 
-  const guard = reportingCommands(log);
-
-  /** Stages run only in a trusted git repository: checkpoints and tree hashes are git's. */
-  const requireTrust = async (): Promise<boolean> => {
-    if (vscode.workspace.isTrusted) {
-      const snapshot = cockpit.state.ready ? cockpit.state : await cockpit.refresh();
-      if (!snapshot.isRepository) {
-        throw new Error('this folder is not a git repository, so the cockpit is read-only: stages are checkpointed and verified against git trees. Run "git init" to run stages here.');
-      }
-      return true;
-    }
-    const choice = await vscode.window.showWarningMessage(
-      'Factory: this workspace is not trusted, so no agent, command or git operation runs here. Trust the folder to run stages.',
-      'Manage Workspace Trust',
-    );
-    if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-    return false;
-  };
-
-  const currentChange = (): ChangeState => {
-    const change = cockpit.state.current;
-    if (!change) throw new Error('No change is current: start or switch to one first.');
+  const currentChange = async (): Promise<ChangeState> => {
+    const change = (cockpit.state.ready ? cockpit.state : await cockpit.refresh()).current;
+    if (!change) throw new FactoryRefusal('No change is current: start or switch to one first.');
     return change;
   };
 
-  const changeById = (id: string): Promise<ChangeState> => cockpit.changeById(id);
-
-  const resolveStage = async (arg: StageArg, title: string, filter: (s: StageState) => boolean = () => true): Promise<{ change: ChangeState; stage: StageState } | undefined> => {
-    if (arg && 'kind' in arg && arg.kind === 'stage') return { change: arg.change, stage: arg.stage };
+  /** The stage a command is about: the tree row, the arguments, or a pick among the stages the engine allows it on. */
+  const resolveStage = async (arg: StageArg, title: string, action?: StageAction): Promise<{ change: ChangeState; stage: StageState } | undefined> => {
     await cockpit.refresh();
-    const change = arg && 'changeId' in arg ? await changeById(arg.changeId) : currentChange();
+    if (arg && 'kind' in arg && arg.kind === 'stage') {
+      // The row may be older than the record: act on the change as it is now.
+      const change = await cockpit.changeById(arg.change.id);
+      return { change, stage: change.stages.find((s) => s.id === arg.stage.id) ?? arg.stage };
+    }
+    const change = arg && 'changeId' in arg ? await cockpit.changeById(arg.changeId) : await currentChange();
     if (arg && 'stageId' in arg) {
       const stage = change.stages.find((s) => s.id === arg.stageId);
-      if (!stage) throw new Error(`There is no stage "${arg.stageId}".`);
+      if (!stage) throw new FactoryRefusal(`There is no stage "${arg.stageId}" in "${change.title}".`);
       return { change, stage };
     }
-    const candidates = change.stages.filter(filter);
-    if (candidates.length === 0) throw new Error(`No stage of "${change.title}" can be picked for this.`);
+    const context = cockpit.actionContext;
+    const candidates = action ? change.stages.filter((s) => factory.allowedWith(change, s, context).includes(action)) : change.stages;
+    if (candidates.length === 0) throw new FactoryRefusal(`No stage of "${change.title}" allows this now.`);
+    if (candidates.length === 1 && action) return { change, stage: candidates[0]! };
     const stageId = await prompter.pick({ title }, candidates.map((s) => ({ label: s.title, description: s.status, value: s.id })));
     const stage = change.stages.find((s) => s.id === stageId);
     return stage ? { change, stage } : undefined;
   };
 
   const resolveAttempt = async (arg: AttemptArg, title: string): Promise<{ change: ChangeState; attempt: AttemptState } | undefined> => {
-    const change = arg && 'changeId' in arg ? await changeById(arg.changeId) : arg && 'kind' in arg && arg.kind === 'attempt' ? cockpit.state.current : currentChange();
-    if (!change) throw new Error('No change is current.');
+    if (arg && 'kind' in arg && arg.kind === 'attempt') return { change: arg.change, attempt: arg.attempt };
+    const change = arg && 'changeId' in arg ? await cockpit.changeById(arg.changeId) : await currentChange();
     const all = change.stages.flatMap((s) => s.attempts.map((a) => ({ a, s })));
-    if (arg && 'kind' in arg && arg.kind === 'attempt') return { change, attempt: arg.attempt };
     if (arg && 'attemptId' in arg) {
       const found = all.find((x) => x.a.id === arg.attemptId);
-      if (!found) throw new Error(`There is no attempt ${arg.attemptId} in "${change.title}".`);
+      if (!found) throw new FactoryRefusal(`There is no attempt ${arg.attemptId} in "${change.title}".`);
       return { change, attempt: found.a };
     }
     const id = await prompter.pick(
@@ -122,88 +97,89 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
   };
 
   /** Runs in the background with a cancellable progress notification; the tree and status bar follow the record. */
-  const runWithProgress = async (change: ChangeState, stage: StageState | undefined, trigger: 'run' | 'retry'): Promise<RunReport | undefined> => {
-    const label = stage ? stage.title : 'the next stage';
-    return vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Factory: running ${label} of "${change.title}"`, cancellable: true },
-      async (_progress, token) => {
-        const identity = await cockpit.deps.git.identity();
-        const subscription = token.onCancellationRequested(() => runner.stop(change.id, identity.name));
-        try {
-          const report = await runner.run({ changeId: change.id, ...(stage ? { stageId: stage.id } : {}), trigger });
-          log.info(`Run of ${change.id}/${report.stageId} stopped: ${report.stopped} — ${report.detail}`);
-          if (report.stopped === 'completed') void vscode.window.showInformationMessage(`Factory: every stage of "${change.title}" has passed.`);
-          if (report.stopped === 'cancelled') void vscode.window.showInformationMessage(`Factory: ${label} was stopped.`);
-          return report;
-        } finally {
-          subscription.dispose();
-          await cockpit.refresh();
-        }
-      },
+  const withRunProgress = async (change: ChangeState, label: string, start: () => Promise<RunReport>): Promise<RunReport | undefined> =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Factory: running ${label} of "${change.title}"`, cancellable: true }, async (_progress, token) => {
+      const subscription = token.onCancellationRequested(() => void factory.stop(change.id));
+      try {
+        const report = await start();
+        log.info(`Run of ${change.id}/${report.stageId} stopped: ${report.stopped} — ${report.detail}`);
+        if (report.stopped === 'completed') void vscode.window.showInformationMessage(`Factory: every stage of "${change.title}" has passed.`);
+        if (report.stopped === 'cancelled') void vscode.window.showInformationMessage(`Factory: ${label} was stopped.`);
+        return report;
+      } finally {
+        subscription.dispose();
+        await cockpit.refresh();
+      }
+    });
+
+  const pickEarlierStage = async (change: ChangeState, stage: StageState): Promise<string | undefined> => {
+    const index = change.stages.findIndex((s) => s.id === stage.id);
+    const choices = change.stages.slice(0, index + 1).reverse();
+    if (choices.length === 1) return stage.id;
+    return prompter.pick(
+      { title: `Send "${stage.title}" back to which stage?`, placeHolder: 'That stage reopens; the stages after it go back to pending' },
+      choices.map((s) => ({ label: s.title, description: s.id === stage.id ? 'this stage' : s.status, value: s.id })),
     );
   };
 
   return [
-    guard('factory.runStage', async (arg?: StageArg) => {
-      if (!(await requireTrust())) return undefined;
-      const target = await resolveStage(arg, 'Run which stage?', (s) => s.status !== 'running');
+    guard('factory.runStage', async (arg?: StageArg & { outOfOrder?: boolean }) => {
+      const target = await resolveStage(arg, 'Run which stage?', 'run');
       if (!target) return undefined;
-      return runWithProgress(target.change, target.stage, 'run');
+      const outOfOrder = arg && 'outOfOrder' in arg ? arg.outOfOrder === true : false;
+      const verdict = await factory.check('run', target.change, target.stage.id, { outOfOrder });
+      if (!verdict.allowed && /has not handed off/.test(verdict.reason)) {
+        // Out of order on purpose is a person's choice: ask rather than refuse.
+        const choice = await vscode.window.showWarningMessage(`Factory: ${verdict.reason}.`, 'Run Out of Order');
+        if (choice !== 'Run Out of Order') return undefined;
+        return withRunProgress(target.change, target.stage.title, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder: true }));
+      }
+      return withRunProgress(target.change, target.stage.title, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder }));
     }),
     guard('factory.runNext', async () => {
-      if (!(await requireTrust())) return undefined;
-      const change = currentChange();
+      const change = await currentChange();
       const stage = change.stages.find((s) => s.id === change.activeStageId);
-      if (!stage) throw new Error(`Every stage of "${change.title}" has passed.`);
-      return runWithProgress(change, stage, stage.status === 'failed' ? 'retry' : 'run');
+      return withRunProgress(change, stage ? stage.title : 'the next stage', () => factory.runNext(change.id));
     }),
     guard('factory.retryStage', async (arg?: StageArg) => {
-      if (!(await requireTrust())) return undefined;
-      const target = await resolveStage(arg, 'Retry which stage?', (s) => s.status === 'failed' || s.status === 'needsApproval' || s.status === 'stale');
+      const target = await resolveStage(arg, 'Retry which stage?', 'retry');
       if (!target) return undefined;
-      return runWithProgress(target.change, target.stage, 'retry');
+      return withRunProgress(target.change, target.stage.title, () => factory.retry({ changeId: target.change.id, stageId: target.stage.id }));
     }),
     guard('factory.stopStage', async (arg?: StageArg) => {
-      const change = arg && 'kind' in arg && arg.kind === 'stage' ? arg.change : currentChange();
-      const identity = await cockpit.deps.git.identity();
-      if (!runner.stop(change.id, identity.name)) void vscode.window.showInformationMessage(`Factory: nothing of "${change.title}" is running in this window.`);
+      const target = await resolveStage(arg, 'Stop which stage?', 'stop');
+      if (!target) return undefined;
+      const verdict = await factory.check('stop', target.change, target.stage.id);
+      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      if (!(await factory.stop(target.change.id))) void vscode.window.showInformationMessage(`Factory: "${target.stage.title}" is not running in this window.`);
+      return true;
     }),
     guard('factory.rollbackAttempt', async (arg?: AttemptArg) => {
-      if (!(await requireTrust())) return undefined;
       const target = await resolveAttempt(arg, 'Roll back which attempt?');
       if (!target) return undefined;
-      const done = await runner.rollback({
-        changeId: target.change.id,
-        attemptId: target.attempt.id,
-        confirm: async (files) => {
-          if (files.length === 0) {
-            void vscode.window.showInformationMessage('Factory: the working tree already matches the checkpoint; the rollback is recorded.');
-            return true;
-          }
-          const words = { restore: 'restored', revert: 'reverted', remove: 'removed' } as const;
-          const detail = files
-            .slice(0, 30)
-            .map((f) => `${words[f.action as keyof typeof words] ?? f.action}: ${f.path}`)
-            .join('\n') + (files.length > 30 ? `\n… and ${files.length - 30} more` : '');
-          return deps.confirmer.confirm(`Roll back attempt ${target.attempt.number ?? ''} of ${target.attempt.stageId}? ${files.length} file(s) will change.`, detail, 'Roll Back');
-        },
-      });
+      const done = await factory.rollback({ changeId: target.change.id, attemptId: target.attempt.id });
       await cockpit.refresh();
       return done;
     }),
     guard('factory.completeByHand', async (arg?: StageArg) => {
-      const target = await resolveStage(arg, 'Mark which stage done?', (s) => s.status !== 'passed');
+      const target = await resolveStage(arg, 'Mark which stage done?', 'completeByHand');
       if (!target) return undefined;
-      const note = await prompter.input({ title: `Mark "${target.stage.title}" done`, prompt: 'What was done? (recorded as the handoff summary)', required: true });
+      const verdict = await factory.check('completeByHand', target.change, target.stage.id);
+      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      const given = arg && 'note' in arg ? arg.note : undefined;
+      const note = given ?? (await prompter.input({ title: `Mark "${target.stage.title}" done`, prompt: 'What was done? (recorded as the handoff summary)', required: true }));
       if (!note) return undefined;
-      await runner.completeByHand({ changeId: target.change.id, stageId: target.stage.id, note });
+      await factory.completeByHand({ changeId: target.change.id, stageId: target.stage.id, note });
       await cockpit.refresh();
       return true;
     }),
     guard('factory.changeOwner', async (arg?: StageArg) => {
-      const target = await resolveStage(arg, 'Change the owner of which stage?');
+      const target = await resolveStage(arg, 'Change the owner of which stage?', 'changeOwner');
       if (!target) return undefined;
-      const owner = await prompter.pick({ title: `Owner of "${target.stage.title}"`, placeHolder: `now: ${target.stage.owner.backend}` }, OWNER_CHOICES);
+      const owner = await prompter.pick<Owner>(
+        { title: `Owner of "${target.stage.title}"`, placeHolder: `now: ${target.stage.owner.backend}` },
+        factory.ownerChoices().map((c) => ({ label: c.label, description: c.backend, value: { backend: c.backend } })),
+      );
       if (!owner) return undefined;
       let chosen: Owner = owner;
       if (owner.backend === 'human') {
@@ -211,23 +187,30 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
         if (!person) return undefined;
         chosen = { backend: 'human', person };
       }
-      await runner.changeOwner({ changeId: target.change.id, stageId: target.stage.id, owner: chosen });
+      await factory.changeOwner({ changeId: target.change.id, stageId: target.stage.id, owner: chosen });
       await cockpit.refresh();
       return chosen;
     }),
     guard('factory.approveStage', async (arg?: StageArg) => {
-      const target = await resolveStage(arg, 'Approve which stage?', (s) => s.status === 'needsApproval');
+      const target = await resolveStage(arg, 'Approve which stage?', 'approve');
       if (!target) return undefined;
-      await runner.decide({ changeId: target.change.id, stageId: target.stage.id, decision: 'approved' });
+      await factory.approve({ changeId: target.change.id, stageId: target.stage.id, ...(arg && 'note' in arg && arg.note ? { note: arg.note } : {}) });
       await cockpit.refresh();
       return true;
     }),
     guard('factory.sendBackStage', async (arg?: StageArg) => {
-      const target = await resolveStage(arg, 'Send which stage back?', (s) => s.status === 'needsApproval' || s.status === 'passed');
+      const target = await resolveStage(arg, 'Send which stage back?', 'sendBack');
       if (!target) return undefined;
-      const note = await prompter.input({ title: `Send "${target.stage.title}" back`, prompt: 'What must change? (fed into the next attempt)', required: true });
+      // Asked first, so a refusal comes before the questions.
+      const verdict = await factory.check('sendBack', target.change, target.stage.id);
+      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      const toStage = arg && 'toStage' in arg && arg.toStage ? arg.toStage : await pickEarlierStage(target.change, target.stage);
+      if (!toStage) return undefined;
+      const toTitle = target.change.stages.find((s) => s.id === toStage)?.title ?? toStage;
+      const given = arg && 'note' in arg ? arg.note : undefined;
+      const note = given ?? (await prompter.input({ title: `Send "${target.stage.title}" back to "${toTitle}"`, prompt: 'What must change? (fed into its next run)', required: true }));
       if (!note) return undefined;
-      await runner.decide({ changeId: target.change.id, stageId: target.stage.id, decision: 'sentBack', note });
+      await factory.sendBack({ changeId: target.change.id, stageId: target.stage.id, toStage, note });
       await cockpit.refresh();
       return true;
     }),
@@ -236,6 +219,15 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       if (target) await deps.showTranscript(target.change, target.attempt);
     }),
   ];
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A refusal is the engine's sentence as it is; anything else is an error message. */
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Turns an engine gate into a notification with the actions that make sense next. */

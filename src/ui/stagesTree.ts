@@ -2,8 +2,9 @@
 // status, and each stage's attempts as children. Problems reading the record show
 // as rows too, so a bad file never hides the rest.
 import * as vscode from 'vscode';
+import type { ActionContext } from '../core/actions';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
-import type { RecordProblem } from '../store/recordStore';
+import type { Factory, RecordProblem } from '../engine/factory';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { describeProblem } from './cockpit';
 import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel, stageIcon, stageStatusLabel } from './presentation';
@@ -11,7 +12,7 @@ import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel
 export type StageNode =
   | { kind: 'change'; change: ChangeState }
   | { kind: 'stage'; change: ChangeState; stage: StageState }
-  | { kind: 'attempt'; stage: StageState; attempt: AttemptState; index: number }
+  | { kind: 'attempt'; change: ChangeState; stage: StageState; attempt: AttemptState; index: number }
   | { kind: 'problem'; problem: RecordProblem }
   | { kind: 'notice'; label: string; detail: string; icon: string; command?: vscode.Command };
 
@@ -46,7 +47,7 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     const snapshot = this.cockpit.state;
     if (!node) return this.roots(snapshot);
     if (node.kind === 'change') return node.change.stages.map((stage) => ({ kind: 'stage', change: node.change, stage }));
-    if (node.kind === 'stage') return node.stage.attempts.map((attempt, index) => ({ kind: 'attempt', stage: node.stage, attempt, index }));
+    if (node.kind === 'stage') return node.stage.attempts.map((attempt, index) => ({ kind: 'attempt', change: node.change, stage: node.stage, attempt, index }));
     return [];
   }
 
@@ -75,9 +76,9 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
       case 'change':
         return changeItem(node.change);
       case 'stage':
-        return stageItem(node.change, node.stage, this.now());
+        return stageItem(this.cockpit.factory, node.change, node.stage, this.now(), this.cockpit.actionContext);
       case 'attempt':
-        return attemptItem(node.stage, node.attempt, node.index, this.now());
+        return attemptItem(this.cockpit.factory, node.change, node.stage, node.attempt, node.index, this.now(), this.cockpit.actionContext);
       case 'problem':
         return problemItem(node.problem, this.workspaceRoot);
       case 'notice': {
@@ -94,7 +95,7 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     const current = this.cockpit.state.current;
     if (!current) return undefined;
     if (node.kind === 'stage') return { kind: 'change', change: current };
-    if (node.kind === 'attempt') return { kind: 'stage', change: current, stage: node.stage };
+    if (node.kind === 'attempt') return { kind: 'stage', change: node.change, stage: node.stage };
     return undefined;
   }
 
@@ -125,7 +126,21 @@ function runningFor(attempts: readonly AttemptState[], now: number): string | un
   return live?.startedAt ? formatDuration(Math.max(0, now - Date.parse(live.startedAt))) : undefined;
 }
 
-function stageItem(change: ChangeState, stage: StageState, now: number): vscode.TreeItem {
+/**
+ * `stage;run;retry;…;`: the actions the engine's rules allow on the row now. Menus
+ * match on them (`viewItem =~ /;approve;/`), so the tree offers exactly what the
+ * engine would accept from the palette or the CLI.
+ */
+export function stageContextValue(factory: Factory, change: ChangeState, stage: StageState, context: ActionContext): string {
+  const primary = factory.primaryAction(change, stage, context);
+  return `stage;${factory.allowedWith(change, stage, context).join(';')};${primary ? `primary-${primary};` : ''}`;
+}
+
+export function attemptContextValue(factory: Factory, change: ChangeState, attempt: AttemptState, context: ActionContext): string {
+  return `attempt;${factory.allowedOnAttempt(change, attempt, context).join(';')};`;
+}
+
+function stageItem(factory: Factory, change: ChangeState, stage: StageState, now: number, context: ActionContext): vscode.TreeItem {
   const collapsible =
     stage.attempts.length === 0
       ? vscode.TreeItemCollapsibleState.None
@@ -140,8 +155,7 @@ function stageItem(change: ChangeState, stage: StageState, now: number): vscode.
     .filter(Boolean)
     .join(' · ');
   item.iconPath = stageIcon(stage.status);
-  // `stage.<status>[.human]`: menus match on it with `viewItem =~ /^stage\.failed/`.
-  item.contextValue = `stage.${stage.status}${stage.owner.backend === 'human' ? '.human' : ''}`;
+  item.contextValue = stageContextValue(factory, change, stage, context);
   const tooltip = new vscode.MarkdownString();
   tooltip.appendMarkdown('**').appendText(stage.title).appendMarkdown('**');
   tooltip.appendText(` — ${stageStatusLabel(stage.status)}\n\nOwner: ${ownerLabel(stage.owner)}\n\nAttempts: ${stage.attempts.length}`);
@@ -151,15 +165,14 @@ function stageItem(change: ChangeState, stage: StageState, now: number): vscode.
   return item;
 }
 
-function attemptItem(stage: StageState, attempt: AttemptState, index: number, now: number): vscode.TreeItem {
+function attemptItem(factory: Factory, change: ChangeState, stage: StageState, attempt: AttemptState, index: number, now: number, context: ActionContext): vscode.TreeItem {
   const item = new vscode.TreeItem(`Attempt ${index + 1}`, vscode.TreeItemCollapsibleState.None);
   item.id = `attempt:${attempt.id}`;
   const backend = attempt.model ? `${attempt.backend} (${attempt.model})` : attempt.backend;
   const duration = attempt.outcome ? formatDuration(attempt.durationMs) : runningFor([attempt], now);
   item.description = [backend, attemptStatusLabel(attempt), duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · ');
   item.iconPath = attemptIcon(attempt);
-  // `attempt.<outcome>[.checkpoint]`: `.checkpoint` when it can still be rolled back.
-  item.contextValue = `attempt.${attempt.outcome ?? 'running'}${attempt.checkpoint && !attempt.rolledBack && attempt.outcome ? '.checkpoint' : ''}`;
+  item.contextValue = attemptContextValue(factory, change, attempt, context);
   const tooltip = new vscode.MarkdownString();
   tooltip.appendText(`${stage.title}, attempt ${index + 1}: ${attemptStatusLabel(attempt)}`);
   if (attempt.reason) tooltip.appendText(`\n\nWhy: ${attempt.reason}`);

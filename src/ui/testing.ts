@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ChangeState, CriterionResult as RecordedResult } from '../core/fold';
 import type { Criterion, Pipeline } from '../core/pipeline';
-import type { CriterionResult } from '../verify/ports';
-import type { TestCase, TestProblem } from '../verify/report';
+import type { CriterionResult, TestCase, TestProblem } from '../engine/verification';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { stageStatusLabel } from './presentation';
 import type { VerificationService } from './verification';
@@ -132,7 +131,7 @@ class VerificationTests implements vscode.Disposable {
   /** Where each stage and criterion is defined in pipeline.json, for "Go to Test" and gutter icons. */
   private async locate(pipeline: Pipeline): Promise<{ uri?: vscode.Uri; ranges: Map<string, vscode.Range> }> {
     const ranges = new Map<string, vscode.Range>();
-    const uri = vscode.Uri.file(this.cockpit.deps.store.pipelinePath);
+    const uri = vscode.Uri.file(this.cockpit.factory.store.pipelinePath);
     let text: string;
     try {
       text = new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
@@ -363,7 +362,7 @@ class VerificationTests implements vscode.Disposable {
 
   /** Where a failing case is: the report's file/line, else the first stack frame inside the workspace. */
   private locationOf(testCase: TestCase, problem: TestProblem | undefined): vscode.Location | undefined {
-    const root = this.cockpit.deps.store.workspaceRoot;
+    const root = this.cockpit.factory.root;
     const inside = (file: string) => {
       const absolute = path.resolve(root, file.startsWith('file://') ? vscode.Uri.parse(file).fsPath : file);
       const relative = path.relative(root, absolute);

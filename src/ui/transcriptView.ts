@@ -13,24 +13,15 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
-import { coalesceOps } from '../core/transcriptEntries';
-import { TranscriptModel, workspaceRelative, type TranscriptModelOptions } from '../core/transcriptModel';
-import {
-  parseTranscriptHostMessage,
-  parseTranscriptWebviewMessage,
-  type TranscriptHeader,
-  type TranscriptHostMessage,
-  type TranscriptOp,
-} from '../core/transcriptProtocol';
+import type { TranscriptModelOptions } from '../core/transcriptModel';
+import type { TranscriptHeader, TranscriptHostMessage, TranscriptOp } from '../core/transcriptProtocol';
+import { coalesceOps, parseTranscriptHostMessage, parseTranscriptWebviewMessage, TranscriptModel, workspaceRelative } from '../engine/viewModels';
 import type { EvidenceRef } from '../core/events';
 import type { AttemptState, ChangeState } from '../core/fold';
+import type { Factory } from '../engine/factory';
 import type { AttemptInfo } from '../engine/stageRunner';
-import { findRecordedAttempt, linesOf, replayTranscript, type RecordedAttempt } from '../engine/transcriptReplay';
-import { GitObjectReader } from '../git/gitObjects';
-import type { EvidencePort } from '../store/evidence';
-import { resolveInsideWorkspace } from '../store/paths';
+import { linesOf, replayTranscript, type RecordedAttempt } from '../engine/transcriptReplay';
 import type { Cockpit } from './cockpit';
-import { WorkspaceNotTrustedError } from './trust';
 
 export const TREE_SCHEME = 'factory-tree';
 export const TRANSCRIPT_VIEW_TYPE = 'factory.transcript';
@@ -39,8 +30,10 @@ const BATCH_MS = 50;
 const HEX_TREE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export interface TranscriptViewsDeps {
-  evidence: EvidencePort;
+  evidence: Pick<Factory['evidence'], 'open'>;
   workspaceRoot: string;
+  /** A workspace-relative path from the record as an absolute path inside the workspace, or an error naming it. */
+  resolvePath: (relativePath: string) => string;
   /** The bytes of `path` (workspace-relative) in git tree `tree`; undefined when the file is not in it. */
   readBlob?: (tree: string, path: string) => Promise<Buffer | undefined>;
   /** Looks an attempt up in the record (a live attempt's start tree, the Show Transcript command). */
@@ -172,6 +165,7 @@ export class TranscriptViews implements vscode.Disposable {
     const panel = this.createPanel({ ...key, number: attempt.number }, header, { preserveFocus: false, viewColumn: vscode.ViewColumn.Active });
     panel.reset(key, header, attempt.startedAt ? Date.parse(attempt.startedAt) : Date.now());
     panel.startTree = attempt.startTree;
+    panel.endTree = attempt.endTree;
     panel.finished = true;
     this.panels.set(attempt.id, panel);
     await this.replayInto(panel, attempt);
@@ -238,16 +232,29 @@ export class TranscriptViews implements vscode.Disposable {
     return host;
   }
 
+  /**
+   * A file the agent touched, as the attempt changed it: the attempt's start tree
+   * against its end tree, read from git objects, so later edits (by later attempts or
+   * by hand) never show as this attempt's. While the attempt runs it has no end tree
+   * yet, and the working file is the right side.
+   */
   private async openDiff(panel: TranscriptPanel, relativePath: string): Promise<void> {
-    const absolute = resolveInsideWorkspace(this.deps.workspaceRoot, relativePath);
-    panel.startTree ??= (await this.deps.findAttempt?.(panel.key.changeId, panel.key.attemptId))?.startTree;
+    const absolute = this.deps.resolvePath(relativePath);
+    const recorded = panel.startTree && (panel.endTree || !panel.finished) ? undefined : await this.deps.findAttempt?.(panel.key.changeId, panel.key.attemptId);
+    panel.startTree ??= recorded?.startTree;
+    panel.endTree ??= recorded?.endTree;
     const tree = panel.startTree;
     const before = vscode.Uri.from({ scheme: TREE_SCHEME, path: `/${relativePath}`, query: tree ?? '' });
+    const startLabel = tree ? `start of attempt (${tree.slice(0, 7)})` : 'start of attempt unknown';
+    if (panel.endTree) {
+      const after = vscode.Uri.from({ scheme: TREE_SCHEME, path: `/${relativePath}`, query: panel.endTree });
+      await vscode.commands.executeCommand('vscode.diff', before, after, `${path.posix.basename(relativePath)} (${startLabel} ↔ end of attempt (${panel.endTree.slice(0, 7)}))`, { preview: true });
+      return;
+    }
     const exists = await fs.stat(absolute).then((s) => s.isFile(), () => false);
     // A deleted file is diffed against nothing.
     const after = exists ? vscode.Uri.file(absolute) : vscode.Uri.from({ scheme: TREE_SCHEME, path: `/${relativePath}`, query: '' });
-    const label = tree ? `start of attempt (${tree.slice(0, 7)})` : 'start of attempt unknown';
-    await vscode.commands.executeCommand('vscode.diff', before, after, `${path.posix.basename(relativePath)} (${label} ↔ ${exists ? 'working file' : 'deleted'})`, { preview: true });
+    await vscode.commands.executeCommand('vscode.diff', before, after, `${path.posix.basename(relativePath)} (${startLabel} ↔ ${exists ? 'working file' : 'deleted'})`, { preview: true });
   }
 
   private guard(what: string, fn: () => void): void {
@@ -273,6 +280,7 @@ export class TranscriptViews implements vscode.Disposable {
 class TranscriptPanel {
   key: { changeId: string; stageId: string; attemptId: string };
   startTree: string | undefined;
+  endTree: string | undefined;
   finished = false;
   onOpenDiff: ((relativePath: string) => Promise<void>) | undefined;
   private ready = false;
@@ -304,6 +312,7 @@ class TranscriptPanel {
   reset(key: { changeId: string; stageId: string; attemptId: string }, header: TranscriptHeader, startedAt: number): void {
     this.key = key;
     this.startTree = undefined;
+    this.endTree = undefined;
     this.finished = false;
     this.startedAt = startedAt;
     this.model = new TranscriptModel(header, this.modelOptions);
@@ -415,35 +424,18 @@ class TreeContentProvider implements vscode.TextDocumentContentProvider {
 }
 
 /**
- * Reads a workspace file from a git tree through git objects. Git can run commands a
- * repository configures, so nothing runs in an untrusted workspace.
- */
-export function gitBlobReader(workspaceRoot: string): (tree: string, relativePath: string) => Promise<Buffer | undefined> {
-  const reader = new GitObjectReader(workspaceRoot);
-  let prefix: Promise<string> | undefined;
-  return async (tree, relativePath) => {
-    if (!vscode.workspace.isTrusted) throw new WorkspaceNotTrustedError('read files from git');
-    if (!HEX_TREE.test(tree)) throw new Error(`"${tree.slice(0, 80)}" is not a git tree hash.`);
-    prefix ??= reader.workspacePrefix();
-    const repoPath = `${await prefix}${relativePath}`;
-    const entry = (await reader.listTree(tree, repoPath)).find((e) => e.type === 'blob' && e.path === repoPath);
-    if (!entry) return undefined;
-    return (await reader.readBlobs([entry.oid])).get(entry.oid);
-  };
-}
-
-/**
  * Builds the transcript panels for the extension; they are disposed with it. The
  * returned views are a RunObserver (attemptStarted / agentEvent / attemptFinished) and
  * open recorded attempts (`showAttempt`, behind `factory.showTranscript`).
  */
 export function registerTranscriptViews(context: vscode.ExtensionContext, cockpit: Cockpit, log: vscode.LogOutputChannel): TranscriptViews {
-  const root = cockpit.deps.store.workspaceRoot;
+  const factory = cockpit.factory;
   const views = new TranscriptViews(context.extensionUri, {
-    evidence: cockpit.deps.evidence,
-    workspaceRoot: root,
-    readBlob: gitBlobReader(root),
-    findAttempt: async (changeId, attemptId) => findRecordedAttempt((await cockpit.deps.store.readChange(changeId)).events, attemptId),
+    evidence: factory.evidence,
+    workspaceRoot: factory.root,
+    resolvePath: (relativePath) => factory.resolvePath(relativePath),
+    readBlob: (tree, relativePath) => factory.readBlob(tree, relativePath),
+    findAttempt: (changeId, attemptId) => factory.findAttempt(changeId, attemptId),
     titles: (changeId, stageId) => {
       const change = cockpit.state.changes.find((c) => c.id === changeId);
       const stageTitle = change?.stages.find((s) => s.id === stageId)?.title ?? cockpit.state.pipeline?.stages.find((s) => s.id === stageId)?.title;

@@ -4,10 +4,10 @@
 // to the runner and shows the run as "verifying" in every view while it lasts.
 import * as vscode from 'vscode';
 import type { StageState } from '../core/fold';
-import { criteriaToRun, stageOf, verifyEvidence, verifyStage, type StageVerificationRun, type VerifyStageInput } from '../engine/verification';
+import { WorkspaceNotTrustedError } from '../engine/factory';
+import { criteriaToRun, stageOf, type StageVerificationRun, type VerifyStageInput } from '../engine/verification';
 import type { Cockpit } from './cockpit';
 import { registerTestController } from './testing';
-import { WorkspaceNotTrustedError } from './trust';
 import { reportingCommands } from './reportingCommand';
 
 export type VerifyRequest = Omit<VerifyStageInput, 'browserExecutablePath' | 'env'>;
@@ -47,12 +47,10 @@ export class VerificationService {
     const total = pipeline ? criteriaToRun(stageOf(pipeline, request.stageId), request).length : 0;
     const activity = { total, passed: 0, failed: 0 };
     this.cockpit.setVerifying(request.changeId, activity);
-    const browserPath = vscode.workspace.getConfiguration('factory').get<string>('verify.browserPath', '').trim();
     this.log.info(`Verifying ${request.changeId} / ${request.stageId}${request.criterionIds ? ` (${request.criterionIds.join(', ')})` : ''}`);
     try {
-      const run = await verifyStage(this.cockpit.deps, {
+      const run = await this.cockpit.factory.verifyStage({
         ...request,
-        ...(browserPath ? { browserExecutablePath: browserPath } : {}),
         progress: {
           ...request.progress,
           criterionFinished: (criterion, result) => {
@@ -137,7 +135,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
       const snapshot = cockpit.state.ready ? cockpit.state : await cockpit.refresh();
       const change = snapshot.current;
       if (!change) throw new Error('There is no current change to verify: start or switch to one first.');
-      const stage = change.stages.find((s) => s.id === change.activeStageId) ?? change.stages[change.stages.length - 1];
+      const stage = cockpit.factory.stageToVerify(change);
       if (!stage) throw new Error(`Change "${change.title}" has no stages.`);
       const criteria = snapshot.pipeline ? criteriaToRun(stageOf(snapshot.pipeline, stage.id), { requiredOnly: true }) : [];
       if (criteria.length === 0) {
@@ -160,7 +158,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
     }),
     run('factory.verifyEvidence', async () => {
       // Reading and hashing files runs nothing from the workspace: allowed even when untrusted.
-      const check = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Factory: checking evidence' }, () => verifyEvidence(cockpit.deps));
+      const check = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Factory: checking evidence' }, () => cockpit.factory.verifyEvidence());
       if (check.mismatches.length === 0) {
         const text = check.checked === 0 ? 'there is no stored evidence yet' : `all ${check.checked} evidence file${check.checked === 1 ? '' : 's'} match their sha256`;
         log.info(`Verify Evidence: ${text}`);

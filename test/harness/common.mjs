@@ -90,7 +90,7 @@ async function handleDriverOp(state, op) {
       await page.locator(op.selector).first().waitFor({ state: op.state ?? 'visible', timeout: op.timeoutMs ?? 10_000 });
       return {};
     case 'click':
-      await page.locator(op.selector).first().click({ timeout: op.timeoutMs ?? 10_000 });
+      await page.locator(op.selector).first().click({ timeout: op.timeoutMs ?? 10_000, ...(op.button ? { button: op.button } : {}) });
       return {};
     case 'type':
       await page.keyboard.type(op.text, { delay: 5 });

@@ -13,6 +13,7 @@ import { answerQuickInput, browser, eventually, runConfig } from './support/driv
 import { cockpitApi, snapshotWhere } from './support/cockpit';
 
 const config = runConfig();
+const SIDEBAR_ROWS = '.part.sidebar .monaco-list-row';
 const ws = config.workspace;
 const scripted = join(config.repo, 'test', 'fixtures', 'agents', 'scripted-claude-code.mjs');
 const stepsDir = mkdtempSync(join(tmpdir(), 'fc-steps-'));
@@ -131,6 +132,71 @@ describe('Stage engine in the editor', function () {
     const review = (await events(id)).find((e) => isEvent(e, 'review.decided'))!;
     assert.equal(review.data.decision, 'approved');
     assert.equal(review.by?.name, 'Dana Developer');
+  });
+
+  it('sends back from the approval notification: the stage reopens in the view, and its next run gets the note', async () => {
+    writePipeline([agentStage('plan', { autonomy: 'approve', prompt: 'Plan.\n{{failures}}' }), agentStage('implement')]);
+    await agentSteps([{ text: 'Plan v1.' }, { text: 'Plan v2.' }]);
+    const id = await newChange('Sent back from the notification');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    const report = await vscode.commands.executeCommand<RunReport>('factory.runNext');
+    assert.equal(report?.stopped, 'approval');
+    await vscode.commands.executeCommand('notifications.showList');
+    await browser.click('.notifications-center .monaco-button:has-text("Send Back")');
+    await vscode.commands.executeCommand('notifications.hideList');
+    await answerQuickInput('Say how the token expires.');
+    const s = await snapshotWhere(await cockpitApi(), (x) => x.current?.id === id && x.current.stages[0]?.status === 'sentBack', 'plan reopened (sent back), not passed');
+    assert.equal(s.current!.stages[0]!.sentBack?.note, 'Say how the token expires.');
+    await eventually(async () => ((await browser.attributes(`${SIDEBAR_ROWS}`, 'aria-label')) as string[]).some((l) => l?.startsWith('Plan, sent back')), 'the Plan row reads "sent back"');
+    const sent = (await events(id)).find((e) => isEvent(e, 'stage.sentBack'))!;
+    assert.ok(isEvent(sent, 'stage.sentBack'));
+    assert.deepEqual([sent.data.fromStage, sent.data.toStage, sent.by?.name], ['plan', 'plan', 'Dana Developer']);
+    // Run Next re-runs the reopened stage with the reviewer's note as its failure text.
+    assert.equal((await vscode.commands.executeCommand<RunReport>('factory.runNext'))?.stopped, 'approval');
+    const started = (await events(id)).filter((e) => isEvent(e, 'attempt.started'));
+    assert.match(String(started[1]!.data.prompt), /A reviewer sent it back: Say how the token expires\./);
+  });
+
+  it('offers in the tree only what the engine allows, refuses the rest from the palette with its sentence, and sends back to an earlier stage from the menu', async () => {
+    writePipeline([agentStage('plan'), agentStage('implement', { autonomy: 'approve' })]);
+    await agentSteps([{ text: 'Plan.' }, { text: 'Built.' }]);
+    const id = await newChange('Back to the plan');
+    assert.equal((await vscode.commands.executeCommand<RunReport>('factory.runNext'))?.stopped, 'approval');
+    await snapshotWhere(await cockpitApi(), (x) => x.current?.id === id && x.current.stages.map((st) => st.status).join() === 'passed,needsApproval', 'plan passed, implement waiting');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await vscode.commands.executeCommand('factory.showStages');
+
+    const menuOf = async (label: string): Promise<string[]> =>
+      eventually(async () => {
+        await browser.contextClick(`${SIDEBAR_ROWS}:visible[aria-label^="${label},"]`, 3_000);
+        const items = await browser.texts('.context-view .monaco-menu .action-label', 2_000);
+        return items.length ? items : undefined;
+      }, `the context menu of ${label}`);
+    const planMenu = await menuOf('Plan');
+    await browser.screenshot('stage-menu-passed');
+    await browser.press('Escape');
+    assert.ok(planMenu.includes('Send Stage Back'), JSON.stringify(planMenu));
+    for (const refused of ['Approve Stage', 'Stop Stage', 'Mark Stage Done by Hand']) assert.ok(!planMenu.includes(refused), `${refused} is not offered on a passed stage: ${JSON.stringify(planMenu)}`);
+
+    // From the palette (or a keybinding), the engine's own sentence.
+    await vscode.commands.executeCommand('factory.approveStage', { changeId: id, stageId: 'plan' });
+    await vscode.commands.executeCommand('notifications.showList');
+    await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => t.includes('"Plan" has not asked for approval (it is passed)')), 'the engine refusal as a notification');
+    await vscode.commands.executeCommand('notifications.clearAll');
+    await vscode.commands.executeCommand('notifications.hideList');
+
+    const implementMenu = await menuOf('Implement');
+    assert.ok(implementMenu.includes('Approve Stage') && implementMenu.includes('Send Stage Back'), JSON.stringify(implementMenu));
+    assert.ok(!implementMenu.includes('Stop Stage'), JSON.stringify(implementMenu));
+    await browser.click('.context-view .monaco-menu .action-label:has-text("Send Stage Back")');
+    // Which stage reopens: the earlier one, picked like a person would.
+    await browser.waitFor('.quick-input-widget .quick-input-list', 20_000);
+    await browser.type('Plan');
+    await browser.press('Enter');
+    await answerQuickInput('The plan forgot the rate limit.');
+    const s = await snapshotWhere(await cockpitApi(), (x) => x.current?.id === id && x.current.stages.map((st) => st.status).join() === 'sentBack,pending', 'plan reopened, implement back to pending');
+    assert.deepEqual(s.current!.stages[1]!.attempts.map((a) => a.superseded), [true], 'the implement attempt is kept, superseded');
+    await browser.screenshot('sent-back-to-plan');
   });
 
   it('cancels a running stage and leaves no process behind', async () => {

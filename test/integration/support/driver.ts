@@ -38,6 +38,8 @@ function windowOps(window: 1 | 2) {
     attributes: async (selector: string, name: string) => (await driver<{ values: (string | null)[] }>('attributes', { selector, name, ...on })).values,
     waitFor: (selector: string, timeoutMs = 10_000, state: 'visible' | 'hidden' | 'attached' = 'visible') => driver('waitFor', { selector, timeoutMs, state, ...on }),
     click: (selector: string, timeoutMs?: number) => driver('click', { selector, ...(timeoutMs ? { timeoutMs } : {}), ...on }),
+    /** A right click, as a person opens a context menu. */
+    contextClick: (selector: string, timeoutMs?: number) => driver('click', { selector, button: 'right', ...(timeoutMs ? { timeoutMs } : {}), ...on }),
     type: (text: string) => driver('type', { text, ...on }),
     press: (key: string) => driver('press', { key, ...on }),
   };

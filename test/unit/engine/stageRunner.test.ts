@@ -1,20 +1,15 @@
-// The engine end to end without VS Code: a real git repository, the real record,
-// evidence and context stores, the real Claude Code backend spawning a scripted agent
-// CLI (test/fixtures/agents/scripted-claude-code.mjs), and the real verification.
+// The engine end to end without VS Code: the factory built through its one entry
+// point on a real git repository — the real record, evidence and context stores, the
+// real Claude Code backend spawning a scripted agent CLI
+// (test/fixtures/agents/scripted-claude-code.mjs), and the real verification.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FileRecordStore } from '../../../src/store/recordStore';
-import { FileEvidenceStore } from '../../../src/store/evidence';
-import { EvidenceContentStore } from '../../../src/store/contextContent';
-import { ContextPackStore } from '../../../src/store/contextPackStore';
-import { GitAdapter } from '../../../src/git/gitAdapter';
-import { createBackends } from '../../../src/backends';
 import { startChange } from '../../../src/engine/changes';
-import { verifyStage } from '../../../src/engine/verification';
-import { StageRunner, type RunObserver } from '../../../src/engine/stageRunner';
+import { createFactory, type Factory } from '../../../src/engine/factory';
+import type { StageRunner } from '../../../src/engine/stageRunner';
 import { foldChange } from '../../../src/core/fold';
 import { isEvent, type FactoryEvent } from '../../../src/core/events';
 import type { EngineDeps } from '../../../src/engine/ports';
@@ -23,6 +18,7 @@ const SCRIPTED = resolve(__dirname, '..', '..', 'fixtures', 'agents', 'scripted-
 
 interface Setup {
   dir: string;
+  factory: Factory;
   deps: EngineDeps;
   runner: StageRunner;
   gates: string[];
@@ -50,12 +46,7 @@ function setup(pipelineJson: string): Setup {
   execFileSync('mkdir', ['-p', join(dir, '.factory')]);
   writeFileSync(join(dir, '.factory', 'pipeline.json'), pipelineJson);
   const stepsFile = join(dir, '..', `${dir.split('/').pop()}-steps.json`);
-  const store = new FileRecordStore(dir);
-  const evidence = new FileEvidenceStore(dir);
-  const deps: EngineDeps = { store, git: new GitAdapter(dir), evidence, clock: { now: () => new Date() } };
-  const context = new ContextPackStore({ records: store, content: new EvidenceContentStore(evidence) });
   const gates: string[] = [];
-  const observer: RunObserver = { gate: (g) => gates.push(`${g.stageId}:${g.reason}`) };
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -64,19 +55,21 @@ function setup(pipelineJson: string): Setup {
       return false;
     }
   };
-  const runner = new StageRunner(
-    {
-      ...deps,
-      backends: createBackends({ 'claude-code': { path: SCRIPTED }, killGraceMs: 500 }),
-      context,
-      verify: (input) => verifyStage(deps, input),
-      agentEnv: async () => ({ env: { ...process.env, SCRIPTED_AGENT_STEPS: stepsFile, SCRIPTED_AGENT_PIDS: `${stepsFile}.pids`, ANTHROPIC_API_KEY: 'sk-test-secret-123' }, secrets: ['sk-test-secret-123'] }),
-      host: { pid: process.pid, hostname: hostname(), isAlive: alive },
-    },
-    observer,
-  );
+  const settings: Record<string, unknown> = { 'factory.backends.claude-code.path': SCRIPTED, 'factory.backends.killGraceMs': 500 };
+  const factory = createFactory({
+    root: dir,
+    settings: { get: <T>(key: string) => settings[key] as T | undefined },
+    secrets: { get: async (name) => (name === 'ANTHROPIC_API_KEY' ? 'sk-test-secret-123' : undefined) },
+    trust: { isTrusted: () => true },
+    env: { ...process.env, SCRIPTED_AGENT_STEPS: stepsFile, SCRIPTED_AGENT_PIDS: `${stepsFile}.pids` },
+    observer: { gate: (g) => gates.push(`${g.stageId}:${g.reason}`) },
+  });
+  const deps: EngineDeps = factory.deps;
+  const runner = factory.runner;
+  const store = factory.store;
   return {
     dir,
+    factory,
     deps,
     runner,
     gates,
@@ -275,5 +268,160 @@ describe('engine: stage runner', function () {
     const change = await startChange(s.deps, { title: 'Typo', branchMode: 'none' });
     await assert.rejects(s.runner.run({ changeId: change.id }), /backend "claude-cod".*stages\.0\.owner\.backend/);
     assert.equal(s.runner.isRunning(change.id), false);
+  });
+});
+
+describe('engine: the factory entry point decides every rule', function () {
+  this.timeout(60_000);
+  const cleanups: string[] = [];
+  afterEach(() => cleanups.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const prompts = (s: Setup) =>
+    readFileSync(join(s.dir, '..', `${s.dir.split('/').pop()}-steps.json.prompts.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { prompt: string }).prompt);
+  const statuses = async (s: Setup, changeId: string) => (await s.factory.change(changeId)).stages.map((x) => `${x.id}:${x.status}`);
+
+  it('refuses, with a sentence, what the state does not allow — and changes nothing', async () => {
+    const s = setup(pipeline([stage('plan', { autonomy: 'approve' }), stage('implement', { autonomy: 'approve' })]));
+    cleanups.push(s.dir);
+    s.steps([{ hang: true }]);
+    const change = await s.factory.startChange({ title: 'Rules', branchMode: 'none' });
+    const before = (await s.events(change.id)).length;
+    await assert.rejects(s.factory.approve({ changeId: change.id, stageId: 'plan' }), /"Plan" has not asked for approval \(it is pending\)/);
+    await assert.rejects(s.factory.retry({ changeId: change.id, stageId: 'plan' }), /"Plan" has no attempt to retry; run it/);
+    await assert.rejects(s.factory.run({ changeId: change.id, stageId: 'implement' }), /"Implement" comes after "Plan", which has not handed off \(it is pending\)/);
+    await assert.rejects(s.factory.sendBack({ changeId: change.id, stageId: 'plan', note: 'redo' }), /"Plan" has nothing to send back \(it is pending\)/);
+    await assert.rejects(s.factory.completeByHand({ changeId: change.id, stageId: 'plan', note: '  ' }), /needs a note/);
+    assert.equal((await s.events(change.id)).length, before, 'a refusal records nothing');
+
+    // While an agent runs: marking the stage done, changing its owner and running another stage are refused.
+    const running = s.factory.run({ changeId: change.id, stageId: 'plan' });
+    for (let i = 0; i < 100 && (await statuses(s, change.id))[0] !== 'plan:running'; i++) await new Promise((r) => setTimeout(r, 50));
+    const live = await s.factory.change(change.id);
+    await assert.rejects(s.factory.completeByHand({ changeId: change.id, stageId: 'plan', note: 'done' }), /"Plan" is running; stop it first/);
+    await assert.rejects(s.factory.changeOwner({ changeId: change.id, stageId: 'plan', owner: { backend: 'codex' } }), /"Plan" is running/);
+    await assert.rejects(s.factory.run({ changeId: change.id, stageId: 'implement', outOfOrder: true }), /"Plan" of this change is running; stop it first/);
+    assert.deepEqual(await s.factory.allowed(live, 'plan'), ['stop'], 'a running stage offers Stop only');
+    assert.equal(await s.factory.stop(change.id), true);
+    assert.equal((await running).stopped, 'cancelled');
+    assert.deepEqual(await statuses(s, change.id), ['plan:failed', 'implement:pending']);
+  });
+
+  it('refuses to run anything in an untrusted folder or outside git, saying which', async () => {
+    const s = setup(pipeline([stage('plan')]));
+    cleanups.push(s.dir);
+    const change = await s.factory.startChange({ title: 'Trust', branchMode: 'none' });
+    const untrusted = createFactory({ root: s.dir, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => false } });
+    await assert.rejects(untrusted.run({ changeId: change.id, stageId: 'plan' }), /not trusted.*trust the folder/i);
+    await assert.rejects(untrusted.startChange({ title: 'No', branchMode: 'none' }), /not trusted/);
+    rmSync(join(s.dir, '.git'), { recursive: true, force: true });
+    await assert.rejects(s.factory.run({ changeId: change.id, stageId: 'plan' }), /not a git repository/);
+  });
+
+  it('sends a stage back to itself: it reopens, the note reaches its next run whichever command starts it, and the signal holds', async () => {
+    const s = setup(pipeline([stage('plan', { autonomy: 'approve', prompt: 'Plan {{change.title}}.\n{{failures}}' }), stage('implement')]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Plan v1.' }, { text: 'Plan v2.' }, { text: 'Built.' }]);
+    const change = await s.factory.startChange({ title: 'Send back', branchMode: 'none' });
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'approval');
+    await s.factory.sendBack({ changeId: change.id, stageId: 'plan', note: 'Cover the error paths.' });
+    const reopened = await s.factory.change(change.id);
+    assert.deepEqual(reopened.stages.map((x) => x.status), ['sentBack', 'pending'], 'Send Back no longer leaves the stage passed');
+    assert.equal(reopened.stages[0]!.sentBack?.note, 'Cover the error paths.');
+    assert.equal(reopened.activeStageId, 'plan');
+    const sent = (await s.events(change.id)).find((e) => isEvent(e, 'stage.sentBack'));
+    assert.ok(sent && isEvent(sent, 'stage.sentBack'));
+    assert.equal(sent.data.toStage, 'plan');
+    assert.equal(sent.by?.email, 'eve@example.com');
+    assert.equal((await s.events(change.id)).some((e) => isEvent(e, 'handoff.recorded') && e.data.toStage === e.data.fromStage), false, 'not recorded as a handoff to itself');
+
+    // Run Stage (not Retry) after a send-back still feeds the note back.
+    assert.equal((await s.factory.run({ changeId: change.id, stageId: 'plan' })).stopped, 'approval');
+    assert.match(prompts(s)[1]!, /A reviewer sent it back: Cover the error paths\./);
+    const attempts = (await s.factory.change(change.id)).stages[0]!.attempts;
+    assert.equal(attempts[1]!.trigger, 'sentBack');
+    await s.factory.approve({ changeId: change.id, stageId: 'plan' });
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'completed');
+    const { changeSignal } = await import('../../../src/core/signal');
+    const signal = changeSignal(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
+    assert.equal(signal.verdict, true, JSON.stringify(signal.recreated));
+  });
+
+  it('sends back to an earlier stage: it reopens, later stages go pending with their attempts kept as superseded', async () => {
+    const s = setup(
+      pipeline([
+        stage('plan', { prompt: 'Plan.\n{{failures}}', outputs: ['PLAN.md'], verification: [{ id: 'plan', kind: 'fileExists', paths: ['PLAN.md'] }] }),
+        stage('implement', { prompt: 'Build.\n{{failures}}' }),
+        stage('review', { autonomy: 'approve', prompt: 'Review.' }),
+      ]),
+    );
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Plan 1.', write: { 'PLAN.md': '1' } }, { text: 'Built 1.' }, { text: 'Looks off.' }, { text: 'Plan 2.', write: { 'PLAN.md': '2' } }, { text: 'Built 2.' }, { text: 'Fine.' }]);
+    const change = await s.factory.startChange({ title: 'Back to plan', branchMode: 'none' });
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'approval');
+    await assert.rejects(s.factory.sendBack({ changeId: change.id, stageId: 'implement', toStage: 'review', note: 'x' }), /comes after "Implement"/);
+    await s.factory.sendBack({ changeId: change.id, stageId: 'review', toStage: 'plan', note: 'The plan misses the migration.' });
+    const back = await s.factory.change(change.id);
+    assert.deepEqual(back.stages.map((x) => x.status), ['sentBack', 'pending', 'pending']);
+    assert.deepEqual(back.stages.map((x) => x.attempts.map((a) => a.superseded)), [[false], [true], [true]], 'kept, shown as superseded');
+    assert.equal(back.activeStageId, 'plan');
+    assert.equal((await s.factory.actionContext()).trusted, true);
+    assert.deepEqual(
+      (await s.factory.allowed(back, 'implement')).includes('run'),
+      false,
+      'Implement cannot run before the reopened Plan hands off again',
+    );
+
+    assert.equal((await s.factory.runNext(change.id)).stopped, 'approval');
+    assert.match(prompts(s)[3]!, /A reviewer sent it back from review: The plan misses the migration\./);
+    assert.doesNotMatch(prompts(s)[4]!, /migration/, 'the note is for the reopened stage, not the ones after it');
+    const after = await s.factory.change(change.id);
+    assert.deepEqual(after.stages.map((x) => x.status), ['passed', 'passed', 'needsApproval']);
+    assert.equal(after.stages[1]!.attempts.length, 2, 'the superseded attempt is still in the history');
+    const { changeSignal } = await import('../../../src/core/signal');
+    await s.factory.approve({ changeId: change.id, stageId: 'review' });
+    const signal = changeSignal(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
+    assert.equal(signal.verdict, true, JSON.stringify(signal.recreated));
+  });
+
+  it('keeps the current change where every surface reads it: a second factory on the same folder agrees', async () => {
+    const s = setup(pipeline([stage('plan')]));
+    cleanups.push(s.dir);
+    const first = await s.factory.startChange({ title: 'First', branchMode: 'none' });
+    const second = await s.factory.startChange({ title: 'Second', branchMode: 'none' });
+    await s.factory.setCurrent(first.id);
+    const other = createFactory({ root: s.dir, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => true } });
+    assert.equal((await other.readState()).current?.id, first.id);
+    await other.setCurrent(second.id);
+    assert.equal((await s.factory.readState()).current?.id, second.id);
+    await assert.rejects(other.setCurrent('no-such-change'), /There is no change "no-such-change"/);
+    // A checkout of a branch bound to a change makes it current (the branch-bound rule).
+    execFileSync('git', ['checkout', '-q', '-b', 'feature'], { cwd: s.dir });
+    const bound = await s.factory.startChange({ title: 'Bound', branchMode: 'bindCurrent' });
+    execFileSync('git', ['checkout', '-q', 'main'], { cwd: s.dir });
+    await s.factory.setCurrent(first.id);
+    execFileSync('git', ['checkout', '-q', 'feature'], { cwd: s.dir });
+    assert.equal((await other.readState()).current?.id, bound.id);
+    assert.ok(!existsSync(join(s.dir, '.factory', 'current.json')), 'nothing about the pointer is written into the repository');
+  });
+
+  it('records who did it on every path, and an attempt recorded with no runner at all is interrupted', async () => {
+    const s = setup(pipeline([stage('plan')]));
+    cleanups.push(s.dir);
+    const change = await s.factory.startChange({ title: 'Who', branchMode: 'none' });
+    await s.factory.context.addNote(change.id, { text: 'A note' });
+    await s.factory.changeOwner({ changeId: change.id, stageId: 'plan', owner: { backend: 'codex' } });
+    const orphan = '01JZZZZZZZZZZZZZZZZZZZZZZ1';
+    await s.factory.store.append(change.id, { type: 'attempt.started', data: { stageId: 'plan', attemptId: orphan, backend: 'codex' } });
+    assert.equal((await s.factory.change(change.id)).stages[0]!.status, 'running');
+    const recovered = await s.factory.recoverInterrupted();
+    assert.deepEqual(recovered.map((r) => r.attemptId), [orphan]);
+    const state = await s.factory.change(change.id);
+    assert.equal(state.stages[0]!.status, 'failed');
+    assert.match(state.stages[0]!.attempts[0]!.reason ?? '', /no process running it/);
+    const events = await s.events(change.id);
+    const unsigned = events.filter((e) => !e.by && e.data.attemptId !== orphan);
+    assert.deepEqual(unsigned.map((e) => e.type), [], 'every event the factory wrote names who did it');
   });
 });

@@ -1,8 +1,12 @@
 // Workspace Trust: git itself can run commands a repository configures (hooks,
-// core.fsmonitor), so in an untrusted workspace the cockpit does not run git at all
-// and reads the record only. Trust granted later switches git on without a reload.
-import * as vscode from 'vscode';
-import type { EngineGit } from '../engine/ports';
+// core.fsmonitor), so in an untrusted workspace the factory does not run git at all
+// and reads the record only. Trust granted later switches git on without a restart.
+import type { EngineGit } from './ports';
+
+/** Whether the folder is trusted now (the editor's Workspace Trust; the CLI's --trust or its config). */
+export interface TrustPort {
+  isTrusted(): boolean;
+}
 
 export class WorkspaceNotTrustedError extends Error {
   constructor(what: string) {
@@ -12,13 +16,13 @@ export class WorkspaceNotTrustedError extends Error {
 }
 
 /** Wraps the real git adapter; every call that would run git is refused until trusted. */
-export function trustGatedGit(trusted: EngineGit): EngineGit {
-  const allowed = () => vscode.workspace.isTrusted;
+export function trustGatedGit(trusted: EngineGit, trust: TrustPort, fallbackUser: string): EngineGit {
+  const allowed = () => trust.isTrusted();
   const refuse = (): Promise<never> => Promise.reject(new WorkspaceNotTrustedError('run git'));
   return {
     isRepository: () => (allowed() ? trusted.isRepository() : Promise.resolve(false)),
     currentBranch: () => (allowed() ? trusted.currentBranch() : Promise.resolve(undefined)),
-    identity: () => (allowed() ? trusted.identity() : Promise.resolve({ name: process.env.USER ?? 'unknown' })),
+    identity: () => (allowed() ? trusted.identity() : Promise.resolve({ name: fallbackUser })),
     createBranch: (name) => (allowed() ? trusted.createBranch(name) : refuse()),
     headCommit: () => (allowed() ? trusted.headCommit() : refuse()),
     workingTreeHash: () => (allowed() ? trusted.workingTreeHash() : refuse()),

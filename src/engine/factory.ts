@@ -1,0 +1,512 @@
+// The one entry point to the factory. It builds everything — the record, git, the
+// evidence store, the context pack, the agent backends, verification and the stage
+// engine — from a root folder and the ports a surface provides (settings, secrets,
+// trust, confirmations, clock, log), and it decides every rule: which change is
+// current, what "run next" means, which stage "verify change" checks, and whether an
+// action is allowed in a stage's state. The editor builds one (extension.ts), the CLI
+// builds one, the MCP server builds one: they act on the same record through the same
+// rules, and refuse alike with the same sentence.
+import * as os from 'node:os';
+import { allowedActions, decide, decideAttempt, nextRun, parseTicketOrDescription, primaryAction, stageToVerify, type ActionContext, type AttemptAction, type StageAction, type Verdict } from '../core/actions';
+import type { Actor, EventDraft, FactoryEvent } from '../core/events';
+import type { AttemptState, ChangeState, StageState } from '../core/fold';
+import type { Owner, Pipeline } from '../core/pipeline';
+import { BACKENDS, backendEntry, backendsConfigFrom, secretVariables } from '../backends/catalog';
+import { checkBackends, type BackendCheck } from '../backends/check';
+import { createBackends, type BackendRegistry } from '../backends/registry';
+import { DEFAULT_PRICES } from '../backends/usageMeter';
+import type { PriceTable } from '../backends/types';
+import type { LanguageModelPort } from '../backends/vscodeLm';
+import { GitAdapter } from '../git/gitAdapter';
+import { GitObjectReader } from '../git/gitObjects';
+import { EvidenceContentStore } from '../store/contextContent';
+import { ContextPackStore } from '../store/contextPackStore';
+import { CurrentPointerFile } from '../store/currentPointer';
+import { FileEvidenceStore } from '../store/evidence';
+import { resolveInsideWorkspace } from '../store/paths';
+import { FileRecordStore, type RecordProblem, type RecordStore } from '../store/recordStore';
+import { changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type StartChangeInput } from './changes';
+import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
+import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
+import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
+import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
+import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
+
+/** Settings by their full key (`factory.backends.codex.model`): the editor's configuration, the CLI's flags, environment and user config. */
+export interface SettingsPort {
+  get<T>(key: string): T | undefined;
+}
+
+/** Secrets by environment variable name (`ANTHROPIC_API_KEY`): SecretStorage in the editor, the environment in the CLI. */
+export interface SecretsPort {
+  get(name: string): Promise<string | undefined>;
+}
+
+export interface LogPort {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Asks a person to confirm something that changes their files. */
+export interface Confirmer {
+  confirm(message: string, detail: string, action: string): Promise<boolean>;
+}
+
+export interface FactoryPorts {
+  root: string;
+  settings: SettingsPort;
+  secrets: SecretsPort;
+  trust: TrustPort;
+  clock?: Clock;
+  log?: LogPort;
+  confirmer?: Confirmer;
+  /** `vscode.lm` in the editor; absent elsewhere. */
+  languageModels?: LanguageModelPort;
+  /** What the engine tells the surface while stages run. */
+  observer?: RunObserver;
+  /** Every problem any reader of the record finds (a file that failed validation, a path refused). */
+  onProblem?: (problem: RecordProblem) => void;
+  /** The environment agents and commands start from; default this process's. */
+  env?: Record<string, string | undefined>;
+}
+
+/** The factory as a surface shows it. */
+export interface FactoryState {
+  isRepository: boolean;
+  trusted: boolean;
+  branch?: string;
+  pipeline?: Pipeline;
+  /** Every change, oldest first; the current one in full, the others from the summary index (statuses only). */
+  changes: ChangeState[];
+  current?: ChangeState;
+  problems: RecordProblem[];
+  currentTree?: string;
+  /** How many changes the summary index had to re-read (the first read after a clone). */
+  refolded?: number;
+}
+
+/** An action the rules do not allow in the state the change is in; the message says why. */
+export class FactoryRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FactoryRefusal';
+  }
+}
+
+const silentLog: LogPort = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+export class Factory {
+  readonly root: string;
+  readonly store: FileRecordStore;
+  readonly git: EngineGit;
+  readonly evidence: FileEvidenceStore;
+  readonly context: ContextPackStore;
+  readonly runner: StageRunner;
+  readonly clock: Clock;
+  private readonly log: LogPort;
+  private readonly pointer: CurrentPointerFile;
+  private registry: BackendRegistry;
+
+  constructor(private readonly ports: FactoryPorts) {
+    this.root = ports.root;
+    this.clock = ports.clock ?? systemClock;
+    this.log = ports.log ?? silentLog;
+    this.store = new FileRecordStore(ports.root, { now: () => this.clock.now(), ...(ports.onProblem ? { onProblem: ports.onProblem } : {}) });
+    this.evidence = this.store.evidence;
+    this.git = trustGatedGit(new GitAdapter(ports.root), ports.trust, os.userInfo().username || 'unknown');
+    this.pointer = new CurrentPointerFile(ports.root);
+    const recordedBy = actorStamped(this.store, () => this.actor());
+    this.context = new ContextPackStore({ records: recordedBy, content: new EvidenceContentStore(this.evidence) });
+    this.registry = this.buildBackends();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the runner reads the registry through a getter, so a settings change applies to the next run
+    const factory = this;
+    this.runner = new StageRunner(
+      {
+        ...this.deps,
+        store: recordedBy,
+        // Settings are read per run, so a changed path or model applies without a restart.
+        get backends() {
+          return factory.registry;
+        },
+        context: this.context,
+        verify: (input) => this.verifyStage({ ...input, fromEngine: true }).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
+        agentEnv: () => this.agentEnvironment(),
+        contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
+        host: { pid: process.pid, hostname: os.hostname(), isAlive: processIsAlive },
+      },
+      ports.observer ?? {},
+    );
+  }
+
+  /** What the record, git and evidence need: the ports every use case takes. */
+  get deps(): EngineDeps {
+    return { store: this.store, git: this.git, evidence: this.evidence, clock: this.clock };
+  }
+
+  get backends(): BackendRegistry {
+    return this.registry;
+  }
+
+  /** Re-reads the backend settings (after the user changed them). */
+  reloadBackends(): void {
+    this.registry = this.buildBackends();
+  }
+
+  private buildBackends(): BackendRegistry {
+    const config = backendsConfigFrom((key) => this.ports.settings.get(key));
+    const prices: PriceTable = { ...DEFAULT_PRICES, ...(this.ports.settings.get<PriceTable>('factory.prices') ?? {}) };
+    return createBackends({ ...config, prices }, this.ports.languageModels ? { languageModels: this.ports.languageModels } : {});
+  }
+
+  isTrusted(): boolean {
+    return this.ports.trust.isTrusted();
+  }
+
+  async actionContext(): Promise<ActionContext> {
+    return { trusted: this.isTrusted(), isRepository: await this.git.isRepository() };
+  }
+
+  // ---------------------------------------------------------------------------------
+  // State
+
+  /**
+   * The factory now: every change (from the summary index), the current one in full.
+   * `currentTree`: the working-tree hash the caller already knows (the editor keeps it
+   * current from file events); otherwise it is hashed here when git may run.
+   */
+  async readState(options: { currentTree?: string } = {}): Promise<FactoryState> {
+    const [isRepository, branch] = await Promise.all([this.git.isRepository(), this.git.currentBranch()]);
+    const currentTree = isRepository ? (options.currentTree ?? (await this.git.workingTreeHash().catch(() => undefined))) : undefined;
+    const list = await listChangeSummaries(this.deps);
+    const currentId = await this.currentChangeId(list.changes, branch);
+    const full = currentId ? await loadChange(this.deps, currentId, currentTree ? { currentTree } : {}, list.pipeline).catch(() => undefined) : undefined;
+    const current = full?.state;
+    return {
+      isRepository,
+      trusted: this.isTrusted(),
+      ...(branch ? { branch } : {}),
+      ...(list.pipeline ? { pipeline: list.pipeline } : {}),
+      changes: current ? list.changes.map((c) => (c.id === current.id ? current : c)) : list.changes,
+      ...(current ? { current } : {}),
+      problems: [...list.problems, ...(full?.problems ?? [])],
+      ...(currentTree ? { currentTree } : {}),
+      ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
+    };
+  }
+
+  /**
+   * Which change is current: the one a person picked here, until a checkout of a branch
+   * bound to a change switches to that one; else the newest open change bound to the
+   * branch; else the newest open change.
+   */
+  private async currentChangeId(changes: readonly ChangeState[], branch: string | undefined): Promise<string | undefined> {
+    const pointer = await this.pointer.read();
+    let picked = pointer.changeId;
+    if (branch !== pointer.branch) {
+      const bound = changeForBranch(changes, branch);
+      if (bound) picked = bound.id;
+      await this.pointer.write({ ...(picked ? { changeId: picked } : {}), ...(branch ? { branch } : {}) }).catch((e: unknown) => this.log.warn(`Could not remember the current change: ${String(e)}`));
+    }
+    const open = changes.filter((c) => !c.completed);
+    return (changes.find((c) => c.id === picked) ?? changeForBranch(changes, branch) ?? open.at(-1))?.id;
+  }
+
+  /** Makes `changeId` current in this working folder, for every surface. */
+  async setCurrent(changeId: string | undefined): Promise<void> {
+    if (changeId !== undefined) await this.requireChange(changeId);
+    const branch = await this.git.currentBranch();
+    await this.pointer.write({ ...(changeId ? { changeId } : {}), ...(branch ? { branch } : {}) });
+  }
+
+  /** A change in full (attempts, results, staleness against `currentTree`). */
+  async change(changeId: string, currentTree?: string): Promise<ChangeState> {
+    return (await this.requireChange(changeId, currentTree)).state;
+  }
+
+  private async requireChange(changeId: string, currentTree?: string) {
+    const loaded = await loadChange(this.deps, changeId, currentTree ? { currentTree } : {});
+    if (!loaded.state.createdAt && loaded.state.stages.every((s) => s.attempts.length === 0)) {
+      const record = await this.store.readChange(changeId);
+      if (record.events.length === 0) throw new FactoryRefusal(`There is no change "${changeId}" in .factory/changes.`);
+    }
+    return loaded;
+  }
+
+  async startChange(input: StartChangeInput): Promise<ChangeState> {
+    this.requireTrustToWrite('start a change');
+    const change = await startChange({ ...this.deps, store: actorStamped(this.store, () => this.actor()) }, input);
+    await this.setCurrent(change.id);
+    return change;
+  }
+
+  /** A ticket id or a description typed in one field. */
+  parseTicketOrDescription(text: string): { ticket?: string; description?: string } {
+    return parseTicketOrDescription(text);
+  }
+
+  /** Where a new change lives when the user has not said: the setting, else ask (undefined). */
+  defaultBranchMode(): BranchMode | undefined {
+    const setting = this.ports.settings.get<string>('factory.startChange.branch');
+    return setting === 'bindCurrent' || setting === 'createBranch' || setting === 'none' ? setting : undefined;
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Rules
+
+  /** Whether `action` is allowed on the stage now, and why not. */
+  async check(action: StageAction, change: ChangeState, stageId: string, request: { outOfOrder?: boolean; toStage?: string } = {}): Promise<Verdict> {
+    return decide(action, change, this.stageOf(change, stageId), await this.actionContext(), request);
+  }
+
+  /** The actions a surface offers on the stage (a tree row's menu, the CLI's status). */
+  async allowed(change: ChangeState, stageId: string): Promise<StageAction[]> {
+    return allowedActions(change, this.stageOf(change, stageId), await this.actionContext());
+  }
+
+  allowedWith(change: ChangeState, stage: StageState, context: ActionContext): StageAction[] {
+    return allowedActions(change, stage, context);
+  }
+
+  /** The one action a row offers first (its inline button). */
+  primaryAction(change: ChangeState, stage: StageState, context: ActionContext): StageAction | undefined {
+    return primaryAction(change, stage, context);
+  }
+
+  allowedOnAttempt(change: ChangeState, attempt: AttemptState, context: ActionContext): AttemptAction[] {
+    return (['rollback', 'showTranscript'] as const).filter((a) => decideAttempt(a, change, attempt, context).allowed);
+  }
+
+  private async ensure(action: StageAction, change: ChangeState, stageId: string, request: { outOfOrder?: boolean; toStage?: string } = {}): Promise<StageState> {
+    const stage = this.stageOf(change, stageId);
+    const verdict = decide(action, change, stage, await this.actionContext(), request);
+    if (!verdict.allowed) throw new FactoryRefusal(capitalize(verdict.reason) + '.');
+    return stage;
+  }
+
+  private stageOf(change: ChangeState, stageId: string): StageState {
+    const stage = change.stages.find((s) => s.id === stageId);
+    if (!stage) throw new FactoryRefusal(`There is no stage "${stageId}" in the pipeline (stages: ${change.stages.map((s) => s.id).join(', ')}).`);
+    return stage;
+  }
+
+  private requireTrustToWrite(what: string): void {
+    if (!this.isTrusted()) throw new FactoryRefusal(`This workspace is not trusted: Factory Cockpit does not ${what} here. Trust the folder (Manage Workspace Trust) first.`);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Actions: each asks the rules first, on the change as the record has it now.
+
+  /** Runs a stage (the change's next one when `stageId` is omitted). */
+  async run(input: { changeId: string; stageId?: string; outOfOrder?: boolean; advance?: boolean }): Promise<RunReport> {
+    const change = await this.change(input.changeId);
+    if (!input.stageId) return this.runNext(change.id, input.advance);
+    const stage = await this.ensure('run', change, input.stageId, input);
+    // A send-back's note reaches the reopened stage's next run, whichever command starts it.
+    const trigger = stage.status === 'sentBack' ? 'sentBack' : 'run';
+    return this.runner.run({ changeId: change.id, stageId: stage.id, trigger, ...(input.advance !== undefined ? { advance: input.advance } : {}) });
+  }
+
+  /** What "run next" means: run, retry or re-run after a send-back the active stage. */
+  async runNext(changeId: string, advance?: boolean): Promise<RunReport> {
+    const change = await this.change(changeId);
+    const next = nextRun(change, await this.actionContext());
+    if ('reason' in next) throw new FactoryRefusal(capitalize(next.reason) + '.');
+    return this.runner.run({ changeId, stageId: next.stageId, trigger: next.trigger, ...(advance !== undefined ? { advance } : {}) });
+  }
+
+  async retry(input: { changeId: string; stageId: string }): Promise<RunReport> {
+    const change = await this.change(input.changeId);
+    const stage = await this.ensure('retry', change, input.stageId);
+    return this.runner.run({ changeId: change.id, stageId: stage.id, trigger: stage.status === 'sentBack' ? 'sentBack' : 'retry' });
+  }
+
+  /** Stops the change's running attempt in this process; false when nothing of it runs here. */
+  async stop(changeId: string): Promise<boolean> {
+    const identity = await this.git.identity().catch(() => ({ name: 'unknown' }));
+    return this.runner.stop(changeId, identity.name);
+  }
+
+  isRunningHere(changeId: string): boolean {
+    return this.runner.isRunning(changeId);
+  }
+
+  async approve(input: { changeId: string; stageId: string; note?: string }): Promise<void> {
+    const change = await this.change(input.changeId);
+    await this.ensure('approve', change, input.stageId);
+    await this.runner.decide({ changeId: change.id, stageId: input.stageId, decision: 'approved', ...(input.note ? { note: input.note } : {}) });
+  }
+
+  /** Sends the change back from `stageId` to `toStage` (the same stage by default) with a note for its next run. */
+  async sendBack(input: { changeId: string; stageId: string; toStage?: string; note: string }): Promise<void> {
+    if (!input.note.trim()) throw new FactoryRefusal('A send-back needs a note: it is what the reopened stage is asked to fix.');
+    const change = await this.change(input.changeId);
+    const toStage = input.toStage ?? input.stageId;
+    await this.ensure('sendBack', change, input.stageId, { toStage });
+    await this.runner.sendBack({ changeId: change.id, fromStage: input.stageId, toStage, note: input.note.trim() });
+  }
+
+  async completeByHand(input: { changeId: string; stageId: string; note: string }): Promise<void> {
+    if (!input.note.trim()) throw new FactoryRefusal('Marking a stage done needs a note: it is the handoff summary the next stage reads.');
+    const change = await this.change(input.changeId);
+    await this.ensure('completeByHand', change, input.stageId);
+    await this.runner.completeByHand({ changeId: change.id, stageId: input.stageId, note: input.note });
+  }
+
+  async changeOwner(input: { changeId: string; stageId: string; owner: Owner }): Promise<void> {
+    const change = await this.change(input.changeId);
+    await this.ensure('changeOwner', change, input.stageId);
+    await this.runner.changeOwner(input);
+  }
+
+  /** Who can own a stage: every backend of the table, and a person. */
+  ownerChoices(): { label: string; backend: string }[] {
+    return BACKENDS.map((b) => ({ label: b.ownerLabel, backend: b.id }));
+  }
+
+  /** Rolls an attempt back after the confirmer agreed to the files it will change. */
+  async rollback(input: { changeId: string; attemptId: string; confirm?: (files: { path: string; action: string }[]) => Promise<boolean> }): Promise<boolean> {
+    const change = await this.change(input.changeId);
+    const attempt = change.stages.flatMap((s) => s.attempts).find((a) => a.id === input.attemptId);
+    if (!attempt) throw new FactoryRefusal(`There is no attempt ${input.attemptId} in "${change.title}".`);
+    const verdict = decideAttempt('rollback', change, attempt, await this.actionContext());
+    if (!verdict.allowed) throw new FactoryRefusal(capitalize(verdict.reason) + '.');
+    const confirm = input.confirm ?? ((files) => this.confirmRollback(attempt, files));
+    return this.runner.rollback({ changeId: change.id, attemptId: attempt.id, confirm });
+  }
+
+  private async confirmRollback(attempt: AttemptState, files: { path: string; action: string }[]): Promise<boolean> {
+    if (files.length === 0) return true;
+    if (!this.ports.confirmer) throw new FactoryRefusal('Rolling back changes files, and nothing here can ask for confirmation.');
+    const words: Record<string, string> = { restore: 'restored', revert: 'reverted', remove: 'removed' };
+    const detail = files.slice(0, 30).map((f) => `${words[f.action] ?? f.action}: ${f.path}`).join('\n') + (files.length > 30 ? `\n… and ${files.length - 30} more` : '');
+    return this.ports.confirmer.confirm(`Roll back attempt ${attempt.number ?? ''} of ${attempt.stageId}? ${files.length} file(s) will change.`, detail, 'Roll Back');
+  }
+
+  /** The attempts that started here and whose process is gone are recorded as interrupted. */
+  async recoverInterrupted(): Promise<{ changeId: string; attemptId: string; stageId: string }[]> {
+    if (!this.isTrusted()) return [];
+    const state = await this.readState();
+    const candidates = state.changes.filter((c) => !c.completed && c.stages.some((s) => s.status === 'running'));
+    return this.runner.recoverInterrupted(candidates.map((c) => c.id));
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Verification
+
+  /** The stage "verify change" checks: the active one, or the last once all have passed. */
+  stageToVerify(change: ChangeState): StageState | undefined {
+    return stageToVerify(change);
+  }
+
+  async verifyStage(input: VerifyStageInput & { fromEngine?: boolean }): Promise<StageVerificationRun> {
+    if (!input.fromEngine) {
+      const change = await this.change(input.changeId);
+      await this.ensure('verify', change, input.stageId);
+    }
+    const browser = this.ports.settings.get<string>('factory.verify.browserPath');
+    const { fromEngine: _fromEngine, ...rest } = input;
+    return verifyStage(
+      { ...this.deps, store: actorStamped(this.store, () => this.actor()) },
+      { ...rest, ...(browser && !rest.browserExecutablePath ? { browserExecutablePath: browser } : {}), env: rest.env ?? (this.ports.env as NodeJS.ProcessEnv | undefined) ?? process.env },
+    );
+  }
+
+  async verifyEvidence(changeId?: string): Promise<EvidenceCheck> {
+    return verifyEvidence(this.deps, changeId);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Agents
+
+  async agentEnvironment(): Promise<{ env: Record<string, string | undefined>; secrets: string[] }> {
+    const env: Record<string, string | undefined> = { ...(this.ports.env ?? process.env) };
+    const values: string[] = [];
+    for (const name of secretVariables()) {
+      const stored = await this.ports.secrets.get(name);
+      if (stored) env[name] = stored;
+      const value = env[name];
+      if (value) values.push(value);
+    }
+    return { env, secrets: values };
+  }
+
+  /** The environment variables whose values the editor keeps in SecretStorage. */
+  secretVariables(): string[] {
+    return secretVariables();
+  }
+
+  async checkBackends(languageModelCount?: number): Promise<BackendCheck[]> {
+    const { env } = await this.agentEnvironment();
+    return checkBackends(this.registry.values(), { env, cwd: this.root, ...(languageModelCount !== undefined ? { languageModelCount } : {}) });
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Reading the record for views
+
+  async findAttempt(changeId: string, attemptId: string): Promise<RecordedAttempt | undefined> {
+    return findRecordedAttempt((await this.store.readChange(changeId)).events, attemptId);
+  }
+
+  async events(changeId: string): Promise<FactoryEvent[]> {
+    return (await this.store.readChange(changeId)).events;
+  }
+
+  /** A file of a git tree (an attempt's start or end), read from git objects: it still works after the branch moved on. */
+  async readBlob(tree: string, relativePath: string): Promise<Buffer | undefined> {
+    // Git can run commands a repository configures, so nothing runs in an untrusted workspace.
+    if (!this.isTrusted()) throw new WorkspaceNotTrustedError('read files from git');
+    if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tree)) throw new FactoryRefusal(`"${tree.slice(0, 80)}" is not a git tree hash.`);
+    this.objects ??= new GitObjectReader(this.root);
+    this.prefix ??= this.objects.workspacePrefix();
+    const repoPath = `${await this.prefix}${relativePath}`;
+    const entry = (await this.objects.listTree(tree, repoPath)).find((e) => e.type === 'blob' && e.path === repoPath);
+    if (!entry) return undefined;
+    return (await this.objects.readBlobs([entry.oid])).get(entry.oid);
+  }
+  private objects: GitObjectReader | undefined;
+  private prefix: Promise<string> | undefined;
+
+  /** A workspace-relative path from the record, as an absolute path that stays inside the workspace (or an error naming it). */
+  resolvePath(relativePath: string): string {
+    return resolveInsideWorkspace(this.root, relativePath);
+  }
+
+  private async actor(): Promise<Actor> {
+    return { ...(await this.git.identity().catch(() => ({ name: os.userInfo().username || 'unknown' }))) };
+  }
+}
+
+/** Every event the factory writes says who did it, the same way on every path. */
+function actorStamped(store: RecordStore, actor: () => Promise<Actor>): RecordStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'append') {
+        return async (changeId: string, draft: EventDraft) => target.append(changeId, draft.by ? draft : ({ ...draft, by: await actor() } as EventDraft));
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export function createFactory(ports: FactoryPorts): Factory {
+  return new Factory(ports);
+}
+
+export { WorkspaceNotTrustedError };
+export type { TrustPort };
+export type { StageAction, AttemptAction, ActionContext, Verdict, BranchMode, StartChangeInput, RunReport, RunObserver, RecordProblem, RecordedAttempt, BackendCheck, EvidenceCheck, StageVerificationRun, VerifyStageInput };
