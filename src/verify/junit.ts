@@ -2,11 +2,18 @@
 // go-junit-report, PHPUnit, Node's `junit` reporter...). Pure: bytes in, cases out.
 //
 // Security: a test report is data written by code under test, so it is hostile input.
-// A DOCTYPE with an internal subset or an external identifier is refused before any
-// parsing (no DTD is ever read, no entity is ever fetched or expanded); the XML parser
-// runs with entity processing off and only the five predefined entities and numeric
-// character references are decoded here.
+// Before the parser sees it, the document is decoded (BOM, UTF-16 with or without one,
+// the declared encoding) and its markup is scanned in the very string the parser will
+// read: comments, CDATA, processing instructions and tags are stepped over exactly, and
+// any declaration (`<!DOCTYPE …[…]>`, `<!ENTITY`, `<!ELEMENT`, …) anywhere is refused;
+// only a bare `<!DOCTYPE name>` in the prolog passes. So nothing that precedes the
+// declaration (a BOM, whitespace, comments, processing instructions, another encoding)
+// can hide it. No DTD is ever read, no entity is ever fetched or expanded; the XML
+// parser runs with entity processing off and only the five predefined entities and
+// numeric character references are decoded here. A document that ends early says
+// where it ends (line, column, bytes) and what was still open.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { positionOf } from '../core/json';
 import {
   declaredTotalsNote,
   emptyTotals,
@@ -51,13 +58,18 @@ const parser = new XMLParser({
  * Throws `ReportParseError` for anything that is not a well-formed JUnit document.
  */
 export function parseJUnit(input: string | Uint8Array, source = 'JUnit report'): ParsedReport {
-  const xml = typeof input === 'string' ? input : decodeXmlBytes(input, source);
-  refuseDtd(xml, source);
+  const decoded = typeof input === 'string' ? input : decodeXmlBytes(input, source);
+  // One string from here on: what is scanned is exactly what the validator and parser read.
+  const xml = decoded.charCodeAt(0) === 0xfeff ? decoded.slice(1) : decoded;
+  const totalBytes = typeof input === 'string' ? undefined : input.byteLength;
+  scanMarkup(xml, source, totalBytes);
 
   const validation = XMLValidator.validate(xml, { allowBooleanAttributes: true });
   if (validation !== true) {
     const { line, col, msg } = validation.err;
-    throw new ReportParseError(source, `not well-formed XML at line ${line}, column ${col}: ${friendlyValidatorMessage(msg)}`);
+    const unclosed = unclosedElements(msg);
+    if (unclosed) throw new ReportParseError(source, `not well-formed XML: ${endOf(xml, totalBytes)} with unclosed elements (${unclosed}): is the file truncated?`);
+    throw new ReportParseError(source, `not well-formed XML at line ${line}${col !== undefined ? `, column ${col}` : ''}: ${msg}`);
   }
 
   let nodes: XmlNode[];
@@ -261,49 +273,135 @@ function decodeEntities(text: string, source: string): string {
   });
 }
 
-function refuseDtd(xml: string, source: string): void {
-  const doctype = /<!DOCTYPE\b/i.exec(xml);
-  if (!doctype) return;
-  // Only a DOCTYPE in the prolog is markup; one inside CDATA or a comment is text.
-  const before = xml.slice(0, doctype.index);
-  if (/<(?![?!])/.test(before) || before.lastIndexOf('<!--') > before.lastIndexOf('-->')) return;
-  const rest = xml.slice(doctype.index);
-  if (/^<!DOCTYPE\s+[\w:.-]+\s*>/i.test(rest)) return; // bare `<!DOCTYPE testsuites>`: harmless
-  throw new ReportParseError(
-    source,
-    'refused: the document has a DOCTYPE with an internal subset or an external identifier (entity declarations / external DTD, a possible XXE); test reports never need one and it is not read',
-  );
-}
+const DTD_REFUSED =
+  'refused: the document has a DOCTYPE with an internal subset or an external identifier, or another markup declaration (entity declarations / external DTD, a possible XXE); test reports never need one and it is not read';
 
-function friendlyValidatorMessage(message: string): string {
-  const unclosed = /^Invalid '\[(.*)\]' found\.$/s.exec(message);
-  if (unclosed?.[1]) {
-    const tags = unclosed[1]
-      .split(',')
-      .map((t) => t.trim().replace(/^"|"$/g, ''))
-      .filter(Boolean);
-    return `the document ends with unclosed elements (${tags.map((t) => `<${t}>`).join(' > ')}); is the file truncated?`;
+/**
+ * Steps through the markup of `xml` the way an XML parser must: comments to the first
+ * `-->`, CDATA to the first `]]>`, processing instructions to the first `?>`, tags to
+ * their `>` (quoted attribute values included). Any `<!` that opens neither a comment
+ * nor CDATA is a markup declaration and is refused, except one bare `<!DOCTYPE name>`
+ * before the root element. Where the parser could read the text two ways, the scan
+ * takes the way that shows more of it (first terminator, `<` never allowed inside a
+ * tag, `--` never inside a comment), so nothing can be hidden from it. A construct
+ * left open at the end of the text means the file was cut short, and says where.
+ */
+function scanMarkup(xml: string, source: string, totalBytes: number | undefined): void {
+  const at = (offset: number) => {
+    const p = positionOf(xml, offset);
+    return `line ${p.line}, column ${p.column}`;
+  };
+  const truncated = (what: string, offset: number) =>
+    new ReportParseError(source, `not well-formed XML: ${endOf(xml, totalBytes)} inside ${what} opened at ${at(offset)}: is the file truncated?`);
+  let seenRoot = false;
+  let seenDoctype = false;
+  let i = 0;
+  for (;;) {
+    const lt = xml.indexOf('<', i);
+    const textEnd = lt === -1 ? xml.length : lt;
+    if (!seenRoot && /\S/.test(xml.slice(i, textEnd))) {
+      throw new ReportParseError(source, `not well-formed XML: text before the root element at ${at(i + xml.slice(i, textEnd).search(/\S/))}`);
+    }
+    if (lt === -1) {
+      if (!seenRoot) throw new ReportParseError(source, `not well-formed XML: ${endOf(xml, totalBytes)} before any element: is the file empty or truncated?`);
+      return;
+    }
+    if (xml.startsWith('<!--', lt)) {
+      const end = xml.indexOf('-->', lt + 4);
+      if (end === -1) throw truncated('a comment', lt);
+      if (xml.slice(lt + 4, end).includes('--')) throw new ReportParseError(source, `not well-formed XML: "--" inside the comment at ${at(lt)}`);
+      i = end + 3;
+    } else if (xml.startsWith('<![CDATA[', lt)) {
+      if (!seenRoot) throw new ReportParseError(source, `not well-formed XML: a CDATA section before the root element at ${at(lt)}`);
+      const end = xml.indexOf(']]>', lt + 9);
+      if (end === -1) throw truncated('a CDATA section', lt);
+      i = end + 3;
+    } else if (xml.startsWith('<?', lt)) {
+      const end = xml.indexOf('?>', lt + 2);
+      if (end === -1) throw truncated('a processing instruction', lt);
+      i = end + 2;
+    } else if (xml.startsWith('<!', lt)) {
+      const rest = xml.slice(lt);
+      // Cut short in the middle of `<!--`, `<![CDATA[` or a declaration: nothing to parse, and nothing parsed.
+      if ('<!--'.startsWith(rest) || '<![CDATA['.startsWith(rest) || !rest.includes('>')) throw truncated('markup', lt);
+      const bare = /^<!DOCTYPE[ \t\r\n]+[A-Za-z_:][\w:.-]*[ \t\r\n]*>/.exec(xml.slice(lt, lt + 300));
+      if (bare && !seenRoot && !seenDoctype) {
+        seenDoctype = true; // `<!DOCTYPE testsuites>`: no subset, no identifier, harmless
+        i = lt + bare[0].length;
+      } else {
+        throw new ReportParseError(source, `${DTD_REFUSED} (at ${at(lt)})`);
+      }
+    } else {
+      // A start or end tag: to its `>`, stepping over quoted attribute values.
+      let j = lt + 1;
+      let quote: string | undefined;
+      for (; j < xml.length; j++) {
+        const c = xml[j]!;
+        if (quote) {
+          if (c === quote) quote = undefined;
+          else if (c === '<') throw new ReportParseError(source, `not well-formed XML: "<" inside an attribute value at ${at(j)}`);
+        } else if (c === '"' || c === "'") quote = c;
+        else if (c === '>') break;
+        else if (c === '<') throw new ReportParseError(source, `not well-formed XML: "<" inside the tag opened at ${at(lt)}`);
+      }
+      if (j >= xml.length) throw truncated(quote ? 'an attribute value of the tag' : 'the tag', lt);
+      seenRoot = true;
+      i = j + 1;
+    }
   }
-  return message;
 }
 
-/** Reads the byte order mark or the XML declaration's encoding; UTF-8 otherwise. */
+/** "the document ends at line 3, column 17 (after 96 bytes)". */
+function endOf(xml: string, totalBytes: number | undefined): string {
+  const end = positionOf(xml, xml.length);
+  return `the document ends at line ${end.line}, column ${end.column} (after ${totalBytes ?? end.bytes} bytes)`;
+}
+
+/** fast-xml-parser says "Invalid '[ "a", "b" ]' found." (or "Unclosed tag 'a'.") for elements left open at the end. */
+function unclosedElements(message: string): string | undefined {
+  const one = /^Unclosed tag '([^']+)'\.$/.exec(message);
+  if (one?.[1]) return `<${one[1]}>`;
+  const unclosed = /^Invalid '\[(.*)\]' found\.$/s.exec(message);
+  if (!unclosed?.[1]) return undefined;
+  const tags = unclosed[1]
+    .split(',')
+    .map((t) => t.trim().replace(/^"|"$/g, ''))
+    .filter(Boolean);
+  return tags.length > 0 ? tags.map((t) => `<${t}>`).join(' > ') : undefined;
+}
+
+/**
+ * The text of an XML document: the encoding from the byte order mark, else from the
+ * first bytes (UTF-16 without a BOM, XML 1.0 appendix F), else from the XML
+ * declaration, else UTF-8. UTF-32 and EBCDIC are refused rather than misread.
+ */
 export function decodeXmlBytes(bytes: Uint8Array, source = 'XML document'): string {
+  const b = (i: number) => bytes[i];
+  if ((b(0) === 0x00 && b(1) === 0x00 && ((b(2) === 0xfe && b(3) === 0xff) || (b(2) === 0x00 && b(3) === 0x3c))) || (b(0) === 0xff && b(1) === 0xfe && b(2) === 0x00 && b(3) === 0x00) || (b(0) === 0x3c && b(1) === 0x00 && b(2) === 0x00 && b(3) === 0x00)) {
+    throw new ReportParseError(source, 'the document is UTF-32, which is not supported');
+  }
+  if (b(0) === 0x4c && b(1) === 0x6f && b(2) === 0xa7 && b(3) === 0x94) throw new ReportParseError(source, 'the document is EBCDIC, which is not supported');
   let encoding = 'utf-8';
   let offset = 0;
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) offset = 3;
-  else if (bytes[0] === 0xff && bytes[1] === 0xfe) encoding = 'utf-16le';
-  else if (bytes[0] === 0xfe && bytes[1] === 0xff) encoding = 'utf-16be';
+  if (b(0) === 0xef && b(1) === 0xbb && b(2) === 0xbf) offset = 3;
+  else if (b(0) === 0xff && b(1) === 0xfe) [encoding, offset] = ['utf-16le', 2];
+  else if (b(0) === 0xfe && b(1) === 0xff) [encoding, offset] = ['utf-16be', 2];
+  else if (b(0) === 0x3c && b(1) === 0x00 && b(2) !== 0x00) encoding = 'utf-16le'; // `<` in UTF-16LE, no BOM
+  else if (b(0) === 0x00 && b(1) === 0x3c) encoding = 'utf-16be';
   else {
     const head = new TextDecoder('latin1').decode(bytes.subarray(0, 200));
     const declared = /^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1];
     if (declared) encoding = declared.toLowerCase();
+    // An ASCII-compatible document cannot really be UTF-16: the declaration is wrong, and decoding by it would garble the text.
+    if (/^utf-?16/.test(encoding)) throw new ReportParseError(source, `the XML declaration says "${declared}" but the bytes are not UTF-16`);
   }
+  let decoder: InstanceType<typeof TextDecoder>;
   try {
-    return new TextDecoder(encoding).decode(bytes.subarray(offset));
+    decoder = new TextDecoder(encoding, { ignoreBOM: true });
   } catch {
     throw new ReportParseError(source, `unsupported encoding "${encoding}" in the XML declaration`);
   }
+  return decoder.decode(bytes.subarray(offset));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,13 @@
 // TAP (Test Anything Protocol) reports, read with tap-parser. Pure: text in, cases out.
 // Top-level test points are the counted tests; subtests are kept as children so a
 // reader can see which inner test broke, but they are not counted (MANIFEST rules).
+//
+// A stream that was cut short is refused, saying where it ends: one that ends inside a
+// YAML diagnostics block or inside a subtest, or before the test points its leading
+// plan announced. A stream without any plan may have been cut before its trailing
+// plan; that is noted, with where it ends.
 import { Parser, type FinalResults, type Result } from 'tap-parser';
+import { positionOf } from '../core/json';
 import { declaredTotalsNote, emptyTotals, ReportParseError, type ParsedReport, type TestCase, type TestLocation, type TestProblem } from './report';
 
 export function parseTap(input: string | Uint8Array, source = 'TAP report'): ParsedReport {
@@ -24,6 +30,16 @@ export function parseTap(input: string | Uint8Array, source = 'TAP report'): Par
     throw new ReportParseError(source, 'no TAP content: no version line, no plan and no test points');
   }
 
+  const shape = streamShape(text);
+  const where = endOf(text, typeof input === 'string' ? undefined : input.byteLength);
+  if (!final.bailout) {
+    if (shape.openYaml !== undefined) throw new ReportParseError(source, `${where} inside the YAML diagnostics block opened at line ${shape.openYaml}: is the file truncated?`);
+    if (shape.openSubtestLine !== undefined) throw new ReportParseError(source, `${where} inside a subtest (line ${shape.openSubtestLine} is its last line, and no test point closes it): is the file truncated?`);
+    if (shape.leadingPlan !== undefined && cases.length < shape.leadingPlan) {
+      throw new ReportParseError(source, `${where} after ${cases.length} of the ${shape.leadingPlan} test points its plan announced: is the file truncated?`);
+    }
+  }
+
   const totals = emptyTotals();
   for (const testCase of cases) {
     totals.tests++;
@@ -43,6 +59,7 @@ export function parseTap(input: string | Uint8Array, source = 'TAP report'): Par
   if (sawPlan && plan.skipAll) notes.push(`the plan skips everything (1..0${plan.skipReason ? ` # ${plan.skipReason}` : ''})`);
   if (final.bailout) notes.push(`Bail out!${typeof final.bailout === 'string' && final.bailout ? ` ${final.bailout}` : ''}`);
   if (totals.tests === 0) notes.push('the report has no test points');
+  if (!sawPlan && !final.bailout && totals.tests > 0) notes.push(`the stream has no plan, so it may have been cut short: ${where}`);
   const bailout = final.bailout ? (typeof final.bailout === 'string' && final.bailout ? final.bailout : true) : undefined;
   return { format: 'tap', cases, totals, ...(declared ? { declared } : {}), notes, ...(bailout !== undefined ? { bailout } : {}) };
 }
@@ -127,4 +144,65 @@ function str(value: unknown): string | undefined {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** "the stream ends at line 12, column 9 (after 301 bytes)". */
+function endOf(text: string, totalBytes: number | undefined): string {
+  const end = positionOf(text, text.length);
+  return `the stream ends at line ${end.line}, column ${end.column} (after ${totalBytes ?? end.bytes} bytes)`;
+}
+
+const TEST_POINT = /^(not )?ok\b/;
+const PLAN = /^(\d+)\.\.(\d+)/;
+
+/**
+ * What the text shows of its own structure, line by line: a plan before the first
+ * top-level test point (a leading plan, which promises how many follow), a YAML block
+ * left open at the end, a subtest left open at the end (its last line indented, with
+ * no top-level point after it).
+ */
+function streamShape(text: string): { leadingPlan?: number; openYaml?: number; openSubtestLine?: number } {
+  // Plain character tests, not a regex per line: this runs over every line of large reports.
+  const lines = text.split('\n');
+  let leadingPlan: number | undefined;
+  let sawTopLevelPoint = false;
+  let yamlOpenedAt: number | undefined;
+  let yamlIndent = 0;
+  let previousWasPoint = false;
+  let lastSignificant: { line: number; indented: boolean } | undefined;
+  const onlySpaceAfter = (line: string, from: number) => from >= line.length || line.slice(from).trim() === '';
+  for (let index = 0; index < lines.length; index++) {
+    const raw = lines[index]!;
+    let indent = 0;
+    while (indent < raw.length && (raw.charCodeAt(indent) === 0x20 || raw.charCodeAt(indent) === 0x09)) indent++;
+    if (yamlOpenedAt !== undefined) {
+      if (indent === yamlIndent && raw.startsWith('...', indent) && onlySpaceAfter(raw, indent + 3)) {
+        yamlOpenedAt = undefined;
+        lastSignificant = { line: index + 1, indented: indent > 2 };
+      }
+      continue;
+    }
+    const first = raw.charCodeAt(indent);
+    if (indent >= raw.length || first === 0x23 /* # */ || (first === 0x0d && indent === raw.length - 1)) continue;
+    if (previousWasPoint && first === 0x2d && raw.startsWith('---', indent) && onlySpaceAfter(raw, indent + 3)) {
+      yamlOpenedAt = index + 1;
+      yamlIndent = indent;
+      previousWasPoint = false;
+      continue;
+    }
+    const body = indent === 0 ? raw : raw.slice(indent);
+    const point = (first === 0x6f /* o */ || first === 0x6e) /* n */ && TEST_POINT.test(body);
+    const plan = first >= 0x30 && first <= 0x39 ? PLAN.exec(body) : null;
+    previousWasPoint = point;
+    if (indent === 0) {
+      if (plan && !sawTopLevelPoint && leadingPlan === undefined) leadingPlan = Math.max(0, Number(plan[2]) - Number(plan[1]) + 1);
+      if (point) sawTopLevelPoint = true;
+    }
+    if (point || plan || (first === 0x54 && body.startsWith('TAP version')) || (first === 0x42 && body.startsWith('Bail out!'))) lastSignificant = { line: index + 1, indented: indent > 0 };
+  }
+  return {
+    ...(leadingPlan !== undefined ? { leadingPlan } : {}),
+    ...(yamlOpenedAt !== undefined ? { openYaml: yamlOpenedAt } : {}),
+    ...(lastSignificant?.indented ? { openSubtestLine: lastSignificant.line } : {}),
+  };
 }
