@@ -1,0 +1,893 @@
+// The lead's numbers, computed from the record alone (pure: no clock, no file system).
+// Two steps: `changeFacts` turns one change's events into the facts the dashboard needs
+// (each stage's start and end, waits, attempts, outcome, cost, owner, backend and model,
+// the signal), small enough to cache per change; `computeMetrics` aggregates the facts
+// of many changes under a filter: the signal share, where work gets stuck, per stage and
+// owner, failure hotspots and flow. Times are epoch milliseconds; weeks and days are in
+// the time zone the caller names (the user's).
+import type { AttemptOutcome, FactoryEvent } from './events';
+import { isEvent } from './events';
+import { foldChange, type ChangeState, type StageStatus } from './fold';
+import type { Pipeline } from './pipeline';
+import { changeSignal, type SignalVerdict } from './signal';
+
+export const FACTS_VERSION = 1;
+
+/** Why an attempt or a stage visit did not pass, grouped for the hotspots. */
+export type FailureKind = 'timeout' | 'budget' | 'agentError' | 'verificationFailed' | 'sentBack' | 'rolledBack' | 'interrupted' | 'cancelled';
+export const FAILURE_KINDS: readonly FailureKind[] = ['timeout', 'budget', 'agentError', 'verificationFailed', 'sentBack', 'rolledBack', 'interrupted', 'cancelled'];
+export const FAILURE_LABELS: Record<FailureKind, string> = {
+  timeout: 'timeout',
+  budget: 'budget',
+  agentError: 'agent error',
+  verificationFailed: 'verification failed',
+  sentBack: 'sent back',
+  rolledBack: 'rolled back',
+  interrupted: 'interrupted',
+  cancelled: 'cancelled',
+};
+
+export interface FailureFact {
+  kind: FailureKind;
+  stageId: string;
+  /** The owner whose work it was (label, see ownerLabel). */
+  owner: string;
+  attemptId?: string;
+  /** The agent's reason, the failing criterion's message, or the reviewer's note. */
+  reason?: string;
+  at?: number;
+}
+
+export interface AttemptFact {
+  id: string;
+  stageId: string;
+  owner: string;
+  backend: string;
+  model?: string;
+  startedAt?: number;
+  finishedAt?: number;
+  durationMs?: number;
+  outcome?: AttemptOutcome;
+  /** Required criteria bound to this attempt: true all passed, false one failed, undefined none recorded. */
+  verified?: boolean;
+  costUsd?: number;
+  tokens?: number;
+  rolledBack: boolean;
+  superseded: boolean;
+}
+
+export interface StageFact {
+  stageId: string;
+  status: StageStatus;
+  /** Owner of the stage's first live attempt, else the stage's owner. */
+  owner: string;
+  backend: string;
+  /** The first attempt's start and the standing handoff's time. */
+  startedAt?: number;
+  endedAt?: number;
+  attempts: number;
+  retries: number;
+  /** Times a reviewer reopened this stage (sent back to it). */
+  sendBacks: number;
+  rollbacks: number;
+  /** Handed off on its first live attempt, never reopened or rolled back; undefined while undecided. */
+  firstPass?: boolean;
+  /** Agent time (attempt durations). */
+  workMs: number;
+  /** Time waiting for a person: approval requested → decided, and attempts a person owns. */
+  personWaitMs: number;
+  costUsd: number;
+  tokens: number;
+}
+
+export interface SignalBreak {
+  stageId: string;
+  attemptId: string;
+  reason: string;
+  at?: number;
+}
+
+/** A decision whose committer (read from git) is not the actor the event names. */
+export interface ActorMismatch {
+  eventId: string;
+  type: string;
+  actor?: string;
+  committer: string;
+}
+
+export interface ChangeFact {
+  id: string;
+  title: string;
+  ticket?: string;
+  branch?: string;
+  /** Every branch (ref) the change was read from; the working folder is "(working folder)". */
+  branches: string[];
+  author?: string;
+  createdAt?: number;
+  lastEventAt?: number;
+  lastEventId?: string;
+  eventCount: number;
+  completed: boolean;
+  /** When the change was completed, or its last stage handed off. */
+  doneAt?: number;
+  activeStageId?: string;
+  activeStatus?: StageStatus;
+  /** What the active stage waits for. */
+  waitingFor?: 'person' | 'agent' | 'start';
+  stages: StageFact[];
+  attempts: AttemptFact[];
+  failures: FailureFact[];
+  signal: { verdict: SignalVerdict; decidedAt?: number; breaks: SignalBreak[] };
+  costUsd: number;
+  tokens: number;
+  actorMismatches: ActorMismatch[];
+}
+
+export interface Actorish {
+  name: string;
+  email?: string;
+}
+
+export interface ChangeFactsOptions {
+  /** Who committed each event file (read from git), by event id. */
+  committers?: ReadonlyMap<string, Actorish>;
+  branches?: readonly string[];
+}
+
+export function ownerLabel(owner: { backend: string; model?: string; person?: string }, personFallback?: string): string {
+  if (owner.backend === 'human') return `person:${owner.person ?? personFallback ?? 'someone'}`;
+  return owner.model ? `${owner.backend}/${owner.model}` : owner.backend;
+}
+
+const time = (iso: string | undefined): number | undefined => {
+  if (!iso) return undefined;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : undefined;
+};
+
+/** Event types that decide something a forger would want: shown when git says someone else committed them. */
+const DECISIONS = new Set(['review.decided', 'stage.completedByHand', 'autonomy.granted', 'autonomy.revoked', 'lesson.promoted', 'stage.sentBack', 'change.completed']);
+
+export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
+  const state: ChangeState = foldChange(changeId, pipeline, events);
+  const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  // One pass over the events for what the fold does not keep.
+  const startBy = new Map<string, string | undefined>();
+  const startAt = new Map<string, number | undefined>();
+  const verifiedBy = new Map<string, boolean>();
+  const verifyFailure = new Map<string, string | undefined>();
+  const handoffAt = new Map<string, number>();
+  const reopened = new Map<string, number>();
+  const approvalWaits = new Map<string, number>();
+  const openRequest = new Map<string, number>();
+  const failures: FailureFact[] = [];
+  const actorMismatches: ActorMismatch[] = [];
+  let completedAt: number | undefined;
+  let lastEventAt: number | undefined;
+  const ownerAt = new Map(state.stages.map((s) => [s.id, s.owner] as const));
+  const attemptStage = new Map<string, string>();
+  for (const stage of state.stages) for (const a of stage.attempts) attemptStage.set(a.id, stage.id);
+  const attemptOwner = (attemptId: string | undefined): string | undefined => {
+    if (!attemptId) return undefined;
+    const stage = state.stages.find((s) => s.id === attemptStage.get(attemptId));
+    const a = stage?.attempts.find((x) => x.id === attemptId);
+    return a ? ownerLabel({ backend: a.backend, ...(a.model ? { model: a.model } : {}), ...(a.backend === 'human' ? { person: stage?.owner.person } : {}) }, startBy.get(a.id)) : undefined;
+  };
+  const closeRequest = (stageId: string, at: number | undefined) => {
+    const from = openRequest.get(stageId);
+    if (from === undefined || at === undefined) return;
+    approvalWaits.set(stageId, (approvalWaits.get(stageId) ?? 0) + Math.max(0, at - from));
+    openRequest.delete(stageId);
+  };
+
+  for (const event of ordered) {
+    const at = time(event.at);
+    if (at !== undefined && (lastEventAt === undefined || at > lastEventAt)) lastEventAt = at;
+    const committer = options.committers?.get(event.id);
+    if (committer && DECISIONS.has(event.type) && !sameActor(event.by, committer)) {
+      actorMismatches.push({ eventId: event.id, type: event.type, ...(event.by?.name ? { actor: event.by.name } : {}), committer: committer.email ? `${committer.name} <${committer.email}>` : committer.name });
+    }
+    if (isEvent(event, 'attempt.started')) {
+      startBy.set(event.data.attemptId, event.by?.name);
+      startAt.set(event.data.attemptId, at);
+    } else if (isEvent(event, 'verification.recorded')) {
+      if (!event.data.required || !event.data.attemptId || event.data.outcome === 'skipped') continue;
+      const passed = event.data.outcome === 'passed';
+      // The latest result of each criterion decides; any failed criterion fails the attempt.
+      const key = event.data.attemptId;
+      if (!passed) {
+        verifiedBy.set(key, false);
+        verifyFailure.set(key, event.data.failureFeedback ?? event.data.message ?? `${event.data.criterionId} ${event.data.outcome}`);
+      } else if (!verifiedBy.has(key)) verifiedBy.set(key, true);
+    } else if (isEvent(event, 'stage.approvalRequested')) {
+      if (at !== undefined && !openRequest.has(event.data.stageId)) openRequest.set(event.data.stageId, at);
+    } else if (isEvent(event, 'review.decided')) {
+      closeRequest(event.data.stageId, at);
+      if (event.data.decision === 'sentBack') {
+        reopened.set(event.data.stageId, (reopened.get(event.data.stageId) ?? 0) + 1);
+        const stage = state.stages.find((s) => s.id === event.data.stageId);
+        failures.push({ kind: 'sentBack', stageId: event.data.stageId, owner: stage ? ownerLabel(stage.owner) : 'unknown', ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
+      }
+    } else if (isEvent(event, 'stage.sentBack')) {
+      closeRequest(event.data.fromStage, at);
+      reopened.set(event.data.toStage, (reopened.get(event.data.toStage) ?? 0) + 1);
+      const target = state.stages.find((s) => s.id === event.data.toStage);
+      const owner = attemptOwner(event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
+      failures.push({ kind: 'sentBack', stageId: event.data.toStage, owner, ...(event.data.reopens ? { attemptId: event.data.reopens } : {}), ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
+    } else if (isEvent(event, 'handoff.recorded')) {
+      if (event.data.toStage === event.data.fromStage) continue;
+      closeRequest(event.data.fromStage, at);
+      if (at !== undefined) handoffAt.set(event.data.fromStage, at);
+    } else if (isEvent(event, 'change.completed')) {
+      completedAt = at;
+    } else if (isEvent(event, 'stage.ownerChanged')) {
+      ownerAt.set(event.data.stageId, event.data.owner);
+    }
+  }
+
+  const attempts: AttemptFact[] = [];
+  const stages: StageFact[] = state.stages.map((stage) => {
+    const live = stage.attempts.filter((a) => !a.superseded);
+    let workMs = 0;
+    let personWaitMs = approvalWaits.get(stage.id) ?? 0;
+    let costUsd = 0;
+    let tokens = 0;
+    let rollbacks = 0;
+    for (const a of stage.attempts) {
+      const owner = ownerLabel({ backend: a.backend, ...(a.model ? { model: a.model } : {}), ...(a.backend === 'human' ? { person: stage.owner.person } : {}) }, startBy.get(a.id));
+      const startedAt = time(a.startedAt);
+      const finishedAt = time(a.finishedAt);
+      // Durations come from one machine's clock; differences of two machines' clocks may be negative.
+      const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
+      const verified = verifiedBy.get(a.id);
+      attempts.push({
+        id: a.id,
+        stageId: stage.id,
+        owner,
+        backend: a.backend,
+        ...(a.model ? { model: a.model } : {}),
+        ...(startedAt !== undefined ? { startedAt } : {}),
+        ...(finishedAt !== undefined ? { finishedAt } : {}),
+        ...(durationMs !== undefined ? { durationMs } : {}),
+        ...(a.outcome ? { outcome: a.outcome } : {}),
+        ...(verified !== undefined ? { verified } : {}),
+        ...(a.costUsd !== undefined ? { costUsd: a.costUsd } : {}),
+        ...(a.tokens !== undefined ? { tokens: a.tokens } : {}),
+        rolledBack: a.rolledBack,
+        superseded: a.superseded,
+      });
+      if (a.backend === 'human') personWaitMs += durationMs ?? 0;
+      else workMs += durationMs ?? 0;
+      costUsd += a.costUsd ?? 0;
+      tokens += a.tokens ?? 0;
+      const base = { stageId: stage.id, owner, attemptId: a.id, ...(finishedAt !== undefined ? { at: finishedAt } : startedAt !== undefined ? { at: startedAt } : {}) };
+      const kind = failureKindOf(a.outcome, verified);
+      if (kind) {
+        const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
+        failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
+      }
+      if (a.rolledBack) {
+        rollbacks++;
+        failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
+      }
+    }
+    const first = live[0];
+    const owner = first
+      ? ownerLabel({ backend: first.backend, ...(first.model ? { model: first.model } : {}), ...(first.backend === 'human' ? { person: stage.owner.person } : {}) }, startBy.get(first.id))
+      : ownerLabel(ownerAt.get(stage.id) ?? stage.owner);
+    const through = stage.status === 'passed' || stage.status === 'stale';
+    const reopenCount = reopened.get(stage.id) ?? 0;
+    const liveRollbacks = live.filter((a) => a.rolledBack).length;
+    const failedAny = live.some((a) => failureKindOf(a.outcome, verifiedBy.get(a.id)) !== undefined) || reopenCount > 0 || liveRollbacks > 0;
+    const firstPass = through ? live.length === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
+    const startedAt = stage.attempts.map((a) => time(a.startedAt)).filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
+    const endedAt = through ? handoffAt.get(stage.id) : undefined;
+    return {
+      stageId: stage.id,
+      status: stage.status,
+      owner,
+      backend: first?.backend ?? (ownerAt.get(stage.id) ?? stage.owner).backend,
+      ...(startedAt !== undefined ? { startedAt } : {}),
+      ...(endedAt !== undefined ? { endedAt } : {}),
+      attempts: live.length,
+      retries: Math.max(0, live.length - 1 - reopenCount),
+      sendBacks: reopenCount,
+      rollbacks,
+      ...(firstPass !== undefined ? { firstPass } : {}),
+      workMs,
+      personWaitMs,
+      costUsd,
+      tokens,
+    };
+  });
+
+  // The signal, as the signal module decides it (signal.ts), with its reasons.
+  const signal = changeSignal(changeId, pipeline, events);
+  const unverifiedStages = ((signal as { unverified?: readonly string[] }).unverified ?? []) as readonly string[];
+  const allThrough = stages.every((s) => s.status === 'passed' || s.status === 'stale');
+  const lastEnd = allThrough ? max(stages.map((s) => s.endedAt)) : undefined;
+  const verdict: SignalVerdict = signal.verdict;
+  const breaks: SignalBreak[] =
+    verdict === false
+      ? signal.recreated.map((c) => {
+          const at = startAt.get(c.attemptId);
+          return { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason, ...(at !== undefined ? { at } : {}) };
+        })
+      : verdict !== true && verdict !== 'incomplete'
+        ? unverifiedStages.map((stageId) => {
+            const at = stages.find((s) => s.stageId === stageId)?.endedAt;
+            return { stageId, attemptId: '', reason: 'passed on the agent\'s word: no required criterion passed and nobody approved it', ...(at !== undefined ? { at } : {}) };
+          })
+        : [];
+  const decidedAt = verdict === false ? min(breaks.map((b) => b.at)) : verdict === 'incomplete' ? undefined : lastEnd;
+  const completed = state.completed || allThrough;
+  const doneAt = state.completed ? (completedAt ?? lastEnd) : lastEnd;
+
+  const active = state.stages.find((s) => s.id === state.activeStageId);
+  const waitingFor: ChangeFact['waitingFor'] = completed || !active
+    ? undefined
+    : active.status === 'needsApproval' || active.owner.backend === 'human' || active.status === 'stale'
+      ? 'person'
+      : active.status === 'running'
+        ? 'agent'
+        : 'start';
+  const createdAt = time(state.createdAt);
+  return {
+    id: changeId,
+    title: state.title,
+    ...(state.ticket ? { ticket: state.ticket } : {}),
+    ...(state.branch ? { branch: state.branch } : {}),
+    branches: [...(options.branches ?? [])],
+    ...(state.createdBy ? { author: state.createdBy } : {}),
+    ...(createdAt !== undefined ? { createdAt } : {}),
+    ...(lastEventAt !== undefined ? { lastEventAt } : {}),
+    ...(ordered.length ? { lastEventId: ordered[ordered.length - 1]!.id } : {}),
+    eventCount: events.length,
+    completed,
+    ...(doneAt !== undefined && completed ? { doneAt } : {}),
+    ...(!completed && state.activeStageId ? { activeStageId: state.activeStageId, activeStatus: active?.status } : {}),
+    ...(waitingFor ? { waitingFor } : {}),
+    stages,
+    attempts,
+    failures,
+    signal: { verdict, ...(decidedAt !== undefined ? { decidedAt } : {}), breaks },
+    costUsd: stages.reduce((s, x) => s + x.costUsd, 0),
+    tokens: stages.reduce((s, x) => s + x.tokens, 0),
+    actorMismatches,
+  };
+}
+
+function sameActor(by: { name: string; email?: string } | undefined, committer: Actorish): boolean {
+  if (!by) return false;
+  if (by.email && committer.email) return by.email.toLowerCase() === committer.email.toLowerCase();
+  return by.name === committer.name;
+}
+
+export function failureKindOf(outcome: AttemptOutcome | undefined, verified: boolean | undefined): FailureKind | undefined {
+  switch (outcome) {
+    case 'timedOut':
+      return 'timeout';
+    case 'budgetExceeded':
+      return 'budget';
+    case 'interrupted':
+      return 'interrupted';
+    case 'cancelled':
+      return 'cancelled';
+    case 'failed':
+      return verified === false ? 'verificationFailed' : 'agentError';
+    case 'succeeded':
+      return verified === false ? 'verificationFailed' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function max(values: readonly (number | undefined)[]): number | undefined {
+  let m: number | undefined;
+  for (const v of values) if (v !== undefined && (m === undefined || v > m)) m = v;
+  return m;
+}
+function min(values: readonly (number | undefined)[]): number | undefined {
+  let m: number | undefined;
+  for (const v of values) if (v !== undefined && (m === undefined || v < m)) m = v;
+  return m;
+}
+
+/**
+ * The same change read from several places (branches, the working folder): one change,
+ * events the same event by id. Returns the union, ordered by id, and for each event the
+ * first source it was read from.
+ */
+export function mergeEvents<E extends { id: string }>(sources: readonly (readonly E[])[]): E[] {
+  const byId = new Map<string, E>();
+  for (const events of sources) for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e);
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// ---------------------------------------------------------------------------------
+// Statistics
+
+/** The q-quantile (0..1) by linear interpolation between closest ranks (R-7, as spreadsheets). */
+export function quantile(values: readonly number[], q: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export interface Spread {
+  median?: number;
+  p90?: number;
+  n: number;
+}
+export function spread(values: readonly number[]): Spread {
+  const median = quantile(values, 0.5);
+  const p90 = quantile(values, 0.9);
+  return { n: values.length, ...(median !== undefined ? { median } : {}), ...(p90 !== undefined ? { p90 } : {}) };
+}
+
+// ---------------------------------------------------------------------------------
+// Calendar in the user's time zone
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** `YYYY-MM-DD` of `ms` in `timeZone` (an IANA name; undefined = UTC). */
+export function dayKey(ms: number, timeZone?: string): string {
+  const tz = timeZone ?? 'UTC';
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(tz, f);
+  }
+  const parts = f.formatToParts(new Date(ms));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** The Monday (`YYYY-MM-DD`) of the week holding `ms` in `timeZone`. */
+export function weekKey(ms: number, timeZone?: string): string {
+  const [y, m, d] = dayKey(ms, timeZone).split('-').map(Number) as [number, number, number];
+  const utc = Date.UTC(y, m - 1, d);
+  const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
+  return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Consecutive week keys from `from` to `to` (both week keys). */
+export function weeksBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`), end = Date.parse(`${to}T00:00:00Z`); t <= end && out.length < 1000; t += 7 * 86_400_000) {
+    out.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------
+// Aggregation
+
+export interface MetricsFilter {
+  since?: number;
+  until?: number;
+  stage?: string;
+  owner?: string;
+  backend?: string;
+  branch?: string;
+  author?: string;
+}
+
+export interface MetricsOptions {
+  /** Now, for "no event for N days" and work in progress. */
+  now: number;
+  /** Changes with no event for this many days are stuck. Default 3. */
+  stuckDays?: number;
+  timeZone?: string;
+  filter?: MetricsFilter;
+}
+
+export interface SignalMetrics {
+  kept: number;
+  recreated: number;
+  /** Through without re-creating context, but some stage passed on an agent's word (counted against the share). */
+  unverified: number;
+  incomplete: number;
+  share?: number;
+  /** Per week (decided that week). */
+  weekly: { week: string; kept: number; recreated: number; share?: number }[];
+  /** The changes that broke it, newest first, with the stage and why. */
+  broken: { changeId: string; title: string; stageId: string; reason: string; at?: number }[];
+  /** Breaks per stage. */
+  byStage: { stageId: string; count: number }[];
+}
+
+export interface StuckChange {
+  changeId: string;
+  title: string;
+  stageId?: string;
+  waitingFor?: ChangeFact['waitingFor'];
+  lastEventAt?: number;
+  idleDays: number;
+}
+
+export interface StageOwnerRow {
+  stageId: string;
+  /** Owner label, or `*` for the stage over every owner. */
+  owner: string;
+  backend: string;
+  visits: number;
+  attempts: number;
+  /** Stage visits decided (passed or failed at least once). */
+  decided: number;
+  firstPass: number;
+  firstPassRate?: number;
+  retries: number;
+  sendBacks: number;
+  rollbacks: number;
+  timeInStage: Spread;
+  workMs: number;
+  personWaitMs: number;
+  costUsd: number;
+  tokens: number;
+  failures: Partial<Record<FailureKind, number>>;
+}
+
+export interface Hotspot {
+  stageId: string;
+  kind: FailureKind;
+  count: number;
+  /** A few examples: change, owner and reason. */
+  examples: { changeId: string; owner: string; reason?: string }[];
+}
+
+export interface FlowMetrics {
+  weekly: { week: string; done: number; started: number; leadTimeMedianMs?: number }[];
+  leadTime: Spread;
+  wip: number;
+  /** Cumulative flow: per week, how many changes were in each stage (or done) at the week's end. */
+  cumulative: { week: string; counts: Record<string, number> }[];
+}
+
+export interface ChangeRow {
+  id: string;
+  title: string;
+  ticket?: string;
+  branch?: string;
+  branches: string[];
+  author?: string;
+  stage?: string;
+  state: 'done' | 'open' | 'stuck';
+  waitingFor?: string;
+  createdAt?: number;
+  lastEventAt?: number;
+  leadTimeMs?: number;
+  attempts: number;
+  costUsd: number;
+  signal: 'kept' | 'recreated' | 'unverified' | 'incomplete';
+  mismatches: number;
+}
+
+export interface Metrics {
+  generatedAt: number;
+  timeZone: string;
+  filter: MetricsFilter;
+  changes: number;
+  headline: {
+    signalShare?: number;
+    signalShareBefore?: number;
+    firstPassRate?: number;
+    firstPassRateBefore?: number;
+    throughputLastWeek: number;
+    throughputWeekBefore: number;
+    leadTimeMedianMs?: number;
+    wip: number;
+    stuck: number;
+    costUsd: number;
+  };
+  signal: SignalMetrics;
+  stuck: StuckChange[];
+  stages: StageOwnerRow[];
+  stageOwners: StageOwnerRow[];
+  hotspots: Hotspot[];
+  flow: FlowMetrics;
+  rows: ChangeRow[];
+  /** What the filters can choose from. */
+  choices: { stages: string[]; owners: string[]; backends: string[]; branches: string[]; authors: string[] };
+  actorMismatches: (ActorMismatch & { changeId: string })[];
+}
+
+const DAY = 86_400_000;
+
+function inPeriod(t: number | undefined, f: MetricsFilter): boolean {
+  if (t === undefined) return f.since === undefined && f.until === undefined;
+  return (f.since === undefined || t >= f.since) && (f.until === undefined || t < f.until);
+}
+
+/** Whether the change is in view under the change-level filters (branch, author, owner, backend, period overlap). */
+export function changeMatches(c: ChangeFact, f: MetricsFilter): boolean {
+  if (f.branch && !c.branches.includes(f.branch) && c.branch !== f.branch) return false;
+  if (f.author && c.author !== f.author) return false;
+  if (f.owner && !c.stages.some((s) => s.owner === f.owner && (!f.stage || s.stageId === f.stage))) return false;
+  if (f.backend && !c.stages.some((s) => s.backend === f.backend && (!f.stage || s.stageId === f.stage))) return false;
+  if (f.since !== undefined || f.until !== undefined) {
+    const start = c.createdAt ?? c.lastEventAt;
+    const end = c.doneAt ?? c.lastEventAt ?? start;
+    if (start === undefined) return false;
+    if (f.until !== undefined && start >= f.until) return false;
+    if (f.since !== undefined && end !== undefined && end < f.since && c.completed) return false;
+  }
+  return true;
+}
+
+function stageMatches(s: StageFact, f: MetricsFilter): boolean {
+  return (!f.stage || s.stageId === f.stage) && (!f.owner || s.owner === f.owner) && (!f.backend || s.backend === f.backend);
+}
+
+function emptyRow(stageId: string, owner: string, backend: string): StageOwnerRow & { times: number[] } {
+  return { stageId, owner, backend, visits: 0, attempts: 0, decided: 0, firstPass: 0, retries: 0, sendBacks: 0, rollbacks: 0, timeInStage: { n: 0 }, workMs: 0, personWaitMs: 0, costUsd: 0, tokens: 0, failures: {}, times: [] };
+}
+
+export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly string[], options: MetricsOptions): Metrics {
+  const f = options.filter ?? {};
+  const tz = options.timeZone ?? 'UTC';
+  const stuckMs = (options.stuckDays ?? 3) * DAY;
+  const now = options.now;
+  const facts = all.filter((c) => changeMatches(c, f));
+
+  // --- the signal
+  const weeklySignal = new Map<string, { kept: number; recreated: number }>();
+  let kept = 0;
+  let recreated = 0;
+  let unverified = 0;
+  let incomplete = 0;
+  const broken: SignalMetrics['broken'] = [];
+  const breaksByStage = new Map<string, number>();
+  for (const c of facts) {
+    const v = c.signal.verdict;
+    if (v === 'incomplete') {
+      incomplete++;
+      continue;
+    }
+    if (!inPeriod(c.signal.decidedAt, f)) continue;
+    if (v === true) kept++;
+    else if (v === false) recreated++;
+    else unverified++;
+    if (c.signal.decidedAt !== undefined) {
+      const w = weekKey(c.signal.decidedAt, tz);
+      const entry = weeklySignal.get(w) ?? { kept: 0, recreated: 0 };
+      // An unverified change did not keep the promise either (as signalShare counts it).
+      if (v === true) entry.kept++;
+      else entry.recreated++;
+      weeklySignal.set(w, entry);
+    }
+    if (v !== true && c.signal.breaks.length > 0) {
+      const b = c.signal.breaks[0]!;
+      broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
+      breaksByStage.set(b.stageId, (breaksByStage.get(b.stageId) ?? 0) + 1);
+    }
+  }
+  broken.sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
+  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
+  const signalShare = share(kept, recreated + unverified);
+
+  // --- stuck
+  const stuck: StuckChange[] = facts
+    .filter((c) => !c.completed && c.lastEventAt !== undefined && now - c.lastEventAt >= stuckMs)
+    .map((c) => ({
+      changeId: c.id,
+      title: c.title,
+      ...(c.activeStageId ? { stageId: c.activeStageId } : {}),
+      ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
+      ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
+      idleDays: Math.floor((now - (c.lastEventAt ?? now)) / DAY),
+    }))
+    .sort((a, b) => (a.lastEventAt ?? 0) - (b.lastEventAt ?? 0));
+  const stuckIds = new Set(stuck.map((s) => s.changeId));
+
+  // --- per stage and per owner
+  const byStage = new Map<string, StageOwnerRow & { times: number[] }>();
+  const byOwner = new Map<string, StageOwnerRow & { times: number[] }>();
+  const hotspotMap = new Map<string, Hotspot>();
+  for (const c of facts) {
+    for (const s of c.stages) {
+      if (!stageMatches(s, f)) continue;
+      if (s.attempts === 0 && s.sendBacks === 0) continue;
+      if (!inPeriod(s.startedAt ?? c.createdAt, f)) continue;
+      const ownerKey = `${s.stageId}\u0000${s.owner}`;
+      let stageRow = byStage.get(s.stageId);
+      if (!stageRow) byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
+      let ownerRow = byOwner.get(ownerKey);
+      if (!ownerRow) byOwner.set(ownerKey, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
+      for (const row of [stageRow, ownerRow]) {
+        row.visits++;
+        row.attempts += s.attempts;
+        if (s.firstPass !== undefined) {
+          row.decided++;
+          if (s.firstPass) row.firstPass++;
+        }
+        row.retries += s.retries;
+        row.sendBacks += s.sendBacks;
+        row.rollbacks += s.rollbacks;
+        row.workMs += s.workMs;
+        row.personWaitMs += s.personWaitMs;
+        row.costUsd += s.costUsd;
+        row.tokens += s.tokens;
+        if (s.startedAt !== undefined && s.endedAt !== undefined) row.times.push(Math.max(0, s.endedAt - s.startedAt));
+      }
+    }
+    for (const failure of c.failures) {
+      if (f.stage && failure.stageId !== f.stage) continue;
+      if (f.owner && failure.owner !== f.owner) continue;
+      if (!inPeriod(failure.at, f)) continue;
+      for (const row of [byStage.get(failure.stageId), byOwner.get(`${failure.stageId}\u0000${failure.owner}`)]) {
+        if (row) row.failures[failure.kind] = (row.failures[failure.kind] ?? 0) + 1;
+      }
+      const key = `${failure.stageId}\u0000${failure.kind}`;
+      let h = hotspotMap.get(key);
+      if (!h) hotspotMap.set(key, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
+      h.count++;
+      if (h.examples.length < 3) h.examples.push({ changeId: c.id, owner: failure.owner, ...(failure.reason ? { reason: failure.reason } : {}) });
+    }
+  }
+  const finish = (row: StageOwnerRow & { times: number[] }): StageOwnerRow => {
+    const { times, ...rest } = row;
+    return { ...rest, timeInStage: spread(times), ...(row.decided > 0 ? { firstPassRate: row.firstPass / row.decided } : {}) };
+  };
+  const order = (id: string) => {
+    const i = stageOrder.indexOf(id);
+    return i < 0 ? stageOrder.length : i;
+  };
+  const stages = [...byStage.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId));
+  const stageOwners = [...byOwner.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
+  const hotspots = [...hotspotMap.values()].filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
+
+  // --- flow
+  const weekly = new Map<string, { done: number; started: number; leads: number[] }>();
+  const bucket = (w: string) => {
+    let b = weekly.get(w);
+    if (!b) weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
+    return b;
+  };
+  const leads: number[] = [];
+  let wip = 0;
+  let firstWeek: string | undefined;
+  let lastWeek = weekKey(f.until !== undefined ? Math.min(now, f.until - 1) : now, tz);
+  for (const c of facts) {
+    if (c.createdAt !== undefined && inPeriod(c.createdAt, f)) {
+      const w = weekKey(c.createdAt, tz);
+      bucket(w).started++;
+      if (!firstWeek || w < firstWeek) firstWeek = w;
+    }
+    if (c.completed && c.doneAt !== undefined && inPeriod(c.doneAt, f)) {
+      const w = weekKey(c.doneAt, tz);
+      const b = bucket(w);
+      b.done++;
+      if (!firstWeek || w < firstWeek) firstWeek = w;
+      if (c.createdAt !== undefined) {
+        const lead = Math.max(0, c.doneAt - c.createdAt);
+        b.leads.push(lead);
+        leads.push(lead);
+      }
+    }
+    if (!c.completed && c.eventCount > 0) wip++;
+  }
+  if (f.since !== undefined) firstWeek = weekKey(f.since, tz);
+  if (firstWeek && firstWeek > lastWeek) lastWeek = firstWeek;
+  const weeks = firstWeek ? weeksBetween(firstWeek, lastWeek) : [];
+  const flowWeekly = weeks.map((week) => {
+    const b = weekly.get(week);
+    const median = b ? quantile(b.leads, 0.5) : undefined;
+    return { week, done: b?.done ?? 0, started: b?.started ?? 0, ...(median !== undefined ? { leadTimeMedianMs: median } : {}) };
+  });
+  const cumulative = cumulativeFlow(facts, stageOrder, weeks);
+
+  // --- headline trend: the last four weeks against the four before
+  const before = weeks.slice(-8, -4);
+  const sumSignal = (ws: string[]) => ws.reduce((acc, w) => ({ kept: acc.kept + (weeklySignal.get(w)?.kept ?? 0), recreated: acc.recreated + (weeklySignal.get(w)?.recreated ?? 0) }), { kept: 0, recreated: 0 });
+  const sBefore = sumSignal(before);
+  const firstPassIn = (ws: Set<string>) => {
+    let passed = 0;
+    let decided = 0;
+    for (const c of facts)
+      for (const s of c.stages) {
+        if (s.firstPass === undefined || s.startedAt === undefined || !stageMatches(s, f) || !ws.has(weekKey(s.startedAt, tz))) continue;
+        decided++;
+        if (s.firstPass) passed++;
+      }
+    return decided > 0 ? passed / decided : undefined;
+  };
+  const totalDecided = stages.reduce((s, r) => s + r.decided, 0);
+  const totalFirst = stages.reduce((s, r) => s + r.firstPass, 0);
+  const sharePrev = share(sBefore.kept, sBefore.recreated);
+  const fpBefore = before.length ? firstPassIn(new Set(before)) : undefined;
+  const leadMedian = quantile(leads, 0.5);
+
+  const rows: ChangeRow[] = facts.map((c) => ({
+    id: c.id,
+    title: c.title,
+    ...(c.ticket ? { ticket: c.ticket } : {}),
+    ...(c.branch ? { branch: c.branch } : {}),
+    branches: c.branches,
+    ...(c.author ? { author: c.author } : {}),
+    ...(c.activeStageId ? { stage: c.activeStageId } : {}),
+    state: c.completed ? 'done' : stuckIds.has(c.id) ? 'stuck' : 'open',
+    ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
+    ...(c.createdAt !== undefined ? { createdAt: c.createdAt } : {}),
+    ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
+    ...(c.completed && c.doneAt !== undefined && c.createdAt !== undefined ? { leadTimeMs: Math.max(0, c.doneAt - c.createdAt) } : {}),
+    attempts: c.stages.reduce((s, x) => s + x.attempts, 0),
+    costUsd: c.costUsd,
+    signal: c.signal.verdict === true ? 'kept' : c.signal.verdict === false ? 'recreated' : c.signal.verdict === 'incomplete' ? 'incomplete' : 'unverified',
+    mismatches: c.actorMismatches.length,
+  }));
+
+  const uniq = (xs: Iterable<string | undefined>) => [...new Set([...xs].filter((x): x is string => !!x))].sort();
+  return {
+    generatedAt: now,
+    timeZone: tz,
+    filter: f,
+    changes: facts.length,
+    headline: {
+      ...(signalShare !== undefined ? { signalShare } : {}),
+      ...(sharePrev !== undefined ? { signalShareBefore: sharePrev } : {}),
+      ...(totalDecided > 0 ? { firstPassRate: totalFirst / totalDecided } : {}),
+      ...(fpBefore !== undefined ? { firstPassRateBefore: fpBefore } : {}),
+      throughputLastWeek: flowWeekly.at(-1)?.done ?? 0,
+      throughputWeekBefore: flowWeekly.at(-2)?.done ?? 0,
+      ...(leadMedian !== undefined ? { leadTimeMedianMs: leadMedian } : {}),
+      wip,
+      stuck: stuck.length,
+      costUsd: facts.reduce((s, c) => s + c.costUsd, 0),
+    },
+    signal: {
+      kept,
+      recreated,
+      unverified,
+      incomplete,
+      ...(signalShare !== undefined ? { share: signalShare } : {}),
+      weekly: weeks.map((week) => {
+        const e = weeklySignal.get(week) ?? { kept: 0, recreated: 0 };
+        const s = share(e.kept, e.recreated);
+        return { week, ...e, ...(s !== undefined ? { share: s } : {}) };
+      }),
+      broken,
+      byStage: [...breaksByStage].map(([stageId, count]) => ({ stageId, count })).sort((a, b) => order(a.stageId) - order(b.stageId)),
+    },
+    stuck,
+    stages,
+    stageOwners,
+    hotspots,
+    flow: { weekly: flowWeekly, leadTime: spread(leads), wip, cumulative },
+    rows,
+    choices: {
+      stages: [...stageOrder],
+      owners: uniq(all.flatMap((c) => c.stages.filter((s) => s.attempts > 0).map((s) => s.owner))),
+      backends: uniq(all.flatMap((c) => c.stages.filter((s) => s.attempts > 0).map((s) => s.backend))),
+      branches: uniq(all.flatMap((c) => [c.branch, ...c.branches])),
+      authors: uniq(all.map((c) => c.author)),
+    },
+    actorMismatches: facts.flatMap((c) => c.actorMismatches.map((m) => ({ ...m, changeId: c.id }))),
+  };
+}
+
+/**
+ * At the end of each week, which stage each change was in: not yet created (left out),
+ * done, or the first stage not handed off by then (using each stage's standing handoff
+ * time; a send-back moves a change back only from the moment it is recorded again).
+ */
+export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonly string[], weeks: readonly string[]): FlowMetrics['cumulative'] {
+  return weeks.map((week) => {
+    const end = Date.parse(`${week}T00:00:00Z`) + 7 * DAY;
+    const counts: Record<string, number> = Object.fromEntries([...stageOrder, 'done'].map((s) => [s, 0]));
+    for (const c of facts) {
+      if (c.createdAt === undefined || c.createdAt >= end) continue;
+      if (c.completed && c.doneAt !== undefined && c.doneAt < end) {
+        counts.done!++;
+        continue;
+      }
+      const stage = c.stages.find((s) => s.endedAt === undefined || s.endedAt >= end);
+      const id = stage?.stageId ?? 'done';
+      counts[id] = (counts[id] ?? 0) + 1;
+    }
+    return { week, counts };
+  });
+}
