@@ -211,6 +211,35 @@ export const EventPayloads = {
     source: ContextSourceSchema.optional(),
     stageId: StageId.optional(),
   }),
+  // The lead's decisions (see core/autonomy.ts, core/lessons.ts). They concern the
+  // pipeline, not one change: they live in `.factory/decisions/` under the change id
+  // "factory" (store/decisionLog.ts), and travel with git like every event.
+  /** A stage's effective autonomy raised (within the pipeline's limit), with the evidence at that moment. */
+  'autonomy.granted': z.looseObject({
+    stageId: StageId,
+    autonomy: z.string().default('auto'),
+    owner: z.string().optional(),
+    evidence: z.looseObject({}).optional(),
+    note: z.string().optional(),
+  }),
+  /** A stage's effective autonomy lowered again, with the failure pattern that made it. */
+  'autonomy.revoked': z.looseObject({
+    stageId: StageId,
+    autonomy: z.string().default('approve'),
+    owner: z.string().optional(),
+    evidence: z.looseObject({}).optional(),
+    note: z.string().optional(),
+  }),
+  /** A recurring failure promoted into the project's conventions, so later stages get it. */
+  'lesson.promoted': z.looseObject({
+    lessonId: z.string().min(1),
+    stageId: StageId.optional(),
+    kind: z.string().optional(),
+    text: z.string().min(1),
+    /** Workspace-relative file it was written to (`.factory/conventions.md` by default). */
+    target: z.string().min(1),
+    examples: z.array(z.looseObject({ changeId: z.string(), reason: z.string().optional() })).default([]),
+  }),
 } as const;
 
 export type KnownEventType = keyof typeof EventPayloads;

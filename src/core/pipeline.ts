@@ -115,6 +115,8 @@ export const StageSchema = z.looseObject({
   verification: z.array(CriterionSchema).default([]),
   retry: z.looseObject({ maxAttempts: z.number().int().min(1).default(3), feedFailures: z.boolean().default(true) }).default({ maxAttempts: 3, feedFailures: true }),
   autonomy: z.enum(['auto', 'approve']).default('approve').describe('auto: advance to the next stage on success; approve: stop and ask'),
+  maxAutonomy: z.enum(['auto', 'approve']).optional().describe('The most autonomy a lead may grant this stage from its evidence (default auto)'),
+  neverAutoWhenTouching: z.array(z.string()).optional().describe('Globs of workspace paths: a change touching one never auto-advances past this stage'),
   budget: BudgetSchema.default({}),
 });
 export type Stage = z.infer<typeof StageSchema>;
@@ -125,6 +127,16 @@ export const PipelineSchema = z
     version: z.literal(PIPELINE_SCHEMA_VERSION),
     stages: z.array(StageSchema).min(1),
     budget: BudgetSchema.default({}).describe('Budget for the whole change'),
+    autonomyPolicy: z
+      .looseObject({
+        threshold: z.number().min(0).max(1).optional().describe('Lower bound of the first-pass 95 % interval needed to recommend auto-advance (default 0.7)'),
+        minSample: z.number().int().positive().optional().describe('Fewest decided stage visits before recommending auto-advance (default 10)'),
+        window: z.number().int().positive().optional().describe('How many recent visits the evidence looks at (default 20)'),
+        revokeSendBacks: z.number().int().positive().optional().describe('Recommend revoking after this many send-backs or rollbacks… (default 2)'),
+        revokeWindow: z.number().int().positive().optional().describe('…in the last this many visits (default 5)'),
+      })
+      .optional()
+      .describe('When the cockpit recommends granting or revoking a stage\'s auto-advance'),
   })
   .superRefine((pipeline, ctx) => {
     const seen = new Set<string>();
