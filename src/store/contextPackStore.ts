@@ -6,7 +6,6 @@
 // anyone) cannot make the extension read outside the workspace.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { Actor, EventDraft, FactoryEvent } from '../core/events';
 import {
   assessStaleness,
@@ -26,6 +25,8 @@ import {
 import { renderContextPack, type RenderedContext, type RenderOptions } from '../core/contextRender';
 import type { RecordStore } from './recordStore';
 import { resolveInsideWorkspace } from './paths';
+import { RecordFs, RecordReadOnlyError } from './recordFs';
+import { ChangeIdSchema } from '../core/events';
 import { getText, type ContentStore } from './contextContent';
 import ignore, { type Ignore } from 'ignore';
 
@@ -558,14 +559,19 @@ export class ContextPackStore {
    * (the same text is the same file). Returns its workspace-relative path.
    */
   async writeContextFile(changeId: string, text: string): Promise<string> {
+    if (!ChangeIdSchema.safeParse(changeId).success) throw new ContextInputError(`"${String(changeId).slice(0, 80)}" is not a change id.`);
+    const records = this.deps.records as RecordStore & { isWritable?: () => boolean };
+    if (records.isWritable && !records.isWritable()) throw new RecordReadOnlyError(`write the context file of change "${changeId}"`);
     const rel = `${this.relativeFactoryDir()}/changes/${changeId}/context/${sha256Hex(text).slice(0, 16)}.md`;
     const file = resolveInsideWorkspace(this.workspaceRoot, rel);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    const exists = await fs.stat(file).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) await writeFileAtomic(file, text, { fsync: true });
+    // Every part of the path is checked: a link at any level (the file included) is
+    // refused with UnsafeRecordPathError, never followed (see recordFs.ts). A file
+    // already there is kept only when it holds this very text: an agent is never handed
+    // a context file someone altered; an altered one is replaced atomically.
+    const fsx = new RecordFs(this.workspaceRoot);
+    const current = await fsx.readFile(file, Buffer.byteLength(text) + 1);
+    if (Buffer.isBuffer(current) && current.toString('utf8') === text) return rel;
+    await fsx.writeReplacing(file, text);
     return rel;
   }
 

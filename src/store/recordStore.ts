@@ -182,6 +182,11 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     this.fsx = new RecordFs(workspaceRoot);
   }
 
+  /** Whether the record may be written now (false in Restricted Mode). */
+  isWritable(): boolean {
+    return this.mayWrite();
+  }
+
   /** The summary index, in the per-user cache (computed on first use: it resolves the root's real path). */
   get indexPath(): string {
     this.cachedIndexPath ??= summaryIndexPath(this.workspaceRoot, this.cacheDir ?? userCacheRoot());
