@@ -164,6 +164,38 @@ export const EventPayloads = {
     /** `sentBack` here is how versions before `stage.sentBack` recorded a send-back to the same stage. */
     decision: z.enum(['approved', 'sentBack']),
     note: z.string().optional(),
+    /** The working tree the approval was given on: an edit afterwards shows it stale. */
+    at: TreeRefSchema.optional(),
+  }),
+  /**
+   * A reviewer kept or rejected one hunk of an attempt's diff. `hunk` names it by
+   * content (sha256 of its path and lines), so the next stage and the record know
+   * what was kept whatever the line numbers became; a rejection was reverted in the
+   * working tree (`at` is the tree after the revert).
+   */
+  'review.hunkDecided': z.looseObject({
+    stageId: StageId,
+    attemptId: UlidSchema.optional(),
+    path: z.string().min(1),
+    hunk: z.string().min(1),
+    header: z.string().optional(),
+    // Open: a newer version may know more decisions than these.
+    decision: z.string().min(1),
+    note: z.string().optional(),
+    at: TreeRefSchema.optional(),
+  }),
+  /** A reviewer's comment on a step (stage or attempt) or on a line of a diff. */
+  'review.commented': z.looseObject({
+    body: z.string(),
+    stageId: StageId.optional(),
+    attemptId: UlidSchema.optional(),
+    /** On a diff: the workspace-relative path, the side and the 1-based line, in the tree named. */
+    path: z.string().optional(),
+    line: z.number().int().positive().optional(),
+    side: z.string().optional(),
+    tree: z.string().optional(),
+    /** A reply names the comment it answers. */
+    replyTo: UlidSchema.optional(),
   }),
   /**
    * A reviewer sent the change back from `fromStage` to `toStage` (the same stage or an

@@ -64,6 +64,10 @@ export interface StageState {
   results: CriterionResult[];
   handedOff: boolean;
   approved: boolean;
+  /** The working tree the standing approval was given on (recorded by versions that bind approvals). */
+  approvedTree?: string;
+  /** The tree changed since the approval was given (same rule as a stale verification result). */
+  approvalStale?: boolean;
   /** The reviewer's send-back that reopened this stage, while no new attempt has started. */
   sentBack?: { note?: string; by?: string; at: string; fromStage: string };
 }
@@ -206,7 +210,10 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     } else if (isEvent(event, 'review.decided')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
-      if (event.data.decision === 'approved') marks.get(stage.id)!.approvals.push(event.id);
+      if (event.data.decision === 'approved') {
+        marks.get(stage.id)!.approvals.push(event.id);
+        if (event.data.at?.tree) marks.get(stage.id)!.approvalTrees.set(event.id, event.data.at.tree);
+      }
       // How older versions recorded a send-back: to the same stage.
       else sendBack(event, { fromStage: stage.id, toStage: stage.id, ...(event.data.note ? { note: event.data.note } : {}), supersedes: [] });
     } else if (isEvent(event, 'stage.sentBack')) {
@@ -247,6 +254,8 @@ interface StageMarks {
   started: Map<string, string>;
   handoffs: { eventId: string; attemptId?: string }[];
   approvals: string[];
+  /** approval event id → the tree it was given on. */
+  approvalTrees: Map<string, string>;
   approvalRequests: { eventId: string; attemptId?: string }[];
   sentBack: { eventId: string; reopens?: string; info: NonNullable<StageState['sentBack']> }[];
   results: { eventId: string; result: CriterionResult }[];
@@ -255,7 +264,7 @@ interface StageMarks {
 }
 
 function emptyMarks(): StageMarks {
-  return { started: new Map(), handoffs: [], approvals: [], approvalRequests: [], sentBack: [], results: [], resetAt: '' };
+  return { started: new Map(), handoffs: [], approvals: [], approvalTrees: new Map(), approvalRequests: [], sentBack: [], results: [], resetAt: '' };
 }
 
 function maxId(a: string, b: string): string {
@@ -298,8 +307,12 @@ function stageStatus(stage: StageState, marks: StageMarks, options: FoldOptions)
   const required = stage.results.filter((r) => r.required);
   stage.handedOff = marks.handoffs.some(standsFor);
   stage.approved = stage.handedOff && marks.approvals.some((id) => id > lastStart && id > (lastSentBack?.eventId ?? ''));
+  // An approval is bound to the tree it was given on: the latest standing one's tree decides.
+  const approvedTree = stage.approved ? marks.approvalTrees.get(marks.approvals.filter((id) => id > lastStart && id > (lastSentBack?.eventId ?? '') && id > marks.resetAt).sort().at(-1) ?? '') : undefined;
+  if (approvedTree) stage.approvedTree = approvedTree;
+  if (approvedTree !== undefined && options.currentTree !== undefined && approvedTree !== options.currentTree) stage.approvalStale = true;
   if (stage.handedOff) {
-    return required.some((r) => r.outcome === 'passed' && isStale(r, options)) ? 'stale' : 'passed';
+    return stage.approvalStale || required.some((r) => r.outcome === 'passed' && isStale(r, options)) ? 'stale' : 'passed';
   }
   const sentBackNow = lastSentBack && (last ? reopened.has(last.id) || lastSentBack.eventId > lastStart : true);
   if (sentBackNow) {

@@ -29,6 +29,7 @@ import { changeForBranch, listChangeSummaries, loadChange, startChange, type Bra
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
 import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
 import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
+import { ReviewService } from './review';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
 import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
 
@@ -466,6 +467,13 @@ export class Factory {
   }
   private objects: GitObjectReader | undefined;
   private prefix: Promise<string> | undefined;
+
+  /** The reviewer's use cases: the review of a change (any branch's), per-step evidence, hunk decisions, comments (engine/review.ts). */
+  get review(): ReviewService {
+    this.reviewService ??= new ReviewService(this);
+    return this.reviewService;
+  }
+  private reviewService: ReviewService | undefined;
 
   /** A workspace-relative path from the record, as an absolute path that stays inside the workspace (or an error naming it). */
   resolvePath(relativePath: string): string {

@@ -350,7 +350,10 @@ export class StageRunner {
     const stage = stageDefinition(pipeline, input.stageId);
     const stageState = state.stages.find((s) => s.id === stage.id)!;
     const by = await this.actor();
-    await this.append(input.changeId, { type: 'review.decided', by, data: { stageId: stage.id, decision: input.decision, ...(input.note ? { note: input.note } : {}) } });
+    // Bound to the tree it was given on: an edit afterwards shows the approval stale.
+    const at = await this.deps.git.snapshot().catch(() => undefined);
+    const boundTo = at ? { at: { ...(at.commit ? { commit: at.commit } : {}), tree: at.tree } } : {};
+    await this.append(input.changeId, { type: 'review.decided', by, data: { stageId: stage.id, decision: input.decision, ...(input.note ? { note: input.note } : {}), ...boundTo } });
     const lastAttempt = stageState.attempts.filter((a) => !a.rolledBack && !a.superseded && a.outcome === 'succeeded').pop();
     await this.handOff(input.changeId, pipeline, stage, lastAttempt?.id, lastAttempt?.summary, by);
     this.observer.changed?.(input.changeId);

@@ -451,3 +451,26 @@ function parseRaw(output: Buffer): RawEntry[] {
   }
   return entries;
 }
+
+/**
+ * A three-way merge of file contents (`git merge-file`): what changed from `base` to
+ * `theirs` applied onto `ours`. Runs in a private temporary folder; touches neither
+ * the index nor the working tree. `conflicts` counts the conflict regions left marked
+ * in `merged`. Used to undo one hunk of an attempt in a file edited since (a reverse
+ * three-way apply).
+ */
+export async function mergeFileContents(cwd: string, input: { ours: string; base: string; theirs: string; labels?: [string, string, string] }): Promise<{ merged: string; conflicts: number }> {
+  const os = await import('node:os');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'factory-merge-'));
+  try {
+    const files = ['ours', 'base', 'theirs'].map((name) => path.join(dir, name));
+    await Promise.all([fs.writeFile(files[0]!, input.ours), fs.writeFile(files[1]!, input.base), fs.writeFile(files[2]!, input.theirs)]);
+    const [l1, l2, l3] = input.labels ?? ['working file', 'attempt', 'hunk reverted'];
+    // Exit code: the number of conflicts (capped at 127); negative (255 here) on error.
+    const okCodes = Array.from({ length: 128 }, (_, i) => i);
+    const result = await runGit(['merge-file', '-p', '-L', l1, '-L', l2, '-L', l3, files[0]!, files[1]!, files[2]!], { cwd, okCodes });
+    return { merged: result.stdout.toString('utf8'), conflicts: result.exitCode };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
