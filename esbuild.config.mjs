@@ -3,7 +3,7 @@
 // --production minifies; --watch rebuilds and prints the markers the
 // `$esbuild-watch` problem matcher in .vscode/tasks.json waits for.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -54,6 +54,68 @@ const extension = {
   plugins: watch ? [watchMarkers] : [],
 };
 
+// The headless CLI (src/cli, `factory-cockpit`): one self-contained file, dist/cli.js,
+// shipped in the .vsix and run by the detached runner, which must not load anything
+// from the install folder after it started (an update replaces it). Commands load the
+// engine lazily (esbuild keeps a dynamic import's module unevaluated until called), so
+// `--version` evaluates only commander. Minified: less to parse on every start.
+const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
+/**
+ * `./commands` (the engine and everything a command needs) is bundled on its own and
+ * embedded in dist/cli.js as a string, compiled only when a command runs: Node then
+ * scans one string literal instead of pre-parsing the engine on every start, which
+ * keeps `--version` and `--help` within a few milliseconds of `node -e 0`. It is still
+ * one self-contained file.
+ */
+const embedCommands = {
+  name: 'embed-cli-commands',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/commands$/ }, (args) => (args.importer.endsWith(join('src', 'cli', 'main.ts')) ? { path: 'cli-commands', namespace: 'embed-cli' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'embed-cli' }, async () => {
+      const inner = await esbuild.build({
+        entryPoints: ['src/cli/commands.ts'],
+        bundle: true,
+        write: false,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        external: ['playwright-core'],
+        define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
+        minify: true,
+        metafile: true,
+        logLevel: 'warning',
+      });
+      const code = `const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;\n${inner.outputFiles[0].text}\n//# sourceURL=factory-cockpit-commands.js`;
+      return {
+        contents: `const code = ${JSON.stringify(code)};
+const wrapped = require('node:vm').runInThisContext(require('node:module').wrap(code), { filename: __filename });
+const m = { exports: {} };
+wrapped.call(m.exports, m.exports, require, m, __filename, __dirname);
+module.exports = m.exports;`,
+        loader: 'js',
+        resolveDir: process.cwd(),
+        watchFiles: Object.keys(inner.metafile?.inputs ?? {}),
+      };
+    });
+  },
+};
+const cli = {
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['playwright-core'],
+  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined', __FACTORY_COCKPIT_VERSION__: JSON.stringify(packageVersion) },
+  banner: { js: "#!/usr/bin/env node\nconst __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+  sourcemap: !production,
+  minify: true,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: watch ? [embedCommands, watchMarkers] : [embedCommands],
+};
+
 const webviewEntries = existsSync('src/webview')
   ? Object.fromEntries(
       readdirSync('src/webview')
@@ -96,7 +158,11 @@ function copyCodicons() {
 }
 
 const targets = [extension];
-if (Object.keys(webviewEntries).length > 0) {
+// `--cli`: only the CLI (its tests and bench build it this way).
+const cliOnly = process.argv.includes('--cli');
+if (cliOnly) targets.length = 0;
+targets.push(cli);
+if (!cliOnly && Object.keys(webviewEntries).length > 0) {
   targets.push(webview);
   copyCodicons();
 }
@@ -108,5 +174,7 @@ if (watch) {
 } else {
   const results = await Promise.all(targets.map((t) => esbuild.build(t)));
   mkdirSync('dist/meta', { recursive: true });
-  writeFileSync('dist/meta/extension.json', JSON.stringify(results[0].metafile));
+  if (!cliOnly) writeFileSync('dist/meta/extension.json', JSON.stringify(results[0].metafile));
+  writeFileSync('dist/meta/cli.json', JSON.stringify(results[targets.indexOf(cli)].metafile));
+  chmodSync('dist/cli.js', 0o755);
 }

@@ -58,7 +58,7 @@ async function main() {
     await check('the .vsix installs and holds only what runs', () => {
       assert(installed, `no ${EXTENSION_ID}-* folder in ${readdirSync(extensionsDir).join(', ')}`);
       const files = filesUnder(join(extensionsDir, installed));
-      for (const needed of ['package.json', 'dist/extension.js', 'media/factory.svg']) assert(files.includes(needed), `${needed} is missing from the package`);
+      for (const needed of ['package.json', 'dist/extension.js', 'dist/cli.js', 'media/factory.svg']) assert(files.includes(needed), `${needed} is missing from the package`);
       assert(files.some((f) => f.startsWith('dist/webview/')), 'the webview bundles are missing');
       assert(files.some((f) => f.startsWith('schemas/')), 'the pipeline JSON schema is missing');
       const stray = files.filter((f) => /^(src|test|bench|node_modules|scripts)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
