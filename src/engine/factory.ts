@@ -70,6 +70,12 @@ export interface FactoryPorts {
   onProblem?: (problem: RecordProblem) => void;
   /** The environment agents and commands start from; default this process's. */
   env?: Record<string, string | undefined>;
+  /**
+   * Whether the process named by an attempt's `runner` still runs it; default: the pid is
+   * alive. Detached runners (detachedRun.ts) also compare the process start time, so a
+   * pid reused after a reboot or a `kill -9` is not taken for the runner.
+   */
+  isAlive?: (pid: number) => boolean;
 }
 
 /** The factory as a surface shows it. */
@@ -134,7 +140,7 @@ export class Factory {
         verify: (input) => this.verifyStage({ ...input, fromEngine: true }).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
         agentEnv: () => this.agentEnvironment(),
         contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
-        host: { pid: process.pid, hostname: os.hostname(), isAlive: processIsAlive },
+        host: { pid: process.pid, hostname: os.hostname(), isAlive: ports.isAlive ?? processIsAlive },
       },
       ports.observer ?? {},
     );
