@@ -18,8 +18,7 @@
 // process racing to swap folders while we read already has the user's disk.
 import { promises as fs, constants as fsConstants, lstatSync, openSync, fstatSync, readFileSync, readdirSync, closeSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { AlreadyExistsError, createFileExclusive, fsyncDirectory } from './atomicFile';
+import { AlreadyExistsError, createFileExclusive, fsyncDirectory, tempNameFor } from './atomicFile';
 
 export const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
 const O_NONBLOCK = fsConstants.O_NONBLOCK ?? 0;
@@ -241,7 +240,7 @@ export class RecordFs {
     const dir = path.dirname(abs);
     await this.ensureDir(dir);
     await this.inspect(abs, 'file'); // a link or a folder there is refused
-    const temp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = path.join(dir, tempNameFor(path.basename(abs)));
     const handle = await fs.open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | O_NOFOLLOW, 0o644);
     try {
       try {
