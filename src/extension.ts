@@ -11,6 +11,7 @@ import { registerBackendCommands, recoverInterrupted, secretKey } from './ui/age
 import { Cockpit, describeProblem, type CockpitSnapshot } from './ui/cockpit';
 import { registerCommands } from './ui/commands';
 import { registerContextPanel } from './ui/contextPanel';
+import { registerDashboard } from './ui/dashboard';
 import { vscodePrompter } from './ui/prompts';
 import { announceGate, registerStageCommands, vscodeConfirmer } from './ui/stageCommands';
 import { StagesTreeProvider } from './ui/stagesTree';
@@ -92,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       ...registerBackendCommands(context, cockpit, log),
       ...registerCommands(cockpit, vscodePrompter, log),
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
+      ...registerDashboard(context, cockpit, log).disposables,
       vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, log)),
       cockpit.onDidChange((s) => {
         view.description = s.current ? s.current.title : undefined;

@@ -6,7 +6,7 @@
 // lead's grants and revocations (events) set each stage's effective autonomy within it.
 import type { FactoryEvent } from './events';
 import { isEvent } from './events';
-import type { ChangeFact } from './metrics';
+import type { ChangeFact } from './metricsTypes';
 import type { Pipeline } from './pipeline';
 
 export interface AutonomyPolicy {

@@ -4,7 +4,7 @@
 // failures of that kind before and after it.
 import type { FactoryEvent } from './events';
 import { isEvent } from './events';
-import type { ChangeFact, FailureKind } from './metrics';
+import type { ChangeFact, FailureKind } from './metricsTypes';
 
 export interface Lesson {
   /** Stable id: stage + normalised reason. */

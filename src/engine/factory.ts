@@ -32,6 +32,12 @@ import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
 import { ReviewService } from './review';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
 import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
+import { teamMetrics, type MetricsReport, type MetricsRequest } from './metrics';
+import { effectiveAutonomy, type StageAutonomy } from '../core/autonomy';
+import type { ChangeFact } from '../core/metrics';
+import { DecisionLog } from '../store/decisionLog';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
 
 /** Settings by their full key (`factory.backends.codex.model`): the editor's configuration, the CLI's flags, environment and user config. */
 export interface SettingsPort {
@@ -484,6 +490,59 @@ export class Factory {
   /** A workspace-relative path from the record, as an absolute path that stays inside the workspace (or an error naming it). */
   resolvePath(relativePath: string): string {
     return resolveInsideWorkspace(this.root, relativePath);
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The lead: flow metrics, autonomy earned from evidence, lessons (engine/metrics.ts)
+
+  /** The team's history (every branch and the working folder) as the dashboard's numbers. Git runs only when trusted. */
+  async teamReport(request: MetricsRequest = {}): Promise<MetricsReport & { facts: ChangeFact[] }> {
+    const { pipeline, problems } = await this.store.loadPipeline({ createIfMissing: false });
+    if (!pipeline) throw new FactoryRefusal(`pipeline.json cannot be read: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+    const useGit = this.isTrusted() && (await this.git.isRepository());
+    return teamMetrics({ root: this.root, pipeline, store: this.store, useGit }, request);
+  }
+
+  /** Each stage's effective autonomy and why (the lead's grants and revocations within pipeline.json's limits). */
+  async stageAutonomy(): Promise<StageAutonomy[]> {
+    const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return [];
+    return effectiveAutonomy(pipeline, (await new DecisionLog(this.root).read()).events);
+  }
+
+  /** Records a lead's grant or revocation of a stage's auto-advance, with the evidence at that moment. */
+  async decideAutonomy(input: { stageId: string; action: 'grant' | 'revoke'; owner?: string; evidence?: Record<string, unknown>; note?: string }): Promise<FactoryEvent> {
+    this.requireTrustToWrite('record an autonomy decision');
+    const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
+    const stage = pipeline?.stages.find((s) => s.id === input.stageId);
+    if (!stage) throw new FactoryRefusal(`There is no stage "${input.stageId}" in the pipeline.`);
+    if (input.action === 'grant' && (stage as { maxAutonomy?: string }).maxAutonomy === 'approve') throw new FactoryRefusal(`pipeline.json caps ${stage.title} at approve (maxAutonomy): it cannot be granted auto-advance.`);
+    const data = { stageId: input.stageId, ...(input.owner ? { owner: input.owner } : {}), ...(input.evidence ? { evidence: input.evidence } : {}), ...(input.note ? { note: input.note } : {}) };
+    const log = new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() });
+    return input.action === 'grant' ? log.append({ type: 'autonomy.granted', by: await this.actor(), data: { ...data, autonomy: 'auto' } }) : log.append({ type: 'autonomy.revoked', by: await this.actor(), data: { ...data, autonomy: 'approve' } });
+  }
+
+  /**
+   * Promotes a lesson into the project's conventions: a line in `target` (default
+   * `.factory/conventions.md`, which does not stale verified results; another tracked
+   * file changes the tree) and a `lesson.promoted` decision.
+   */
+  async promoteLesson(input: { lessonId: string; text: string; stageId?: string; kind?: string; target?: string; examples?: { changeId: string; reason?: string }[] }): Promise<{ event: FactoryEvent; target: string; changesTree: boolean }> {
+    this.requireTrustToWrite('promote a lesson');
+    const target = input.target ?? '.factory/conventions.md';
+    const file = this.resolvePath(target);
+    const existing = await fsp.readFile(file, 'utf8').catch(() => undefined);
+    const line = `- ${input.text.replace(/\s+/g, ' ').trim()}\n`;
+    if (!existing?.includes(line)) {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await fsp.writeFile(file, `${existing ?? '# Project conventions\n\nLessons the team promoted from its own failures (Factory Cockpit).\n\n'}${existing && !existing.endsWith('\n') ? '\n' : ''}${line}`);
+    }
+    const event = await new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() }).append({
+      type: 'lesson.promoted',
+      by: await this.actor(),
+      data: { lessonId: input.lessonId, text: input.text, target, ...(input.stageId ? { stageId: input.stageId } : {}), ...(input.kind ? { kind: input.kind } : {}), examples: (input.examples ?? []).slice(0, 5) },
+    });
+    return { event, target, changesTree: !target.startsWith('.factory/') };
   }
 
   private async actor(): Promise<Actor> {

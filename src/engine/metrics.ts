@@ -2,10 +2,11 @@
 // into the dashboard's numbers, the autonomy evidence and recommendations, and the
 // lessons; exported as CSV and JSON. The editor's dashboard and the CLI's `metrics`
 // call the same functions, so they print the same numbers.
-import { autonomyEvidence, autonomyPolicy, effectiveAutonomy, recommendations, type AutonomyEvidence, type Recommendation, type StageAutonomy } from '../core/autonomy';
-import { proposeLessons, type Lesson } from '../core/lessons';
-import { computeMetrics, FAILURE_KINDS, type ChangeFact, type Metrics, type MetricsFilter } from '../core/metrics';
+import { autonomyEvidence, autonomyPolicy, effectiveAutonomy, recommendations } from '../core/autonomy';
+import { proposeLessons } from '../core/lessons';
+import { computeMetrics, FAILURE_KINDS, type ChangeFact, type MetricsFilter } from '../core/metrics';
 import type { Pipeline } from '../core/pipeline';
+import type { DashboardReport } from '../core/dashboardProtocol';
 import { readTeamHistory, type TeamHistory, type TeamHistoryInput } from './teamHistory';
 
 export interface MetricsRequest {
@@ -15,12 +16,7 @@ export interface MetricsRequest {
   now?: number;
 }
 
-export interface MetricsReport {
-  metrics: Metrics;
-  autonomy: { stages: StageAutonomy[]; evidence: AutonomyEvidence[]; recommendations: Recommendation[] };
-  lessons: Lesson[];
-  history: Pick<TeamHistory, 'branches' | 'stats' | 'problems'>;
-}
+export type MetricsReport = DashboardReport;
 
 export function reportFrom(history: Pick<TeamHistory, 'facts' | 'decisions' | 'branches' | 'stats' | 'problems'>, pipeline: Pipeline, request: MetricsRequest = {}): MetricsReport {
   const order = pipeline.stages.map((s) => s.id);
@@ -127,3 +123,6 @@ export function metricsTable(report: MetricsReport): string {
   for (const r of rows) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   return lines.join('\n') + '\n';
 }
+
+// What the dashboard's host (ui/) needs from core, through the engine.
+export { parseDashboardHostMessage, parseDashboardWebviewMessage } from '../core/dashboardProtocol';
