@@ -95,7 +95,9 @@ export const EventPayloads = {
     stageId: StageId,
     attemptId: UlidSchema,
     backend: z.string(),
+    /** The model asked for: the stage owner's, else the backend's setting. */
     model: z.string().optional(),
+    /** The prompt byte for byte as the agent received it. */
     prompt: z.string().optional(),
     contextVersion: z.string().optional(),
     start: TreeRefSchema.optional(),
@@ -125,6 +127,12 @@ export const EventPayloads = {
     filesRead: z.array(z.string()).optional(),
     /** Who stopped it, when a person did. */
     stoppedBy: z.string().optional(),
+    /** The model the agent itself said answered, when it said (the started event's `model` is the one asked for). */
+    reportedModel: z.string().optional(),
+    /** The agent's version: from its own stream, else its `--version`. */
+    agentVersion: z.string().optional(),
+    /** Tool calls that failed or were refused while the turn itself may have ended normally. */
+    failedToolCalls: z.array(z.looseObject({ name: z.string(), id: z.string().optional(), reason: z.string().optional() })).optional(),
   }),
   'attempt.rolledBack': z.looseObject({
     stageId: StageId,

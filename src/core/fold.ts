@@ -40,6 +40,11 @@ export interface AttemptState {
   superseded: boolean;
   /** What made it run (run, retry, resume, sentBack). */
   trigger?: string;
+  /** The model the agent said answered, when it differs from or adds to `model` (the one asked for). */
+  reportedModel?: string;
+  agentVersion?: string;
+  /** Tool calls that failed or were refused (a refused write in a turn that ended normally). */
+  failedToolCalls?: { name: string; reason?: string }[];
 }
 
 export interface CriterionResult {
@@ -70,6 +75,12 @@ export interface StageState {
   approvalStale?: boolean;
   /** The reviewer's send-back that reopened this stage, while no new attempt has started. */
   sentBack?: { note?: string; by?: string; at: string; fromStage: string };
+  /**
+   * Passed with no positive evidence: no required criterion passed and nobody approved
+   * it (a stage with no criteria, or marked done by hand past failing ones). Shown as
+   * "passed, unverified" everywhere, and the signal counts it as such.
+   */
+  unverified?: boolean;
 }
 
 export interface ChangeState {
@@ -184,6 +195,9 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.transcript = event.data.transcript;
       attempt.diff = event.data.diff;
       attempt.endTree = event.data.end?.tree;
+      attempt.reportedModel = event.data.reportedModel;
+      attempt.agentVersion = event.data.agentVersion;
+      attempt.failedToolCalls = event.data.failedToolCalls?.map((c) => ({ name: c.name, ...(c.reason ? { reason: c.reason } : {}) }));
     } else if (isEvent(event, 'attempt.rolledBack')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
@@ -306,12 +320,14 @@ function stageStatus(stage: StageState, marks: StageMarks, options: FoldOptions)
   if (last && !last.rolledBack && last.startedAt && !last.outcome) return 'running';
   const required = stage.results.filter((r) => r.required);
   stage.handedOff = marks.handoffs.some(standsFor);
-  stage.approved = stage.handedOff && marks.approvals.some((id) => id > lastStart && id > (lastSentBack?.eventId ?? ''));
+  stage.approved = stage.handedOff && marks.approvals.some((id) => id > lastStart && id > (lastSentBack?.eventId ?? '') && id > marks.resetAt);
   // An approval is bound to the tree it was given on: the latest standing one's tree decides.
   const approvedTree = stage.approved ? marks.approvalTrees.get(marks.approvals.filter((id) => id > lastStart && id > (lastSentBack?.eventId ?? '') && id > marks.resetAt).sort().at(-1) ?? '') : undefined;
   if (approvedTree) stage.approvedTree = approvedTree;
   if (approvedTree !== undefined && options.currentTree !== undefined && approvedTree !== options.currentTree) stage.approvalStale = true;
   if (stage.handedOff) {
+    const evidence = stage.approved || (required.length > 0 && required.every((r) => r.outcome === 'passed'));
+    if (!evidence) stage.unverified = true;
     return stage.approvalStale || required.some((r) => r.outcome === 'passed' && isStale(r, options)) ? 'stale' : 'passed';
   }
   const sentBackNow = lastSentBack && (last ? reopened.has(last.id) || lastSentBack.eventId > lastStart : true);
@@ -344,11 +360,11 @@ function summarizeVerification(state: ChangeState, options: FoldOptions): Change
   const passed = results.filter((r) => r.outcome === 'passed' && !isStale(r, options)).length;
   const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'error').length;
   const summaryState: VerificationState =
-    results.length === 0
+    results.length === 0 && !stage?.approvalStale
       ? 'none'
       : failed > 0
         ? 'failed'
-        : stale > 0
+        : stale > 0 || stage?.approvalStale
           ? 'stale'
           : 'passed';
   return { state: summaryState, passed, failed, stale, total: results.length };

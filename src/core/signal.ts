@@ -123,13 +123,20 @@ function short(version: string): string {
   return version.slice(0, 12);
 }
 
-/** true: went through every stage without re-creating context; false: some attempt re-created it; incomplete: not through yet. */
-export type SignalVerdict = true | false | 'incomplete';
+/**
+ * true: went through every stage, each on positive evidence, without re-creating
+ * context; false: some attempt re-created it; unverified: through without re-creating
+ * context, but some stage passed on nothing but an agent's word; incomplete: not
+ * through yet.
+ */
+export type SignalVerdict = true | false | 'unverified' | 'incomplete';
 
 export interface StageSignal {
   stageId: string;
   /** The stage handed off, was approved or was completed by hand. */
   through: boolean;
+  /** Through with no required criterion passed and no approval: passed, unverified. */
+  unverified: boolean;
   attempts: AttemptContextCheck[];
 }
 
@@ -139,6 +146,8 @@ export interface ChangeSignal {
   stages: StageSignal[];
   /** The attempts that re-created context (what makes the verdict false). */
   recreated: AttemptContextCheck[];
+  /** Stages that passed with no positive evidence (what makes the verdict 'unverified'). */
+  unverified: string[];
 }
 
 export interface ChangeSignalOptions {
@@ -154,21 +163,25 @@ export function changeSignal(changeId: string, pipeline: Pipeline, events: reado
   const state = foldChange(changeId, pipeline, events);
   const checks = checkAttemptsContext(events, stageOrder);
   const stages: StageSignal[] = covered.map((stageId) => {
-    const status = state.stages.find((s) => s.id === stageId)?.status;
-    return { stageId, through: status === 'passed' || status === 'stale', attempts: checks.filter((c) => c.stageId === stageId) };
+    const stage = state.stages.find((s) => s.id === stageId);
+    const through = stage?.status === 'passed' || stage?.status === 'stale';
+    return { stageId, through, unverified: through && stage?.unverified === true, attempts: checks.filter((c) => c.stageId === stageId) };
   });
   const recreated = stages.flatMap((s) => s.attempts.filter((a) => a.recreated));
+  const unverified = stages.filter((s) => s.unverified).map((s) => s.stageId);
   // Once an attempt re-created context the change cannot pass, whether or not it is done.
-  const verdict: SignalVerdict = recreated.length > 0 ? false : stages.every((s) => s.through) ? true : 'incomplete';
-  return { changeId, verdict, stages, recreated };
+  const verdict: SignalVerdict = recreated.length > 0 ? false : !stages.every((s) => s.through) ? 'incomplete' : unverified.length > 0 ? 'unverified' : true;
+  return { changeId, verdict, stages, recreated, unverified };
 }
 
 export interface SignalShare {
   kept: number;
   recreated: number;
+  /** Through without re-creating context, but on an agent's word somewhere: not counted as kept. */
+  unverified: number;
   incomplete: number;
   total: number;
-  /** kept / (kept + recreated): decided changes only; undefined when none is decided. */
+  /** kept / (kept + recreated + unverified): decided changes only; undefined when none is decided. */
   share?: number;
 }
 
@@ -176,9 +189,11 @@ export interface SignalShare {
 export function signalShare(signals: readonly { verdict: SignalVerdict }[]): SignalShare {
   const kept = signals.filter((s) => s.verdict === true).length;
   const recreated = signals.filter((s) => s.verdict === false).length;
-  const incomplete = signals.length - kept - recreated;
-  const decided = kept + recreated;
-  return { kept, recreated, incomplete, total: signals.length, ...(decided > 0 ? { share: kept / decided } : {}) };
+  const unverified = signals.filter((s) => s.verdict === 'unverified').length;
+  const incomplete = signals.length - kept - recreated - unverified;
+  // An unverified change is decided, and did not keep the promise: it counts against the share.
+  const decided = kept + recreated + unverified;
+  return { kept, recreated, unverified, incomplete, total: signals.length, ...(decided > 0 ? { share: kept / decided } : {}) };
 }
 
 export interface ContextReread {

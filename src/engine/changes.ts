@@ -94,7 +94,7 @@ export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList>
   return { pipeline, changes: byCreation(changes), problems: load.problems, refolded: load.refolded };
 }
 
-type SharedStage = (stageId: string, status: StageStatus) => StageState;
+type SharedStage = (stageId: string, status: StageStatus, unverified?: boolean) => StageState;
 
 /**
  * A summary-backed stage (no attempts, no results) depends only on its id and status,
@@ -104,12 +104,12 @@ type SharedStage = (stageId: string, status: StageStatus) => StageState;
 function sharedStages(pipeline: Pipeline): SharedStage {
   const cache = new Map<string, StageState>();
   const none = Object.freeze([]) as unknown as never[];
-  return (stageId, status) => {
-    const key = `${stageId}\u0000${status}`;
+  return (stageId, status, unverified) => {
+    const key = `${stageId}\u0000${status}\u0000${unverified ? 'u' : ''}`;
     let stage = cache.get(key);
     if (!stage) {
       const def = pipeline.stages.find((s) => s.id === stageId)!;
-      stage = Object.freeze({ id: def.id, title: def.title, role: def.role, owner: def.owner, status, attempts: none, results: none, handedOff: false, approved: false });
+      stage = Object.freeze({ id: def.id, title: def.title, role: def.role, owner: def.owner, status, attempts: none, results: none, handedOff: false, approved: false, ...(unverified ? { unverified } : {}) });
       cache.set(key, stage);
     }
     return stage;
@@ -123,7 +123,10 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
     id: summary.id,
     title: summary.title,
     completed: summary.completed,
-    stages: pipeline.stages.map((stage) => stageOf(stage.id, summary.stages.find((s) => s.id === stage.id)?.status ?? 'pending')),
+    stages: pipeline.stages.map((stage) => {
+      const found = summary.stages.find((s) => s.id === stage.id);
+      return stageOf(stage.id, found?.status ?? 'pending', found?.unverified);
+    }),
     verification: NO_VERIFICATION,
     unknownEvents: 0,
   };

@@ -12,12 +12,15 @@ import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
 
 // 2: rows carry the ticket (the change pickers show it). 3: the `sentBack` status, and
-// statuses decided by the latest attempt. An index of another version is rebuilt.
-export const INDEX_SCHEMA_VERSION = 3;
+// statuses decided by the latest attempt. 4: passed-unverified. An index of another
+// version is rebuilt.
+export const INDEX_SCHEMA_VERSION = 4;
 
 export interface StageSummary {
   id: string;
   status: StageStatus;
+  /** Passed with no positive evidence (see StageState.unverified). */
+  unverified?: boolean;
 }
 
 export interface ChangeSummary {
@@ -38,6 +41,11 @@ export interface ChangeSummary {
 
 const STATUS_CODES: Record<StageStatus, string> = { pending: 'p', running: 'r', passed: 'v', failed: 'f', needsApproval: 'a', stale: 's', sentBack: 'b' };
 const STATUS_BY_CODE = new Map(Object.entries(STATUS_CODES).map(([status, code]) => [code, status as StageStatus]));
+/** Passed, unverified: a stage status of its own in the index, so lists show it as the fold does. */
+const PASSED_UNVERIFIED = 'u';
+const codeOf = (s: StageSummary | undefined): string => (s?.status === 'passed' && s.unverified ? PASSED_UNVERIFIED : STATUS_CODES[s?.status ?? 'pending']);
+const summaryOf = (id: string, code: string | undefined): StageSummary =>
+  code === PASSED_UNVERIFIED ? { id, status: 'passed', unverified: true } : { id, status: STATUS_BY_CODE.get(code ?? 'p') ?? 'pending' };
 
 export interface IndexEntry {
   summary: ChangeSummary;
@@ -67,7 +75,7 @@ type Row = [
   checkedAtMs: number,
 ];
 
-const STATUS_CODES_PATTERN = /^[prvfas]*$/;
+const STATUS_CODES_PATTERN = /^[prvfasbu]*$/;
 const isCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
 const isStringOrNull = (x: unknown): boolean => x === null || typeof x === 'string';
 
@@ -110,7 +118,7 @@ export function encodeIndex(pipelineHash: string, stageIds: readonly string[], e
     s.createdAt ?? null,
     s.completed,
     s.activeStageId ?? null,
-    stageIds.map((id) => STATUS_CODES[s.stages.find((st) => st.id === id)?.status ?? 'pending']).join(''),
+    stageIds.map((id) => codeOf(s.stages.find((st) => st.id === id))).join(''),
     s.eventCount,
     s.lastEventId ?? null,
     s.problemCount,
@@ -131,7 +139,7 @@ export function decodeIndex(raw: unknown): { pipelineHash: string; entries: Inde
   const stagesFor = (codes: string): readonly StageSummary[] => {
     let stages = stagesByCodes.get(codes);
     if (!stages) {
-      stages = Object.freeze(stageIds.map((id, i) => Object.freeze({ id, status: STATUS_BY_CODE.get(codes[i] ?? 'p') ?? 'pending' })));
+      stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
       stagesByCodes.set(codes, stages);
     }
     return stages;
@@ -169,7 +177,7 @@ export function summarize(state: ChangeState, events: readonly FactoryEvent[], p
     ...(state.createdAt ? { createdAt: state.createdAt } : {}),
     completed: state.completed,
     ...(state.activeStageId ? { activeStageId: state.activeStageId } : {}),
-    stages: state.stages.map((s) => ({ id: s.id, status: s.status })),
+    stages: state.stages.map((s) => ({ id: s.id, status: s.status, ...(s.unverified ? { unverified: true } : {}) })),
     eventCount: events.length,
     ...(last ? { lastEventId: last } : {}),
     problemCount,

@@ -22,7 +22,9 @@ describe('re-created context: the signal', () => {
     return attemptId;
   }
 
-  async function handoff(fromStage: string, contextVersion?: string, toStage?: string): Promise<void> {
+  /** A handoff on positive evidence: a required criterion of the stage passed first (a send-back to the same stage needs none). */
+  async function handoff(fromStage: string, contextVersion?: string, toStage?: string, evidence = toStage !== fromStage): Promise<void> {
+    if (evidence) await ws.records.append('c1', { type: 'verification.recorded', data: { stageId: fromStage, criterionId: 'checked', outcome: 'passed', required: true } });
     await ws.records.append('c1', { type: 'handoff.recorded', data: { fromStage, ...(toStage ? { toStage } : {}), ...(contextVersion ? { contextVersion } : {}) } });
   }
 
@@ -136,14 +138,30 @@ describe('re-created context: the signal', () => {
     );
     assert.equal(changeSignal('c1', pipeline, events, { stages: ['plan'] }).verdict, true);
     assert.throws(() => changeSignal('c1', pipeline, events, { stages: ['evidence'] }), /does not have: evidence/);
-    assert.deepEqual(signalShare([{ verdict: true }, { verdict: true }, { verdict: false }, { verdict: 'incomplete' }]), {
+    assert.deepEqual(signalShare([{ verdict: true }, { verdict: true }, { verdict: false }, { verdict: 'incomplete' }, { verdict: 'unverified' }]), {
       kept: 2,
       recreated: 1,
+      unverified: 1,
       incomplete: 1,
-      total: 4,
-      share: 2 / 3,
+      total: 5,
+      share: 2 / 4,
     });
     assert.equal(signalShare([{ verdict: 'incomplete' }]).share, undefined);
+  });
+
+  it('a stage that handed off on nothing but the agent\'s word is passed, unverified, and the change does not count as kept', async () => {
+    await ws.packs.addFileItem('c1', { path: 'src/a.ts' });
+    for (const stageId of stageOrder) {
+      await startAttempt(stageId, await version());
+      // The test stage hands off with no criterion passed: the phantom completion.
+      await handoff(stageId, await version(), undefined, stageId !== 'test');
+    }
+    const signal = changeSignal('c1', pipeline, (await ws.records.readChange('c1')).events);
+    assert.equal(signal.verdict, 'unverified');
+    assert.deepEqual(signal.unverified, ['test']);
+    assert.deepEqual(signal.recreated, []);
+    assert.equal(signal.stages.find((s) => s.stageId === 'test')?.through, true);
+    assert.equal(signalShare([signal]).share, 0);
   });
 
   it('counts files an attempt read that its consumed pack already held, as an advisory figure', async () => {

@@ -320,7 +320,7 @@ describe('engine: the factory entry point decides every rule', function () {
   });
 
   it('sends a stage back to itself: it reopens, the note reaches its next run whichever command starts it, and the signal holds', async () => {
-    const s = setup(pipeline([stage('plan', { autonomy: 'approve', prompt: 'Plan {{change.title}}.\n{{failures}}' }), stage('implement')]));
+    const s = setup(pipeline([stage('plan', { autonomy: 'approve', prompt: 'Plan {{change.title}}.\n{{failures}}' }), stage('implement', { verification: [{ id: 'readme', kind: 'fileExists', paths: ['README.md'] }] })]));
     cleanups.push(s.dir);
     s.steps([{ text: 'Plan v1.' }, { text: 'Plan v2.' }, { text: 'Built.' }]);
     const change = await s.factory.startChange({ title: 'Send back', branchMode: 'none' });
@@ -352,7 +352,7 @@ describe('engine: the factory entry point decides every rule', function () {
     const s = setup(
       pipeline([
         stage('plan', { prompt: 'Plan.\n{{failures}}', outputs: ['PLAN.md'], verification: [{ id: 'plan', kind: 'fileExists', paths: ['PLAN.md'] }] }),
-        stage('implement', { prompt: 'Build.\n{{failures}}' }),
+        stage('implement', { prompt: 'Build.\n{{failures}}', verification: [{ id: 'readme', kind: 'fileExists', paths: ['README.md'] }] }),
         stage('review', { autonomy: 'approve', prompt: 'Review.' }),
       ]),
     );
