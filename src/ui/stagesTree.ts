@@ -3,6 +3,7 @@
 // as rows too, so a bad file never hides the rest.
 import * as vscode from 'vscode';
 import type { ActionContext } from '../core/actions';
+import type { StageAutonomy } from '../core/autonomy';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Factory, RecordProblem } from '../engine/factory';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
@@ -30,8 +31,19 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     this.subscription = cockpit.onDidChange((s) => {
       this.changed.fire(undefined);
       this.tickWhileRunning(s.current);
+      // Each stage's effective autonomy (the lead's grants and revocations) and why.
+      void cockpit.factory.stageAutonomy().then(
+        (list) => {
+          const next = new Map(list.map((a) => [a.stageId, a] as const));
+          if (JSON.stringify([...next]) === JSON.stringify([...this.autonomy])) return;
+          this.autonomy = next;
+          this.changed.fire(undefined);
+        },
+        () => undefined,
+      );
     });
   }
+  private autonomy = new Map<string, StageAutonomy>();
 
   /** A running stage shows its elapsed time, so the view refreshes each second while one runs. */
   private tickWhileRunning(change: ChangeState | undefined): void {
@@ -76,7 +88,7 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
       case 'change':
         return changeItem(node.change);
       case 'stage':
-        return stageItem(this.cockpit.factory, node.change, node.stage, this.now(), this.cockpit.actionContext);
+        return withAutonomy(stageItem(this.cockpit.factory, node.change, node.stage, this.now(), this.cockpit.actionContext), this.autonomy.get(node.stage.id));
       case 'attempt':
         return attemptItem(this.cockpit.factory, node.change, node.stage, node.attempt, node.index, this.now(), this.cockpit.actionContext);
       case 'problem':
@@ -138,6 +150,14 @@ export function stageContextValue(factory: Factory, change: ChangeState, stage: 
 
 export function attemptContextValue(factory: Factory, change: ChangeState, attempt: AttemptState, context: ActionContext): string {
   return `attempt;${factory.allowedOnAttempt(change, attempt, context).join(';')};`;
+}
+
+/** The stage's effective autonomy on its row: `auto` in the description, and why in the tooltip. */
+function withAutonomy(item: vscode.TreeItem, autonomy: StageAutonomy | undefined): vscode.TreeItem {
+  if (!autonomy) return item;
+  item.description = [item.description, autonomy.effective === 'auto' ? 'auto-advance' : undefined].filter(Boolean).join(' · ');
+  if (item.tooltip instanceof vscode.MarkdownString) item.tooltip.appendText(`\n\nAutonomy: ${autonomy.effective === 'auto' ? 'auto-advance' : 'stops for approval'} — ${autonomy.why}`);
+  return item;
 }
 
 function stageItem(factory: Factory, change: ChangeState, stage: StageState, now: number, context: ActionContext): vscode.TreeItem {

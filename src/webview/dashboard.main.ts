@@ -4,8 +4,8 @@
 // classes and VS Code's theme variables), a table view under every chart, and a
 // sortable, filterable, virtualized table of every change. Every string from the
 // record is a Lit text binding, never HTML. Messages are checked by the shared schemas.
+import './zodJitless';
 import { LitElement, css, html, nothing, svg, type TemplateResult, type SVGTemplateResult } from 'lit';
-import { styleMap } from 'lit/directives/style-map.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { parseDashboardHostMessage, parseDashboardWebviewMessage, type DashboardFilter, type DashboardReport as MetricsReport } from '../core/dashboardProtocol';
 import type { ChangeRow, StageOwnerRow } from '../core/metricsTypes';
@@ -17,7 +17,9 @@ const send = checkedSender(parseDashboardWebviewMessage);
 let violations = 0;
 document.addEventListener('securitypolicyviolation', (e) => {
   violations++;
-  document.querySelector('factory-dashboard')?.setAttribute('data-csp-violations', String(violations));
+  const el = document.querySelector('factory-dashboard');
+  el?.setAttribute('data-csp-violations', String(violations));
+  el?.setAttribute('data-csp-last', `${e.violatedDirective} ${String(e.blockedURI)} ${e.sourceFile ?? ''}:${e.lineNumber ?? ''}`.slice(0, 500));
   send({ type: 'cspViolation', directive: e.violatedDirective.slice(0, 200), blocked: String(e.blockedURI).slice(0, 500) });
 });
 
@@ -105,17 +107,30 @@ export class FactoryDashboard extends LitElement {
     tables: { state: true },
   };
 
-  report: MetricsReport | undefined;
-  filter: DashboardFilter = {};
-  stuckDays = 3;
-  loading = true;
-  notice: { level: string; text: string } | undefined;
-  sortKey: SortKey = 'lastEventAt';
-  sortDesc = true;
-  query = '';
-  scrolled = 0;
+  // Reactive properties are declared, not class fields: a field would shadow Lit's accessor and nothing would re-render.
+  declare report: MetricsReport | undefined;
+  declare filter: DashboardFilter;
+  declare stuckDays: number;
+  declare loading: boolean;
+  declare notice: { level: string; text: string } | undefined;
+  declare sortKey: SortKey;
+  declare sortDesc: boolean;
+  declare query: string;
+  declare scrolled: number;
   /** Charts shown as tables. */
-  tables = new Set<string>();
+  declare tables: Set<string>;
+
+  constructor() {
+    super();
+    this.filter = {};
+    this.stuckDays = 3;
+    this.loading = true;
+    this.sortKey = 'lastEventAt';
+    this.sortDesc = true;
+    this.query = '';
+    this.scrolled = 0;
+    this.tables = new Set<string>();
+  }
   private timeZone = 'UTC';
 
   static override styles = css`
@@ -133,7 +148,7 @@ export class FactoryDashboard extends LitElement {
     figure { margin: 0; border: 1px solid var(--vscode-panel-border, #8884); border-radius: 4px; padding: 8px; }
     figcaption { display: flex; justify-content: space-between; align-items: center; font-weight: 600; margin-bottom: 4px; }
     figcaption button, .link { background: none; border: none; color: var(--vscode-textLink-foreground); cursor: pointer; font: inherit; padding: 0; }
-    svg { width: 100%; height: auto; }
+    svg { width: 100%; max-width: 680px; height: auto; display: block; }
     .grid { stroke: var(--vscode-charts-lines, #8884); stroke-width: 1; }
     .tick, .label, .value { fill: var(--vscode-foreground); font-size: 10px; }
     .line { fill: none; stroke-width: 2; }
@@ -333,6 +348,18 @@ export class FactoryDashboard extends LitElement {
         ${lessons.map((l) => html`<tr><td>${l.stageId}</td><td>${l.kind}</td><td>${l.text}</td><td>${l.count}</td><td>${l.promoted ? html`promoted to ${l.promoted.target}: ${l.promoted.before} before, ${l.promoted.after} after` : html`<vscode-button data-promote=${l.id} secondary @click=${() => send({ type: 'promoteLesson', lessonId: l.id })}>Promote</vscode-button>`}</td></tr>`)}</tbody></table>`}`;
   }
 
+  /** Heights of the rows not drawn above and below the window. */
+  private spacers = { top: 0, bottom: 0 };
+
+  // Set through the CSSOM after each render: a style attribute (as Lit's styleMap writes on
+  // first render) would need 'unsafe-inline' under the webview's CSP.
+  protected override updated(): void {
+    const top = this.renderRoot.querySelector<HTMLElement>('tr.spacer.top');
+    const bottom = this.renderRoot.querySelector<HTMLElement>('tr.spacer.bottom');
+    if (top) top.style.height = `${this.spacers.top}px`;
+    if (bottom) bottom.style.height = `${this.spacers.bottom}px`;
+  }
+
   private sortedRows(): ChangeRow[] {
     const q = this.query.trim().toLowerCase();
     const rows = q ? this.report!.metrics.rows.filter((r) => `${r.title} ${r.id} ${r.ticket ?? ''} ${r.branch ?? ''} ${r.author ?? ''} ${r.stage ?? ''} ${r.state}`.toLowerCase().includes(q)) : [...this.report!.metrics.rows];
@@ -353,6 +380,7 @@ export class FactoryDashboard extends LitElement {
     const visible = Math.ceil(420 / ROW) + 10;
     const start = Math.max(0, Math.floor(this.scrolled / ROW) - 5);
     const slice = rows.slice(start, start + visible);
+    this.spacers = { top: start * ROW, bottom: Math.max(0, rows.length - start - slice.length) * ROW };
     const cols: [SortKey, string][] = [['title', 'change'], ['state', 'state'], ['stage', 'stage'], ['branch', 'branch'], ['author', 'author'], ['createdAt', 'started'], ['lastEventAt', 'last event'], ['leadTimeMs', 'lead time'], ['attempts', 'attempts'], ['costUsd', 'cost'], ['signal', 'signal']];
     const date = (ms: number | undefined) => (ms === undefined ? '' : new Date(ms).toLocaleDateString(undefined, { timeZone: this.timeZone }));
     return html`<div class="filters"><input type="search" placeholder="Filter changes" aria-label="Filter changes" .value=${this.query} @input=${(e: Event) => {
@@ -368,10 +396,10 @@ export class FactoryDashboard extends LitElement {
         }
       }}>${l}${this.sortKey === k ? (this.sortDesc ? ' ▼' : ' ▲') : ''}</th>`)}</tr></thead>
       <tbody>
-        <tr class="spacer" style=${styleMap({ height: `${start * ROW}px` })}></tr>
+        <tr class="spacer top"></tr>
         ${slice.map((r) => html`<tr class="row" tabindex="0" data-change=${r.id} @click=${() => send({ type: 'openChange', changeId: r.id })} @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && send({ type: 'openChange', changeId: r.id })}>
           <td title=${r.id}>${r.title}</td><td class=${`state-${r.state}`}>${r.state}</td><td>${r.stage ?? ''}</td><td>${r.branch ?? r.branches[0] ?? ''}</td><td>${r.author ?? ''}</td><td>${date(r.createdAt)}</td><td>${date(r.lastEventAt)}</td><td>${hours(r.leadTimeMs)}</td><td>${r.attempts}</td><td>${money(r.costUsd)}</td><td>${r.signal}${r.mismatches ? html` <span class="bad" title="a decision committed by someone else">⚠</span>` : nothing}</td></tr>`)}
-        <tr class="spacer" style=${styleMap({ height: `${Math.max(0, rows.length - start - slice.length) * ROW}px` })}></tr>
+        <tr class="spacer bottom"></tr>
       </tbody></table>
     </div>`;
   }
