@@ -33,7 +33,8 @@ import { ReviewService } from './review';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
 import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
 import { teamMetrics, type MetricsReport, type MetricsRequest } from './metrics';
-import { effectiveAutonomy, type StageAutonomy } from '../core/autonomy';
+import { effectiveAutonomy, mayAutoAdvance, type StageAutonomy } from '../core/autonomy';
+import { isEvent } from '../core/events';
 import type { ChangeFact } from '../core/metrics';
 import { DecisionLog } from '../store/decisionLog';
 import { promises as fsp } from 'node:fs';
@@ -146,6 +147,7 @@ export class Factory {
         verify: (input) => this.verifyStage({ ...input, fromEngine: true }).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
         agentEnv: () => this.agentEnvironment(),
         contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
+        autonomyOf: (stageId, changeId) => this.autonomyOf(stageId, changeId),
         host: { pid: process.pid, hostname: os.hostname(), isAlive: ports.isAlive ?? processIsAlive },
       },
       ports.observer ?? {},
@@ -508,6 +510,15 @@ export class Factory {
     const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
     return effectiveAutonomy(pipeline, (await new DecisionLog(this.root).read()).events);
+  }
+
+  /** Whether a stage auto-advances on this change: its effective autonomy, unless the change touched one of its risk paths. */
+  private async autonomyOf(stageId: string, changeId: string): Promise<'auto' | 'approve'> {
+    const stage = (await this.stageAutonomy()).find((s) => s.stageId === stageId);
+    if (!stage) return 'approve';
+    if (stage.effective !== 'auto' || stage.riskPaths.length === 0) return stage.effective;
+    const touched = (await this.store.readChange(changeId)).events.flatMap((e) => (isEvent(e, 'attempt.finished') ? (e.data.changedFiles ?? []).map((f) => f.path) : []));
+    return mayAutoAdvance(stage, touched).allowed ? 'auto' : 'approve';
   }
 
   /** Records a lead's grant or revocation of a stage's auto-advance, with the evidence at that moment. */

@@ -38,6 +38,8 @@ export interface RunnerDeps extends EngineDeps {
   agentEnv(): Promise<{ env: Record<string, string | undefined>; secrets: string[] }>;
   /** Tokens of context the backend takes when the stage sets no token budget (the backend table's figure). */
   contextTokensFor?(backend: string): number | undefined;
+  /** A stage's effective autonomy for this change (the lead's grants within pipeline.json's limits and risk paths); the stage's own when absent. */
+  autonomyOf?(stageId: string, changeId: string): Promise<'auto' | 'approve'>;
   /** This process, so an attempt another live window runs is not taken for interrupted. */
   host?: { pid: number; hostname: string; isAlive(pid: number): boolean };
 }
@@ -157,7 +159,7 @@ export class StageRunner {
         return report('waitingForPerson', detail);
       }
       const verification = outcome.verification;
-      if (verification?.passed && stage.autonomy === 'auto') {
+      if (verification?.passed && ((await this.deps.autonomyOf?.(stage.id, options.changeId)) ?? stage.autonomy) === 'auto') {
         await this.handOff(options.changeId, pipeline, stage, outcome.attemptId, outcome.summary, await this.actor());
         const next = nextStage(pipeline, stage.id);
         if (!next) return report('completed', 'every stage has passed');
