@@ -5,7 +5,10 @@
 // after activate returns.
 import * as vscode from 'vscode';
 import { createVscodeLmPort } from './backends/vscodeLm';
-import { createFactory, type RecordProblem } from './engine/factory';
+import { RunnerRegistry } from './engine/detachedRun';
+import { createFactory, type Factory, type RecordProblem } from './engine/factory';
+import { DetachedRuns } from './ui/detachedRuns';
+import { putCliOnTerminalPath } from './ui/terminalCli';
 import type { RunObserver } from './engine/stageRunner';
 import { registerBackendCommands, recoverInterrupted, secretKey } from './ui/agentSettings';
 import { Cockpit, describeProblem, type CockpitSnapshot } from './ui/cockpit';
@@ -29,6 +32,8 @@ export interface FactoryCockpitApi {
   readonly onDidChange: vscode.Event<CockpitSnapshot>;
   /** The status bar text as shown. */
   statusBarText(): string;
+  /** The detached runners this window follows (runs that outlive the window). */
+  detachedRuns?(): { changeId: string; pid: number }[];
 }
 
 export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | undefined {
@@ -44,8 +49,11 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const observers: RunObserver[] = [];
     let noteProblem: (p: RecordProblem) => void = () => undefined;
     let changed: () => void = () => undefined;
+    // Runs outlive the window in detached runners: an attempt whose runner is alive (same pid and process start time) is not interrupted.
+    const runners = new RunnerRegistry(folder.uri.fsPath);
     const factory = createFactory({
       root: folder.uri.fsPath,
+      isAlive: (pid) => runners.isAlive(pid),
       settings: { get: (key) => vscode.workspace.getConfiguration().get(key) },
       secrets: { get: (name) => Promise.resolve(context.secrets.get(secretKey(name))) },
       trust: { isTrusted: () => vscode.workspace.isTrusted },
@@ -84,12 +92,25 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const transcripts = registerTranscriptViews(context, cockpit, log);
     observers.push(transcripts);
     registerVerification(context, cockpit, log);
+    // The editor hands stage runs to detached runners (the CLI bundle this extension ships) and follows them.
+    const detached = new DetachedRuns({
+      cockpit,
+      log,
+      cliPath: context.asAbsolutePath('dist/cli.js'),
+      secret: (name) => Promise.resolve(context.secrets.get(secretKey(name))),
+      observers,
+      announceGate: (gate) => void announceGate(gate),
+    });
+    inWindowFactory = factory;
+    void putCliOnTerminalPath(context, log);
     context.subscriptions.push(
       cockpit,
       tree,
       view,
       statusBar,
-      ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, showTranscript: async (change, attempt) => void (await transcripts.showAttempt(change, attempt)) }),
+      detached,
+      vscode.commands.registerCommand('factory.showRunnerLog', () => detached.showLog()),
+      ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, detached, showTranscript: async (change, attempt) => void (await transcripts.showAttempt(change, attempt)) }),
       ...registerBackendCommands(context, cockpit, log),
       ...registerCommands(cockpit, vscodePrompter, log),
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
@@ -99,7 +120,10 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
         view.description = s.current ? s.current.title : undefined;
       }),
     );
-    void recoverInterrupted(cockpit, log).catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`));
+    void recoverInterrupted(cockpit, log)
+      .catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`))
+      // Re-attach to the runners that kept going while the window was closed or reloading.
+      .then(() => detached.attachAll());
     void cockpit.refresh();
     return {
       apiVersion: 1,
@@ -107,6 +131,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       refresh: () => cockpit.refresh(),
       onDidChange: cockpit.onDidChange,
       statusBarText: () => statusBar.text,
+      detachedRuns: () => detached.followed(),
     };
   } catch (error) {
     // VS Code stays silent about activation errors; say it.
@@ -116,6 +141,20 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
   }
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+let inWindowFactory: Factory | undefined;
+
+/**
+ * Everything is disposed through context.subscriptions. A run that lives in this
+ * window (a vscode.lm stage; detached runners go on by themselves) is stopped and
+ * recorded as stopped while the window closes; if the host dies first, the next read
+ * records it as interrupted.
+ */
+export async function deactivate(): Promise<void> {
+  const factory = inWindowFactory;
+  if (!factory) return;
+  const ids = (await factory.readState().catch(() => undefined))?.changes.map((c) => c.id).filter((id) => factory.isRunningHere(id)) ?? [];
+  if (ids.length === 0) return;
+  await Promise.all(ids.map((id) => factory.stop(id)));
+  const deadline = Date.now() + 4000;
+  while (ids.some((id) => factory.isRunningHere(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }

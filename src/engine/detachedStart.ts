@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import * as path from 'node:path';
+import { backendEntry, manifestSettings } from '../backends/catalog';
 import { RunnerRegistry, type RunnerEnd, type RunnerRecord } from './detachedRun';
 
 export interface DetachedSpec {
@@ -101,4 +102,19 @@ export function startDetachedRunner(input: StartInput): Promise<RunnerHandshake>
     child.stdin?.on('error', () => undefined);
     child.stdin?.end(JSON.stringify(input.spec));
   });
+}
+
+/**
+ * Whether a stage owned by `backend` can be handed to a detached runner: an agent
+ * that runs as a process can; one that lives in the editor (vscode.lm) cannot, and a
+ * person's stage has nothing to run.
+ */
+export function canRunDetached(backend: string): boolean {
+  const entry = backendEntry(backend);
+  return backend !== 'human' && !entry?.inEditor;
+}
+
+/** Every setting a runner needs, by full key: the backends table's and the factory's own. */
+export function runnerSettingKeys(): string[] {
+  return [...Object.keys(manifestSettings()), 'factory.prices', 'factory.startChange.branch', 'factory.verify.browserPath'];
 }

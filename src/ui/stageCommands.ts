@@ -12,6 +12,7 @@ import type { Cockpit } from './cockpit';
 import type { Prompter } from './prompts';
 import type { StageNode } from './stagesTree';
 import { reportingCommands } from './reportingCommand';
+import type { DetachedRuns } from './detachedRuns';
 
 /**
  * A quick pick, not a modal dialog: it lists what will change where the person is
@@ -35,6 +36,8 @@ export interface StageCommandDeps {
   prompter: Prompter;
   log: vscode.LogOutputChannel;
   showTranscript(change: ChangeState, attempt: AttemptState): Promise<void>;
+  /** Runs handed to detached runners that outlive the window (absent: runs stay in this window). */
+  detached?: DetachedRuns;
 }
 
 type StageArg = StageNode | { changeId: string; stageId: string; toStage?: string; note?: string } | undefined;
@@ -99,7 +102,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
   /** Runs in the background with a cancellable progress notification; the tree and status bar follow the record. */
   const withRunProgress = async (change: ChangeState, label: string, start: () => Promise<RunReport>): Promise<RunReport | undefined> =>
     vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Factory: running ${label} of "${change.title}"`, cancellable: true }, async (_progress, token) => {
-      const subscription = token.onCancellationRequested(() => void factory.stop(change.id));
+      const subscription = token.onCancellationRequested(() => void factory.stop(change.id).then((here) => here || deps.detached?.stop(change.id)));
       try {
         const report = await start();
         log.info(`Run of ${change.id}/${report.stageId} stopped: ${report.stopped} — ${report.detail}`);
@@ -111,6 +114,21 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
         await cockpit.refresh();
       }
     });
+
+  /**
+   * A run the editor starts goes to a detached runner, which outlives the window; a
+   * stage whose backend lives in the editor (vscode.lm) runs here. The rules are asked
+   * here first (the runner asks them again), so a refusal reads the same either way.
+   */
+  const detachedOr = async (input: { change: ChangeState; mode: 'run' | 'next' | 'retry'; stageId?: string; outOfOrder?: boolean }, inWindow: () => Promise<RunReport>): Promise<RunReport> => {
+    const detached = deps.detached;
+    if (!detached || !detached.canDetach(input.change, input.stageId)) return inWindow();
+    if (input.stageId) {
+      const verdict = await factory.check(input.mode === 'retry' ? 'retry' : 'run', input.change, input.stageId, { outOfOrder: Boolean(input.outOfOrder) });
+      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+    }
+    return detached.run(input);
+  };
 
   const pickEarlierStage = async (change: ChangeState, stage: StageState): Promise<string | undefined> => {
     const index = change.stages.findIndex((s) => s.id === stage.id);
@@ -132,26 +150,26 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
         // Out of order on purpose is a person's choice: ask rather than refuse.
         const choice = await vscode.window.showWarningMessage(`Factory: ${verdict.reason}.`, 'Run Out of Order');
         if (choice !== 'Run Out of Order') return undefined;
-        return withRunProgress(target.change, target.stage.title, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder: true }));
+        return withRunProgress(target.change, target.stage.title, () => detachedOr({ change: target.change, mode: 'run', stageId: target.stage.id, outOfOrder: true }, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder: true })));
       }
-      return withRunProgress(target.change, target.stage.title, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder }));
+      return withRunProgress(target.change, target.stage.title, () => detachedOr({ change: target.change, mode: 'run', stageId: target.stage.id, outOfOrder }, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder })));
     }),
     guard('factory.runNext', async () => {
       const change = await currentChange();
       const stage = change.stages.find((s) => s.id === change.activeStageId);
-      return withRunProgress(change, stage ? stage.title : 'the next stage', () => factory.runNext(change.id));
+      return withRunProgress(change, stage ? stage.title : 'the next stage', () => detachedOr({ change, mode: 'next' }, () => factory.runNext(change.id)));
     }),
     guard('factory.retryStage', async (arg?: StageArg) => {
       const target = await resolveStage(arg, 'Retry which stage?', 'retry');
       if (!target) return undefined;
-      return withRunProgress(target.change, target.stage.title, () => factory.retry({ changeId: target.change.id, stageId: target.stage.id }));
+      return withRunProgress(target.change, target.stage.title, () => detachedOr({ change: target.change, mode: 'retry', stageId: target.stage.id }, () => factory.retry({ changeId: target.change.id, stageId: target.stage.id })));
     }),
     guard('factory.stopStage', async (arg?: StageArg) => {
       const target = await resolveStage(arg, 'Stop which stage?', 'stop');
       if (!target) return undefined;
       const verdict = await factory.check('stop', target.change, target.stage.id);
       if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
-      if (!(await factory.stop(target.change.id))) void vscode.window.showInformationMessage(`Factory: "${target.stage.title}" is not running in this window.`);
+      if (!(await factory.stop(target.change.id)) && !(await deps.detached?.stop(target.change.id))) void vscode.window.showInformationMessage(`Factory: "${target.stage.title}" is not running in this window.`);
       return true;
     }),
     guard('factory.rollbackAttempt', async (arg?: AttemptArg) => {

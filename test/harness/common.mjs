@@ -159,6 +159,24 @@ async function handleDriverOp(state, op) {
     }
     case 'dialogs':
       return { dialogs: state.dialogs };
+    case 'reloadWindow': {
+      // A window reload that really ends the old extension host: a reloaded page can keep
+      // it alive for a while, which would let a test pass for the wrong reason. Answered
+      // first: the caller is that extension host.
+      setTimeout(async () => {
+        const reloading = page.reload({ waitUntil: 'domcontentloaded', timeout: 120_000 }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 500));
+        if (op.killPid) {
+          try {
+            process.kill(op.killPid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+        await reloading;
+      }, 100);
+      return {};
+    }
     default:
       throw new Error(`unknown driver op ${op.op}`);
   }

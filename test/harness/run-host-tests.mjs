@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDriver, makeSampleWorkspace, suitesFor, testsDir, artifacts, repo } from './common.mjs';
 import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from './host.mjs';
+import { endRunners } from './runners.mjs';
 
 const SUITE_TIMEOUT_MS = Number(process.env.FACTORY_SUITE_TIMEOUT_MS ?? 20 * 60_000);
 const onlyFiles = process.argv.slice(2);
@@ -60,6 +61,8 @@ async function runSuite(suite, totals) {
 
   const server = startCodeServer({ runDir, workspaceTrust: suite.trust, env: { FACTORY_TEST_RUN: join(runDir, 'run.json') } });
   cleanups.push(() => killGroup(server.child));
+  // Runs outlive the window in detached runners: end those this suite caused.
+  cleanups.push(() => endRunners(runDir));
   const port = await server.ready;
   const browser = await launchChromium(runDir);
   cleanups.push(() => browser.close());
