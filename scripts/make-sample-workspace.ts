@@ -83,7 +83,14 @@ if (process.argv[1] && /make-sample-workspace\.ts$/.test(process.argv[1])) {
     console.error('usage: make-sample-workspace.ts <dir> [--fresh]   (--fresh: the repository only, no record)');
     process.exit(2);
   }
-  (flag === '--fresh' ? Promise.resolve(makeFreshRepository(target)) : makeSampleWorkspace(target)).then(
+  // FACTORY_SAMPLE_TEAM_HISTORY=<changes>[x<weeks>] (e.g. 80x12): teammates' branches with a
+  // realistic history (scripts/sample-history.ts), fetched as team/*, for a living Flow Dashboard.
+  const team = /^(\d+)(?:x(\d+))?$/.exec(process.env.FACTORY_SAMPLE_TEAM_HISTORY ?? '');
+  const withTeam = async (ws: SampleWorkspace) => {
+    if (team) await (await import('./sample-history')).addTeamHistory(ws.dir, { changes: Number(team[1]), weeks: Number(team[2] ?? 10), writer: 'files' });
+    return ws;
+  };
+  (flag === '--fresh' ? Promise.resolve(makeFreshRepository(target)) : makeSampleWorkspace(target).then(withTeam)).then(
     (ws) => console.log(JSON.stringify(ws)),
     (error) => {
       console.error(error);

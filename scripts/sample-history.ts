@@ -347,3 +347,16 @@ if (process.argv[1] && /sample-history\.ts$/.test(process.argv[1])) {
     },
   );
 }
+
+/**
+ * A team's history shared into an existing repository, as a pull would: generated in a
+ * folder beside it and fetched as remote-tracking branches `team/*` (their record then
+ * reaches the dashboard through git objects, as teammates' branches do).
+ */
+export async function addTeamHistory(dir: string, options: SampleHistoryOptions): Promise<SampleHistory> {
+  const team = `${resolve(dir)}-team`;
+  rmSync(team, { recursive: true, force: true });
+  const history = await writeSampleHistory(team, options);
+  git(dir, ['fetch', '-q', team, '+refs/heads/*:refs/remotes/team/*', '+refs/remotes/origin/*:refs/remotes/team-origin/*']);
+  return history;
+}
