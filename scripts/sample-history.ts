@@ -18,7 +18,7 @@ import { DecisionLog } from '../src/store/decisionLog';
 import { FileRecordStore } from '../src/store/recordStore';
 
 /** Bump when the generated history changes: cached histories are keyed by it. */
-export const SAMPLE_HISTORY_VERSION = 1;
+export const SAMPLE_HISTORY_VERSION = 2;
 
 export interface SampleHistoryOptions {
   changes: number;
@@ -182,7 +182,7 @@ export function planHistory(options: SampleHistoryOptions): { pending: Pending[]
       for (let n = 1; n <= 3 && !passed; n++) {
         const attemptId = ids(Math.round(t));
         // Now and then an attempt starts without the pack its stage was handed (re-created context).
-        const recreate = random() < (owner.backend === 'droid' ? 0.12 : 0.05);
+        const recreate = random() < (owner.backend === 'droid' ? 0.05 : 0.015);
         push({ type: 'attempt.started', data: { stageId, attemptId, backend: owner.backend, model: owner.model, number: n, trigger: n === 1 ? 'run' : 'retry', ...(recreate ? {} : { contextVersion: EMPTY_PACK_VERSION }) } }, author);
         live.push(attemptId);
         if (stageId === 'implement') lastImplAttempt = attemptId;

@@ -835,3 +835,25 @@ function listFiles(dir: string): string[] {
 }
 
 export { EngineError };
+
+/** `metrics`: the lead's numbers (the Flow Dashboard's) from every branch's record and the working folder. */
+export async function metrics(command: Command): Promise<number> {
+  const ctx = setup(command);
+  const opts = command.opts<{ since?: string; format?: string; stuckDays?: string }>();
+  const { metricsCsv, metricsJson, metricsTable } = await import('../engine/metrics');
+  let since: number | undefined;
+  if (opts.since) {
+    const relative = /^(\d+)([dw])$/.exec(opts.since);
+    since = relative ? Date.now() - Number(relative[1]) * (relative[2] === 'w' ? 7 : 1) * 86_400_000 : Date.parse(opts.since);
+    if (!Number.isFinite(since)) throw new UsageError(`--since ${opts.since}: a date (2026-11-01) or a span (14d, 8w).`);
+  }
+  const stuckDays = opts.stuckDays ? Number(opts.stuckDays) : undefined;
+  if (stuckDays !== undefined && !(Number.isInteger(stuckDays) && stuckDays > 0)) throw new UsageError(`--stuck-days ${opts.stuckDays}: a whole number of days.`);
+  const format = ctx.globals.json ? 'json' : (opts.format ?? 'table');
+  if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format ${format}: table, json or csv.`);
+  const { facts: _facts, ...report } = await ctx.factory.teamReport({ ...(since !== undefined ? { filter: { since } } : {}), ...(stuckDays ? { stuckDays } : {}) });
+  if (format === 'json') print(metricsJson(report));
+  else if (format === 'csv') process.stdout.write(metricsCsv(report).stages);
+  else process.stdout.write(metricsTable(report));
+  return EXIT.ok;
+}

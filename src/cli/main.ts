@@ -132,6 +132,17 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
   example(program.command('verify [stage]').description("run a stage's verification criteria (default: the active stage); exits 1 unless it passed").action(action((c, a, cmd) => c.verify(a[0] as string | undefined, cmd))), 'factory-cockpit verify test');
   const evidence = program.command('evidence').description('evidence of the record');
   example(evidence.command('verify').description('re-hash stored evidence; exits 1 on a mismatch').option('--change <id>', 'only what this change refers to').option('--all', 'every evidence file of the record').action(action((c, _a, cmd) => c.evidenceVerify(cmd))), 'factory-cockpit evidence verify --all');
+  example(
+    program
+      .command('metrics')
+      .description("the lead's flow metrics from every branch's record: the signal, first-pass rate per stage and owner, flow (as the Flow Dashboard)")
+      .option('--since <when>', 'only this period: a date (2026-11-01) or a span back from now (14d, 8w)')
+      .option('--format <format>', 'table, json or csv (csv: per stage and owner)', 'table')
+      .option('--stuck-days <n>', 'changes with no event for this many days are stuck (default 3)')
+      .action(action((c, _a, cmd) => c.metrics(cmd))),
+    'factory-cockpit metrics --since 8w',
+    'factory-cockpit metrics --format csv > stages.csv',
+  );
   example(program.command('backends').description('the agent CLIs: installed or not, version, path, what each reports').action(action((c, _a, cmd) => c.backends(cmd))), 'factory-cockpit backends --json');
   example(program.command('doctor').description('backends, record health, quarantined files, runners and their log; exits 3 when the record needs attention').action(action((c, _a, cmd) => c.doctor(cmd))), 'factory-cockpit doctor');
   return program;
