@@ -21,6 +21,7 @@ import { StagesTreeProvider } from './ui/stagesTree';
 import { FactoryStatusBar } from './ui/statusBar';
 import { registerTranscriptViews } from './ui/transcriptView';
 import { registerVerification } from './ui/verification';
+import { registerReview } from './ui/reviewPanel';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -92,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const transcripts = registerTranscriptViews(context, cockpit, log);
     observers.push(transcripts);
     registerVerification(context, cockpit, log);
+    registerReview(context, cockpit, log);
     // The editor hands stage runs to detached runners (the CLI bundle this extension ships) and follows them.
     const detached = new DetachedRuns({
       cockpit,

@@ -295,10 +295,11 @@ export class ReviewService {
   // ---------------------------------------------------------------------------------
   // Per step, on demand
 
-  /** Re-hashes the evidence of the given steps (all when omitted) and marks the model. */
+  /** Re-hashes the evidence of the given steps (all when omitted) against the record and marks the model. */
   async checkIntegrity(session: ReviewSession, stepIds?: readonly string[]): Promise<Map<string, Integrity>> {
     const steps = stepIds ? session.model.steps.filter((s) => stepIds.includes(s.id)) : session.model.steps;
-    const refs = steps.flatMap((s) => [...(s.kind === 'attempt' ? [s.transcript, s.diff] : []), ...s.verifications.flatMap((v) => v.evidence)]).filter((e): e is ReviewEvidence => e !== undefined && e.integrity === 'unchecked');
+    // Every time, not once: evidence altered while the review is open shows as altered on the next look.
+    const refs = steps.flatMap((s) => [...(s.kind === 'attempt' ? [s.transcript, s.diff] : []), ...s.verifications.flatMap((v) => v.evidence)]).filter((e): e is ReviewEvidence => e !== undefined);
     const status = await session.record.check(refs.map((e) => e.ref));
     applyIntegrity(session.model, status);
     return status;
