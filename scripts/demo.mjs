@@ -19,7 +19,8 @@ if (!hostPaths().complete) {
 }
 const runDir = makeRunDir('fc-demo-');
 const workspace = join(runDir, 'sample-app');
-const sample = makeSampleWorkspace(workspace);
+// The demo's workspace: implement and test are owned by an offline demo agent committed in the sample.
+const sample = makeSampleWorkspace(workspace, { demo: true });
 const extensionsDir = join(runDir, 'extensions');
 const { node, entry } = hostPaths();
 execFileSync(node, [entry, '--extensions-dir', extensionsDir, '--user-data-dir', join(runDir, 'user-data'), '--install-extension', vsix], {
@@ -37,4 +38,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, stop);
 const listening = await server.ready;
 console.log(`\nFactory Cockpit is running on a sample repository (${sample.dir}).`);
 console.log(`Open in a browser:\n\n  ${workbenchUrl(listening, workspace)}\n`);
-console.log('Then click the Factory icon in the activity bar. Ctrl-C stops the host and removes the sample.');
+console.log('Then click the Factory icon in the activity bar and press Run Next Stage: the offline demo agent');
+console.log('(tools/demo-agent.mjs in the sample) implements the change, the tests pass, and it hands off to test and review.');
+console.log('For a real agent, change a stage\'s owner (Factory: Change Stage Owner) to Claude Code, Codex, Droid, Gemini or Aider.');
+console.log('Ctrl-C stops the host and removes the sample.');

@@ -166,7 +166,8 @@ export const commandPreset: CliPreset = {
   capabilities: PLAIN,
   plainText: true,
   createParser: createPlainTextParser,
-  buildInvocation: (input): Invocation => ({ args: [...expandTemplate(input.config.argv?.slice(1) ?? [], input), ...extra(input.config)] }),
+  // A stage's own argv (owner.args in pipeline.json) wins over the setting.
+  buildInvocation: (input): Invocation => ({ args: [...expandTemplate((input.attempt.args?.length ? input.attempt.args : input.config.argv)?.slice(1) ?? [], input), ...extra(input.config)] }),
 };
 
 export const CLI_PRESETS: readonly CliPreset[] = [claudeCodePreset, codexPreset, droidPreset, geminiPreset, aiderPreset, commandPreset];

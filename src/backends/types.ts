@@ -33,6 +33,12 @@ export interface AttemptRequest {
   signal?: AbortSignal;
   /** Model name for the backend (overrides the backend's configured default). */
   model?: string;
+  /**
+   * The stage owner's `args` from pipeline.json. The generic command backend takes them
+   * as its argv template (first item = executable), instead of its setting; the engine
+   * runs nothing in an untrusted workspace, so a cloned pipeline cannot run it unasked.
+   */
+  args?: readonly string[];
   /** Resume this agent session instead of starting a new one. */
   resumeSessionId?: string;
   /** Values to redact from transcripts and recorded commands besides the secret-looking variables of `env`. */

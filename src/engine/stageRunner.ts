@@ -267,6 +267,8 @@ export class StageRunner {
         budget,
         signal: slot.controller.signal,
         ...(owner.model ? { model: owner.model } : {}),
+        // The stage's own argv for the command backend (owner.args in pipeline.json).
+        ...(owner.args?.length ? { args: owner.args } : {}),
         secrets,
         sink: { write: (entry) => transcript.write(`${JSON.stringify(entry)}\n`) },
       });

@@ -19,12 +19,13 @@ export function suitesFor(onlyFiles = []) {
   const allFiles = readdirSync(testsDir).filter((f) => f.endsWith('.test.js')).sort();
   const pick = (f) => onlyFiles.length === 0 || onlyFiles.some((o) => f.includes(o));
   // trust-*: Workspace Trust on (the folder starts untrusted); fresh-*: a repository with no record yet.
-  return allFiles.filter(pick).map((f) => ({ name: f.replace(/\.test\.js$/, ''), trust: f.startsWith('trust-'), fresh: f.startsWith('fresh-'), files: [f] }));
+  // demo*: the demo's workspace (stages owned by the offline demo agent, as `npm run demo` opens it).
+  return allFiles.filter(pick).map((f) => ({ name: f.replace(/\.test\.js$/, ''), trust: f.startsWith('trust-'), fresh: f.startsWith('fresh-'), demo: f.startsWith('demo'), files: [f] }));
 }
 
 /** A real git repository with a record written by the product's own store (or, fresh, without one). */
-export function makeSampleWorkspace(dir, { fresh = false } = {}) {
-  const args = ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), dir, ...(fresh ? ['--fresh'] : [])];
+export function makeSampleWorkspace(dir, { fresh = false, demo = false } = {}) {
+  const args = ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), dir, ...(fresh ? ['--fresh'] : demo ? ['--demo'] : [])];
   return JSON.parse(execFileSync(process.execPath, args, { cwd: repo, encoding: 'utf8' }));
 }
 

@@ -43,7 +43,7 @@ async function runSuite(suite, totals) {
   const runDir = makeRunDir('fc-test-');
   cleanups.push(() => removeDir(runDir));
   const workspace = join(runDir, 'workspace');
-  const made = makeSampleWorkspace(workspace, { fresh: suite.fresh });
+  const made = makeSampleWorkspace(workspace, { fresh: suite.fresh, demo: suite.demo });
   const resultsFile = join(runDir, 'results.json');
   const state = { suite: suite.name, page: undefined, dialogs: [] };
   const driver = await startDriver(state);
