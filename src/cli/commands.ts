@@ -15,6 +15,8 @@ import { PipelineInvalidError } from '../engine/changes';
 import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
 import { startDetachedRunner, type DetachedSpec } from '../engine/detachedStart';
+import { exportReview } from '../engine/reviewExport';
+import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './schemas';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
@@ -738,6 +740,21 @@ export async function verify(stageId: string | undefined, command: Command): Pro
     print(result.passed ? c.green(`${stage} passed`) : result.waitingForApproval ? c.yellow(`${stage} waits for approval`) : c.red(`${stage} did not pass`));
   }
   return result.passed || result.waitingForApproval ? EXIT.ok : EXIT.failed;
+}
+
+export async function reviewExport(changeId: string, command: Command): Promise<number> {
+  const ctx = setup(command);
+  const opts = command.opts<{ format?: string; output?: string; ref?: string }>();
+  const format = opts.format ?? 'md';
+  if (format !== 'md' && format !== 'html') throw new UsageError(`--format must be md or html (got "${plain(format)}").`);
+  const session = await ctx.factory.review.open(changeId, opts.ref ? { ref: opts.ref } : {});
+  const text = await exportReview(ctx.factory.review, session, format);
+  if (opts.output) {
+    const file = path.resolve(opts.output);
+    await writeFile(file, text);
+    progress(`The review of "${plain(session.model.title)}" was written to ${file}.`);
+  } else process.stdout.write(text);
+  return EXIT.ok;
 }
 
 export async function evidenceVerify(command: Command): Promise<number> {

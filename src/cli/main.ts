@@ -130,6 +130,17 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
   );
   example(program.command('done <stage>').description("mark a stage done by hand (a person's work, or an override)").option('--note <text>', 'what was done: the handoff summary (required)').action(action((c, a, cmd) => c.done(a[0] as string, cmd))), 'factory-cockpit done review --note "Reviewed in the PR"');
   example(program.command('verify [stage]').description("run a stage's verification criteria (default: the active stage); exits 1 unless it passed").action(action((c, a, cmd) => c.verify(a[0] as string | undefined, cmd))), 'factory-cockpit verify test');
+  const review = program.command('review').description("a change's review, as the editor's review panel shows it");
+  example(
+    review
+      .command('export <change>')
+      .description('the review as Markdown (for a pull request) or one self-contained HTML file (timeline, decisions, comments, evidence hashes re-checked, screenshots embedded); stdout unless --output')
+      .option('--format <format>', 'md or html', 'md')
+      .option('-o, --output <file>', 'write it to this file')
+      .option('--ref <ref>', "read the change from this branch's record through git objects (e.g. refs/remotes/origin/feature)")
+      .action(action((c, a, cmd) => c.reviewExport(a[0] as string, cmd))),
+    'factory-cockpit review export 01J…-harden-login --format html -o review.html',
+  );
   const evidence = program.command('evidence').description('evidence of the record');
   example(evidence.command('verify').description('re-hash stored evidence; exits 1 on a mismatch').option('--change <id>', 'only what this change refers to').option('--all', 'every evidence file of the record').action(action((c, _a, cmd) => c.evidenceVerify(cmd))), 'factory-cockpit evidence verify --all');
   example(
