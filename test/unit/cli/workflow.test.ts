@@ -84,8 +84,9 @@ function runWorkflow(clone: string, b: Sandbox): { results: { name: string; code
   mkdirSync(bin, { recursive: true });
   writeFileSync(join(bin, 'factory-cockpit'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`);
   chmodSync(join(bin, 'factory-cockpit'), 0o755);
-  const runEnv = { ...b.env, ...env, PATH: `${bin}:${process.env.PATH}`, CI: 'true', GITHUB_ACTIONS: 'true' };
-  delete runEnv.FACTORY_BACKENDS_CLAUDE_CODE_PATH;
+  // CI has no agent configured: nothing but the workflow's env and a PATH.
+  const { FACTORY_BACKENDS_CLAUDE_CODE_PATH: _agent, ...base } = b.env;
+  const runEnv: NodeJS.ProcessEnv = { ...base, ...env, PATH: `${bin}:${process.env.PATH}`, CI: 'true', GITHUB_ACTIONS: 'true' };
   let failed = false;
   const results: { name: string; code: number | 'skipped'; output: string }[] = [];
   for (const step of steps) {
