@@ -5,6 +5,7 @@
 import * as esbuild from 'esbuild';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -62,8 +63,8 @@ const extension = {
 const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 /**
  * `./commands` (the engine and everything a command needs) is bundled on its own and
- * embedded in dist/cli.js as a string, compiled only when a command runs: Node then
- * scans one string literal instead of pre-parsing the engine on every start, which
+ * embedded in dist/cli.js as a compressed string, compiled only when a command runs: Node
+ * then scans one short ASCII literal instead of pre-parsing the engine on every start, which
  * keeps `--version` and `--help` within a few milliseconds of `node -e 0`. It is still
  * one self-contained file.
  */
@@ -86,8 +87,10 @@ const embedCommands = {
         logLevel: 'warning',
       });
       const code = `const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;\n${inner.outputFiles[0].text}\n//# sourceURL=factory-cockpit-commands.js`;
+      // Brotli + base64: an ASCII literal a quarter of the size, which Node reads and scans in a fraction of the time.
+      const packed = brotliCompressSync(Buffer.from(code, 'utf8'), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } }).toString('base64');
       return {
-        contents: `const code = ${JSON.stringify(code)};
+        contents: `const code = require('node:zlib').brotliDecompressSync(Buffer.from(${JSON.stringify(packed)}, 'base64')).toString('utf8');
 const wrapped = require('node:vm').runInThisContext(require('node:module').wrap(code), { filename: __filename });
 const m = { exports: {} };
 wrapped.call(m.exports, m.exports, require, m, __filename, __dirname);

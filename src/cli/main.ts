@@ -168,6 +168,11 @@ function parseInteger(flag: string) {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // The one answer that needs nothing at all (scripts call it to check the CLI is there).
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
