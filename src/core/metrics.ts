@@ -9,8 +9,8 @@ import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
 import { foldChange, type ChangeState } from './fold';
 import type { Pipeline } from './pipeline';
-import { changeSignal, type SignalVerdict } from './signal';
-import type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
+import { checkAttemptsContext } from './signal';
+import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
 export const FACTS_VERSION = 1;
@@ -203,9 +203,16 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     };
   });
 
-  // The signal, as the signal module decides it (signal.ts), with its reasons.
-  const signal = changeSignal(changeId, pipeline, events);
-  const unverifiedStages = ((signal as { unverified?: readonly string[] }).unverified ?? []) as readonly string[];
+  // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
+  // from the fold already made rather than a second one.
+  const stageOrder = pipeline.stages.map((s) => s.id);
+  const recreated = checkAttemptsContext(events, stageOrder).filter((c) => c.recreated);
+  const unverifiedStages = state.stages.filter((s) => (s.status === 'passed' || s.status === 'stale') && (s as { unverified?: boolean }).unverified === true).map((s) => s.id);
+  const throughAll = state.stages.every((s) => s.status === 'passed' || s.status === 'stale');
+  const signal = {
+    verdict: (recreated.length > 0 ? false : !throughAll ? 'incomplete' : unverifiedStages.length > 0 ? 'unverified' : true) as SignalVerdict,
+    recreated,
+  };
   const allThrough = stages.every((s) => s.status === 'passed' || s.status === 'stale');
   const lastEnd = allThrough ? max(stages.map((s) => s.endedAt)) : undefined;
   const verdict: SignalVerdict = signal.verdict;
@@ -330,8 +337,20 @@ export function spread(values: readonly number[]): Spread {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 /** `YYYY-MM-DD` of `ms` in `timeZone` (an IANA name; undefined = UTC). */
+const dayKeys = new Map<string, string>();
 export function dayKey(ms: number, timeZone?: string): string {
   const tz = timeZone ?? 'UTC';
+  // Every zone's offset is a multiple of 15 minutes: one answer per zone and quarter hour.
+  const key = `${tz}\u0000${Math.floor(ms / 900_000)}`;
+  const known = dayKeys.get(key);
+  if (known !== undefined) return known;
+  if (dayKeys.size > 200_000) dayKeys.clear();
+  const day = formatDay(ms, tz);
+  dayKeys.set(key, day);
+  return day;
+}
+
+function formatDay(ms: number, tz: string): string {
   let f = formatters.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' });

@@ -134,10 +134,14 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
         for (const b of await catFileBatch(top, unique.slice(i, i + 20_000))) if (b.content && b.type === 'blob') blobs.set(b.name, b.content);
       }
       const byTree = new Map<number, FactoryEvent[]>();
+      // The same file on two branches is one blob: parsed once.
+      const parsed = new Map<string, ReturnType<typeof parseEventText>>();
       for (const f of files) {
         const bytes = blobs.get(f.oid);
         if (!bytes) continue;
-        const result = parseEventText(f.id, f.name, bytes.toString('utf8'), EVENT_MIGRATIONS);
+        const key = `${f.oid}\u0000${f.id}\u0000${f.name}`;
+        let result = parsed.get(key);
+        if (!result) parsed.set(key, (result = parseEventText(f.id, f.name, bytes.toString('utf8'), EVENT_MIGRATIONS)));
         if ('event' in result) {
           const list = byTree.get(f.tree) ?? [];
           list.push(result.event);
@@ -153,7 +157,10 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
     const committers = input.useGit && tips.length ? await fileAuthors(top, [...new Set(tips.map((t) => t.commit))], stale.length > 200 ? [`${recordPath}/changes`] : stale.map((id) => `${recordPath}/changes/${id}/events`)) : new Map();
     for (const id of stale) {
       const sources = [...(fromGit.get(id) ?? [])];
-      if (working.has(id)) {
+      // The working folder adds nothing when a branch already holds its last event and as many events (committed, unchanged).
+      const [count = '0', last = ''] = (working.get(id) ?? '').split(':');
+      const committed = sources.some((events) => events.length >= Number(count) && events.some((e) => e.id === last));
+      if (working.has(id) && !committed) {
         const record = await store.readChange(id);
         sources.unshift(record.events);
         eventsRead += record.events.length;

@@ -310,3 +310,29 @@ describe('metrics: numbers and calendars', () => {
     assert.equal(weekKey(sundayEveningInLa, 'America/Los_Angeles'), '2026-10-26');
   });
 });
+
+describe('metrics: the signal as the signal module decides it', () => {
+  it('every change of a generated history has the verdict and breaks changeSignal gives', async () => {
+    const { planHistory } = await import('../../../scripts/sample-history');
+    const { changeSignal } = await import('../../../src/core/signal');
+    const { defaultPipeline } = await import('../../../src/core/pipeline');
+    const { validateEvent } = await import('../../../src/core/events');
+    const { ulid } = await import('ulid');
+    const p = defaultPipeline();
+    const byChange = new Map<string, import('../../../src/core/events').FactoryEvent[]>();
+    for (const e of planHistory({ changes: 120, weeks: 8, now: T0, seed: 5 }).pending) {
+      const r = validateEvent({ v: 1, id: ulid(e.t), change: e.changeId, type: e.draft.type, at: new Date(e.t).toISOString(), by: e.draft.by, data: e.draft.data });
+      assert.ok(r.ok);
+      byChange.set(e.changeId, [...(byChange.get(e.changeId) ?? []), r.event]);
+    }
+    const verdicts = new Set<unknown>();
+    for (const [id, events] of byChange) {
+      const expected = changeSignal(id, p, events);
+      const f = changeFacts(id, p, events);
+      verdicts.add(f.signal.verdict);
+      assert.equal(f.signal.verdict, expected.verdict, id);
+      if (expected.verdict === false) assert.deepEqual(f.signal.breaks.map((b) => [b.attemptId, b.reason]), expected.recreated.map((c) => [c.attemptId, c.reason]), id);
+    }
+    assert.ok(verdicts.has(true) && verdicts.has(false) && verdicts.has('incomplete'), [...verdicts].join());
+  });
+});
