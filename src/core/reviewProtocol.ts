@@ -262,7 +262,8 @@ export const ReviewReplyResultSchema = z.discriminatedUnion('kind', [
 export type ReviewReplyResult = z.infer<typeof ReviewReplyResultSchema>;
 
 export const ReviewHostMessageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('overview'), overview: OverviewSchema, /** The step to show (kept across refreshes). */ stepId: Id.optional() }),
+  /** The step to show (kept across refreshes), with its detail so the first step is drawn without a second round trip. */
+  z.strictObject({ type: z.literal('overview'), overview: OverviewSchema, stepId: Id.optional(), step: StepSchema.optional() }),
   z.strictObject({ type: z.literal('reply'), id: RequestId, result: ReviewReplyResultSchema.optional(), error: Text.optional() }),
   /** Move by steps (the next/previous commands) or go to one. */
   z.strictObject({ type: z.literal('move'), delta: z.number().int().optional(), stepId: Id.optional() }),

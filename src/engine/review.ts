@@ -29,7 +29,7 @@ import { GitTreeRecordReader } from '../store/gitTreeRecord';
 import type { RecordStore } from '../store/recordStore';
 import { listChangeSummaries } from './changes';
 import type { EngineGit } from './ports';
-import { linesOf, replayTranscript } from './transcriptReplay';
+import { replayTranscript } from './transcriptReplay';
 import { WorkspaceNotTrustedError } from './trust';
 
 /** What the review needs of the factory (engine/factory.ts passes itself). */
@@ -131,6 +131,18 @@ export class HunkConflictError extends Error {
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Entries of a transcript a review step draws (the latest). */
+const REVIEW_TRANSCRIPT_ENTRIES = 500;
+
+/** Transcripts larger than this are replayed from their last this-many bytes in the review. */
+const TRANSCRIPT_TAIL_BYTES = 1024 * 1024;
+
+function countLines(bytes: Buffer, end: number): number {
+  let count = 0;
+  for (let at = bytes.indexOf(0x0a); at >= 0 && at < end; at = bytes.indexOf(0x0a, at + 1)) count++;
+  return count;
+}
 
 export class ReviewService {
   private objects: GitObjectReader | undefined;
@@ -318,13 +330,22 @@ export class ReviewService {
       source: 'recorded',
       status: step.outcome ? 'finished' : 'running',
     };
-    const model = new TranscriptModel(header, { workspaceRoot: this.host.root, maxEntries: options.maxEntries ?? 3000 });
+    // A step shows the latest entries; Show Transcript has them all (up to its own bound).
+    const model = new TranscriptModel(header, { workspaceRoot: this.host.root, maxEntries: options.maxEntries ?? REVIEW_TRANSCRIPT_ENTRIES });
     let integrity: Integrity = 'unchecked';
+    let skippedLines = 0;
     if (!step.transcript) {
       model.setHeader({ notice: step.outcome ? 'No transcript was recorded for this attempt.' : 'This attempt has not finished: its transcript is stored when it ends.' });
     } else {
       try {
-        for await (const item of replayTranscript(linesOf(session.record.open(step.transcript.ref)), { backend: step.backend, cwd: this.host.root, ...(step.model ? { model: step.model } : {}) })) {
+        // Re-hashed whole first; a long transcript is replayed from its tail only: the
+        // panel keeps the latest entries anyway, and parsing all of a 50 MB transcript
+        // would hold the step for seconds. The skipped lines are counted as not shown.
+        const bytes = await session.record.read(step.transcript.ref);
+        const start = bytes.length > TRANSCRIPT_TAIL_BYTES ? bytes.indexOf(0x0a, bytes.length - TRANSCRIPT_TAIL_BYTES) + 1 : 0;
+        skippedLines = start > 0 ? countLines(bytes, start) : 0;
+        const lines = bytes.subarray(start).toString('utf8').split('\n');
+        for await (const item of replayTranscript(lines, { backend: step.backend, cwd: this.host.root, ...(step.model ? { model: step.model } : {}) })) {
           if (item.kind === 'event') model.apply(item.event);
           else model.log(item.stream, item.line);
         }
@@ -338,7 +359,8 @@ export class ReviewService {
     if (step.outcome) {
       model.finish({ outcome: step.outcome as AttemptResult['outcome'], ...(step.reason ? { reason: step.reason } : {}), durationMs: step.durationMs ?? 0, usage: step.costUsd !== undefined ? { costUsd: step.costUsd } : {} });
     }
-    return { header: model.header, entries: [...model.entries], dropped: { ...model.state.dropped }, integrity };
+    if (skippedLines > 0) model.setHeader({ notice: `A long transcript: its first ${skippedLines} lines are not replayed here (the stored transcript keeps them all; Show Transcript replays it whole).` });
+    return { header: model.header, entries: [...model.entries], dropped: { entries: model.state.dropped.entries, events: model.state.dropped.events + skippedLines }, integrity };
   }
 
   /** Evidence bytes (a screenshot, a log), re-hashed first; altered or missing is an error naming it. */

@@ -24,7 +24,7 @@ import { ReviewComments } from './reviewComments';
 export const REVIEW_VIEW_TYPE = 'factory.review';
 
 /** What a command may name: a change (and the ref it lives on), or a Stages tree row. */
-type ReviewArg = string | { changeId: string; ref?: string; stepId?: string } | { kind: string; change?: { id: string }; stage?: { id: string } } | undefined;
+type ReviewArg = string | { changeId: string; ref?: string; stepId?: string } | { kind: string; change?: { id: string }; stage?: { id: string }; attempt?: { id: string } } | undefined;
 
 export class ReviewPanels implements vscode.Disposable {
   private readonly panels = new Map<string, ReviewPanel>();
@@ -65,16 +65,29 @@ export class ReviewPanels implements vscode.Disposable {
       if (stepId) existing.move({ stepId });
       return existing;
     }
-    const session = await this.cockpit.factory.review.open(changeId, { ...(ref ? { ref } : {}), ...(this.cockpit.state.currentTree ? { currentTree: this.cockpit.state.currentTree } : {}) });
-    const webviewPanel = vscode.window.createWebviewPanel(REVIEW_VIEW_TYPE, `Review: ${plainLabel(session.model.title, 60)}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
+    // The webview boots while the record is read: its messages wait until the panel is there.
+    const webviewPanel = vscode.window.createWebviewPanel(REVIEW_VIEW_TYPE, 'Review', { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
       enableScripts: true,
       enableFindWidget: true,
       retainContextWhenHidden: false,
       localResourceRoots: webviewRoots(this.extensionUri),
     });
     webviewPanel.iconPath = new vscode.ThemeIcon('checklist');
-    const panel = new ReviewPanel(this, webviewPanel, session, ref, stepId);
+    const early: unknown[] = [];
+    const buffering = webviewPanel.webview.onDidReceiveMessage((m: unknown) => early.push(m));
     webviewPanel.webview.html = webviewHtml(webviewPanel.webview, this.extensionUri, { element: 'factory-review', script: 'review', stylesheet: 'review.css', title: 'Review' });
+    let session: ReviewSession;
+    try {
+      session = await this.cockpit.factory.review.open(changeId, { ...(ref ? { ref } : {}), ...(this.cockpit.state.currentTree ? { currentTree: this.cockpit.state.currentTree } : {}) });
+    } catch (error) {
+      buffering.dispose();
+      webviewPanel.dispose();
+      throw error;
+    }
+    webviewPanel.title = `Review: ${plainLabel(session.model.title, 60)}`;
+    const panel = new ReviewPanel(this, webviewPanel, session, ref, stepId);
+    buffering.dispose();
+    for (const message of early) panel.receive(message);
     this.panels.set(key(changeId, ref), panel);
     this.active = panel;
     webviewPanel.onDidChangeViewState(() => {
@@ -116,6 +129,26 @@ export class ReviewPanels implements vscode.Disposable {
       });
     }
     return [];
+  }
+
+  /** The hunk under the cursor of the focused `factory-tree:` editor (a side of an attempt's diff). */
+  async hunkAtCursor(): Promise<{ changeId: string; attemptId: string; path: string; hunk: string }> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.uri.scheme !== TREE_SCHEME) throw new Error("Put the cursor in a hunk of an attempt's diff opened from the review.");
+    const tree = editor.document.uri.query;
+    const relativePath = editor.document.uri.path.replace(/^\/+/, '');
+    const line = editor.selection.active.line + 1;
+    for (const panel of this.panels.values()) {
+      if (panel.ref) continue;
+      for (const step of panel.session.model.steps) {
+        if (step.kind !== 'attempt' || (step.endTree !== tree && step.startTree !== tree)) continue;
+        const file = (await panel.diffFiles(step.attemptId)).find((f) => f.path === relativePath);
+        const end = step.endTree === tree;
+        const hunk = file?.hunks.find((h) => (end ? line >= h.newStart && line < h.newStart + Math.max(1, h.newLines) : line >= h.oldStart && line < h.oldStart + Math.max(1, h.oldLines)));
+        if (file && hunk) return { changeId: panel.session.model.changeId, attemptId: step.attemptId, path: file.path, hunk: hunk.id };
+      }
+    }
+    throw new Error(`Line ${line} of ${relativePath} is not in a hunk of an attempt open in the review.`);
   }
 
   dispose(): void {
@@ -181,7 +214,7 @@ export class ReviewPanel {
     const state = this.owner.cockpit.state;
     this.session = await this.factory.review.open(this.session.model.changeId, { ...(this.ref ? { ref: this.ref } : {}), ...(state.currentTree ? { currentTree: state.currentTree } : {}) });
     this.diffCache.clear();
-    this.sendOverview();
+    await this.sendOverview();
     this.owner.comments.showThreads(this.session);
     this.owner.refreshLenses();
   }
@@ -196,9 +229,12 @@ export class ReviewPanel {
     return files.then((f) => diffWithDecisions(f, this.session.model, attemptId));
   }
 
-  private sendOverview(): void {
+  private async sendOverview(): Promise<void> {
     const stages = this.session.record.state.stages.map((s) => ({ id: s.id, title: s.title, status: s.approvalStale ? 'stale' : s.status }));
-    this.post({ type: 'overview', overview: overviewOf(this.session.model, { trusted: this.factory.isTrusted(), readOnly: this.ref !== undefined }, stages), ...(this.stepId ? { stepId: this.stepId } : {}) });
+    const step = this.session.model.steps.find((s) => s.id === this.stepId) ?? this.session.model.steps[0];
+    // Its evidence re-hashed before it is shown, as for any step.
+    if (step) await this.factory.review.checkIntegrity(this.session, [step.id]).catch(() => undefined);
+    this.post({ type: 'overview', overview: overviewOf(this.session.model, { trusted: this.factory.isTrusted(), readOnly: this.ref !== undefined }, stages), ...(step ? { stepId: step.id, step } : {}) });
   }
 
   private post(message: ReviewHostMessage): void {
@@ -215,6 +251,11 @@ export class ReviewPanel {
     this.post({ type: 'notice', level, text: text.slice(0, 20_000) });
   }
 
+  /** A message that arrived before the panel was built. */
+  receive(raw: unknown): void {
+    void this.onMessage(raw);
+  }
+
   private async onMessage(raw: unknown): Promise<void> {
     const parsed = parseReviewWebviewMessage(raw);
     if (!parsed.ok) {
@@ -224,7 +265,7 @@ export class ReviewPanel {
     const message = parsed.message;
     if (message.type === 'ready') {
       this.ready = true;
-      this.sendOverview();
+      await this.sendOverview();
       this.markReady();
       return;
     }
@@ -435,7 +476,7 @@ export function registerReview(context: vscode.ExtensionContext, cockpit: Cockpi
       let target: { changeId: string; ref?: string; stepId?: string } | undefined;
       if (typeof arg === 'string') target = { changeId: arg };
       else if (arg && 'changeId' in arg) target = arg;
-      else if (arg && 'kind' in arg && arg.change) target = { changeId: arg.change.id, ...(arg.stage ? { stepId: `stage:${arg.stage.id}` } : {}) };
+      else if (arg && 'kind' in arg && arg.change) target = { changeId: arg.change.id, ...(arg.attempt ? { stepId: `attempt:${arg.attempt.id}` } : arg.stage ? { stepId: `stage:${arg.stage.id}` } : {}) };
       else target = await pick();
       if (!target) return undefined;
       const panel = await panels.open(target.changeId, target.ref, target.stepId);
@@ -445,6 +486,9 @@ export function registerReview(context: vscode.ExtensionContext, cockpit: Cockpi
     run('factory.review.previousStep', async () => panels.current?.move({ delta: -1 })),
     run('factory.review.acceptHunk', async (arg: { changeId: string; attemptId: string; path: string; hunk: string }) => decideHunk(panels, { ...arg, decision: 'accepted' })),
     run('factory.review.rejectHunk', async (arg: { changeId: string; attemptId: string; path: string; hunk: string }) => decideHunk(panels, { ...arg, decision: 'rejected' })),
+    // In the diff editor (whose CodeLens VS Code hides by default): the hunk at the cursor, on either side.
+    run('factory.review.keepHunkAtCursor', async () => decideHunk(panels, { ...(await panels.hunkAtCursor()), decision: 'accepted' })),
+    run('factory.review.rejectHunkAtCursor', async () => decideHunk(panels, { ...(await panels.hunkAtCursor()), decision: 'rejected' })),
     run('factory.review.openDiffSet', async (scope: 'attempt' | 'stage' | 'change' = 'attempt') => {
       const panel = panels.current;
       if (!panel) throw new Error('Open a review first.');

@@ -135,6 +135,7 @@ export class ReviewApp extends LitElement {
         // A new overview (after a decision or an edit): the step details are read again.
         this.steps.clear();
         this.diffs.clear();
+        if (message.step) this.steps.set(message.step.id, message.step);
         const at = message.stepId ? message.overview.steps.findIndex((s) => s.id === message.stepId) : -1;
         this.go(at >= 0 ? at : first ? 0 : Math.min(this.index, message.overview.steps.length - 1), !first);
         break;

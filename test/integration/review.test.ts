@@ -177,6 +177,31 @@ describe('Review panel', function () {
     await browser.screenshot('review-hunk-rejected');
   });
 
+  it('offers Keep/Reject per hunk as CodeLens and at the cursor in the diff editor, and opens the attempt and the stage as one multi-file diff', async () => {
+    const step = await trees(history.attempts.implement2);
+    const end = vscode.Uri.from({ scheme: 'factory-tree', path: '/src/auth.js', query: step.endTree });
+    const lenses = await eventually(async () => {
+      const found = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', end)) ?? [];
+      return found.length >= 4 ? found : undefined;
+    }, 'hunk CodeLenses on the end side');
+    assert.deepEqual(lenses.map((l) => l.command?.title.replace(/ \(.*\)$/, '')).sort(), ['$(check) Keep hunk', '$(check) Keep hunk', '$(discard) Reject hunk', '$(discard) Reject hunk']);
+    await vscode.commands.executeCommand('vscode.diff', vscode.Uri.from({ scheme: 'factory-tree', path: '/src/auth.js', query: step.startTree }), end, 'auth.js (review)');
+    const editor = await eventually(() => vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === end.toString()), 'the end side in an editor');
+    await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, selection: new vscode.Range(1, 4, 1, 4) });
+    await vscode.commands.executeCommand('factory.review.keepHunkAtCursor');
+    await eventually(async () => (await events()).some((e) => e.type === 'review.hunkDecided' && e.data.decision === 'accepted' && (e.data.header as string).startsWith('@@ -1,')), 'the first hunk kept', 30_000);
+    await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.changeId, stepId: `attempt:${history.attempts.implement2}` });
+    await waitForHeading(HEADINGS[4]!);
+    await vscode.commands.executeCommand('factory.review.openDiffSet', 'stage');
+    // The multi-file diff editor's tab (its input type is not in the stable API: its label names the set).
+    const label = await eventually(() => {
+      const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return tab?.label.startsWith('Implement: 2 attempt(s), 1 files') ? tab.label : undefined;
+    }, 'the multi-file diff editor', 30_000);
+    assert.ok(label);
+    await browser.screenshot('review-multi-file-diff');
+  });
+
   it('records a comment on a diff line and shows it again after reopening the review', async () => {
     const step = await trees(history.attempts.implement2);
     const uri = vscode.Uri.from({ scheme: 'factory-tree', path: '/src/auth.js', query: step.endTree });
