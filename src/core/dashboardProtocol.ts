@@ -28,7 +28,8 @@ export type DashboardFilter = z.infer<typeof Filter>;
 export const DashboardWebviewMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('setFilter'), filter: Filter, stuckDays: z.number().int().min(1).max(365) }),
-  z.object({ type: z.literal('openChange'), changeId: z.string().min(1).max(100) }),
+  /** `ref`: the branch the change was read from, when it is not in the working folder. */
+  z.object({ type: z.literal('openChange'), changeId: z.string().min(1).max(100), ref: z.string().min(1).max(300).optional() }),
   z.object({ type: z.literal('export'), format: z.enum(['csv', 'json']) }),
   z.object({ type: z.literal('accept'), stageId: z.string().min(1).max(100), action: z.enum(['grant', 'revoke']), owner: z.string().max(200) }),
   z.object({ type: z.literal('promoteLesson'), lessonId: z.string().min(1).max(200) }),

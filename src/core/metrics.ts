@@ -13,7 +13,7 @@ import { checkAttemptsContext } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
-export const FACTS_VERSION = 1;
+export const FACTS_VERSION = 2;
 
 export const FAILURE_KINDS: readonly FailureKind[] = ['timeout', 'budget', 'agentError', 'verificationFailed', 'sentBack', 'rolledBack', 'interrupted', 'cancelled'];
 export const FAILURE_LABELS: Record<FailureKind, string> = {
@@ -613,6 +613,7 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     costUsd: c.costUsd,
     signal: c.signal.verdict === true ? 'kept' : c.signal.verdict === false ? 'recreated' : c.signal.verdict === 'incomplete' ? 'incomplete' : 'unverified',
     mismatches: c.actorMismatches.length,
+    ...(c.local ? { local: true } : {}),
   }));
 
   const uniq = (xs: Iterable<string | undefined>) => [...new Set([...xs].filter((x): x is string => !!x))].sort();

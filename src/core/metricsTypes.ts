@@ -103,6 +103,8 @@ export interface ChangeFact {
   costUsd: number;
   tokens: number;
   actorMismatches: ActorMismatch[];
+  /** Its record is (also) in the working folder; otherwise only on other branches. */
+  local?: boolean;
 }
 
 export interface Actorish {
@@ -220,6 +222,7 @@ export interface ChangeRow {
   costUsd: number;
   signal: 'kept' | 'recreated' | 'unverified' | 'incomplete';
   mismatches: number;
+  local?: boolean;
 }
 
 export interface Metrics {

@@ -168,7 +168,9 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
       const events = mergeEvents(sources);
       const refs = [...new Set(eventTrees.get(id)?.refs ?? [])].sort();
       const branches = refs.length ? refs : [WORKING_FOLDER];
-      cache.changes[id] = { sig: sigOf(id), facts: changeFacts(id, pipeline, events, { committers, branches }) };
+      const facts = changeFacts(id, pipeline, events, { committers, branches });
+      if (working.has(id)) facts.local = true;
+      cache.changes[id] = { sig: sigOf(id), facts };
     }
   }
   for (const id of Object.keys(cache.changes)) if (!ids.includes(id)) delete cache.changes[id];

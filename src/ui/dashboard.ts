@@ -130,8 +130,9 @@ class DashboardHost implements vscode.Disposable {
       case 'openChange': {
         // The review of the change when the review panel is there, else its stage tree.
         const commands = await vscode.commands.getCommands(true);
-        if (commands.includes('factory.reviewChange')) await vscode.commands.executeCommand('factory.reviewChange', message.changeId);
-        else await vscode.commands.executeCommand('factory.switchChange', message.changeId);
+        if (commands.includes('factory.reviewChange')) await vscode.commands.executeCommand('factory.reviewChange', { changeId: message.changeId, ...(message.ref ? { ref: message.ref } : {}) });
+        else if (!message.ref) await vscode.commands.executeCommand('factory.switchChange', message.changeId);
+        else throw new Error(`That change lives on ${message.ref}: check it out to open it in the Stages view.`);
         return;
       }
       case 'export':

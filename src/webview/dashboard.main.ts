@@ -360,6 +360,12 @@ export class FactoryDashboard extends LitElement {
     if (bottom) bottom.style.height = `${this.spacers.bottom}px`;
   }
 
+  /** Opens a change's review: from the working folder, or from the branch it was read from. */
+  private open(row: ChangeRow): void {
+    const ref = row.local ? undefined : row.branches.find((b) => !b.startsWith('('));
+    send({ type: 'openChange', changeId: row.id, ...(ref ? { ref } : {}) });
+  }
+
   private sortedRows(): ChangeRow[] {
     const q = this.query.trim().toLowerCase();
     const rows = q ? this.report!.metrics.rows.filter((r) => `${r.title} ${r.id} ${r.ticket ?? ''} ${r.branch ?? ''} ${r.author ?? ''} ${r.stage ?? ''} ${r.state}`.toLowerCase().includes(q)) : [...this.report!.metrics.rows];
@@ -397,7 +403,7 @@ export class FactoryDashboard extends LitElement {
       }}>${l}${this.sortKey === k ? (this.sortDesc ? ' ▼' : ' ▲') : ''}</th>`)}</tr></thead>
       <tbody>
         <tr class="spacer top"></tr>
-        ${slice.map((r) => html`<tr class="row" tabindex="0" data-change=${r.id} @click=${() => send({ type: 'openChange', changeId: r.id })} @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && send({ type: 'openChange', changeId: r.id })}>
+        ${slice.map((r) => html`<tr class="row" tabindex="0" data-change=${r.id} @click=${() => this.open(r)} @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && this.open(r)}>
           <td title=${r.id}>${r.title}</td><td class=${`state-${r.state}`}>${r.state}</td><td>${r.stage ?? ''}</td><td>${r.branch ?? r.branches[0] ?? ''}</td><td>${r.author ?? ''}</td><td>${date(r.createdAt)}</td><td>${date(r.lastEventAt)}</td><td>${hours(r.leadTimeMs)}</td><td>${r.attempts}</td><td>${money(r.costUsd)}</td><td>${r.signal}${r.mismatches ? html` <span class="bad" title="a decision committed by someone else">⚠</span>` : nothing}</td></tr>`)}
         <tr class="spacer bottom"></tr>
       </tbody></table>

@@ -106,7 +106,19 @@ describe('Flow dashboard', function () {
     await eventually(async () => (await browser.frameEval(`${EL} tr.row[data-change="${otherChangeId}"]`, 'tagName')).length === 1, 'the filtered row');
     await browser.frameClick(`${EL} tr.row[data-change="${otherChangeId}"]`);
     const commands = await vscode.commands.getCommands(true);
-    if (!commands.includes('factory.reviewChange')) {
+    if (commands.includes('factory.reviewChange')) {
+      await eventually(() => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.label.startsWith('Review') && t.isActive), 'the change’s review to open', 60_000);
+      await browser.screenshot('dashboard-row-opens-review');
+      // A change only on a teammate's branch opens from that branch.
+      await openDashboard();
+      const remote = (await engineReport()).metrics.rows.find((r) => !r.local && r.branches.some((b) => b.startsWith('team')));
+      assert.ok(remote);
+      await browser.frameClick(`${EL} input[type="search"]`);
+      await browser.press('Control+A');
+      await browser.type(remote.id);
+      await browser.frameClick(`${EL} tr.row[data-change="${remote.id}"]`);
+      await eventually(() => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.label.startsWith('Review')).length >= 2, 'the remote change’s review to open', 60_000);
+    } else {
       const api = await cockpitApi();
       await snapshotWhere(api, (s) => s.current?.id === otherChangeId, 'the change to open in the Stages view', 30_000);
     }
