@@ -191,6 +191,9 @@ export class FactoryDashboard extends LitElement {
     }
     const m = parsed.message;
     if (m.type === 'state') {
+      const received = performance.now();
+      // How long drawing the report took (bench/metrics-host.mjs reads it).
+      void this.updateComplete.then(() => requestAnimationFrame(() => this.setAttribute('data-paint-ms', (performance.now() - received).toFixed(0))));
       this.report = m.report as unknown as MetricsReport;
       this.filter = m.filter;
       this.stuckDays = m.stuckDays;
