@@ -404,6 +404,7 @@ export class ReviewService {
 
   /** Approves every stage of the change that waits for approval, in order. */
   async approveChange(changeId: string, note?: string): Promise<string[]> {
+    if (!this.host.isTrusted()) throw new ReviewRefusal('This workspace is not trusted: decisions are recorded once the folder is trusted (Manage Workspace Trust).');
     const approved: string[] = [];
     for (;;) {
       const { pipeline } = await this.host.store.loadPipeline();

@@ -7,6 +7,7 @@
 // engine, export. The review itself is the engine's (engine/review.ts); this file
 // turns VS Code input into its calls and its results into protocol messages.
 import { promises as fs } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReviewHostMessage, ReviewRequest, ReviewReplyResult, ReviewWebviewMessage } from '../core/reviewProtocol';
@@ -69,7 +70,9 @@ export class ReviewPanels implements vscode.Disposable {
     const webviewPanel = vscode.window.createWebviewPanel(REVIEW_VIEW_TYPE, 'Review', { viewColumn: vscode.ViewColumn.Active, preserveFocus: false }, {
       enableScripts: true,
       enableFindWidget: true,
-      retainContextWhenHidden: false,
+      // A reviewer goes back and forth between the panel and the diffs it opens in the same
+      // group: kept alive while hidden, the step, its scroll and what is unfolded stay.
+      retainContextWhenHidden: true,
       localResourceRoots: webviewRoots(this.extensionUri),
     });
     webviewPanel.iconPath = new vscode.ThemeIcon('checklist');
@@ -77,6 +80,7 @@ export class ReviewPanels implements vscode.Disposable {
     const buffering = webviewPanel.webview.onDidReceiveMessage((m: unknown) => early.push(m));
     webviewPanel.webview.html = webviewHtml(webviewPanel.webview, this.extensionUri, { element: 'factory-review', script: 'review', stylesheet: 'review.css', title: 'Review' });
     let session: ReviewSession;
+    const started = performance.now();
     try {
       session = await this.cockpit.factory.review.open(changeId, { ...(ref ? { ref } : {}), ...(this.cockpit.state.currentTree ? { currentTree: this.cockpit.state.currentTree } : {}) });
     } catch (error) {
@@ -85,9 +89,11 @@ export class ReviewPanels implements vscode.Disposable {
       throw error;
     }
     webviewPanel.title = `Review: ${plainLabel(session.model.title, 60)}`;
+    const readMs = performance.now() - started;
     const panel = new ReviewPanel(this, webviewPanel, session, ref, stepId);
     buffering.dispose();
     for (const message of early) panel.receive(message);
+    void panel.whenReady.then(() => this.log.info(`Review of ${changeId}${ref ? ` (${ref})` : ''}: record read and folded in ${readMs.toFixed(0)} ms, first step sent ${(performance.now() - started).toFixed(0)} ms after opening (${session.model.steps.length} steps, ${session.model.timeline.length} timeline rows).`));
     this.panels.set(key(changeId, ref), panel);
     this.active = panel;
     webviewPanel.onDidChangeViewState(() => {
@@ -182,12 +188,8 @@ export class ReviewPanel {
   ) {
     this.stepId = initialStep;
     this.whenReady = new Promise((resolve) => (this.markReady = resolve));
-    this.subscriptions = [
-      panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw)),
-      panel.onDidChangeViewState(() => {
-        if (!panel.visible) this.ready = false;
-      }),
-    ];
+    // Kept alive while hidden (retainContextWhenHidden); a webview that reloads says `ready` again.
+    this.subscriptions = [panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw))];
   }
 
   get currentStepId(): string | undefined {
@@ -231,9 +233,14 @@ export class ReviewPanel {
 
   private async sendOverview(): Promise<void> {
     const stages = this.session.record.state.stages.map((s) => ({ id: s.id, title: s.title, status: s.approvalStale ? 'stale' : s.status }));
-    const step = this.session.model.steps.find((s) => s.id === this.stepId) ?? this.session.model.steps[0];
-    // Its evidence re-hashed before it is shown, as for any step.
-    if (step) await this.factory.review.checkIntegrity(this.session, [step.id]).catch(() => undefined);
+    const stepNow = () => this.session.model.steps.find((s) => s.id === this.stepId) ?? this.session.model.steps[0];
+    let step = stepNow();
+    // Its evidence re-hashed before it is shown, as for any step; the step asked for meanwhile wins.
+    while (step) {
+      await this.factory.review.checkIntegrity(this.session, [step.id]).catch(() => undefined);
+      if (stepNow() === step) break;
+      step = stepNow();
+    }
     this.post({ type: 'overview', overview: overviewOf(this.session.model, { trusted: this.factory.isTrusted(), readOnly: this.ref !== undefined }, stages), ...(step ? { stepId: step.id, step } : {}) });
   }
 
@@ -349,6 +356,7 @@ export class ReviewPanel {
 
   private async decide(message: Extract<ReviewWebviewMessage, { type: 'decide' }>): Promise<void> {
     if (this.ref) throw new Error(`This change was read from ${this.ref}: decide in a checkout of that branch.`);
+    if (!this.factory.isTrusted()) throw new Error('This workspace is not trusted: decisions are recorded once the folder is trusted (Manage Workspace Trust). The review shows the record meanwhile.');
     const changeId = this.session.model.changeId;
     if (message.action === 'approveChange') {
       const approved = await this.factory.review.approveChange(changeId, message.note);

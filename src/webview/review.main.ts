@@ -305,7 +305,7 @@ export class ReviewApp extends LitElement {
       ${!o.trusted ? html`<p class="rv-notice warning">${icon('shield')} This workspace is not trusted: the record is shown, but no git runs, so diffs and hunk actions need trust, and decisions are recorded once the folder is trusted.</p>` : nothing}
       ${o.readOnly ? html`<p class="rv-notice info">${icon('info')} Read from ${o.source} through git objects: decisions and comments are made in a checkout of that branch.</p>` : nothing}
       <div class="rv-actions">
-        <vscode-button icon="check-all" data-action="approve-change" ?disabled=${o.readOnly} @click=${() => send({ type: 'decide', action: 'approveChange' })}>Approve Change</vscode-button>
+        <vscode-button icon="check-all" data-action="approve-change" ?disabled=${o.readOnly || !o.trusted} @click=${() => send({ type: 'decide', action: 'approveChange' })}>Approve Change</vscode-button>
         <vscode-button secondary icon="diff-multiple" data-action="diff-change" ?disabled=${!o.trusted} @click=${() => send({ type: 'openDiffSet', scope: 'change' })}>Review Diff of Change</vscode-button>
         <vscode-button secondary icon="markdown" data-action="export-md" @click=${() => send({ type: 'export', format: 'md' })}>Export Markdown</vscode-button>
         <vscode-button secondary icon="file-code" data-action="export-html" @click=${() => send({ type: 'export', format: 'html' })}>Export HTML</vscode-button>
@@ -380,10 +380,10 @@ export class ReviewApp extends LitElement {
       <section class="rv-section rv-decide" aria-label="Decide">
         <h3>Decide</h3>
         <div class="rv-actions">
-          <vscode-button icon="check" data-action="approve-stage" ?disabled=${s.status !== 'needsApproval' || o.readOnly} @click=${() => send({ type: 'decide', action: 'approve', stageId: s.stageId })}>Approve ${s.stageTitle}</vscode-button>
+          <vscode-button icon="check" data-action="approve-stage" ?disabled=${s.status !== 'needsApproval' || o.readOnly || !o.trusted} @click=${() => send({ type: 'decide', action: 'approve', stageId: s.stageId })}>Approve ${s.stageTitle}</vscode-button>
           <vscode-button secondary icon="diff-multiple" ?disabled=${!o.trusted} @click=${() => send({ type: 'openDiffSet', scope: 'stage', id: s.stageId })}>Review Diff of Stage</vscode-button>
         </div>
-        ${canSendBack && !o.readOnly
+        ${canSendBack && !o.readOnly && o.trusted
           ? html`<div class="rv-form">
               <label for="rv-sendback-to">Send back to</label>
               <select id="rv-sendback-to" data-test="sendback-to" @change=${(e: Event) => (this.sendBackTo = (e.target as HTMLSelectElement).value)}>
@@ -532,7 +532,7 @@ export class ReviewApp extends LitElement {
     return html`<section class="rv-section" aria-label="Comments">
       <h3>Comments</h3>
       ${comments.length ? html`<ul class="rv-comments">${comments.map((c) => html`<li><strong>${c.by?.name ?? 'unknown'}</strong> <span class="muted">${when(c.at)}${c.path ? ` · ${c.path}${c.line ? `:${c.line}` : ''}` : ''}</span><div class="pre">${c.body}</div></li>`)}</ul>` : html`<p class="muted">No comments on this step.</p>`}
-      ${o.readOnly
+      ${o.readOnly || !o.trusted
         ? nothing
         : html`<div class="rv-form">
             <vscode-textarea rows="2" label="Comment on this step" placeholder="A comment for the record (Ctrl+Enter to add)" data-test="comment" .value=${this.commentDraft} @input=${(e: Event) => (this.commentDraft = (e.target as HTMLTextAreaElement).value)} @keydown=${(e: KeyboardEvent) => {

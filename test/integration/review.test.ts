@@ -41,18 +41,18 @@ const SHOWS: Record<number, string[]> = {
 };
 
 async function heading(): Promise<string> {
-  return eventually(async () => (await browser.frameTexts('factory-review #rv-step-heading'))[0], 'the step heading');
+  return eventually(async () => (await browser.frameTexts('factory-review #rv-step-heading'))[0], 'the step heading', 60_000);
 }
 
 async function stepText(): Promise<string> {
   return (await browser.frameTexts('factory-review main.rv-step')).join('\n');
 }
 
-async function waitForHeading(expected: string, timeoutMs = 20_000): Promise<void> {
+async function waitForHeading(expected: string, timeoutMs = 60_000): Promise<void> {
   await eventually(async () => (await heading()) === expected, `the heading "${expected}"`, timeoutMs);
 }
 
-async function waitForText(text: string, timeoutMs = 20_000): Promise<string> {
+async function waitForText(text: string, timeoutMs = 60_000): Promise<string> {
   return eventually(async () => {
     const all = await stepText();
     return all.includes(text) ? all : undefined;
@@ -229,6 +229,9 @@ describe('Review panel', function () {
     await api.refresh();
     await snapshotWhere(api, (s) => s.current?.stages.find((x) => x.id === 'test')?.status === 'stale', 'the test stage stale after the edit', 30_000);
     await eventually(() => api.statusBarText().includes('stale'), 'the status bar to say stale', 30_000);
+    await vscode.commands.executeCommand('factory.showStages');
+    await eventually(async () => (await browser.texts('.part.sidebar .monaco-list-row')).some((t) => t.includes('Test') && t.includes('stale')), 'the Test row stale in the Stages view', 30_000);
+    await browser.screenshot('review-approval-stale-stages-view');
     await waitForText('stale: the working tree changed since the approval', 30_000);
     await browser.screenshot('review-approval-stale');
   });
