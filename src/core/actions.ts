@@ -168,7 +168,8 @@ export function nextRun(change: ChangeState, context: ActionContext): NextRun {
   const stage = change.stages.find((s) => s.id === change.activeStageId);
   if (!stage) return { reason: `every stage of "${change.title}" has passed` };
   if (stage.status === 'needsApproval') return { stageId: stage.id, reason: `"${stage.title}" is waiting for approval: approve it or send it back` };
-  const trigger = stage.status === 'sentBack' ? 'sentBack' : stage.status === 'failed' ? 'retry' : 'run';
+  // A retry feeds the last attempt's failure back; a stage whose verification failed before it ever ran is run.
+  const trigger = stage.status === 'sentBack' ? 'sentBack' : stage.status === 'failed' && liveAttempts(stage).length > 0 ? 'retry' : 'run';
   const verdict = decide(trigger === 'retry' ? 'retry' : 'run', change, stage, context);
   if (!verdict.allowed) return { stageId: stage.id, reason: verdict.reason };
   return { stageId: stage.id, trigger };

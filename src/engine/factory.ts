@@ -126,7 +126,8 @@ export class Factory {
     this.root = ports.root;
     this.clock = ports.clock ?? systemClock;
     this.log = ports.log ?? silentLog;
-    this.store = new FileRecordStore(ports.root, { now: () => this.clock.now(), ...(ports.onProblem ? { onProblem: ports.onProblem } : {}) });
+    // Restricted Mode writes nothing into the repository: no event, evidence, quarantine move or .gitignore.
+    this.store = new FileRecordStore(ports.root, { now: () => this.clock.now(), mayWrite: () => ports.trust.isTrusted(), ...(ports.onProblem ? { onProblem: ports.onProblem } : {}) });
     this.evidence = this.store.evidence;
     this.git = trustGatedGit(new GitAdapter(ports.root), ports.trust, os.userInfo().username || 'unknown');
     this.pointer = new CurrentPointerFile(ports.root);
@@ -148,6 +149,8 @@ export class Factory {
         agentEnv: () => this.agentEnvironment(),
         contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
         autonomyOf: (stageId, changeId) => this.autonomyOf(stageId, changeId),
+        modelFor: (backend) => this.ports.settings.get<string>(`factory.backends.${backend}.model`) || undefined,
+        versionOf: (backend) => this.versionOf(backend),
         host: { pid: process.pid, hostname: os.hostname(), isAlive: ports.isAlive ?? processIsAlive },
       },
       ports.observer ?? {},
@@ -166,6 +169,7 @@ export class Factory {
   /** Re-reads the backend settings (after the user changed them). */
   reloadBackends(): void {
     this.registry = this.buildBackends();
+    this.versions.clear();
   }
 
   private buildBackends(): BackendRegistry {
@@ -450,6 +454,20 @@ export class Factory {
   secretVariables(): string[] {
     return secretVariables();
   }
+
+  /** An agent's `--version`, asked once per backend and process (its stream rarely says it). */
+  private versionOf(backendId: string): Promise<string | undefined> {
+    let known = this.versions.get(backendId);
+    if (!known) {
+      const backend = this.registry.get(backendId);
+      known = backend
+        ? this.agentEnvironment().then(({ env }) => checkBackends([backend], { env, cwd: this.root, timeoutMs: 5_000 })).then((checks) => checks[0]?.version)
+        : Promise.resolve(undefined);
+      this.versions.set(backendId, known);
+    }
+    return known;
+  }
+  private readonly versions = new Map<string, Promise<string | undefined>>();
 
   async checkBackends(languageModelCount?: number): Promise<BackendCheck[]> {
     const { env } = await this.agentEnvironment();

@@ -36,6 +36,10 @@ export interface RunnerDeps extends EngineDeps {
   verify: StageVerifier;
   /** The agent process environment: the user's env plus keys from SecretStorage, and the secret values to redact. */
   agentEnv(): Promise<{ env: Record<string, string | undefined>; secrets: string[] }>;
+  /** The model a backend runs when the stage's owner names none (its setting), so the record says which was asked for. */
+  modelFor?(backend: string): string | undefined;
+  /** The agent's version (its `--version`), for attempts whose stream does not say it. */
+  versionOf?(backend: string): Promise<string | undefined>;
   /** Tokens of context the backend takes when the stage sets no token budget (the backend table's figure). */
   contextTokensFor?(backend: string): number | undefined;
   /** A stage's effective autonomy for this change (the lead's grants within pipeline.json's limits and risk paths); the stage's own when absent. */
@@ -224,6 +228,8 @@ export class StageRunner {
     });
 
     const isHuman = backend.id === 'human';
+    // The model asked for: the stage owner's, else the backend's setting; the agent's own report comes at the end.
+    const requestedModel = isHuman ? undefined : (owner.model ?? deps.modelFor?.(backend.id));
     const checkpoint = await deps.git.createCheckpoint(attemptId);
     const start = await deps.git.snapshot();
     const startedAt = deps.clock.now().getTime();
@@ -234,7 +240,7 @@ export class StageRunner {
         stageId: stage.id,
         attemptId,
         backend: backend.id,
-        ...(owner.model ? { model: owner.model } : {}),
+        ...(requestedModel ? { model: requestedModel } : {}),
         prompt: prompt.text,
         contextVersion: rendered.version,
         start: { ...(start.commit ? { commit: start.commit } : {}), tree: start.tree },
@@ -266,7 +272,7 @@ export class StageRunner {
         env,
         budget,
         signal: slot.controller.signal,
-        ...(owner.model ? { model: owner.model } : {}),
+        ...(requestedModel ? { model: requestedModel } : {}),
         // The stage's own argv for the command backend (owner.args in pipeline.json).
         ...(owner.args?.length ? { args: owner.args } : {}),
         secrets,
@@ -288,7 +294,9 @@ export class StageRunner {
     const end = await deps.git.snapshot();
     const diff = end.tree !== start.tree ? await deps.git.diffTrees(start.tree, end.tree) : undefined;
     const diffRef = diff?.patch ? await deps.evidence.put(diff.patch, { name: 'attempt.diff', mediaType: 'text/x-diff' }) : undefined;
+    // The agent's final answer (its last assistant message) is the attempt's summary.
     const summary = bound(result.text ?? result.note ?? '', SUMMARY_MAX) || undefined;
+    const agentVersion = result.agentVersion ?? (await deps.versionOf?.(backend.id).catch(() => undefined));
     const outcome: AttemptOutcome = result.outcome;
     await this.append(changeId, {
       type: 'attempt.finished',
@@ -308,6 +316,9 @@ export class StageRunner {
         ...(diff ? { changedFiles: diff.files.map((f) => ({ status: f.status, path: f.path })) } : {}),
         filesRead: filesReadBy(agentEvents, deps.store.workspaceRoot),
         ...(slot.stoppedBy && outcome === 'cancelled' ? { stoppedBy: slot.stoppedBy } : {}),
+        ...(result.reportedModel ? { reportedModel: result.reportedModel } : {}),
+        ...(agentVersion ? { agentVersion } : {}),
+        ...(result.failedToolCalls?.length ? { failedToolCalls: result.failedToolCalls.map((c) => ({ name: c.name, ...(c.id ? { id: c.id } : {}), ...(c.reason ? { reason: c.reason } : {}) })) } : {}),
       },
     });
     this.observer.changed?.(changeId);

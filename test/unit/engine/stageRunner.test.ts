@@ -425,3 +425,95 @@ describe('engine: the factory entry point decides every rule', function () {
     assert.deepEqual(unsigned.map((e) => e.type), [], 'every event the factory wrote names who did it');
   });
 });
+
+describe('engine: every run recorded exactly as it happened', function () {
+  this.timeout(60_000);
+  const cleanups: string[] = [];
+  afterEach(() => cleanups.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const received = (s: Setup) =>
+    readFileSync(join(s.dir, '..', `${s.dir.split('/').pop()}-steps.json.prompts.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { prompt: string; argv: string[] }));
+
+  it('records the model asked for (the setting), the model and version the agent reported, and the prompt byte for byte', async () => {
+    const s = setup(pipeline([stage('plan', { prompt: 'Plan "{{change.title}}".\n\n{{context}}\n\nTabs\tand  spaces stay.' })]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'First I look.' }]);
+    const change = await s.factory.startChange({ title: 'Model & prompt', branchMode: 'none' });
+    await s.factory.context.addNote(change.id, { text: 'The pack: use the v2 API.' });
+    // The backend's model setting, read per run.
+    (s.factory as unknown as { ports: { settings: { get: (k: string) => unknown } } }).ports.settings.get = (key: string) =>
+      ({ 'factory.backends.claude-code.path': SCRIPTED, 'factory.backends.killGraceMs': 500, 'factory.backends.claude-code.model': 'claude-opus-4' })[key];
+    s.factory.reloadBackends();
+    await s.factory.runNext(change.id);
+    const events = await s.events(change.id);
+    const started = events.find((e) => isEvent(e, 'attempt.started'))!;
+    const finished = events.find((e) => isEvent(e, 'attempt.finished'))!;
+    assert.ok(isEvent(started, 'attempt.started') && isEvent(finished, 'attempt.finished'));
+    assert.equal(started.data.model, 'claude-opus-4', 'the model asked for, from the setting');
+    assert.equal(finished.data.reportedModel, 'claude-sonnet-4-5', 'the model the agent said answered');
+    assert.equal(finished.data.agentVersion, '2.1.197 (Claude Code)');
+    const agentGot = received(s)[0]!;
+    assert.equal(started.data.prompt, agentGot.prompt, 'the stored prompt is the bytes the agent received');
+    const pack = (await s.factory.context.render(change.id)).text;
+    assert.ok(pack.includes('The pack: use the v2 API.'));
+    assert.equal(agentGot.prompt.split(pack).length, 2, 'the context pack reaches the agent once, where the template puts it');
+    assert.deepEqual(agentGot.argv.slice(agentGot.argv.indexOf('--model'), agentGot.argv.indexOf('--model') + 2), ['--model', 'claude-opus-4']);
+    const state = await s.factory.change(change.id);
+    assert.equal(state.stages[0]!.attempts[0]!.reportedModel, 'claude-sonnet-4-5');
+  });
+
+  it('a stage that had handed off shows the truth about its latest attempt: stopped, failed or rolled back — never passed', async () => {
+    const s = setup(pipeline([stage('plan', { retry: { maxAttempts: 3 }, verification: [{ id: 'readme', kind: 'fileExists', paths: ['README.md'] }] }), stage('implement', { autonomy: 'approve' })]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Planned.' }, { text: 'Built.' }, { hang: true, write: { 'half.txt': 'half-way\n' } }, { fail: 'the model refused' }, { text: 'Redone.', write: { 'redo.txt': 'x\n' } }]);
+    const change = await s.factory.startChange({ title: 'Truth', branchMode: 'none' });
+    assert.equal((await s.factory.runNext(change.id)).stopped, 'approval');
+    assert.equal((await s.factory.change(change.id)).stages[0]!.status, 'passed');
+
+    // Re-run the handed-off plan and stop it half-way through editing files.
+    const running = s.factory.run({ changeId: change.id, stageId: 'plan', advance: false });
+    for (let i = 0; i < 100 && !existsSync(join(s.dir, 'half.txt')); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await s.factory.change(change.id)).stages[0]!.status, 'running', 'a new attempt reopens the stage');
+    await s.factory.stop(change.id);
+    assert.equal((await running).stopped, 'cancelled');
+    let state = await s.factory.change(change.id);
+    assert.equal(state.stages[0]!.status, 'failed', 'stopped half-way: not passed');
+    assert.equal(state.activeStageId, 'plan', 'the status bar and every surface move back to it');
+    assert.equal(state.stages[0]!.attempts.length, 2, 'the earlier handoff stays in the history');
+
+    // A failed attempt after a handoff (its last allowed one, so no automatic retry follows).
+    assert.equal((await s.factory.retry({ changeId: change.id, stageId: 'plan' })).stopped, 'failed');
+    state = await s.factory.change(change.id);
+    assert.equal(state.stages[0]!.status, 'failed');
+    assert.match(state.stages[0]!.attempts.at(-1)!.reason ?? '', /the model refused/);
+    // Rolling the failed one back frees an attempt for the next run.
+    assert.equal(await s.factory.rollback({ changeId: change.id, attemptId: state.stages[0]!.attempts.at(-1)!.id, confirm: async () => true }), true);
+
+    // A good attempt, then rolled back: the stage is not passed on work that was undone.
+    assert.equal((await s.factory.run({ changeId: change.id, stageId: 'plan', advance: false })).stopped, 'handedOff');
+    const last = (await s.factory.change(change.id)).stages[0]!.attempts.at(-1)!;
+    assert.equal((await s.factory.change(change.id)).stages[0]!.status, 'passed');
+    assert.equal(await s.factory.rollback({ changeId: change.id, attemptId: last.id, confirm: async () => true }), true);
+    state = await s.factory.change(change.id);
+    assert.equal(state.stages[0]!.status, 'pending');
+    assert.ok(!existsSync(join(s.dir, 'redo.txt')));
+  });
+
+  it('a stage with no criteria hands off as passed, unverified, and the signal says so', async () => {
+    const s = setup(pipeline([stage('plan', { verification: [{ id: 'readme', kind: 'fileExists', paths: ['README.md'] }] }), stage('test')]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Planned.' }, { text: 'Tests? Looks fine to me.' }]);
+    const change = await s.factory.startChange({ title: 'Phantom', branchMode: 'none' });
+    assert.equal((await s.factory.runNext(change.id)).stopped, 'completed');
+    const state = await s.factory.change(change.id);
+    assert.deepEqual(state.stages.map((x) => [x.id, x.status, x.unverified === true]), [['plan', 'passed', false], ['test', 'passed', true]]);
+    const listed = (await s.factory.readState()).changes.find((c) => c.id === change.id)!;
+    assert.equal(listed.stages[1]!.unverified, true, 'lists read from the summary index say it too');
+    const { changeSignal } = await import('../../../src/core/signal');
+    const signal = changeSignal(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
+    assert.equal(signal.verdict, 'unverified');
+    assert.deepEqual(signal.unverified, ['test']);
+  });
+});
