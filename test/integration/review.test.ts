@@ -269,6 +269,18 @@ describe('Review panel', function () {
     }
   });
 
+  it('reviews the change only another branch holds, read through git objects, showing who committed each event', async () => {
+    await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.otherBranch.changeId, ref: history.otherBranch.ref });
+    await eventually(async () => (await browser.frameTexts('factory-review .rv-head')).some((t) => t.includes(history.otherBranch.title) && t.includes('feature/teammate')), 'the other branch’s review', 60_000);
+    const forged = await eventually(async () => {
+      const found = await browser.frameTexts('factory-review .rv-tl-row .rv-forged');
+      return found.length ? found : undefined;
+    }, 'an event committed by someone else than its actor', 30_000);
+    assert.ok(forged.every((t) => t.includes(`committed by ${history.otherBranch.committer}`)));
+    await browser.screenshot('review-other-branch');
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   it('exports the review as Markdown and as one self-contained HTML file', async () => {
     await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.changeId });
     const md = join(config.workspace, '..', 'review.md');
