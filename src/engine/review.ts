@@ -25,6 +25,8 @@ import { GitObjectReader } from '../git/gitObjects';
 import { mergeFileContents } from '../git/gitAdapter';
 import { runGit } from '../git/gitProcess';
 import { EvidenceAlteredError, type EvidencePort } from '../store/evidence';
+import { parseJUnit } from '../verify/junit';
+import { parseTap } from '../verify/tap';
 import { GitTreeRecordReader } from '../store/gitTreeRecord';
 import type { RecordStore } from '../store/recordStore';
 import { listChangeSummaries } from './changes';
@@ -316,6 +318,37 @@ export class ReviewService {
     applyIntegrity(session.model, status);
     return status;
   }
+
+  /**
+   * The failed and errored test cases of the test reports among the steps' evidence
+   * (JUnit, TAP), read re-hashed and parsed as the verification read them, added to
+   * each run's failures. A report is content-addressed, so what it says is kept.
+   */
+  async reportFailures(session: ReviewSession, stepIds?: readonly string[]): Promise<void> {
+    const steps = stepIds ? session.model.steps.filter((s) => stepIds.includes(s.id)) : session.model.steps;
+    for (const run of steps.flatMap((s) => s.verifications)) {
+      for (const e of run.evidence) {
+        const format = /\.xml$/i.test(e.ref.name) || /xml/.test(e.ref.mediaType ?? '') ? 'junit' : /\.tap$/i.test(e.ref.name) ? 'tap' : undefined;
+        if (!format) continue;
+        let failures = this.failuresBySha.get(e.ref.sha256);
+        if (!failures) {
+          try {
+            const bytes = await session.record.read(e.ref);
+            const report = format === 'junit' ? parseJUnit(bytes, e.ref.name) : parseTap(bytes, e.ref.name);
+            failures = report.cases
+              .filter((c) => c.status === 'failed' || c.status === 'error')
+              .slice(0, 50)
+              .map((c) => `${[...c.suite, c.name].join(' › ')}${c.problems[0]?.message ? `: ${c.problems[0].message}` : ''}`);
+          } catch {
+            failures = [];
+          }
+          this.failuresBySha.set(e.ref.sha256, failures);
+        }
+        if (failures.length) run.failures = [...new Set([...(run.failures ?? []), ...failures])];
+      }
+    }
+  }
+  private readonly failuresBySha = new Map<string, string[]>();
 
   /** The attempt's transcript, replayed through its backend's parser (the live view's model). */
   async transcript(session: ReviewSession, attemptId: string, options: { maxEntries?: number } = {}): Promise<StepTranscript> {

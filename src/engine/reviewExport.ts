@@ -12,6 +12,7 @@ export type ExportFormat = 'md' | 'html';
 
 export async function exportReview(review: ReviewService, session: ReviewSession, format: ExportFormat, options: { now?: Date } = {}): Promise<string> {
   await review.checkIntegrity(session);
+  await review.reportFailures(session);
   const now = options.now ?? new Date();
   if (format === 'md') return markdown(session.model, now);
   const images = new Map<string, string>();
@@ -102,7 +103,10 @@ function stepMd(step: ReviewStep): string[] {
   }
   if (a.changedFiles.length) out.push(`Files changed: ${a.changedFiles.map((f) => `${md(f.path)} (${md(f.status)})`).join(', ')}.`);
   if (a.filesRead.length) out.push(`Files read: ${a.filesRead.map(md).join(', ')}.`);
-  for (const v of a.verifications) out.push(`- Verification ${md(v.criterionId)}: ${md(v.outcome)}${v.totals ? ` (${totalsWords(v.totals)})` : ''}${v.message ? ` — ${md(v.message)}` : ''}${v.evidence.length ? ` · evidence ${v.evidence.map((e) => `${md(e.ref.name)} ${integrityWord[e.integrity]}`).join(', ')}` : ''}`);
+  for (const v of a.verifications) {
+    out.push(`- Verification ${md(v.criterionId)}: ${md(v.outcome)}${v.totals ? ` (${totalsWords(v.totals)})` : ''}${v.message ? ` — ${md(v.message)}` : ''}${v.evidence.length ? ` · evidence ${v.evidence.map((e) => `${md(e.ref.name)} ${integrityWord[e.integrity]}`).join(', ')}` : ''}`);
+    for (const f of v.failures ?? []) out.push(`  - ✘ ${md(f)}`);
+  }
   if (a.prompt !== undefined) out.push('', '<details><summary>Prompt</summary>', '', mdBlock(a.prompt), '', '</details>');
   return out;
 }
@@ -182,7 +186,7 @@ function stepHtml(step: ReviewStep, images: Map<string, string>): string {
   const verifications = a.verifications
     .map(
       (v) =>
-        `<li class="${v.outcome === 'passed' ? 'good' : 'bad'}">${h(v.criterionId)}: ${h(v.outcome)}${v.totals ? ` (${h(totalsWords(v.totals))})` : ''}${v.message ? ` — ${h(v.message)}` : ''}<ul>${v.evidence.map((e) => `<li>${h(e.ref.name)} <code>${h(e.ref.sha256.slice(0, 12))}</code> ${h(integrityWord[e.integrity])}${images.has(e.ref.sha256) ? `<br><img alt="${h(e.ref.name)}" src="${images.get(e.ref.sha256)}">` : ''}</li>`).join('')}</ul></li>`,
+        `<li class="${v.outcome === 'passed' ? 'good' : 'bad'}">${h(v.criterionId)}: ${h(v.outcome)}${v.totals ? ` (${h(totalsWords(v.totals))})` : ''}${v.message ? ` — ${h(v.message)}` : ''}<ul>${(v.failures ?? []).map((f) => `<li class="bad">✘ ${h(f)}</li>`).join('')}${v.evidence.map((e) => `<li>${h(e.ref.name)} <code>${h(e.ref.sha256.slice(0, 12))}</code> ${h(integrityWord[e.integrity])}${images.has(e.ref.sha256) ? `<br><img alt="${h(e.ref.name)}" src="${images.get(e.ref.sha256)}">` : ''}</li>`).join('')}</ul></li>`,
     )
     .join('');
   return `<section class="step attempt"><h4>${h(a.heading)}</h4>

@@ -238,6 +238,7 @@ export class ReviewPanel {
     // Its evidence re-hashed before it is shown, as for any step; the step asked for meanwhile wins.
     while (step) {
       await this.factory.review.checkIntegrity(this.session, [step.id]).catch(() => undefined);
+      await this.factory.review.reportFailures(this.session, [step.id]).catch(() => undefined);
       if (stepNow() === step) break;
       step = stepNow();
     }
@@ -301,6 +302,7 @@ export class ReviewPanel {
         if (!step) throw new Error(`There is no step ${request.stepId.slice(0, 80)} in this review.`);
         // Every piece of evidence the step shows is re-hashed before it is shown.
         await review.checkIntegrity(this.session, [step.id]);
+        await review.reportFailures(this.session, [step.id]);
         return { kind: 'step', step };
       }
       case 'transcript': {

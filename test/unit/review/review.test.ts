@@ -88,6 +88,8 @@ describe('review: the model of a change', function () {
     assert.equal(run?.command, 'npm test');
     assert.equal(run?.exitCode, 1);
     assert.equal(run?.current, false, 'the failed run was fixed by a later one');
+    await factory.review.reportFailures(session, [step.id]);
+    assert.deepEqual(run?.failures, ['auth › rejects a wrong password: expected false, got true'], 'the failed cases of the JUnit report');
     const integrity = await factory.review.checkIntegrity(session, [step.id]);
     assert.equal(integrity.get(history.junitSha), 'verified');
     assert.equal(run?.evidence[0]?.integrity, 'verified');
