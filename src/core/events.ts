@@ -251,6 +251,33 @@ export const EventPayloads = {
     source: ContextSourceSchema.optional(),
     stageId: StageId.optional(),
   }),
+  // What an agent did through the factory's MCP server (src/mcp/), bound to its attempt.
+  /** The agent fetched the context pack (or the handoff carrying it): the attempt consumed `contextVersion` (core/signal.ts). */
+  'context.fetched': z.looseObject({
+    attemptId: UlidSchema.optional(),
+    stageId: StageId.optional(),
+    contextVersion: z.string().min(1),
+    /** `pack`, `handoff`, `item`; open for a newer version. */
+    what: z.string().default('pack'),
+    tool: z.string().optional(),
+  }),
+  /** A progress note or a handoff summary the running attempt's agent recorded. */
+  'attempt.noted': z.looseObject({
+    attemptId: UlidSchema.optional(),
+    stageId: StageId.optional(),
+    /** `progress` or `summary`; open for a newer version. */
+    kind: z.string().default('progress'),
+    text: z.string().min(1),
+    tool: z.string().optional(),
+  }),
+  /** A tool of the factory's MCP server the attempt's agent called (the attempt's record lists them). */
+  'attempt.toolCalled': z.looseObject({
+    attemptId: UlidSchema.optional(),
+    stageId: StageId.optional(),
+    server: z.string().default('factory'),
+    tool: z.string().min(1),
+    ok: z.boolean().default(true),
+  }),
   // The lead's decisions (see core/autonomy.ts, core/lessons.ts). They concern the
   // pipeline, not one change: they live in `.factory/decisions/` under the change id
   // "factory" (store/decisionLog.ts), and travel with git like every event.

@@ -72,6 +72,16 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
     allHandoffs.set(into.target, list);
   }
 
+  // An attempt that fetched the pack (or the handoff) through the MCP server consumed that version too.
+  const fetched = new Map<string, Set<string>>();
+  for (const event of ordered) {
+    if (!isEvent(event, 'context.fetched') || !event.data.attemptId) continue;
+    const set = fetched.get(event.data.attemptId) ?? new Set<string>();
+    set.add(event.data.contextVersion);
+    fetched.set(event.data.attemptId, set);
+  }
+  const didFetch = (attemptId: string, version: string | undefined) => Boolean(version && fetched.get(attemptId)?.has(version));
+
   const latestInto = new Map<string, HandoffInto>();
   const seenAttempts = new Set<string>();
   const checks: AttemptContextCheck[] = [];
@@ -98,6 +108,8 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
     const later = consumed ? allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id) : undefined;
     if (before?.version && consumed === before.version) {
       checks.push(verdict(false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
+    } else if (before?.version && didFetch(attemptId, before.version)) {
+      checks.push(verdict(false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
     } else if (later) {
       checks.push(verdict(false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
     } else if (before) {
