@@ -119,6 +119,26 @@ const cli = {
   plugins: watch ? [embedCommands, watchMarkers] : [embedCommands],
 };
 
+// The MCP server (src/mcp, `factory-cockpit mcp`): its own file, dist/mcp.js, which the
+// CLI's `mcp` command alone requires at run time. The SDK brings a web server stack
+// (express, hono…) that neither the extension nor the CLI's other commands should parse.
+const mcp = {
+  entryPoints: { mcp: 'src/mcp/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['playwright-core'],
+  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
+  banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
+  sourcemap: !production,
+  minify: true,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: watch ? [watchMarkers] : [],
+};
+
 const webviewEntries = existsSync('src/webview')
   ? Object.fromEntries(
       readdirSync('src/webview')
@@ -165,6 +185,7 @@ const targets = [extension];
 const cliOnly = process.argv.includes('--cli');
 if (cliOnly) targets.length = 0;
 targets.push(cli);
+targets.push(mcp);
 if (!cliOnly && Object.keys(webviewEntries).length > 0) {
   targets.push(webview);
   copyCodicons();

@@ -793,6 +793,22 @@ function printBackend(b: Awaited<ReturnType<typeof backendRows>>[number]): void 
   else if (b.problem) print(`    ${c.yellow(plain(b.problem))}`);
 }
 
+/**
+ * `factory-cockpit mcp`: the factory as an MCP server over stdio. The server and the SDK
+ * live in dist/mcp.js beside this bundle (esbuild.config.mjs), loaded here only; from
+ * the sources (tsx) it is src/mcp/main.ts.
+ */
+export async function mcp(command: Command): Promise<number> {
+  const { factory } = setup(command);
+  const options = command.opts<{ change?: string; attempt?: string; agent?: string }>();
+  const bundled = path.join(__dirname, 'mcp.js');
+  const file = existsSync(bundled) ? bundled : path.join(__dirname, '..', 'mcp', 'main.ts');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a sibling bundle, required at run time so the CLI never parses the SDK otherwise
+  const server = require(file) as typeof import('../mcp/main');
+  await server.serveStdio(factory, { ...(options.change ? { changeId: options.change } : {}), ...(options.attempt ? { attemptId: options.attempt } : {}), ...(options.agent ? { agent: options.agent } : {}) }, command.parent?.version() ?? '0.0.0');
+  return EXIT.ok;
+}
+
 export async function doctor(command: Command): Promise<number> {
   const ctx = setup(command);
   const isRepository = ctx.trusted ? await ctx.factory.git.isRepository() : false;

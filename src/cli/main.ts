@@ -155,6 +155,16 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
     'factory-cockpit metrics --format csv > stages.csv',
   );
   example(program.command('backends').description('the agent CLIs: installed or not, version, path, what each reports').action(action((c, _a, cmd) => c.backends(cmd))), 'factory-cockpit backends --json');
+  example(
+    program
+      .command('mcp')
+      .description("serve the factory to an agent as an MCP server over stdio (tools: the change, its context pack, the handoff, criteria, verification, notes)")
+      .option('--change <id>', 'bind it to this change (default: the current change at each call)')
+      .option('--attempt <id>', 'bind it to this running attempt: what the agent records names it')
+      .option('--agent <name>', 'the actor of what the agent records (default: the name the client reports)')
+      .action(action((c, _a, cmd) => c.mcp(cmd))),
+    'claude mcp add factory -- factory-cockpit mcp',
+  );
   example(program.command('doctor').description('backends, record health, quarantined files, runners and their log; exits 3 when the record needs attention').action(action((c, _a, cmd) => c.doctor(cmd))), 'factory-cockpit doctor');
   return program;
 }
