@@ -67,6 +67,7 @@ export const BACKENDS: readonly BackendEntry[] = [
       "model": {"type": "string", "default": "", "markdownDescription": "Model for `--model`, e.g. `claude-sonnet-4-5`. Empty: Claude Code's default."},
       "permissionMode": {"type": "string", "enum": ["acceptEdits", "bypassPermissions", "default", "plan"], "default": "acceptEdits", "description": "--permission-mode (bypassPermissions is refused when running as root)."},
       "allowedTools": {"type": "array", "items": {"type": "string"}, "default": [], "description": "--allowedTools, e.g. [\"Read\",\"Write\",\"Edit\",\"Bash\"]."},
+      "mcp": {"type": "boolean", "default": true, "markdownDescription": "Pass the factory's MCP server to each run (`--mcp-config` with a file of the run's own, `--strict-mcp-config`; tools `mcp__factory__*` allowed), bound to the change and the attempt. Your own Claude Code configuration is never edited."},
       "extraArgs": {"type": "array", "items": {"type": "string"}, "default": []},
     },
   }),

@@ -1,6 +1,8 @@
 // How each agent CLI is called headless. Flags are from each tool's own --help and
 // docs (see the parser headers for the output side); verified by running the real
 // CLIs (Claude Code 2.1.197, Codex 0.169.0, Droid 0.225.2, Gemini CLI 0.61.0).
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { BackendCapabilities } from '../core/agentEvents';
 import type { CliBackendConfig, CliPreset, Invocation, InvocationInput } from './cliBackend';
 import { createClaudeCodeParser } from './parsers/claudeCode';
@@ -45,7 +47,7 @@ export const claudeCodePreset: CliPreset = {
   installHint: 'npm install -g @anthropic-ai/claude-code',
   capabilities: { ...FULL, cost: 'agent' },
   createParser: createClaudeCodeParser,
-  buildInvocation: ({ attempt, config, model, prompt }) => ({
+  buildInvocation: ({ attempt, config, model, prompt, promptFile }) => ({
     args: [
       '-p',
       '--output-format', 'stream-json',
@@ -56,6 +58,7 @@ export const claudeCodePreset: CliPreset = {
       ...(model ? ['--model', model] : []),
       ...(attempt.budget?.turns ? ['--max-turns', String(attempt.budget.turns)] : []),
       ...(attempt.resumeSessionId ? ['--resume', attempt.resumeSessionId] : []),
+      ...claudeMcpArgs(attempt, config, promptFile),
       ...extra(config),
     ],
     // On stdin: no argv length limit, and the prompt stays out of `ps`.
@@ -171,3 +174,19 @@ export const commandPreset: CliPreset = {
 };
 
 export const CLI_PRESETS: readonly CliPreset[] = [claudeCodePreset, codexPreset, droidPreset, geminiPreset, aiderPreset, commandPreset];
+
+/**
+ * Claude Code takes the factory's MCP server per run (#18): `--mcp-config` names a file in
+ * the attempt's own temporary folder (beside the prompt file, removed with it) and
+ * `--strict-mcp-config` keeps the user's own servers out; its tools are allowed
+ * (`mcp__<name>`), since in `-p` mode a tool not allowed is silently denied. The user's
+ * configuration is never edited. Off with `factory.backends.claude-code.mcp: false`.
+ */
+export function claudeMcpArgs(attempt: InvocationInput['attempt'], config: CliBackendConfig, promptFile: string): string[] {
+  const server = attempt.mcpServer;
+  if (!server || (config as { mcp?: boolean }).mcp === false) return [];
+  const file = join(dirname(promptFile), 'mcp.json');
+  writeFileSync(file, JSON.stringify({ mcpServers: { [server.name]: { type: 'stdio', command: server.command, args: server.args, env: server.env ?? {} } } }), { mode: 0o600 });
+  // A second --allowedTools adds to the first (a variadic option in Claude Code's CLI).
+  return ['--mcp-config', file, '--strict-mcp-config', '--allowedTools', `mcp__${server.name}`];
+}

@@ -44,6 +44,22 @@ export interface AttemptRequest {
   /** Values to redact from transcripts and recorded commands besides the secret-looking variables of `env`. */
   secrets?: readonly string[];
   sink?: TranscriptSink;
+  /**
+   * The factory's MCP server for this run (src/mcp/), bound to the change and the
+   * attempt. A backend that can take an MCP server per run (its flags, its own config
+   * for the run, the run's `HOME`) passes it, unless its `mcp` setting is off; it never
+   * edits the user's own agent configuration.
+   */
+  mcpServer?: McpServerSpec;
+}
+
+/** A stdio MCP server as agents' configurations describe it. */
+export interface McpServerSpec {
+  /** The server's name for the agent (tools are `mcp__<name>__<tool>` in Claude Code). */
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
 }
 
 /**

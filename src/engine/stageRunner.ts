@@ -21,6 +21,7 @@ import type { ContextPackStore } from '../store/contextPackStore';
 import { resolveInsideWorkspace } from '../store/paths';
 import { PipelineInvalidError } from './changes';
 import type { EngineDeps } from './ports';
+import { factoryMcpServer, mcpPromptNote } from './mcpRun';
 
 /** What verifying a stage tells the engine (see engine/verification.ts). */
 export interface VerifyOutcome {
@@ -226,6 +227,9 @@ export class StageRunner {
       failures: trigger === 'run' ? undefined : failuresOf(events, stage.id, trigger),
       attempt: number,
     });
+    // The factory's MCP server, bound to this attempt, for a backend that takes one per run; the prompt says the tools exist (#18).
+    const mcpServer = factoryMcpServer({ root: deps.store.workspaceRoot, changeId, attemptId, backendId: backend.id });
+    if (mcpServer) prompt.text = `${prompt.text}\n\n${mcpPromptNote(mcpServer)}`;
 
     const isHuman = backend.id === 'human';
     // The model asked for: the stage owner's, else the backend's setting; the agent's own report comes at the end.
@@ -277,6 +281,7 @@ export class StageRunner {
         ...(owner.args?.length ? { args: owner.args } : {}),
         secrets,
         sink: { write: (entry) => transcript.write(`${JSON.stringify(entry)}\n`) },
+        ...(mcpServer ? { mcpServer } : {}),
       });
       for await (const event of run.events) {
         // Only what the record needs is kept: tool calls (for re-read detection).

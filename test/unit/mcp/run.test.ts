@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claudeCodePreset } from '../../../src/backends/presets';
+import { backendsConfigFrom, manifestSettings } from '../../../src/backends/catalog';
+import type { AttemptRequest } from '../../../src/backends/types';
+import { factoryMcpServer, locateCliBundle, mcpPromptNote } from '../../../src/engine/mcpRun';
+
+// The factory's MCP server passed per run to the agent, bound to the change and the attempt.
+describe('mcp: passing the server to a run', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fc-mcp-run-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const spec = () => factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'claude-code', cliPath: '/opt/fc/dist/cli.js' })!;
+
+  it('binds the server to the change, the attempt and the agent; only backends that take one per run get it', () => {
+    assert.deepEqual(spec().args, ['/opt/fc/dist/cli.js', '--root', '/ws', 'mcp', '--change', 'c1', '--attempt', '01JAAAAAAAAAAAAAAAAAAAAAAA', '--agent', 'claude-code']);
+    assert.equal(spec().command, process.execPath);
+    assert.equal(factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: 'x', backendId: 'aider', cliPath: '/opt/fc/dist/cli.js' }), undefined);
+    assert.match(mcpPromptNote(spec()), /mcp__factory__\*.*get_handoff.*get_context/s);
+  });
+
+  it('finds the CLI bundle this process runs (with dist/mcp.js beside it), else offers none', () => {
+    writeFileSync(join(dir, 'cli.js'), '');
+    assert.equal(locateCliBundle({}, ['node', join(dir, 'cli.js')]), undefined, 'no mcp.js beside it');
+    writeFileSync(join(dir, 'mcp.js'), '');
+    assert.equal(locateCliBundle({}, ['node', join(dir, 'cli.js')]), join(dir, 'cli.js'));
+    assert.equal(locateCliBundle({}, ['node', '/usr/lib/node_modules/mocha/bin/mocha.js']), undefined);
+  });
+
+  it('Claude Code gets --mcp-config (a file of the run), --strict-mcp-config and the tools allowed; the setting turns it off', () => {
+    const promptFile = join(dir, 'prompt.md');
+    const attempt: AttemptRequest = { prompt: 'p', cwd: '/ws', env: {}, mcpServer: spec() };
+    const config = backendsConfigFrom(() => undefined)['claude-code']!;
+    assert.equal(config.mcp, true, 'on by default');
+    const { args } = claudeCodePreset.buildInvocation({ attempt, config, model: undefined, prompt: 'p', promptFile, contextFile: join(dir, 'context.md') });
+    const at = args.indexOf('--mcp-config');
+    assert.ok(at > 0);
+    assert.equal(args[at + 1], join(dir, 'mcp.json'));
+    assert.ok(args.includes('--strict-mcp-config'));
+    assert.equal(args[args.lastIndexOf('--allowedTools') + 1], 'mcp__factory');
+    const file = JSON.parse(readFileSync(join(dir, 'mcp.json'), 'utf8')) as { mcpServers: Record<string, { type: string; command: string; args: string[] }> };
+    assert.deepEqual(file.mcpServers.factory, { type: 'stdio', command: process.execPath, args: spec().args, env: {} });
+
+    const off = backendsConfigFrom((key) => (key === 'factory.backends.claude-code.mcp' ? false : undefined))['claude-code']!;
+    const none = claudeCodePreset.buildInvocation({ attempt, config: off, model: undefined, prompt: 'p', promptFile, contextFile: '' }).args;
+    assert.ok(!none.includes('--mcp-config') && !none.includes('--strict-mcp-config'));
+    assert.ok(manifestSettings()['factory.backends.claude-code.mcp'], 'the manifest declares the setting');
+  });
+});
