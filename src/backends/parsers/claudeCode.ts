@@ -153,7 +153,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'system':
-          return value.subtype === 'init' ? sessionEventOf(value, str(value.claude_code_version)) : [];
+          return value.subtype === 'init' ? [...sessionEventOf(value, str(value.claude_code_version)), ...mcpServerWarnings(value)] : [];
         case 'assistant': {
           const message = obj(value.message);
           return message ? assistant(message, value) : [];
@@ -174,4 +174,22 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     }),
     end: () => [],
   };
+}
+
+/**
+ * Claude Code does not fail when an MCP server does not start (exit 0, `result` success):
+ * only `system/init`'s `mcp_servers[].status` says `failed` or `pending` (AGENT-CLIS.md,
+ * verified with 2.1.332). Each server that is not `connected` becomes a warning, which the
+ * surfaces show and the transcript keeps with the init line (#18).
+ */
+export function mcpServerWarnings(init: Record<string, unknown>): AgentEvent[] {
+  const servers = Array.isArray(init.mcp_servers) ? (init.mcp_servers as unknown[]) : [];
+  const out: AgentEvent[] = [];
+  for (const server of servers) {
+    const s = server && typeof server === 'object' ? (server as { name?: unknown; status?: unknown }) : {};
+    const name = typeof s.name === 'string' ? s.name : '?';
+    const status = typeof s.status === 'string' ? s.status : 'unknown';
+    if (status !== 'connected') out.push({ kind: 'error', fatal: false, message: `The MCP server "${name}" did not start for Claude Code (status ${status}): its tools are not available to this attempt.` });
+  }
+  return out;
 }

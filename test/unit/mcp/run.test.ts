@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { claudeCodePreset } from '../../../src/backends/presets';
 import { backendsConfigFrom, manifestSettings } from '../../../src/backends/catalog';
 import type { AttemptRequest } from '../../../src/backends/types';
+import { createClaudeCodeParser } from '../../../src/backends/parsers/claudeCode';
 import { factoryMcpServer, locateCliBundle, mcpPromptNote } from '../../../src/engine/mcpRun';
 
 // The factory's MCP server passed per run to the agent, bound to the change and the attempt.
@@ -50,5 +51,16 @@ describe('mcp: passing the server to a run', () => {
     const none = claudeCodePreset.buildInvocation({ attempt, config: off, model: undefined, prompt: 'p', promptFile, contextFile: '' }).args;
     assert.ok(!none.includes('--mcp-config') && !none.includes('--strict-mcp-config'));
     assert.ok(manifestSettings()['factory.backends.claude-code.mcp'], 'the manifest declares the setting');
+  });
+
+  it("warns when Claude Code reports the server did not start (it still exits 0 with result success)", () => {
+    const parser = createClaudeCodeParser({ cwd: '/ws' });
+    const init = (status: string) => JSON.stringify({ type: 'system', subtype: 'init', session_id: 's1', model: 'm', claude_code_version: '2.1.332', mcp_servers: [{ name: 'factory', status }] });
+    const failed = parser.parse(init('failed'));
+    assert.ok(failed.some((e) => e.kind === 'session'));
+    const warning = failed.find((e) => e.kind === 'error') as { message: string; fatal: boolean } | undefined;
+    assert.ok(warning && !warning.fatal);
+    assert.match(warning.message, /"factory" did not start.*failed/);
+    assert.ok(!createClaudeCodeParser({ cwd: '/ws' }).parse(init('connected')).some((e) => e.kind === 'error'));
   });
 });
