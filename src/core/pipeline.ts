@@ -109,7 +109,7 @@ export const StageSchema = z.looseObject({
   title: z.string().min(1),
   role: z.string().default(''),
   owner: OwnerSchema,
-  prompt: z.string().default('').describe('Prompt template: {{change.title}}, {{context}}, {{previous.summary}}, {{previous.outputs}}, {{failures}}'),
+  prompt: z.string().default('').describe('Prompt template: {{change.title}}, {{change.description}}, {{context}}, {{previous.handoff}} (or just {{previous.summary}}), {{previous.outputs}}, {{failures}}'),
   inputs: z.array(z.string()).default([]).describe('What the stage receives: context item kinds or previous stage outputs'),
   outputs: z.array(z.string()).default([]).describe('Paths the stage must produce'),
   verification: z.array(CriterionSchema).default([]),
@@ -147,8 +147,32 @@ export const PipelineSchema = z
   });
 export type Pipeline = z.infer<typeof PipelineSchema>;
 
-/** The pipeline written on first use: plan, implement, test, review, QA with evidence. */
-export function defaultPipeline(): Pipeline {
+/** The project's own test command, as found in its files (store/projectTests.ts). */
+export interface DetectedTests {
+  argv: string[];
+  env?: Record<string, string>;
+  /** The report the command writes (JUnit XML or TAP): only with a report do the tests count one by one. */
+  reports?: string[];
+  format?: 'junit' | 'tap';
+  /** Where it was found, for the person editing pipeline.json. */
+  source: string;
+}
+
+/** A criterion that runs the project's tests: with their report when there is one, else their exit code. */
+function testsCriterion(tests: DetectedTests, id: string, title: string) {
+  const base = { id, title, argv: tests.argv, ...(tests.env ? { env: tests.env } : {}) };
+  return tests.reports?.length ? { ...base, kind: 'testReport' as const, reports: tests.reports, format: tests.format ?? 'junit' } : { ...base, kind: 'command' as const };
+}
+
+/**
+ * The pipeline written on first use: plan, implement, test, review, QA with evidence.
+ * Every agent-owned stage passes on positive evidence, never on an agent's clean exit
+ * alone: the plan must exist, and Implement and Test run the project's own tests when
+ * they can be found. Without them those two stages still hand off, shown as "passed,
+ * unverified" until a criterion is added.
+ */
+export function defaultPipeline(options: { tests?: DetectedTests } = {}): Pipeline {
+  const tests = options.tests;
   return PipelineSchema.parse({
     version: PIPELINE_SCHEMA_VERSION,
     stages: [
@@ -157,7 +181,7 @@ export function defaultPipeline(): Pipeline {
         title: 'Plan',
         role: 'planner',
         owner: { backend: 'claude-code' },
-        prompt: 'Write PLAN.md: a short plan for "{{change.title}}".\n\n{{change.description}}\n\n{{context}}',
+        prompt: 'Write PLAN.md: a short plan for "{{change.title}}".\n\n{{change.description}}\n\n{{context}}\n\n{{failures}}',
         outputs: ['PLAN.md'],
         verification: [{ id: 'plan-written', kind: 'fileExists', paths: ['PLAN.md'] }],
         autonomy: 'approve',
@@ -167,7 +191,8 @@ export function defaultPipeline(): Pipeline {
         title: 'Implement',
         role: 'implementer',
         owner: { backend: 'claude-code' },
-        prompt: 'Implement "{{change.title}}" following the plan.\n\nPlan summary: {{previous.summary}}\n\n{{context}}\n\n{{failures}}',
+        prompt: 'Implement "{{change.title}}" following the plan in PLAN.md.\n\n{{previous.handoff}}\n\n{{context}}\n\n{{failures}}',
+        verification: tests ? [testsCriterion(tests, 'tests-still-pass', `The project's tests still pass (${tests.source})`)] : [],
         autonomy: 'auto',
       },
       {
@@ -175,7 +200,8 @@ export function defaultPipeline(): Pipeline {
         title: 'Test',
         role: 'tester',
         owner: { backend: 'claude-code' },
-        prompt: 'Write and run tests for "{{change.title}}".\n\nWhat was implemented: {{previous.summary}}\n\n{{context}}\n\n{{failures}}',
+        prompt: 'Write and run tests for "{{change.title}}".\n\n{{previous.handoff}}\n\n{{context}}\n\n{{failures}}',
+        verification: tests ? [testsCriterion(tests, 'tests-pass', `The project's tests pass (${tests.source})`)] : [],
         autonomy: 'auto',
       },
       {

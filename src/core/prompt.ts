@@ -22,7 +22,7 @@ export interface RenderedPrompt {
 
 const PLACEHOLDER = /\{\{\s*([a-zA-Z]+(?:\.[a-zA-Z]+)?)\s*\}\}/g;
 
-export const DEFAULT_PROMPT = '{{stage.title}} for the change "{{change.title}}".\n\n{{change.description}}\n\n{{previous.summary}}\n\n{{context}}\n\n{{failures}}';
+export const DEFAULT_PROMPT = '{{stage.title}} for the change "{{change.title}}".\n\n{{change.description}}\n\n{{previous.handoff}}\n\n{{context}}\n\n{{failures}}';
 
 export function renderPrompt(template: string, values: PromptValues): RenderedPrompt {
   const table: Record<string, string> = {
@@ -36,7 +36,9 @@ export function renderPrompt(template: string, values: PromptValues): RenderedPr
     'stage.role': values.stage.role,
     context: values.context,
     'previous.stage': values.previous?.stageId ?? '',
-    'previous.summary': values.previous?.summary ? `Handoff from ${values.previous.stageId}: ${values.previous.summary}` : '',
+    // The summary as the previous stage wrote it; `previous.handoff` says where it comes from.
+    'previous.summary': values.previous?.summary ?? '',
+    'previous.handoff': values.previous?.summary ? `What the ${values.previous.stageId} stage handed over: ${values.previous.summary}` : '',
     'previous.outputs': values.previous?.outputs.length ? `Outputs of ${values.previous.stageId}: ${values.previous.outputs.join(', ')}` : '',
     failures: values.failures ? `The previous attempt did not pass. Fix this:\n${values.failures}` : '',
     attempt: String(values.attempt),

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import { allowedActions, decide, decideAttempt, nextRun, parseTicketOrDescription, primaryAction, stageToVerify, type ActionContext, type AttemptAction, type StageAction, type Verdict } from '../core/actions';
 import type { Actor, EventDraft, FactoryEvent } from '../core/events';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
-import type { Owner, Pipeline } from '../core/pipeline';
+import { defaultPipeline, type DetectedTests, type Owner, type Pipeline } from '../core/pipeline';
+import { detectTestCommand } from '../store/projectTests';
 import { BACKENDS, backendEntry, backendsConfigFrom, secretVariables } from '../backends/catalog';
 import { checkBackends, type BackendCheck } from '../backends/check';
 import { createBackends, type BackendRegistry } from '../backends/registry';
@@ -127,7 +128,13 @@ export class Factory {
     this.clock = ports.clock ?? systemClock;
     this.log = ports.log ?? silentLog;
     // Restricted Mode writes nothing into the repository: no event, evidence, quarantine move or .gitignore.
-    this.store = new FileRecordStore(ports.root, { now: () => this.clock.now(), mayWrite: () => ports.trust.isTrusted(), ...(ports.onProblem ? { onProblem: ports.onProblem } : {}) });
+    this.store = new FileRecordStore(ports.root, {
+      now: () => this.clock.now(),
+      mayWrite: () => ports.trust.isTrusted(),
+      // The first pipeline verifies Implement and Test with the project's own tests when it has some.
+      defaultPipeline: () => defaultPipeline(proposedTests(ports.root)),
+      ...(ports.onProblem ? { onProblem: ports.onProblem } : {}),
+    });
     this.evidence = this.store.evidence;
     this.git = trustGatedGit(new GitAdapter(ports.root), ports.trust, os.userInfo().username || 'unknown');
     this.pointer = new CurrentPointerFile(ports.root);
@@ -590,6 +597,12 @@ function actorStamped(store: RecordStore, actor: () => Promise<Actor>): RecordSt
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/** The project's test command, proposed in the first pipeline.json (and editable there). */
+function proposedTests(root: string): { tests?: DetectedTests } {
+  const tests = detectTestCommand(root);
+  return tests ? { tests } : {};
 }
 
 function processIsAlive(pid: number): boolean {

@@ -121,6 +121,8 @@ export interface FileRecordStoreOptions {
    * and evidence put throw RecordReadOnlyError. Default: always true.
    */
   mayWrite?: () => boolean;
+  /** The pipeline written (or used) when there is no pipeline.json; default: defaultPipeline(). */
+  defaultPipeline?: () => Pipeline;
   /**
    * The per-user cache folder that holds one folder per repository (the summary index
    * lives there, never in the repository). Default: userCacheRoot() in cacheDir.ts
@@ -160,6 +162,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   private readonly onProblem: (problem: RecordProblem) => void;
   private readonly migrations: MigrationRegistry;
   private readonly mayWrite: () => boolean;
+  private readonly makeDefaultPipeline: () => Pipeline;
   private readonly cacheDir: string | undefined;
   private readonly fsx: RecordFs;
   private cachedIndexPath: string | undefined;
@@ -174,6 +177,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     this.factoryDir = path.join(workspaceRoot, '.factory');
     this.pipelinePath = path.join(this.factoryDir, 'pipeline.json');
     this.mayWrite = options.mayWrite ?? (() => true);
+    this.makeDefaultPipeline = options.defaultPipeline ?? (() => defaultPipeline());
     this.evidence = new FileEvidenceStore(workspaceRoot, this.factoryDir, { mayWrite: this.mayWrite });
     this.now = options.now ?? (() => new Date());
     this.onProblem = options.onProblem ?? (() => undefined);
@@ -203,7 +207,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       return { problems: [this.report(this.problemFor(error, this.pipelinePath))], created: false };
     }
     if (read === undefined) {
-      const pipeline = defaultPipeline();
+      const pipeline = this.makeDefaultPipeline();
       // Restricted Mode: the default is used, not written.
       if (options.createIfMissing === false || !this.mayWrite()) return { pipeline, problems: [], created: false };
       await this.prepareForWriting();

@@ -72,7 +72,7 @@ describe('Stage engine in the editor', function () {
     assert.deepEqual(handoffs.map((e) => `${e.data.fromStage}->${e.data.toStage}`), ['plan->implement', 'implement->review']);
     assert.equal(started[1]!.data.contextVersion, handoffs[0]!.data.contextVersion, 'implement consumed the version plan handed forward');
     assert.equal(started[2]!.data.contextVersion, handoffs[1]!.data.contextVersion, 'review consumed the version implement handed forward');
-    assert.match(String(started[1]!.data.prompt), /Handoff from plan: Plan: a reset module\./);
+    assert.match(String(started[1]!.data.prompt), /Implement\.\nPlan: a reset module\./);
     // The view reads the record asynchronously: wait for it to show all three.
     const s = await snapshotWhere(await cockpitApi(), (x) => x.current?.stages.map((st) => st.status).join() === 'passed,passed,running', 'plan and implement passed, review open in the view');
     assert.equal(s.current!.stages[2]!.owner.person, 'Rita');

@@ -114,7 +114,7 @@ describe('engine: stage runner', function () {
     // and that pack holds the plan as a stage output.
     assert.equal(started[1]!.data.contextVersion, handoffs[0]!.data.contextVersion);
     assert.notEqual(started[0]!.data.contextVersion, handoffs[0]!.data.contextVersion);
-    assert.match(String(started[1]!.data.prompt), /Handoff from plan: Planned: two steps\./);
+    assert.match(String(started[1]!.data.prompt), /Implement\. Planned: two steps\./);
     assert.match(String(started[1]!.data.prompt), /# Plan/);
     const finished = events.filter((e) => isEvent(e, 'attempt.finished'));
     assert.equal(finished[0]!.data.outcome, 'succeeded');
