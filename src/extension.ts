@@ -22,6 +22,7 @@ import { FactoryStatusBar } from './ui/statusBar';
 import { registerTranscriptViews } from './ui/transcriptView';
 import { registerVerification } from './ui/verification';
 import { registerReview } from './ui/reviewPanel';
+import { registerMcpProvider } from './ui/mcpProvider';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -117,6 +118,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       ...registerCommands(cockpit, vscodePrompter, log),
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
       ...registerDashboard(context, cockpit, log).disposables,
+      ...registerMcpProvider(context, factory, log),
       vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, log)),
       cockpit.onDidChange((s) => {
         view.description = s.current ? s.current.title : undefined;

@@ -32,7 +32,7 @@ describe('the backend table', () => {
       'factory.backends.timeoutMs': 5000,
     };
     const config = backendsConfigFrom((key) => values[key]);
-    assert.deepEqual(config['claude-code'], { timeoutMs: 5000, path: '/opt/claude' });
+    assert.deepEqual(config['claude-code'], { timeoutMs: 5000, path: '/opt/claude', mcp: true });
     assert.deepEqual(config.command, { timeoutMs: 5000, argv: ['node', 'agent.mjs', '{prompt}'] });
     const acpDefault = manifestSettings()['factory.backends.acp.clientFileSystem']!.default;
     assert.equal(config.acp!.clientFileSystem, acpDefault);
