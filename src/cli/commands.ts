@@ -16,6 +16,7 @@ import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
 import { startDetachedRunner, type DetachedSpec } from '../engine/detachedStart';
 import { exportReview } from '../engine/reviewExport';
+import { MCP_CAPABLE_BACKENDS } from '../engine/mcpRun';
 import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './schemas';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
@@ -778,8 +779,14 @@ async function backendRows(ctx: CliContext) {
 export async function backends(command: Command): Promise<number> {
   const ctx = setup(command);
   const rows = await backendRows(ctx);
-  if (ctx.globals.json) printJson({ kind: 'backends', version: OUTPUT_VERSION, backends: rows });
-  else for (const b of rows) printBackend(b);
+  // Whether a run passes the factory's MCP server to the agent (#18): per run only, never by editing the agent's own configuration.
+  const mcpOf = (id: string): 'perRun' | 'off' | 'none' => (!MCP_CAPABLE_BACKENDS.has(id) ? 'none' : ctx.settings.values[`factory.backends.${id}.mcp`] === false ? 'off' : 'perRun');
+  if (ctx.globals.json) printJson({ kind: 'backends', version: OUTPUT_VERSION, backends: rows.map((b) => ({ ...b, mcp: mcpOf(b.id) })) });
+  else
+    for (const b of rows) {
+      printBackend(b);
+      if (b.id !== 'human' && !b.inEditor) print(`    ${c.dim(mcpOf(b.id) === 'perRun' ? 'MCP: the factory server is passed to each run' : mcpOf(b.id) === 'off' ? 'MCP: off (factory.backends.' + b.id + '.mcp)' : 'no MCP: the factory server is not passed to its runs')}`);
+    }
   return EXIT.ok;
 }
 

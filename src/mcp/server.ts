@@ -158,7 +158,8 @@ export function createMcpServer(factory: Factory, binding: McpBinding = {}, vers
       const change = await changeOf(changeId);
       const [rendered, pack] = await Promise.all([factory.context.render(change.id, budgetTokens ? { budgetTokens } : {}), factory.context.load(change.id)]);
       const stageId = binding.attemptId ? stageOf(change, undefined).id : undefined;
-      await record(change.id, { type: 'context.fetched', data: { contextVersion: rendered.version, what: 'pack', tool: 'get_context', ...(stageId ? { stageId } : {}) } });
+      // A fetch is the attempt's consumption (core/signal.ts): recorded for an attempt only.
+      if (binding.attemptId) await record(change.id, { type: 'context.fetched', data: { contextVersion: rendered.version, what: 'pack', tool: 'get_context', ...(stageId ? { stageId } : {}) } });
       const items = pack.items.map((i) => ({ id: i.id, kind: i.kind, title: i.title, tokens: i.tokens, pinned: i.pinned, included: rendered.included.includes(i.id) }));
       return { ...text(rendered.text, { changeId: change.id, version: rendered.version, tokens: rendered.tokens, withinBudget: rendered.withinBudget, items, cut: rendered.cut }), changeId: change.id, fetched: true };
     }),
@@ -258,7 +259,7 @@ export function createMcpServer(factory: Factory, binding: McpBinding = {}, vers
       const [events, pipe] = await Promise.all([factory.events(change.id), pipeline()]);
       const handoff = handoffInto(events, pipe, stage.id);
       const failures = failuresOf(events, stage.id, 'retry');
-      if (handoff?.contextVersion) await record(change.id, { type: 'context.fetched', data: { contextVersion: handoff.contextVersion, what: 'handoff', tool: 'get_handoff', stageId: stage.id } });
+      if (binding.attemptId && handoff?.contextVersion) await record(change.id, { type: 'context.fetched', data: { contextVersion: handoff.contextVersion, what: 'handoff', tool: 'get_handoff', stageId: stage.id } });
       const lines = [
         `Handoff into ${stage.id} (${stage.title}):`,
         handoff ? `From ${handoff.fromStage}${handoff.contextVersion ? `, context pack version ${handoff.contextVersion.slice(0, 12)}` : ''}.` : 'No handoff yet: this is the first stage, or the stage before it has not handed off.',
