@@ -23,6 +23,7 @@ import { registerTranscriptViews } from './ui/transcriptView';
 import { registerVerification } from './ui/verification';
 import { registerReview } from './ui/reviewPanel';
 import { registerMcpProvider } from './ui/mcpProvider';
+import { notify, plainLabel, safeLog } from './ui/surface';
 
 /** What other extensions (and the integration tests) can read. */
 export interface FactoryCockpitApi {
@@ -39,7 +40,8 @@ export interface FactoryCockpitApi {
 }
 
 export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | undefined {
-  const log = vscode.window.createOutputChannel('Factory Cockpit', { log: true });
+  // Every line is plain text: an agent's output or a hostile title cannot reverse or hide text in the log.
+  const log = safeLog(vscode.window.createOutputChannel('Factory Cockpit', { log: true }));
   context.subscriptions.push(log);
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder || folder.uri.scheme !== 'file') {
@@ -83,7 +85,9 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
     const cockpit = new Cockpit(factory, log, (problems) => {
       const first = problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-      void vscode.window.showWarningMessage(`Factory: a record file failed validation and was set aside: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
+      // Restricted Mode moves nothing: the file is set aside once the folder is trusted.
+      const what = first.pending ? 'will be set aside once the folder is trusted' : first.quarantinedTo ? 'was set aside' : 'cannot be read';
+      void notify.warn(`Factory: a record file ${what}: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
     });
     noteProblem = (p) => cockpit.noteProblem(p);
     changed = () => void cockpit.refresh();
@@ -119,9 +123,16 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       ...registerContextPanel(context, cockpit, vscodePrompter, log),
       ...registerDashboard(context, cockpit, log).disposables,
       ...registerMcpProvider(context, factory, log),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => void recoverInterrupted(cockpit, log)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        // What Restricted Mode only reported is set aside now, with the same report.
+        void factory.store
+          .setAsidePending()
+          .then((moved) => moved.forEach((p) => cockpit.noteProblem(p)))
+          .catch((e: unknown) => log.error(`Setting aside the files found in Restricted Mode failed: ${String(e)}`))
+          .then(() => recoverInterrupted(cockpit, log));
+      }),
       cockpit.onDidChange((s) => {
-        view.description = s.current ? s.current.title : undefined;
+        view.description = s.current ? plainLabel(s.current.title) : undefined;
       }),
     );
     void recoverInterrupted(cockpit, log)

@@ -30,6 +30,7 @@ import { changeForBranch, listChangeSummaries, loadChange, startChange, type Bra
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
 import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
 import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
+import { stageTaskText } from './stageTask';
 import { ReviewService } from './review';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
 import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
@@ -383,6 +384,13 @@ export class Factory {
     const change = await this.change(input.changeId);
     await this.ensure('changeOwner', change, input.stageId);
     await this.runner.changeOwner(input);
+  }
+
+  /** What a person owning a stage is asked to do: their stage's view (it has no agent transcript). */
+  async stageTask(changeId: string, stageId: string): Promise<string> {
+    const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
+    if (!pipeline) throw new FactoryRefusal('The pipeline definition is invalid: fix .factory/pipeline.json first.');
+    return stageTaskText(await this.change(changeId), pipeline, stageId);
   }
 
   /** Who can own a stage: every backend of the table, and a person. */

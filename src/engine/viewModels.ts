@@ -6,3 +6,4 @@ export { parseHostMessage, parseWebviewMessage } from '../core/contextPanelProto
 export { coalesceOps } from '../core/transcriptEntries';
 export { TranscriptModel, workspaceRelative } from '../core/transcriptModel';
 export { parseTranscriptHostMessage, parseTranscriptWebviewMessage } from '../core/transcriptProtocol';
+export { plainDetail, plainLabel, plainMarkdown, plainMessage } from '../core/safeText';

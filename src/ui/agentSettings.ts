@@ -2,6 +2,7 @@
 // `.factory/`), the "Check Agent Backends" picker, and recovery of attempts whose
 // window closed. Which backends exist and which keys they read is the engine's table.
 import * as vscode from 'vscode';
+import { notify, plainLabel } from './surface';
 import type { Cockpit } from './cockpit';
 import { reportingCommands } from './reportingCommand';
 
@@ -22,9 +23,10 @@ export function registerBackendCommands(context: vscode.ExtensionContext, cockpi
           .join(', ');
       await vscode.window.showQuickPick(
         checks.map((c) => ({
-          label: `${c.available ? '$(pass-filled)' : '$(circle-slash)'} ${c.displayName}`,
-          description: c.available ? [c.version, c.path].filter(Boolean).join(' · ') : c.problem,
-          detail: `Reports: ${reports(c)}${c.setting ? ` · setting: ${c.setting}` : ''}`,
+          label: `${c.available ? '$(pass-filled)' : '$(circle-slash)'} ${plainLabel(c.displayName)}`,
+          // A version line or a path comes from the machine, not from us: plain.
+          description: plainLabel(c.available ? [c.version, c.path].filter(Boolean).join(' · ') : c.problem, 400),
+          detail: plainLabel(`Reports: ${reports(c)}${c.setting ? ` · setting: ${c.setting}` : ''}`, 400),
         })),
         { title: 'Factory: agent backends on this machine', placeHolder: `${checks.filter((c) => c.available).length} of ${checks.length} available` },
       );
@@ -46,7 +48,7 @@ async function setApiKey(secrets: vscode.SecretStorage, variables: readonly stri
   if (value === undefined) return;
   if (value) await secrets.store(secretKey(name.label), value);
   else await secrets.delete(secretKey(name.label));
-  void vscode.window.showInformationMessage(value ? `Factory: ${name.label} is stored in SecretStorage.` : `Factory: ${name.label} removed.`);
+  void notify.info(value ? `Factory: ${name.label} is stored in SecretStorage.` : `Factory: ${name.label} removed.`);
 }
 
 /** On start (and when trust is granted): attempts whose process died are recorded as interrupted. */
@@ -56,7 +58,7 @@ export async function recoverInterrupted(cockpit: Cockpit, log: vscode.LogOutput
   await cockpit.refresh();
   if (recovered.length === 0) return;
   log.warn(`Recorded ${recovered.length} interrupted attempt(s): ${recovered.map((r) => `${r.changeId}/${r.stageId}`).join(', ')}`);
-  const choice = await vscode.window.showWarningMessage(
+  const choice = await notify.warn(
     `Factory: ${recovered.length} attempt(s) stopped when the window closed (${recovered.map((r) => r.stageId).join(', ')}). They are recorded as interrupted.`,
     'Retry',
   );

@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { ContextItem } from '../core/contextPack';
 import type { HostMessage, PanelState, WebviewMessage } from '../core/contextPanelProtocol';
@@ -440,7 +441,7 @@ class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable 
         if (!chosen) {
           const detected = (await detectConventions(this.root)).filter((d) => !d.problem && d.files.length > 0);
           if (detected.length === 0) {
-            void vscode.window.showInformationMessage('Factory: no convention files found (AGENTS.md, CLAUDE.md, .github/copilot-instructions.md, .cursorrules, .cursor/rules, .kiro/steering).');
+            void notify.info('Factory: no convention files found (AGENTS.md, CLAUDE.md, .github/copilot-instructions.md, .cursorrules, .cursor/rules, .kiro/steering).');
             return undefined;
           }
           chosen = await this.prompter.pick<string[]>({ title: 'Add conventions to context', placeHolder: 'Which of the detected conventions?' }, [

@@ -9,6 +9,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
 import { RunnerFollower, RunnerRegistry, type RunnerLine, type RunnerRecord } from '../engine/detachedRun';
@@ -167,7 +168,7 @@ export class DetachedRuns implements vscode.Disposable {
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       await vscode.window.showTextDocument(doc, { preview: true });
     } catch {
-      void vscode.window.showInformationMessage(`Factory: no runner has written its log yet (${path.basename(file)} in the per-user cache).`);
+      void notify.info(`Factory: no runner has written its log yet (${path.basename(file)} in the per-user cache).`);
     }
   }
 

@@ -25,13 +25,20 @@ const attemptLook: Record<AttemptOutcome | 'running', { icon: string; color?: st
   interrupted: { icon: 'debug-disconnect', color: 'list.warningForeground', label: 'interrupted' },
 };
 
-export function stageIcon(status: StageStatus): vscode.ThemeIcon {
+export function stageIcon(status: StageStatus, unverified = false): vscode.ThemeIcon {
+  // Passed on no evidence: an outline check in the warning colour, never the filled green one.
+  if (unverified && (status === 'passed' || status === 'stale')) return new vscode.ThemeIcon('pass', new vscode.ThemeColor('list.warningForeground'));
   const look = stageLook[status];
   return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
 }
 
 export function stageStatusLabel(status: StageStatus): string {
   return stageLook[status].label;
+}
+
+/** A stage's state in words, as every surface shows it: "passed, unverified" is never just "passed". */
+export function stageStatusText(stage: { status: StageStatus; unverified?: boolean }): string {
+  return stage.unverified && (stage.status === 'passed' || stage.status === 'stale') ? `${stageLook[stage.status].label}, unverified` : stageLook[stage.status].label;
 }
 
 function attemptKey(attempt: AttemptState): AttemptOutcome | 'running' {

@@ -1,6 +1,7 @@
 // Questions the cockpit asks a person. A port, so commands stay testable and other
 // front ends (the CLI) ask their own way.
 import * as vscode from 'vscode';
+import { plainLabel } from './surface';
 
 export interface PickItem<T> {
   label: string;
@@ -17,9 +18,9 @@ export interface Prompter {
 export const vscodePrompter: Prompter = {
   async input({ title, prompt, placeHolder, value, required }) {
     return vscode.window.showInputBox({
-      title,
-      prompt,
-      placeHolder,
+      title: plainLabel(title),
+      prompt: plainLabel(prompt, 400),
+      placeHolder: placeHolder === undefined ? undefined : plainLabel(placeHolder),
       value,
       ignoreFocusOut: true,
       validateInput: required ? (text) => (text.trim() ? undefined : 'Required') : undefined,
@@ -27,8 +28,9 @@ export const vscodePrompter: Prompter = {
   },
   async pick(options, items) {
     const picked = await vscode.window.showQuickPick(
-      items.map((item) => ({ label: item.label, description: item.description, detail: item.detail, item })),
-      { title: options.title, placeHolder: options.placeHolder, ignoreFocusOut: true, matchOnDescription: true },
+      // Every label a pick shows is someone's text (titles, file names): plain, never an icon.
+      items.map((item) => ({ label: plainLabel(item.label), description: item.description === undefined ? undefined : plainLabel(item.description, 400), detail: item.detail === undefined ? undefined : plainLabel(item.detail, 400), item })),
+      { title: plainLabel(options.title), placeHolder: options.placeHolder === undefined ? undefined : plainLabel(options.placeHolder, 400), ignoreFocusOut: true, matchOnDescription: true },
     );
     return picked?.item.value;
   },

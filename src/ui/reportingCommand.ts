@@ -1,6 +1,7 @@
 // Every Factory command reports its failure the same way: the stack in the log, the
 // message in an error notification with a way to the log, and `undefined` as result.
 import * as vscode from 'vscode';
+import { notify } from './surface';
 
 export type CommandRegistrar = <A extends unknown[]>(name: string, fn: (...args: A) => Promise<unknown>) => vscode.Disposable;
 
@@ -13,7 +14,7 @@ export function reportingCommands(log: vscode.LogOutputChannel, describe: (error
       } catch (error) {
         const message = describe(error);
         log.error(`${name}: ${error instanceof Error ? (error.stack ?? message) : message}`);
-        void vscode.window.showErrorMessage(`Factory: ${message}`, 'Show Log').then((choice) => choice && log.show());
+        void notify.error(`Factory: ${message}`, 'Show Log').then((choice) => choice && log.show());
         return undefined;
       }
     });

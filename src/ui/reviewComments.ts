@@ -4,6 +4,7 @@
 // attempt, the path, the side, the line and the tree, and shown again as a thread
 // whenever the change's review is opened (in this window or another, or after reload).
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import type { AttemptStep, ReviewComment } from '../core/review';
 import type { Factory } from '../engine/factory';
 import type { ReviewSession } from '../engine/review';
@@ -90,7 +91,7 @@ export class ReviewComments implements vscode.Disposable {
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       this.log.error(`Review comment: ${text}`);
-      void vscode.window.showErrorMessage(`Factory: the comment was not recorded: ${text}`);
+      void notify.error(`Factory: the comment was not recorded: ${text}`);
     }
   }
 

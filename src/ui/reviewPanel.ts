@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import type { ReviewHostMessage, ReviewRequest, ReviewReplyResult, ReviewWebviewMessage } from '../core/reviewProtocol';
 import type { AttemptStep } from '../core/review';
 import type { DiffFile } from '../core/reviewHunks';
@@ -448,7 +449,7 @@ async function exportWithDialog(panel: ReviewPanel, format: ExportFormat): Promi
 export async function writeExport(panel: ReviewPanel, format: ExportFormat, file: string): Promise<string> {
   const text = await exportReview(panel.factory.review, panel.session, format);
   await fs.writeFile(file, text);
-  void vscode.window.showInformationMessage(`Factory: the review was exported to ${plainMessage(path.basename(file))}.`);
+  void notify.info(`Factory: the review was exported to ${plainMessage(path.basename(file))}.`);
   return file;
 }
 
@@ -456,7 +457,7 @@ async function decideHunk(panels: ReviewPanels, input: { changeId: string; attem
   const panel = panels.panelFor(input.changeId);
   if (!panel) throw new Error('Open the change in the review panel first.');
   await panel.factory.review.decideHunk(panel.session, input);
-  void vscode.window.showInformationMessage(`Factory: hunk ${input.decision === 'rejected' ? 'rejected and reverted' : 'kept'} in ${plainMessage(input.path)}.`);
+  void notify.info(`Factory: hunk ${input.decision === 'rejected' ? 'rejected and reverted' : 'kept'} in ${plainMessage(input.path)}.`);
   await panels.cockpit.refresh();
   await panel.reload();
 }

@@ -3,6 +3,7 @@
 // Workspace Trust, asks what it must through the prompts port, calls the engine, and
 // turns the engine's gates into notifications a person can act on.
 import * as vscode from 'vscode';
+import { notify, plainLabel } from './surface';
 import type { StageAction } from '../core/actions';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Owner } from '../core/pipeline';
@@ -22,10 +23,10 @@ export const vscodeConfirmer: Confirmer = {
   async confirm(message, detail, action) {
     const picked = await vscode.window.showQuickPick(
       [
-        { label: `$(warning) ${action}`, description: message, detail: detail.split('\n').join(' · '), confirmed: true },
+        { label: `$(warning) ${action}`, description: plainLabel(message, 400), detail: plainLabel(detail.split('\n').join(' · '), 2000), confirmed: true },
         { label: 'Cancel', description: 'change nothing', confirmed: false },
       ],
-      { title: message, placeHolder: `${action}? Escape cancels.`, ignoreFocusOut: true },
+      { title: plainLabel(message, 400), placeHolder: `${action}? Escape cancels.`, ignoreFocusOut: true },
     );
     return picked?.confirmed ?? false;
   },
@@ -106,8 +107,8 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       try {
         const report = await start();
         log.info(`Run of ${change.id}/${report.stageId} stopped: ${report.stopped} — ${report.detail}`);
-        if (report.stopped === 'completed') void vscode.window.showInformationMessage(`Factory: every stage of "${change.title}" has passed.`);
-        if (report.stopped === 'cancelled') void vscode.window.showInformationMessage(`Factory: ${label} was stopped.`);
+        if (report.stopped === 'completed') void notify.info(`Factory: every stage of "${change.title}" has passed.`);
+        if (report.stopped === 'cancelled') void notify.info(`Factory: ${label} was stopped.`);
         return report;
       } finally {
         subscription.dispose();
@@ -148,7 +149,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       const verdict = await factory.check('run', target.change, target.stage.id, { outOfOrder });
       if (!verdict.allowed && /has not handed off/.test(verdict.reason)) {
         // Out of order on purpose is a person's choice: ask rather than refuse.
-        const choice = await vscode.window.showWarningMessage(`Factory: ${verdict.reason}.`, 'Run Out of Order');
+        const choice = await notify.warn(`Factory: ${verdict.reason}.`, 'Run Out of Order');
         if (choice !== 'Run Out of Order') return undefined;
         return withRunProgress(target.change, target.stage.title, () => detachedOr({ change: target.change, mode: 'run', stageId: target.stage.id, outOfOrder: true }, () => factory.run({ changeId: target.change.id, stageId: target.stage.id, outOfOrder: true })));
       }
@@ -169,7 +170,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       if (!target) return undefined;
       const verdict = await factory.check('stop', target.change, target.stage.id);
       if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
-      if (!(await factory.stop(target.change.id)) && !(await deps.detached?.stop(target.change.id))) void vscode.window.showInformationMessage(`Factory: "${target.stage.title}" is not running in this window.`);
+      if (!(await factory.stop(target.change.id)) && !(await deps.detached?.stop(target.change.id))) void notify.info(`Factory: "${target.stage.title}" is not running in this window.`);
       return true;
     }),
     guard('factory.rollbackAttempt', async (arg?: AttemptArg) => {
@@ -234,9 +235,32 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     }),
     guard('factory.showTranscript', async (arg?: AttemptArg) => {
       const target = await resolveAttempt(arg, 'Show the transcript of which attempt?');
-      if (target) await deps.showTranscript(target.change, target.attempt);
+      if (!target) return;
+      // A person's work has no agent transcript: their stage's task page instead.
+      if (target.attempt.backend === 'human') await showStageTask({ changeId: target.change.id, stageId: target.attempt.stageId });
+      else await deps.showTranscript(target.change, target.attempt);
+    }),
+    guard('factory.showStageTask', async (arg?: StageArg) => {
+      const target = await resolveStage(arg, 'Show the task of which stage?');
+      if (target) await showStageTask({ changeId: target.change.id, stageId: target.stage.id });
+    }),
+    vscode.workspace.registerTextDocumentContentProvider(TASK_SCHEME, {
+      provideTextDocumentContent: (uri) => {
+        const [changeId = '', stageId = ''] = uri.path.replace(/^\//, '').replace(/\.md$/, '').split('/');
+        return factory.stageTask(changeId, stageId);
+      },
     }),
   ];
+}
+
+/** `factory-task:/<change>/<stage>.md`: a person's stage as a read-only page. */
+const TASK_SCHEME = 'factory-task';
+
+async function showStageTask(target: { changeId: string; stageId: string }): Promise<void> {
+  const uri = vscode.Uri.from({ scheme: TASK_SCHEME, path: `/${target.changeId}/${target.stageId}.md` });
+  const document = await vscode.workspace.openTextDocument(uri);
+  await vscode.languages.setTextDocumentLanguage(document, 'markdown');
+  await vscode.window.showTextDocument(document, { preview: true });
 }
 
 function capitalize(text: string): string {
@@ -252,11 +276,11 @@ function describeError(error: unknown): string {
 export async function announceGate(gate: { changeId: string; stageId: string; reason: GateReason; detail: string }): Promise<void> {
   const arg = { changeId: gate.changeId, stageId: gate.stageId };
   const actions: Record<GateReason, { show: (m: string, ...a: string[]) => Thenable<string | undefined>; buttons: [string, string][] }> = {
-    approval: { show: vscode.window.showInformationMessage, buttons: [['Approve', 'factory.approveStage'], ['Send Back', 'factory.sendBackStage']] },
-    budget: { show: vscode.window.showWarningMessage, buttons: [['Retry', 'factory.retryStage'], ['Change Owner', 'factory.changeOwner'], ['Mark Done by Hand', 'factory.completeByHand']] },
-    failed: { show: vscode.window.showErrorMessage, buttons: [['Retry', 'factory.retryStage'], ['Change Owner', 'factory.changeOwner']] },
-    retriesExhausted: { show: vscode.window.showErrorMessage, buttons: [['Mark Done by Hand', 'factory.completeByHand'], ['Change Owner', 'factory.changeOwner']] },
-    waitingForPerson: { show: vscode.window.showInformationMessage, buttons: [['Mark Done by Hand', 'factory.completeByHand']] },
+    approval: { show: notify.info, buttons: [['Approve', 'factory.approveStage'], ['Send Back', 'factory.sendBackStage']] },
+    budget: { show: notify.warn, buttons: [['Retry', 'factory.retryStage'], ['Change Owner', 'factory.changeOwner'], ['Mark Done by Hand', 'factory.completeByHand']] },
+    failed: { show: notify.error, buttons: [['Retry', 'factory.retryStage'], ['Change Owner', 'factory.changeOwner']] },
+    retriesExhausted: { show: notify.error, buttons: [['Mark Done by Hand', 'factory.completeByHand'], ['Change Owner', 'factory.changeOwner']] },
+    waitingForPerson: { show: notify.info, buttons: [['Mark Done by Hand', 'factory.completeByHand']] },
   };
   const { show, buttons } = actions[gate.reason];
   const choice = await show(`Factory: ${gate.detail}`, ...buttons.map(([label]) => label));

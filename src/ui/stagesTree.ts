@@ -8,7 +8,8 @@ import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Factory, RecordProblem } from '../engine/factory';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { describeProblem } from './cockpit';
-import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel, stageIcon, stageStatusLabel } from './presentation';
+import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel, stageIcon, stageStatusText } from './presentation';
+import { plainDetail, plainLabel, plainTooltip } from './surface';
 
 export type StageNode =
   | { kind: 'change'; change: ChangeState }
@@ -119,17 +120,17 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
 }
 
 function changeItem(change: ChangeState): vscode.TreeItem {
-  const item = new vscode.TreeItem(change.title, vscode.TreeItemCollapsibleState.Expanded);
+  const item = new vscode.TreeItem(plainLabel(change.title), vscode.TreeItemCollapsibleState.Expanded);
   item.id = `change:${change.id}`;
-  item.description = [change.branch ? `⎇ ${change.branch}` : undefined, change.ticket].filter(Boolean).join(' · ');
+  item.description = plainLabel([change.branch ? `⎇ ${change.branch}` : undefined, change.ticket].filter(Boolean).join(' · '));
   item.iconPath = new vscode.ThemeIcon(change.completed ? 'pass-filled' : 'layers');
   item.contextValue = 'change';
-  const tooltip = new vscode.MarkdownString();
-  tooltip.appendMarkdown('**').appendText(change.title).appendMarkdown('**\n\n');
-  if (change.ticket) tooltip.appendText(`Ticket: ${change.ticket}\n\n`);
-  if (change.branch) tooltip.appendText(`Branch: ${change.branch}\n\n`);
-  if (change.description) tooltip.appendText(change.description);
-  item.tooltip = tooltip;
+  item.tooltip = plainTooltip(
+    { bold: change.title },
+    ...(change.ticket ? [`\n\nTicket: ${change.ticket}`] : []),
+    ...(change.branch ? [`\n\nBranch: ${change.branch}`] : []),
+    ...(change.description ? [`\n\n${change.description}`] : []),
+  );
   return item;
 }
 
@@ -156,7 +157,7 @@ export function attemptContextValue(factory: Factory, change: ChangeState, attem
 function withAutonomy(item: vscode.TreeItem, autonomy: StageAutonomy | undefined): vscode.TreeItem {
   if (!autonomy) return item;
   item.description = [item.description, autonomy.effective === 'auto' ? 'auto-advance' : undefined].filter(Boolean).join(' · ');
-  if (item.tooltip instanceof vscode.MarkdownString) item.tooltip.appendText(`\n\nAutonomy: ${autonomy.effective === 'auto' ? 'auto-advance' : 'stops for approval'} — ${autonomy.why}`);
+  if (item.tooltip instanceof vscode.MarkdownString) item.tooltip.appendText(plainDetail(`\n\nAutonomy: ${autonomy.effective === 'auto' ? 'auto-advance' : 'stops for approval'} — ${autonomy.why}`));
   return item;
 }
 
@@ -167,46 +168,60 @@ function stageItem(factory: Factory, change: ChangeState, stage: StageState, now
       : stage.status === 'running' || stage.id === change.activeStageId
         ? vscode.TreeItemCollapsibleState.Expanded
         : vscode.TreeItemCollapsibleState.Collapsed;
-  const item = new vscode.TreeItem(stage.title, collapsible);
+  const item = new vscode.TreeItem(plainLabel(stage.title), collapsible);
   item.id = `stage:${change.id}:${stage.id}`;
   const elapsed = stage.status === 'running' ? runningFor(stage.attempts, now) : undefined;
   const spent = stage.attempts.reduce((sum, a) => sum + (a.costUsd ?? 0), 0);
-  item.description = [ownerLabel(stage.owner), elapsed ? `${stageStatusLabel(stage.status)} ${elapsed}` : stageStatusLabel(stage.status), spent > 0 ? formatCost(spent) : undefined]
-    .filter(Boolean)
-    .join(' · ');
-  item.iconPath = stageIcon(stage.status);
+  const status = stageStatusText(stage);
+  item.description = plainLabel([ownerLabel(stage.owner), elapsed ? `${status} ${elapsed}` : status, spent > 0 ? formatCost(spent) : undefined].filter(Boolean).join(' · '));
+  item.iconPath = stageIcon(stage.status, stage.unverified === true);
   item.contextValue = stageContextValue(factory, change, stage, context);
-  const tooltip = new vscode.MarkdownString();
-  tooltip.appendMarkdown('**').appendText(stage.title).appendMarkdown('**');
-  tooltip.appendText(` — ${stageStatusLabel(stage.status)}\n\nOwner: ${ownerLabel(stage.owner)}\n\nAttempts: ${stage.attempts.length}`);
-  for (const r of stage.results) tooltip.appendText(`\n\n${r.criterionId}: ${r.outcome}${r.required ? '' : ' (advisory)'}`);
-  item.tooltip = tooltip;
-  item.accessibilityInformation = { label: `${stage.title}, ${stageStatusLabel(stage.status)}, owner ${ownerLabel(stage.owner)}, ${stage.attempts.length} attempts` };
+  const lines = [` — ${status}`, `\n\nOwner: ${ownerLabel(stage.owner)}`, `\n\nAttempts: ${stage.attempts.length}`];
+  if (stage.unverified) lines.push('\n\nNo criterion verified this stage: it handed off on the agent\'s word (or a person\'s override). Add verification to .factory/pipeline.json.');
+  if (stage.sentBack) lines.push(`\n\nSent back${stage.sentBack.fromStage !== stage.id ? ` from ${stage.sentBack.fromStage}` : ''}${stage.sentBack.by ? ` by ${stage.sentBack.by}` : ''}: ${stage.sentBack.note ?? ''}`);
+  for (const r of stage.results) lines.push(`\n\n${r.criterionId}: ${r.outcome}${r.required ? '' : ' (advisory)'}`);
+  item.tooltip = plainTooltip({ bold: stage.title }, ...lines);
+  item.accessibilityInformation = { label: plainLabel(`${stage.title}, ${status}, owner ${ownerLabel(stage.owner)}, ${stage.attempts.length} attempts`, 400) };
   return item;
 }
 
+/** The model asked for, and the one the agent said answered when it differs. */
+function modelText(attempt: AttemptState): string | undefined {
+  if (attempt.reportedModel && attempt.model && attempt.reportedModel !== attempt.model) return `${attempt.model} → ${attempt.reportedModel}`;
+  return attempt.reportedModel ?? attempt.model;
+}
+
 function attemptItem(factory: Factory, change: ChangeState, stage: StageState, attempt: AttemptState, index: number, now: number, context: ActionContext): vscode.TreeItem {
-  const item = new vscode.TreeItem(`Attempt ${index + 1}`, vscode.TreeItemCollapsibleState.None);
+  const person = attempt.backend === 'human';
+  const item = new vscode.TreeItem(person ? `${index + 1}. ${stage.owner.person ?? 'A person'}'s work` : `Attempt ${index + 1}`, vscode.TreeItemCollapsibleState.None);
   item.id = `attempt:${attempt.id}`;
-  const backend = attempt.model ? `${attempt.backend} (${attempt.model})` : attempt.backend;
+  const model = modelText(attempt);
+  const backend = person ? undefined : model ? `${attempt.backend} (${model})` : attempt.backend;
   const duration = attempt.outcome ? formatDuration(attempt.durationMs) : runningFor([attempt], now);
-  item.description = [backend, attemptStatusLabel(attempt), duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · ');
-  item.iconPath = attemptIcon(attempt);
+  const failedCalls = attempt.failedToolCalls?.length ? `${attempt.failedToolCalls.length} failed tool call${attempt.failedToolCalls.length === 1 ? '' : 's'}` : undefined;
+  const status = person && !attempt.outcome ? `waiting for ${stage.owner.person ?? 'a person'}` : attemptStatusLabel(attempt);
+  item.description = plainLabel([backend, status, failedCalls, duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · '));
+  item.iconPath = failedCalls && attempt.outcome === 'succeeded' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : attemptIcon(attempt);
   item.contextValue = attemptContextValue(factory, change, attempt, context);
-  const tooltip = new vscode.MarkdownString();
-  tooltip.appendText(`${stage.title}, attempt ${index + 1}: ${attemptStatusLabel(attempt)}`);
-  if (attempt.reason) tooltip.appendText(`\n\nWhy: ${attempt.reason}`);
-  if (attempt.summary) tooltip.appendText(`\n\n${attempt.summary}`);
-  if (attempt.startedAt) tooltip.appendText(`\n\nStarted ${attempt.startedAt}`);
-  item.tooltip = tooltip;
+  // A person's attempt opens what they are asked to do, never an agent transcript.
+  item.command = person ? { command: 'factory.showStageTask', title: 'Show the Task', arguments: [{ changeId: change.id, stageId: stage.id }] } : undefined;
+  const lines = [`${stage.title}, ${person ? 'work' : 'attempt'} ${index + 1}: ${status}`];
+  if (model) lines.push(`\n\nModel: ${attempt.model ?? 'not named'}${attempt.reportedModel ? ` (the agent reported ${attempt.reportedModel})` : ''}`);
+  if (attempt.agentVersion) lines.push(`\n\nAgent version: ${attempt.agentVersion}`);
+  for (const call of attempt.failedToolCalls ?? []) lines.push(`\n\nFailed tool call ${call.name}${call.reason ? `: ${call.reason}` : ''}`);
+  if (attempt.superseded) lines.push('\n\nSuperseded: a reviewer sent the change back to an earlier stage after it.');
+  if (attempt.reason) lines.push(`\n\nWhy: ${attempt.reason}`);
+  if (attempt.summary) lines.push(`\n\n${attempt.summary}`);
+  if (attempt.startedAt) lines.push(`\n\nStarted ${attempt.startedAt}`);
+  item.tooltip = plainTooltip(...lines);
   return item;
 }
 
 function problemItem(problem: RecordProblem, root: vscode.Uri): vscode.TreeItem {
-  const item = new vscode.TreeItem(problem.path.split('/').pop() ?? problem.path, vscode.TreeItemCollapsibleState.None);
-  item.description = problem.field ? `${problem.field}: ${problem.message}` : problem.message;
+  const item = new vscode.TreeItem(plainLabel(problem.path.split('/').pop() ?? problem.path), vscode.TreeItemCollapsibleState.None);
+  item.description = plainLabel(problem.field ? `${problem.field}: ${problem.message}` : problem.message);
   item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
-  item.tooltip = describeProblem(problem);
+  item.tooltip = plainDetail(describeProblem(problem));
   item.contextValue = 'problem';
   const target = problem.quarantinedTo ?? problem.path;
   item.command = { command: 'vscode.open', title: 'Open File', arguments: [vscode.Uri.joinPath(root, ...target.split('/'))] };

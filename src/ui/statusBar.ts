@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import type { ChangeState } from '../core/fold';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
-import { verificationText } from './presentation';
+import { stageStatusText, verificationText } from './presentation';
+import { plainLabel, plainTooltip } from './surface';
 
 export class FactoryStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('factory.status', vscode.StatusBarAlignment.Left, 50);
@@ -33,12 +34,16 @@ export class FactoryStatusBar implements vscode.Disposable {
       return;
     }
     const stage = change.stages.find((s) => s.id === change.activeStageId);
-    const stageText = stage ? `${stage.title}${stage.status === 'running' ? ' $(sync~spin)' : ''}` : 'done';
-    this.item.text = `$(layers) ${truncate(change.title, 40)} · ${stageText} · ${verificationText(change.verification)}`;
-    const tooltip = new vscode.MarkdownString();
-    tooltip.appendText(`Change: ${change.title}\n\nStage: ${stage ? `${stage.title} (${stage.status})` : 'all stages passed'}\n\nVerification: ${verificationDetail(change.verification)}`);
-    this.item.tooltip = tooltip;
-    this.item.accessibilityInformation = { label: `Factory change ${change.title}, stage ${stage?.title ?? 'done'}, verification ${change.verification.state}` };
+    const unverified = change.stages.filter((s) => s.unverified).map((s) => s.title);
+    // Titles are untrusted: plainLabel keeps `$(…)` in a title from rendering as an icon here.
+    const done = unverified.length ? 'done, unverified' : 'done';
+    const stageText = stage ? `${plainLabel(stage.title, 40)}${stage.status === 'running' ? ' $(sync~spin)' : ''}` : done;
+    this.item.text = `$(layers) ${plainLabel(change.title, 40)} · ${stageText} · ${verificationText(change.verification)}`;
+    this.item.tooltip = plainTooltip(
+      `Change: ${change.title}\n\nStage: ${stage ? `${stage.title} (${stageStatusText(stage)})` : 'all stages passed'}\n\nVerification: ${verificationDetail(change.verification)}`,
+      ...(unverified.length ? [`\n\nPassed with no criterion verifying them: ${unverified.join(', ')}`] : []),
+    );
+    this.item.accessibilityInformation = { label: plainLabel(`Factory change ${change.title}, stage ${stage?.title ?? done}, verification ${change.verification.state}`, 400) };
     this.item.show();
   }
 
@@ -46,10 +51,6 @@ export class FactoryStatusBar implements vscode.Disposable {
     this.subscription.dispose();
     this.item.dispose();
   }
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function verificationDetail(v: ChangeState['verification']): string {

@@ -7,6 +7,7 @@
 // a result verified at another working tree than the current one shows as outdated.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import type { ChangeState, CriterionResult as RecordedResult } from '../core/fold';
 import type { Criterion, Pipeline } from '../core/pipeline';
 import type { CriterionResult, TestCase, TestProblem } from '../engine/verification';
@@ -221,7 +222,7 @@ class VerificationTests implements vscode.Disposable {
       testRun.appendOutput(`Not run: ${refusal}\r\n`);
       all.forEach((item) => testRun.skipped(item));
       testRun.end();
-      void vscode.window.showWarningMessage(`Factory: verification did not run. ${refusal}`);
+      void notify.warn(`Factory: verification did not run. ${refusal}`);
       return;
     }
     all.forEach((item) => {

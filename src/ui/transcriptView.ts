@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify, plainLabel } from './surface';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
 import type { TranscriptModelOptions } from '../core/transcriptModel';
@@ -387,7 +388,7 @@ class TranscriptPanel {
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       this.log?.error(`Transcript diff of ${entry.relativePath}: ${text}`);
-      void vscode.window.showErrorMessage(`Factory: cannot show the diff of ${entry.relativePath}: ${text}`);
+      void notify.error(`Factory: cannot show the diff of ${entry.relativePath}: ${text}`);
     }
   }
 
@@ -398,7 +399,7 @@ class TranscriptPanel {
 }
 
 function panelTitle(header: TranscriptHeader): string {
-  return `Transcript: ${header.stageTitle}${header.attemptNumber ? ` #${header.attemptNumber}` : ''}`;
+  return `Transcript: ${plainLabel(header.stageTitle, 60)}${header.attemptNumber ? ` #${header.attemptNumber}` : ''}`;
 }
 
 function describeRef(ref: EvidenceRef): string {

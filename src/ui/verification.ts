@@ -3,6 +3,7 @@
 // refuses in an untrusted workspace before anything starts, passes the browser setting
 // to the runner and shows the run as "verifying" in every view while it lasts.
 import * as vscode from 'vscode';
+import { notify } from './surface';
 import type { StageState } from '../core/fold';
 import { WorkspaceNotTrustedError } from '../engine/factory';
 import { criteriaToRun, stageOf, type StageVerificationRun, type VerifyStageInput } from '../engine/verification';
@@ -87,7 +88,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
     const refusal = service.refusal();
     if (!refusal) return undefined;
     const trust = !vscode.workspace.isTrusted;
-    void vscode.window.showWarningMessage(`Factory: ${what} did not run. ${refusal}`, ...(trust ? ['Manage Workspace Trust'] : [])).then((choice) => {
+    void notify.warn(`Factory: ${what} did not run. ${refusal}`, ...(trust ? ['Manage Workspace Trust'] : [])).then((choice) => {
       if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
     });
     log.warn(`${what} refused: ${refusal}`);
@@ -139,7 +140,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
       if (!stage) throw new Error(`Change "${change.title}" has no stages.`);
       const criteria = snapshot.pipeline ? criteriaToRun(stageOf(snapshot.pipeline, stage.id), { requiredOnly: true }) : [];
       if (criteria.length === 0) {
-        void vscode.window.showInformationMessage(`Factory: stage ${stage.title} has no required verification criteria; nothing to run. Add some to .factory/pipeline.json.`);
+        void notify.info(`Factory: stage ${stage.title} has no required verification criteria; nothing to run. Add some to .factory/pipeline.json.`);
         return { changeId: change.id, stageId: stage.id, passed: true, waitingForApproval: false, cancelled: false, results: [] } satisfies VerifyCommandResult;
       }
       return verifyWithProgress(change.id, stage, true);
@@ -162,7 +163,7 @@ export function registerVerification(context: vscode.ExtensionContext, cockpit: 
       if (check.mismatches.length === 0) {
         const text = check.checked === 0 ? 'there is no stored evidence yet' : `all ${check.checked} evidence file${check.checked === 1 ? '' : 's'} match their sha256`;
         log.info(`Verify Evidence: ${text}`);
-        void vscode.window.showInformationMessage(`Factory: ${text}.`);
+        void notify.info(`Factory: ${text}.`);
       } else {
         for (const m of check.mismatches) log.error(`Verify Evidence: ${describeMismatch(m)}`);
         const list = check.mismatches.map(describeMismatch).join('; ');
@@ -191,14 +192,14 @@ function reportOutcome(run: StageVerificationRun, stageTitle: string, log: vscod
     else if (choice) log.show();
   };
   if (run.cancelled) {
-    void vscode.window.showInformationMessage(`Factory: verification of ${stageTitle} was cancelled; ${passedCount} of ${required.length} required criteria passed before it stopped.`);
+    void notify.info(`Factory: verification of ${stageTitle} was cancelled; ${passedCount} of ${required.length} required criteria passed before it stopped.`);
   } else if (run.passed) {
-    void vscode.window.showInformationMessage(`Factory: ${stageTitle} verified — ${passedCount} of ${required.length} required criteria passed.`, showTests).then(open);
+    void notify.info(`Factory: ${stageTitle} verified — ${passedCount} of ${required.length} required criteria passed.`, showTests).then(open);
   } else if (run.waitingForApproval) {
     const waiting = run.results.filter((r) => r.waitingForApproval).map((r) => r.message);
-    void vscode.window.showInformationMessage(`Factory: ${stageTitle} is waiting for approval: ${waiting.join('; ')}`, showTests).then(open);
+    void notify.info(`Factory: ${stageTitle} is waiting for approval: ${waiting.join('; ')}`, showTests).then(open);
   } else {
     const list = notPassing.map((r) => `${r.title ?? r.criterionId} ${r.outcome} (${r.message})`).join('; ');
-    void vscode.window.showWarningMessage(`Factory: ${stageTitle} did not pass verification — ${list}`, showTests, 'Show Log').then(open);
+    void notify.warn(`Factory: ${stageTitle} did not pass verification — ${list}`, showTests, 'Show Log').then(open);
   }
 }
