@@ -79,6 +79,7 @@ export const BACKENDS: readonly BackendEntry[] = [
       "path": {"type": "string", "default": "", "scope": "machine-overridable", "markdownDescription": "Codex executable; empty = `codex`. Install: `npm install -g @openai/codex`."},
       "model": {"type": "string", "default": "", "description": "--model, e.g. gpt-5-codex. Empty: Codex's default."},
       "sandbox": {"type": "string", "enum": ["read-only", "workspace-write", "danger-full-access"], "default": "workspace-write"},
+      "mcp": {"type": "boolean", "default": true, "markdownDescription": "Pass the factory's MCP server to each run (`-c mcp_servers.factory.…` for that run only, its tools approved), bound to the change and the attempt. Your own Codex configuration is never edited."},
       "extraArgs": {"type": "array", "items": {"type": "string"}, "default": [], "description": "e.g. [\"--skip-git-repo-check\"] or [\"-c\",\"model_provider=…\"]."},
     },
   }),

@@ -80,6 +80,7 @@ export const codexPreset: CliPreset = {
       '--sandbox', config.sandbox ?? 'workspace-write',
       ...(model ? ['--model', model] : []),
       '--cd', attempt.cwd,
+      ...codexMcpArgs(attempt, config),
       ...extra(config),
       ...(attempt.resumeSessionId ? ['resume', attempt.resumeSessionId] : []),
       // `-`: read the prompt from stdin.
@@ -189,4 +190,24 @@ export function claudeMcpArgs(attempt: InvocationInput['attempt'], config: CliBa
   writeFileSync(file, JSON.stringify({ mcpServers: { [server.name]: { type: 'stdio', command: server.command, args: server.args, env: server.env ?? {} } } }), { mode: 0o600 });
   // A second --allowedTools adds to the first (a variadic option in Claude Code's CLI).
   return ['--mcp-config', file, '--strict-mcp-config', '--allowedTools', `mcp__${server.name}`];
+}
+
+/**
+ * Codex takes the factory's MCP server per run as `-c mcp_servers.<name>.…` overrides (TOML
+ * values; JSON strings and arrays are valid TOML), verified with Codex 0.169.0
+ * (AGENT-CLIS.md). `exec` never asks for approval, so a tool without `readOnlyHint` would
+ * fail with "requires approval": the server's tools are approved for this run. Off with
+ * `factory.backends.codex.mcp: false` (#18).
+ */
+export function codexMcpArgs(attempt: InvocationInput['attempt'], config: CliBackendConfig): string[] {
+  const server = attempt.mcpServer;
+  if (!server || (config as { mcp?: boolean }).mcp === false || !/^[A-Za-z0-9_-]+$/.test(server.name)) return [];
+  const key = `mcp_servers.${server.name}`;
+  const env = Object.entries(server.env ?? {});
+  return [
+    '-c', `${key}.command=${JSON.stringify(server.command)}`,
+    '-c', `${key}.args=${JSON.stringify(server.args)}`,
+    ...(env.length ? ['-c', `${key}.env={${env.map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(',')}}`] : []),
+    '-c', `${key}.default_tools_approval_mode="approve"`,
+  ];
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claudeCodePreset } from '../../../src/backends/presets';
+import { claudeCodePreset, codexPreset } from '../../../src/backends/presets';
 import { backendsConfigFrom, manifestSettings } from '../../../src/backends/catalog';
 import type { AttemptRequest } from '../../../src/backends/types';
 import { createClaudeCodeParser } from '../../../src/backends/parsers/claudeCode';
@@ -62,5 +62,21 @@ describe('mcp: passing the server to a run', () => {
     assert.ok(warning && !warning.fatal);
     assert.match(warning.message, /"factory" did not start.*failed/);
     assert.ok(!createClaudeCodeParser({ cwd: '/ws' }).parse(init('connected')).some((e) => e.kind === 'error'));
+  });
+
+  it('Codex gets the server as -c mcp_servers.factory.… for this run, its tools approved; the setting turns it off', () => {
+    const server = factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'codex', cliPath: '/opt/fc/dist/cli.js' })!;
+    const attempt: AttemptRequest = { prompt: 'p', cwd: '/ws', env: {}, mcpServer: server };
+    const config = backendsConfigFrom(() => undefined).codex!;
+    const { args } = codexPreset.buildInvocation({ attempt, config, model: undefined, prompt: 'p', promptFile: join(dir, 'p'), contextFile: '' });
+    const overrides = args.filter((_, i) => args[i - 1] === '-c');
+    assert.deepEqual(overrides, [
+      `mcp_servers.factory.command=${JSON.stringify(process.execPath)}`,
+      `mcp_servers.factory.args=${JSON.stringify(server.args)}`,
+      'mcp_servers.factory.default_tools_approval_mode="approve"',
+    ]);
+    assert.equal(args[args.length - 1], '-', 'the prompt still comes last, from stdin');
+    const off = backendsConfigFrom((key) => (key === 'factory.backends.codex.mcp' ? false : undefined)).codex!;
+    assert.ok(!codexPreset.buildInvocation({ attempt, config: off, model: undefined, prompt: 'p', promptFile: '', contextFile: '' }).args.some((a) => a.startsWith('mcp_servers.')));
   });
 });
