@@ -125,6 +125,45 @@ describe('Transcript view', () => {
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
+  it('opens a finished attempt\'s own diff — its start tree against its end tree — not what the file is today', async () => {
+    const workspace = config.workspace;
+    const finishedId = ulid();
+    const git = (args: string[], env: NodeJS.ProcessEnv = process.env) => execFileSync('git', args, { cwd: workspace, encoding: 'utf8', env }).trim();
+    const startTree = git(['rev-parse', 'HEAD^{tree}']);
+    // The tree the attempt ended at: the README as this attempt left it (a private index, the user's untouched).
+    const index = join(workspace, '..', `index-${finishedId}`);
+    writeFileSync(readme, `${ORIGINAL_README}\nWritten by attempt two.\n`);
+    const env = { ...process.env, GIT_INDEX_FILE: index };
+    git(['read-tree', 'HEAD'], env);
+    git(['add', 'README.md'], env);
+    const endTree = git(['write-tree'], env);
+    const lines = readFileSync(join(config.repo, 'test', 'fixtures', 'agents', 'claude-code', 'success.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((line) => JSON.stringify({ stream: 'stdout', line: line.replaceAll('/workspace/project/hello.txt', readme).replaceAll('/workspace/project', workspace) }));
+    const ref = await new FileEvidenceStore(workspace).put(`${lines.join('\n')}\n`, { name: 'transcript.jsonl', mediaType: 'application/x-ndjson' });
+    const store = new FileRecordStore(workspace);
+    await store.append(changeId, { type: 'attempt.started', by: { name: 'Dana Developer' }, data: { stageId: 'plan', attemptId: finishedId, backend: 'claude-code', number: 2, start: { tree: startTree } } });
+    await store.append(changeId, { type: 'attempt.finished', by: { name: 'Dana Developer' }, data: { stageId: 'plan', attemptId: finishedId, outcome: 'succeeded', durationMs: 10, end: { tree: endTree }, transcript: ref } });
+    // A later attempt (or a person) edits the file again: the link must not show that.
+    writeFileSync(readme, `${ORIGINAL_README}\nEdited later by someone else.\n`);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('factory.showTranscript', { changeId, attemptId: finishedId });
+    await eventually(async () => (await browser.frameTexts('factory-transcript .entry.file')).length > 0, 'the file entry of attempt two');
+    await browser.frameClick('factory-transcript .entry.file button.link');
+    const tab = await eventually(() => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active?.input instanceof vscode.TabInputTextDiff ? active.input : undefined;
+    }, 'the attempt diff');
+    assert.equal(tab.original.scheme, 'factory-tree');
+    assert.equal(tab.modified.scheme, 'factory-tree', 'the right side is the end tree, not the working file');
+    assert.equal((await vscode.workspace.openTextDocument(tab.original)).getText(), ORIGINAL_README);
+    assert.equal((await vscode.workspace.openTextDocument(tab.modified)).getText(), `${ORIGINAL_README}\nWritten by attempt two.\n`);
+    await browser.screenshot('transcript-attempt-diff');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    writeFileSync(readme, `${ORIGINAL_README}\nEdited by the agent.\n`);
+  });
+
   it('shows the same transcript after the panel is hidden and shown again', async () => {
     await vscode.commands.executeCommand('workbench.action.files.newUntitledFile');
     await eventually(async () => (await browser.frameTexts('factory-transcript .entry.text')).length === 0, 'the panel to be hidden');
