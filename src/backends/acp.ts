@@ -41,7 +41,7 @@
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type AnyMessage, type ClientConnection, type RequestPermissionRequest, type SessionUpdate, type Stream } from '@agentclientprotocol/sdk';
+import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type AnyMessage, type NewSessionRequest, type ClientConnection, type RequestPermissionRequest, type SessionUpdate, type Stream } from '@agentclientprotocol/sdk';
 import type { AgentEvent, AttemptResult, BackendCapabilities, ToolKind, UsageEvent } from '../core/agentEvents';
 import type { AttemptOutcome } from '../core/events';
 import { AttemptFacts } from './attemptFacts';
@@ -304,10 +304,10 @@ export class AcpBackend implements AgentBackend {
         sink?.write({ stream: 'meta', line: `[factory: ACP agent ${init.agentInfo?.name ?? '?'} ${init.agentInfo?.version ?? ''}, protocol ${init.protocolVersion}]` });
         let session: unknown;
         if (attempt.resumeSessionId && init.agentCapabilities?.loadSession) {
-          session = await open.agent.request(methods.agent.session.load, { sessionId: attempt.resumeSessionId, cwd: root, mcpServers: [] });
+          session = await open.agent.request(methods.agent.session.load, { sessionId: attempt.resumeSessionId, cwd: root, mcpServers: acpMcpServers(attempt, this.config) });
           sessionId = attempt.resumeSessionId;
         } else {
-          const created = await open.agent.request(methods.agent.session.new, { cwd: root, mcpServers: [] });
+          const created = await open.agent.request(methods.agent.session.new, { cwd: root, mcpServers: acpMcpServers(attempt, this.config) });
           session = created;
           sessionId = created.sessionId;
         }
@@ -518,4 +518,15 @@ function finished(id: string, status: 'completed' | 'failed', content: readonly 
     events.push({ kind: 'commandRun', command: Array.isArray(command) ? command.join(' ') : command, ...(Array.isArray(command) ? { argv: command.map(String) } : {}), outputExcerpt: output, toolCallId: id });
   }
   return events;
+}
+
+/**
+ * The factory's MCP server for this session (#18): ACP hands MCP servers to the agent in
+ * `session/new` (and `session/load`), stdio servers as `{name, command, args, env: [{name,
+ * value}]}`, for that session only. Off with `factory.backends.acp.mcp: false`.
+ */
+export function acpMcpServers(attempt: AttemptRequest, config: AcpBackendConfig): NewSessionRequest['mcpServers'] {
+  const server = attempt.mcpServer;
+  if (!server || (config as { mcp?: boolean }).mcp === false) return [];
+  return [{ name: server.name, command: server.command, args: server.args, env: Object.entries(server.env ?? {}).map(([name, value]) => ({ name, value })) }];
 }

@@ -134,6 +134,7 @@ export const BACKENDS: readonly BackendEntry[] = [
     settings: {
       "path": {"type": "string", "default": "", "scope": "machine-overridable", "description": "An Agent Client Protocol agent, e.g. gemini (with args [\"--acp\"]) or claude-code-acp."},
       "args": {"type": "array", "items": {"type": "string"}, "default": []},
+      "mcp": {"type": "boolean", "default": true, "markdownDescription": "Pass the factory's MCP server to each session (`mcpServers` in `session/new`), bound to the change and the attempt."},
       "clientFileSystem": {"type": "boolean", "default": true, "description": "Serve the agent's file writes through the client: confined to the workspace, each one recorded as a file edit. Off, the agent writes with its own file system."},
       "clientFileReads": {"type": "boolean", "default": false, "description": "Also serve the agent's file reads through the client (confined to the workspace). Off by default: Gemini CLI 0.61 cannot create a new file when it reads through the client."},
     },

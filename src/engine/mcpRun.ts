@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { McpServerSpec } from '../backends/types';
 
 /** Backends whose preset passes an MCP server per run (presets.ts); the others say "no MCP". */
-export const MCP_CAPABLE_BACKENDS: ReadonlySet<string> = new Set(['claude-code', 'codex']);
+export const MCP_CAPABLE_BACKENDS: ReadonlySet<string> = new Set(['claude-code', 'codex', 'acp']);
 
 export const FACTORY_MCP_NAME = 'factory';
 

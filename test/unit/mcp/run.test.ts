@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { claudeCodePreset, codexPreset } from '../../../src/backends/presets';
 import { backendsConfigFrom, manifestSettings } from '../../../src/backends/catalog';
 import type { AttemptRequest } from '../../../src/backends/types';
+import { acpMcpServers } from '../../../src/backends/acp';
 import { createClaudeCodeParser } from '../../../src/backends/parsers/claudeCode';
 import { factoryMcpServer, locateCliBundle, mcpPromptNote } from '../../../src/engine/mcpRun';
 
@@ -78,5 +79,13 @@ describe('mcp: passing the server to a run', () => {
     assert.equal(args[args.length - 1], '-', 'the prompt still comes last, from stdin');
     const off = backendsConfigFrom((key) => (key === 'factory.backends.codex.mcp' ? false : undefined)).codex!;
     assert.ok(!codexPreset.buildInvocation({ attempt, config: off, model: undefined, prompt: 'p', promptFile: '', contextFile: '' }).args.some((a) => a.startsWith('mcp_servers.')));
+  });
+
+  it('an ACP agent gets the server in session/new (stdio, env as name/value pairs); the setting turns it off', () => {
+    const server = { ...factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'acp', cliPath: '/opt/fc/dist/cli.js' })!, env: { A: '1' } };
+    const attempt: AttemptRequest = { prompt: 'p', cwd: '/ws', env: {}, mcpServer: server };
+    assert.deepEqual(acpMcpServers(attempt, {}), [{ name: 'factory', command: process.execPath, args: server.args, env: [{ name: 'A', value: '1' }] }]);
+    assert.deepEqual(acpMcpServers(attempt, { mcp: false } as never), []);
+    assert.deepEqual(acpMcpServers({ ...attempt, mcpServer: undefined }, {}), []);
   });
 });
