@@ -3,7 +3,7 @@
 // what to do when done. A person's stage has no agent transcript; this is its view.
 import type { ChangeState } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
-import { statusWords } from '../core/actions';
+import { statusWords, waitsForPerson } from '../core/actions';
 
 export function stageTaskText(change: ChangeState, pipeline: Pipeline, stageId: string): string {
   const definition = pipeline.stages.find((s) => s.id === stageId);
@@ -14,7 +14,7 @@ export function stageTaskText(change: ChangeState, pipeline: Pipeline, stageId: 
   const lines = [
     `# ${definition.title}: ${change.title}`,
     '',
-    `Owner: ${who}. State: ${stage.unverified ? 'passed, unverified' : statusWords(stage.status)}.`,
+    `Owner: ${who}. State: ${waitsForPerson(stage) ? `waiting for ${who}` : stage.unverified ? 'passed, unverified' : statusWords(stage.status)}.`,
     '',
     '## What you are asked to do',
     '',

@@ -75,6 +75,8 @@ export class TranscriptViews implements vscode.Disposable {
   }
 
   attemptStarted(info: LiveInfo): void {
+    // A person's work streams nothing: their stage shows what they are asked to do instead.
+    if (info.backend === 'human') return;
     this.guard('attemptStarted', () => {
       const header: TranscriptHeader = {
         ...this.titlesOf(info),
