@@ -4,6 +4,7 @@
 // shape) is rejected. Pure: zod only, so the browser bundle can import it.
 // A namespace import lets the bundler drop the parts of zod the schemas do not use (580 → 219 KB minified).
 import * as z from 'zod';
+import { parseMessageWith, type ParseResult } from './messageParse';
 
 /** Item ids are derived hashes (contextPack.contextItemId); the bound keeps hostile ids short. */
 const ItemId = z.string().min(1).max(200);
@@ -171,16 +172,9 @@ export const HostMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type HostMessage = z.infer<typeof HostMessageSchema>;
 
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+export type { ParseResult };
 
-function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return { ok: true, message: result.data };
-  const issue = result.error.issues[0];
-  const type = typeof raw === 'object' && raw !== null && typeof (raw as { type?: unknown }).type === 'string' ? `"${(raw as { type: string }).type.slice(0, 60)}"` : 'without a type';
-  const where = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
-  return { ok: false, error: `Rejected a message ${type}: ${issue?.message ?? 'invalid'}${where}.` };
-}
+const parseWith = <T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> => parseMessageWith(schema, raw);
 
 /** What the host accepts from the webview. */
 export function parseWebviewMessage(raw: unknown): ParseResult<WebviewMessage> {

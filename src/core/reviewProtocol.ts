@@ -4,6 +4,7 @@
 // (or an error), so a late reply to an earlier step never lands on the step shown
 // now. Pure: zod only, so the browser bundle can import it.
 import * as z from 'zod';
+import { parseMessageWith, type ParseResult } from './messageParse';
 import { TranscriptEntrySchema, TranscriptHeaderSchema } from './transcriptProtocol';
 
 /** Display text from the record, agents or files: bounded, always rendered as text. */
@@ -274,16 +275,9 @@ export type ReviewHostMessage = z.infer<typeof ReviewHostMessageSchema>;
 /** Which result kind answers which request kind. */
 export type ResultFor<K extends ReviewRequest['kind']> = Extract<ReviewReplyResult, { kind: K }>;
 
-export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+export type { ParseResult };
 
-function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return { ok: true, message: result.data };
-  const issue = result.error.issues[0];
-  const type = typeof raw === 'object' && raw !== null && typeof (raw as { type?: unknown }).type === 'string' ? `"${(raw as { type: string }).type.slice(0, 60)}"` : 'without a type';
-  const where = issue?.path.length ? ` at ${issue.path.map(String).join('.')}` : '';
-  return { ok: false, error: `Rejected a review message ${type}: ${issue?.message ?? 'invalid'}${where}.` };
-}
+const parseWith = <T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> => parseMessageWith(schema, raw, 'a review message');
 
 export function parseReviewWebviewMessage(raw: unknown): ParseResult<ReviewWebviewMessage> {
   return parseWith(ReviewWebviewMessageSchema, raw);

@@ -7,19 +7,11 @@ import { performance } from 'node:perf_hooks';
 import * as vscode from 'vscode';
 import type { ActionContext } from '../core/actions';
 import type { ChangeState } from '../core/fold';
-import type { Pipeline } from '../core/pipeline';
-import type { Factory, RecordProblem } from '../engine/factory';
+import type { Factory, FactoryState, RecordProblem } from '../engine/factory';
 
-export interface CockpitSnapshot {
+/** The factory's state as this window shows it: what the engine read, once the first read is done. */
+export interface CockpitSnapshot extends Omit<FactoryState, 'trusted' | 'refolded'> {
   ready: boolean;
-  isRepository: boolean;
-  branch?: string;
-  pipeline?: Pipeline;
-  changes: ChangeState[];
-  current?: ChangeState;
-  problems: RecordProblem[];
-  /** The working-tree hash the changes were folded against (unknown when untrusted or not a repository). */
-  currentTree?: string;
 }
 
 /** A verification running in this window, shown in place of the change's last verdict. */
