@@ -156,7 +156,9 @@ export function createMcpServer(factory: Factory, binding: McpBinding = {}, vers
     },
     tool('get_context', async ({ changeId, budgetTokens }: { changeId?: string; budgetTokens?: number }) => {
       const change = await changeOf(changeId);
-      const [rendered, pack] = await Promise.all([factory.context.render(change.id, budgetTokens ? { budgetTokens } : {}), factory.context.load(change.id)]);
+      // One read of the pack: its items and version are what is rendered.
+      const pack = await factory.context.load(change.id);
+      const rendered = await factory.context.render(change.id, { items: pack.items, version: pack.version, ...(budgetTokens ? { budgetTokens } : {}) });
       const stageId = binding.attemptId ? stageOf(change, undefined).id : undefined;
       // A fetch is the attempt's consumption (core/signal.ts): recorded for an attempt only.
       if (binding.attemptId) await record(change.id, { type: 'context.fetched', data: { contextVersion: rendered.version, what: 'pack', tool: 'get_context', ...(stageId ? { stageId } : {}) } });
