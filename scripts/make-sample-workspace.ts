@@ -75,7 +75,9 @@ export async function makeSampleWorkspace(target: string, options: { demo?: bool
   await store.append(mainChangeId, { type: 'attempt.finished', by, data: { stageId: 'implement', attemptId: impl1, outcome: 'failed', reason: 'Agent exited with code 1', durationMs: 360_000 } });
   tick(2);
   const impl2 = attemptId();
-  await store.append(mainChangeId, { type: 'attempt.started', by, data: { stageId: 'implement', attemptId: impl2, backend: 'codex', model: 'gpt-5-codex' } });
+  // Running on a teammate's machine (the record came with their branch): only that machine
+  // can tell whether it still runs, so every surface here shows it running.
+  await store.append(mainChangeId, { type: 'attempt.started', by, data: { stageId: 'implement', attemptId: impl2, backend: 'codex', model: 'gpt-5-codex', runner: { pid: 4242, host: 'dana-laptop' } } });
   if (options.demo) {
     // The demo starts where a newcomer would: the last attempt failed, Run Next Stage retries it with the demo agent.
     tick(1);

@@ -6,7 +6,7 @@
 # test/fixtures/agents/mock-model-server.mjs on 127.0.0.1.
 set -euo pipefail
 
-CLAUDE_CODE_VERSION=2.1.197
+CLAUDE_CODE_VERSION=2.1.332
 CACHE="${FACTORY_AGENTS_CACHE:-$HOME/.cache/factory-cockpit-agents}"
 DIR="$CACHE/claude-code-$CLAUDE_CODE_VERSION"
 

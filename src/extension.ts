@@ -83,10 +83,11 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
       },
     });
     const cockpit = new Cockpit(factory, log, (problems) => {
-      const first = problems[0]!;
+      // The announcement leads with a file that was (or will be) set aside: what a person must know first.
+      const first = problems.find((p) => p.quarantinedTo) ?? problems.find((p) => p.pending) ?? problems[0]!;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
       // Restricted Mode moves nothing: the file is set aside once the folder is trusted.
-      const what = first.pending ? 'will be set aside once the folder is trusted' : first.quarantinedTo ? 'was set aside' : 'cannot be read';
+      const what = first.pending ? 'failed validation and will be set aside once the folder is trusted' : first.quarantinedTo ? 'failed validation and was set aside' : 'cannot be read';
       void notify.warn(`Factory: a record file ${what}: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
     });
     noteProblem = (p) => cockpit.noteProblem(p);

@@ -14,7 +14,7 @@ import { cockpitApi, snapshotWhere } from './support/cockpit';
 
 const config = runConfig();
 const ws = config.workspace;
-const CLAUDE = join(process.env.FACTORY_AGENTS_CACHE ?? join(homedir(), '.cache', 'factory-cockpit-agents'), 'claude-code-2.1.197', 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude');
+const CLAUDE = join(process.env.FACTORY_AGENTS_CACHE ?? join(homedir(), '.cache', 'factory-cockpit-agents'), 'claude-code-2.1.332', 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude');
 const ROWS = '.part.sidebar .monaco-list-row';
 
 describe('A real agent CLI runs a stage from the editor', function () {
@@ -91,7 +91,7 @@ describe('A real agent CLI runs a stage from the editor', function () {
     assert.equal(attempt.backend, 'claude-code');
     assert.equal(attempt.model, 'claude-sonnet-4-5');
     assert.ok(attempt.reportedModel, 'the model the agent itself reported');
-    assert.ok(attempt.agentVersion?.includes('2.1.197'), `the agent's version: ${attempt.agentVersion}`);
+    assert.ok(attempt.agentVersion?.includes('2.1.332'), `the agent's version: ${attempt.agentVersion}`);
     assert.ok(existsSync(join(ws, 'hello.txt')));
     const rowText = await eventually(async () => {
       // Expanded the way a person does: select the stage row, then the right arrow.

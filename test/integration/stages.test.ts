@@ -118,7 +118,9 @@ describe('Stages view (walking skeleton)', () => {
 
   it('lists every change from the summary index, and rebuilds it when it is deleted', async () => {
     const api = await cockpitApi();
-    const index = join(config.workspace, '.factory', '.cache', 'index.json');
+    // The derived index lives in the per-user cache, never in the repository.
+    const index = new FileRecordStore(config.workspace).indexPath;
+    assert.ok(!index.startsWith(config.workspace), `the index is outside the workspace: ${index}`);
     await api.refresh();
     assert.ok(existsSync(index), 'the cockpit wrote the derived index');
     const listed = (s: { changes: Array<{ id: string; stages: Array<{ status: string }> }> }) =>
@@ -159,7 +161,7 @@ describe('Stages view (walking skeleton)', () => {
     assert.equal(s.current!.stages[0]!.status, 'passed');
     // A person sees the warning and the problem row next to the stages.
     await vscode.commands.executeCommand('notifications.showList');
-    await eventually(async () => (await browser.texts('.notification-list-item-message')).some((t) => /record file failed validation and was set aside: \.factory\/changes\/.*moved aside to \.factory\/quarantine\//s.test(t)), 'the warning notification');
+    await eventually(async () => { const t = await browser.texts('.notification-list-item-message'); if (!t.some((x) => /record file failed validation and was set aside: \.factory\/changes\/.*moved aside to \.factory\/quarantine\//s.test(x))) throw new Error(JSON.stringify(t)); return true; }, 'the warning notification');
     await vscode.commands.executeCommand('notifications.hideList');
     // Both at once: a refresh re-renders the rows, so one read can catch it half drawn.
     await eventually(async () => {

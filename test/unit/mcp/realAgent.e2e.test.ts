@@ -13,7 +13,8 @@ import { buildCli, cliAsync, cli, json, REPO, sandbox, type Sandbox } from '../c
 import { checkAttemptsContext } from '../../../src/core/signal';
 import type { FactoryEvent } from '../../../src/core/events';
 
-const CLAUDE = process.env.FACTORY_COCKPIT_CLAUDE ?? join(homedir(), '.cache', 'factory-cockpit-mcp-agents', 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude');
+// Installed by scripts/setup-agents.sh (which .ci/run calls).
+const CLAUDE = process.env.FACTORY_COCKPIT_CLAUDE ?? join(process.env.FACTORY_AGENTS_CACHE ?? join(homedir(), '.cache', 'factory-cockpit-agents'), 'claude-code-2.1.332', 'node_modules', '@anthropic-ai', 'claude-code-linux-x64', 'claude');
 
 describe('mcp: a real Claude Code calls the factory server during a stage run', function () {
   this.timeout(240_000);
@@ -21,10 +22,8 @@ describe('mcp: a real Claude Code calls the factory server during a stage run', 
   let mock: ChildProcess | undefined;
 
   before(function () {
-    if (!existsSync(CLAUDE)) {
-      console.log(`    (skipped: no Claude Code at ${CLAUDE}; npm i @anthropic-ai/claude-code@2.1.332 in ~/.cache/factory-cockpit-mcp-agents)`);
-      this.skip();
-    }
+    // Never skipped: a missing CLI is a setup problem, named.
+    assert.ok(existsSync(CLAUDE), `no Claude Code at ${CLAUDE}: run scripts/setup-agents.sh`);
     buildCli();
   });
   afterEach(() => {
