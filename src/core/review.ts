@@ -306,7 +306,7 @@ export function buildReview(input: ReviewInput): ReviewModel {
         stageId: event.data.stageId,
         attemptId: event.data.attemptId,
         stepId: attemptStepId(event.data.attemptId),
-        text: `${stageTitle(event.data.stageId)} attempt${n ? ` #${n}` : ''} ${outcomeWords(event.data.outcome)}${event.data.reason ? `: ${event.data.reason}` : ''}`,
+        text: `${stageTitle(event.data.stageId)} attempt${n ? ` #${n}` : ''} ${outcomeWords(event.data.outcome)}${event.data.reason ? `: ${event.data.reason}` : ''}${failedCallsWords(event.data.failedToolCalls, true)}`,
         actor: a ? agentOf(a, event.by) : person,
         outcome: event.data.outcome,
         ...(event.data.durationMs !== undefined ? { durationMs: event.data.durationMs } : {}),
@@ -523,10 +523,11 @@ export function buildReview(input: ReviewInput): ReviewModel {
         stageId: stage.id,
         stageTitle: stage.title,
         attemptId: a.id,
-        heading: `${stage.title} — attempt ${n}${a.trigger && a.trigger !== 'run' ? ` (${a.trigger})` : ''}${a.superseded ? ', superseded' : ''}${a.rolledBack ? ', rolled back' : ''}`,
+        heading: `${stage.title} — attempt ${n}${a.trigger && a.trigger !== 'run' ? ` (${a.trigger})` : ''}${a.superseded ? ', superseded' : ''}${a.rolledBack ? ', rolled back' : ''}${failedCallsWords(a.failedToolCalls)}`,
         number: n,
         backend: a.backend,
-        ...(a.model ? { model: a.model } : {}),
+        // The model asked for, and the one the agent said answered when it differs.
+        ...(a.model || a.reportedModel ? { model: a.reportedModel && a.reportedModel !== a.model ? `${a.model ?? 'not named'} → ${a.reportedModel}` : (a.model ?? a.reportedModel)! } : {}),
         actor: agentOf(a, start?.by),
         ...(start?.by ? { by: start.by } : {}),
         ...(start && committer(start.id) ? { committedBy: committer(start.id)! } : {}),
@@ -639,6 +640,13 @@ function packChangeBetween(pack: ContextPackState, from: string | undefined, to:
     removed: diff.removed.map(itemLabel),
     changed: diff.changed.map((c) => itemLabel(c.after)),
   };
+}
+
+/** ", 2 failed tool calls" — named in the timeline — so a run that "succeeded" past refused writes reads as such. */
+function failedCallsWords(calls: readonly { name: string }[] | undefined, named = false): string {
+  if (!calls?.length) return '';
+  const count = `${calls.length} failed tool call${calls.length === 1 ? '' : 's'}`;
+  return named ? ` (${count}: ${calls.map((c) => c.name).join(', ')})` : `, ${count}`;
 }
 
 export function outcomeWords(outcome: string): string {
