@@ -203,12 +203,14 @@ describe('Stage engine in the editor', function () {
     writePipeline([agentStage('implement')]);
     await agentSteps([{ hang: true }]);
     const id = await newChange('Stop me');
+    const api = await cockpitApi();
     const running = vscode.commands.executeCommand<RunReport>('factory.runNext');
     const pidsFile = `${stepsFile}.pids`;
     await eventually(() => existsSync(pidsFile), 'the agent to start');
     const pids = JSON.parse(readFileSync(pidsFile, 'utf8')) as { pid: number; grandchild: number };
     await snapshotWhere(await cockpitApi(), (x) => x.current?.stages[0]?.status === 'running', 'the stage shown running');
-    assert.match((await cockpitApi()).statusBarText(), /Stop me · Implement \$\(sync~spin\)/);
+    // The status bar follows the record by event: wait for its next render.
+    await eventually(() => /Stop me · Implement \$\(sync~spin\)/.test(api.statusBarText()), `the running stage in the status bar (${api.statusBarText()})`);
     await vscode.commands.executeCommand('factory.stopStage');
     const report = await running;
     assert.equal(report?.stopped, 'cancelled');

@@ -80,6 +80,12 @@ describe('Runs that outlive the window (detached runner)', function () {
       await snapshotWhere(api, (s) => s.current?.stages[0]?.status === 'running', 'Build running in the Stages view', 30_000);
       await eventually(() => readFileSync(record.events, 'utf8').includes('working on it'), 'the runner to stream the transcript');
       writeFileSync(phaseFile, JSON.stringify({ changeId, runnerPid: record.pid, hostPid: process.pid, attemptId: record.attemptId!, go: files.SLOW_AGENT_GO } satisfies Phase));
+      // This host is killed on purpose: what other extensions throw while it dies (a
+      // language server's "Channel has been closed") is not this test's result.
+      process.removeAllListeners('uncaughtException');
+      process.removeAllListeners('unhandledRejection');
+      process.on('uncaughtException', () => undefined);
+      process.on('unhandledRejection', () => undefined);
       await driver('reloadWindow', { killPid: process.pid });
       // This extension host is killed now; the test module runs again in the new one (phase 2).
       await new Promise(() => undefined);
