@@ -302,7 +302,7 @@ describe('engine: the factory entry point decides every rule', function () {
     await assert.rejects(s.factory.completeByHand({ changeId: change.id, stageId: 'plan', note: 'done' }), /"Plan" is running; stop it first/);
     await assert.rejects(s.factory.changeOwner({ changeId: change.id, stageId: 'plan', owner: { backend: 'codex' } }), /"Plan" is running/);
     await assert.rejects(s.factory.run({ changeId: change.id, stageId: 'implement', outOfOrder: true }), /"Plan" of this change is running; stop it first/);
-    assert.deepEqual(await s.factory.allowed(live, 'plan'), ['stop'], 'a running stage offers Stop only');
+    assert.deepEqual(await s.factory.allowed(live, 'plan'), ['stop', 'verify'], 'a running stage offers Stop (and Verify, bound to the tree it checks) only');
     assert.equal(await s.factory.stop(change.id), true);
     assert.equal((await running).stopped, 'cancelled');
     assert.deepEqual(await statuses(s, change.id), ['plan:failed', 'implement:pending']);
