@@ -30,30 +30,39 @@ const watchMarkers = {
   },
 };
 
-const extension = {
-  entryPoints: { extension: 'src/extension.ts' },
+// ESM dependencies (tinyglobby's fdir) call createRequire(import.meta.url), which a
+// CommonJS bundle leaves undefined: give them the bundle's own file URL. zod probes
+// `navigator` (for Cloudflare); VS Code's extension host throws on any read of
+// `navigator` from an installed extension (it only warns in development), which broke
+// activation of the packaged .vsix. Node code has no navigator.
+const NODE_DEFINES = { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' };
+const BUNDLE_URL = "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;";
+
+/** What every Node bundle of the product shares (the extension, the CLI, the MCP server). */
+const nodeBundle = (options) => ({
   outdir: 'dist',
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   // playwright-core is loaded lazily, only by screenshot criteria (src/verify/screenshot.ts);
-  // bundling it would pull its optional chromium-bidi and megabytes into activation.
-  external: ['vscode', 'playwright-core'],
-  // ESM dependencies (tinyglobby's fdir) call createRequire(import.meta.url), which a
-  // CommonJS bundle leaves undefined: give them the bundle's own file URL.
-  // zod probes `navigator` (for Cloudflare); VS Code's extension host throws on any
-  // read of `navigator` from an installed extension (it only warns in development),
-  // which broke activation of the packaged .vsix. Node code has no navigator.
-  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
-  banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // Maps for development only: the .vsix ships what runs (test/harness/run-packaged-test.mjs checks it).
+  // bundling it would pull its optional chromium-bidi and megabytes in.
+  external: ['playwright-core'],
+  define: NODE_DEFINES,
+  banner: { js: BUNDLE_URL },
   sourcemap: !production,
-  minify: production,
   metafile: true,
   logLevel: 'warning',
+  ...options,
+});
+
+const extension = nodeBundle({
+  entryPoints: { extension: 'src/extension.ts' },
+  external: ['vscode', 'playwright-core'],
+  // Maps for development only: the .vsix ships what runs (test/harness/run-packaged-test.mjs checks it).
+  minify: production,
   plugins: watch ? [watchMarkers] : [],
-};
+});
 
 // The headless CLI (src/cli, `factory-cockpit`): one self-contained file, dist/cli.js,
 // shipped in the .vsix and run by the detached runner, which must not load anything
@@ -81,12 +90,12 @@ const embedCommands = {
         format: 'cjs',
         target: 'node20',
         external: ['playwright-core'],
-        define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
+        define: NODE_DEFINES,
         minify: true,
         metafile: true,
         logLevel: 'warning',
       });
-      const code = `const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;\n${inner.outputFiles[0].text}\n//# sourceURL=factory-cockpit-commands.js`;
+      const code = `${BUNDLE_URL}\n${inner.outputFiles[0].text}\n//# sourceURL=factory-cockpit-commands.js`;
       // Brotli + base64: an ASCII literal a quarter of the size, which Node reads and scans in a fraction of the time.
       const packed = brotliCompressSync(Buffer.from(code, 'utf8'), { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } }).toString('base64');
       return {
@@ -102,42 +111,22 @@ module.exports = m.exports;`,
     });
   },
 };
-const cli = {
+const cli = nodeBundle({
   entryPoints: { cli: 'src/cli/main.ts' },
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['playwright-core'],
-  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined', __FACTORY_COCKPIT_VERSION__: JSON.stringify(packageVersion) },
-  banner: { js: "#!/usr/bin/env node\nconst __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  sourcemap: !production,
+  define: { ...NODE_DEFINES, __FACTORY_COCKPIT_VERSION__: JSON.stringify(packageVersion) },
+  banner: { js: `#!/usr/bin/env node\n${BUNDLE_URL}` },
   minify: true,
-  metafile: true,
-  logLevel: 'warning',
   plugins: watch ? [embedCommands, watchMarkers] : [embedCommands],
-};
+});
 
 // The MCP server (src/mcp, `factory-cockpit mcp`): its own file, dist/mcp.js, which the
 // CLI's `mcp` command alone requires at run time. The SDK brings a web server stack
 // (express, hono…) that neither the extension nor the CLI's other commands should parse.
-const mcp = {
+const mcp = nodeBundle({
   entryPoints: { mcp: 'src/mcp/main.ts' },
-  outdir: 'dist',
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  external: ['playwright-core'],
-  define: { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' },
-  banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  sourcemap: !production,
   minify: true,
-  metafile: true,
-  logLevel: 'warning',
   plugins: watch ? [watchMarkers] : [],
-};
+});
 
 const webviewEntries = existsSync('src/webview')
   ? Object.fromEntries(
