@@ -18,6 +18,8 @@ export interface StartChangeInput {
 export interface LoadedChange {
   state: ChangeState;
   problems: RecordProblem[];
+  /** How many valid events the change has (0: there is no such change). */
+  eventCount: number;
 }
 
 export interface ChangeList {
@@ -149,7 +151,7 @@ function byCreation(changes: ChangeState[]): ChangeState[] {
 export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}, pipeline?: Pipeline): Promise<LoadedChange & { pipeline: Pipeline }> {
   pipeline ??= await requirePipeline(deps, false);
   const record = await deps.store.readChange(changeId);
-  return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems };
+  return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems, eventCount: record.events.length };
 }
 
 /** The open change bound to `branch`, newest first, if any. */

@@ -153,7 +153,8 @@ export class Factory {
           return factory.registry;
         },
         context: this.context,
-        verify: (input) => this.verifyStage({ ...input, fromEngine: true }).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
+        // The engine verifies the attempt it just ran: the rules were asked when the run started.
+        verify: (input) => this.runVerification(input).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
         agentEnv: () => this.agentEnvironment(),
         contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
         autonomyOf: (stageId, changeId) => this.autonomyOf(stageId, changeId),
@@ -253,10 +254,7 @@ export class Factory {
 
   private async requireChange(changeId: string, currentTree?: string) {
     const loaded = await loadChange(this.deps, changeId, currentTree ? { currentTree } : {});
-    if (!loaded.state.createdAt && loaded.state.stages.every((s) => s.attempts.length === 0)) {
-      const record = await this.store.readChange(changeId);
-      if (record.events.length === 0) throw new FactoryRefusal(`There is no change "${changeId}" in .factory/changes.`);
-    }
+    if (loaded.eventCount === 0) throw new FactoryRefusal(`There is no change "${changeId}" in .factory/changes.`);
     return loaded;
   }
 
@@ -304,7 +302,8 @@ export class Factory {
     return (['rollback', 'showTranscript'] as const).filter((a) => decideAttempt(a, change, attempt, context).allowed);
   }
 
-  private async ensure(action: StageAction, change: ChangeState, stageId: string, request: { outOfOrder?: boolean; toStage?: string } = {}): Promise<StageState> {
+  /** Throws the rules' refusal as a FactoryRefusal: a surface asks this before its questions (a note, a target stage). */
+  async ensure(action: StageAction, change: ChangeState, stageId: string, request: { outOfOrder?: boolean; toStage?: string } = {}): Promise<StageState> {
     const stage = this.stageOf(change, stageId);
     const verdict = decide(action, change, stage, await this.actionContext(), request);
     if (!verdict.allowed) throw new FactoryRefusal(capitalize(verdict.reason) + '.');
@@ -433,13 +432,13 @@ export class Factory {
     return stageToVerify(change);
   }
 
-  async verifyStage(input: VerifyStageInput & { fromEngine?: boolean }): Promise<StageVerificationRun> {
-    if (!input.fromEngine) {
-      const change = await this.change(input.changeId);
-      await this.ensure('verify', change, input.stageId);
-    }
+  async verifyStage(input: VerifyStageInput): Promise<StageVerificationRun> {
+    await this.ensure('verify', await this.change(input.changeId), input.stageId);
+    return this.runVerification(input);
+  }
+
+  private runVerification(rest: VerifyStageInput): Promise<StageVerificationRun> {
     const browser = this.ports.settings.get<string>('factory.verify.browserPath');
-    const { fromEngine: _fromEngine, ...rest } = input;
     return verifyStage(
       { ...this.deps, store: actorStamped(this.store, () => this.actor()) },
       { ...rest, ...(browser && !rest.browserExecutablePath ? { browserExecutablePath: browser } : {}), env: rest.env ?? (this.ports.env as NodeJS.ProcessEnv | undefined) ?? process.env },

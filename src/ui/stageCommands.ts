@@ -125,8 +125,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     const detached = deps.detached;
     if (!detached || !detached.canDetach(input.change, input.stageId)) return inWindow();
     if (input.stageId) {
-      const verdict = await factory.check(input.mode === 'retry' ? 'retry' : 'run', input.change, input.stageId, { outOfOrder: Boolean(input.outOfOrder) });
-      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      await factory.ensure(input.mode === 'retry' ? 'retry' : 'run', input.change, input.stageId, { outOfOrder: Boolean(input.outOfOrder) });
     }
     return detached.run(input);
   };
@@ -168,8 +167,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     guard('factory.stopStage', async (arg?: StageArg) => {
       const target = await resolveStage(arg, 'Stop which stage?', 'stop');
       if (!target) return undefined;
-      const verdict = await factory.check('stop', target.change, target.stage.id);
-      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      await factory.ensure('stop', target.change, target.stage.id);
       if (!(await factory.stop(target.change.id)) && !(await deps.detached?.stop(target.change.id))) void notify.info(`Factory: "${target.stage.title}" is not running in this window.`);
       return true;
     }),
@@ -183,8 +181,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
     guard('factory.completeByHand', async (arg?: StageArg) => {
       const target = await resolveStage(arg, 'Mark which stage done?', 'completeByHand');
       if (!target) return undefined;
-      const verdict = await factory.check('completeByHand', target.change, target.stage.id);
-      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      await factory.ensure('completeByHand', target.change, target.stage.id);
       const given = arg && 'note' in arg ? arg.note : undefined;
       const note = given ?? (await prompter.input({ title: `Mark "${target.stage.title}" done`, prompt: 'What was done? (recorded as the handoff summary)', required: true }));
       if (!note) return undefined;
@@ -221,8 +218,7 @@ export function registerStageCommands(deps: StageCommandDeps): vscode.Disposable
       const target = await resolveStage(arg, 'Send which stage back?', 'sendBack');
       if (!target) return undefined;
       // Asked first, so a refusal comes before the questions.
-      const verdict = await factory.check('sendBack', target.change, target.stage.id);
-      if (!verdict.allowed) throw new FactoryRefusal(`${capitalize(verdict.reason)}.`);
+      await factory.ensure('sendBack', target.change, target.stage.id);
       const toStage = arg && 'toStage' in arg && arg.toStage ? arg.toStage : await pickEarlierStage(target.change, target.stage);
       if (!toStage) return undefined;
       const toTitle = target.change.stages.find((s) => s.id === toStage)?.title ?? toStage;
@@ -261,10 +257,6 @@ async function showStageTask(target: { changeId: string; stageId: string }): Pro
   const document = await vscode.workspace.openTextDocument(uri);
   await vscode.languages.setTextDocumentLanguage(document, 'markdown');
   await vscode.window.showTextDocument(document, { preview: true });
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** A refusal is the engine's sentence as it is; anything else is an error message. */
