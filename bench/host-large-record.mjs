@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
-import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
+import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
+import { openWorkbench } from './support/openWorkbench.mjs';
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => Number.isFinite(n));
 if (sizes.length === 0) sizes.push(0, 2000);
@@ -32,14 +33,7 @@ async function measure(extra) {
       execFileSync('git', ['add', '-A'], { cwd: workspace });
       execFileSync('git', ['commit', '-qm', `${extra} generated changes`], { cwd: workspace });
     }
-    const server = startCodeServer({ runDir });
-    cleanups.push(() => killGroup(server.child));
-    const port = await server.ready;
-    const browser = await launchChromium(runDir);
-    cleanups.push(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, repo)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
-    await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
+    const page = await openWorkbench({ runDir, workspace, cleanups });
     // The record is read on activation (workspaceContains:.factory); the view shows it.
     // First with no summary index (as after a clone), then after a reload, with it.
     const openStages = async () => {

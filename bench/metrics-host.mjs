@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
-import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
+import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
+import { openWorkbench } from './support/openWorkbench.mjs';
 
 const [changes = 2000, branches = 100, weeks = 26] = process.argv.slice(2).map(Number);
 if (!hostPaths().complete) {
@@ -43,14 +44,7 @@ try {
   const workspace = join(runDir, 'workspace');
   makeSampleWorkspace(workspace);
   execFileSync('git', ['fetch', '-q', history.dir, '+refs/heads/*:refs/remotes/team/*', '+refs/remotes/origin/*:refs/remotes/team-origin/*'], { cwd: workspace });
-  const server = startCodeServer({ runDir });
-  cleanups.push(() => killGroup(server.child));
-  const port = await server.ready;
-  const browser = await launchChromium(runDir);
-  cleanups.push(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, repo)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
-  await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
+  const page = await openWorkbench({ runDir, workspace, cleanups });
   const open = async () => {
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget .quick-input-box input').waitFor();

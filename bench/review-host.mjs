@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
-import { hostPaths, killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
+import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
+import { openWorkbench } from './support/openWorkbench.mjs';
 
 const attempts = process.argv[2] ?? '200';
 const megabytes = process.argv[3] ?? '50';
@@ -50,14 +51,7 @@ try {
   for (const name of names) JSON.parse(readFileSync(join(eventsDir, name), 'utf8'));
   const readMs = performance.now() - readStart;
 
-  const server = startCodeServer({ runDir });
-  cleanups.push(() => killGroup(server.child));
-  const port = await server.ready;
-  const browser = await launchChromium(runDir);
-  cleanups.push(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, repo)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
-  await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
+  const page = await openWorkbench({ runDir, workspace, cleanups });
   await page.locator('.activitybar [aria-label^="Factory"]').first().click();
   await page.locator('.part.sidebar .monaco-list-row').first().waitFor({ timeout: 180_000 });
 

@@ -1,0 +1,17 @@
+// The host benches' common start: code-server on the workspace with the extension under
+// development, Chromium on its workbench, and the Factory activity bar drawn. Cleanups
+// (browser, server) are pushed for the caller's finally.
+import { repo } from '../../test/harness/common.mjs';
+import { killGroup, launchChromium, remoteUri, startCodeServer, workbenchUrl } from '../../test/harness/host.mjs';
+
+export async function openWorkbench({ runDir, workspace, cleanups }) {
+  const server = startCodeServer({ runDir });
+  cleanups.push(() => killGroup(server.child));
+  const port = await server.ready;
+  const browser = await launchChromium(runDir);
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, repo)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+  await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
+  return page;
+}
