@@ -172,14 +172,25 @@ export class Cockpit implements vscode.Disposable {
    */
   noteProblem(problem: RecordProblem): void {
     if (!this.remember(problem)) return;
-    // Problems found together (one read of a change) are announced together.
-    this.pendingProblems.push(problem);
+    this.announce([problem], true);
+  }
+
+  /**
+   * Problems found together (one read of a change, or two readers racing for one file)
+   * are announced together, a moment later, as remembered then: the report of the reader
+   * that set a file aside replaces the one of a reader that found it already gone.
+   */
+  private announce(problems: readonly RecordProblem[], refresh: boolean): void {
+    this.pendingProblems.push(...problems);
+    this.refreshAfterAnnounce ||= refresh;
     clearTimeout(this.announceTimer);
     this.announceTimer = setTimeout(() => {
-      this.onNewProblems(this.pendingProblems.splice(0));
-      void this.refresh();
+      this.onNewProblems(this.pendingProblems.splice(0).map((p) => this.seenProblems.get(problemKey(p)) ?? p));
+      if (this.refreshAfterAnnounce) void this.refresh();
+      this.refreshAfterAnnounce = false;
     }, 100);
   }
+  private refreshAfterAnnounce = false;
   private pendingProblems: RecordProblem[] = [];
   private announceTimer: NodeJS.Timeout | undefined;
 
@@ -233,7 +244,7 @@ export class Cockpit implements vscode.Disposable {
     const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)));
     this.loaded = { ready: true, isRepository, branch, pipeline: list.pipeline, changes: list.changes, current, problems, ...(currentTree ? { currentTree } : {}) };
     this.snapshot = this.withActivity(this.loaded);
-    if (fresh.length > 0) this.onNewProblems(fresh);
+    if (fresh.length > 0) this.announce(fresh, false);
     await Promise.all([
       vscode.commands.executeCommand('setContext', 'factory.ready', true),
       vscode.commands.executeCommand('setContext', 'factory.hasCurrentChange', current !== undefined),
