@@ -188,9 +188,16 @@ describe('Stage engine in the editor', function () {
     const implementMenu = await menuOf('Implement');
     assert.ok(implementMenu.includes('Approve Stage') && implementMenu.includes('Send Stage Back'), JSON.stringify(implementMenu));
     assert.ok(!implementMenu.includes('Stop Stage'), JSON.stringify(implementMenu));
-    await browser.click('.context-view .monaco-menu .action-label:has-text("Send Stage Back")');
-    // Which stage reopens: the earlier one, picked like a person would.
-    await browser.waitFor('.quick-input-widget .quick-input-list', 20_000);
+    // Which stage reopens: the earlier one, picked like a person would. A refresh can
+    // re-render the row under an open menu and close it: open it again until the pick shows.
+    await eventually(async () => {
+      if ((await browser.texts('.context-view .monaco-menu .action-label', 1_000)).length === 0) {
+        await browser.contextClick(`${SIDEBAR_ROWS}:visible[aria-label^="Implement,"]`, 3_000);
+      }
+      await browser.click('.context-view .monaco-menu .action-label:has-text("Send Stage Back")', 3_000);
+      await browser.waitFor('.quick-input-widget .quick-input-list', 10_000);
+      return true;
+    }, 'the target-stage pick after Send Stage Back', 60_000);
     await browser.type('Plan');
     await browser.press('Enter');
     await answerQuickInput('The plan forgot the rate limit.');
