@@ -14,6 +14,8 @@ const tests = process.argv.includes('--tests');
 // A production build starts from an empty dist/: leftovers of a development build
 // (source maps) would otherwise be packaged into the .vsix.
 if (production) rmSync('dist', { recursive: true, force: true });
+// Chunk names carry a content hash: a rebuild would otherwise leave the old ones beside the new.
+else if (!watch && !process.argv.includes('--cli')) rmSync('dist/lazy', { recursive: true, force: true });
 
 /** Prints the start/finish lines the `$esbuild-watch` problem matcher expects. */
 const watchMarkers = {
@@ -56,6 +58,7 @@ const nodeBundle = (options) => ({
   ...options,
 });
 
+// The activation shell (src/extension.ts, src/shell/): all VS Code loads at activation.
 const extension = nodeBundle({
   entryPoints: { extension: 'src/extension.ts' },
   external: ['vscode', 'playwright-core'],
@@ -63,6 +66,46 @@ const extension = nodeBundle({
   minify: production,
   plugins: watch ? [watchMarkers] : [],
 });
+
+/**
+ * ESM chunks get `vscode` (and every other require of a bundled CommonJS module) from a
+ * `require` made for the chunk's own file: VS Code's extension host hands out its API to
+ * `require('vscode')` calls from inside the extension's folder, and ESM `import` of
+ * 'vscode' is not resolvable by Node.
+ */
+const vscodeFromRequire = {
+  name: 'vscode-from-require',
+  setup(build) {
+    build.onResolve({ filter: /^vscode$/ }, (args) => (args.namespace === 'vscode-api' ? { path: 'vscode', external: true } : { path: 'vscode', namespace: 'vscode-api' }));
+    build.onLoad({ filter: /.*/, namespace: 'vscode-api' }, () => ({ contents: "module.exports = require('vscode');", loader: 'js' }));
+  },
+};
+
+// The workbench (src/workbench.ts): everything else the editor runs, loaded by the shell
+// on first use. ESM with code splitting, so what a view, a command or a run needs on top
+// (the ACP SDK, the report parsers, a webview's host code) is a chunk loaded when asked.
+const lazy = {
+  entryPoints: { workbench: 'src/workbench.ts' },
+  outdir: 'dist/lazy',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['playwright-core'],
+  define: { navigator: 'undefined' },
+  // Bundled CommonJS modules expect require, __filename and __dirname (write-file-atomic names its temp files after __filename).
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
+  },
+  sourcemap: !production,
+  minify: production,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: watch ? [vscodeFromRequire, watchMarkers] : [vscodeFromRequire],
+};
 
 // The headless CLI (src/cli, `factory-cockpit`): one self-contained file, dist/cli.js,
 // shipped in the .vsix and run by the detached runner, which must not load anything
@@ -169,7 +212,7 @@ function copyCodicons() {
   for (const file of ['codicon.css', 'codicon.ttf']) copyFileSync(join('node_modules/@vscode/codicons/dist', file), join('dist/webview/codicons', file));
 }
 
-const targets = [extension];
+const targets = [extension, lazy];
 // `--cli`: only the CLI (its tests and bench build it this way).
 const cliOnly = process.argv.includes('--cli');
 if (cliOnly) targets.length = 0;
@@ -187,7 +230,10 @@ if (watch) {
 } else {
   const results = await Promise.all(targets.map((t) => esbuild.build(t)));
   mkdirSync('dist/meta', { recursive: true });
-  if (!cliOnly) writeFileSync('dist/meta/extension.json', JSON.stringify(results[0].metafile));
+  if (!cliOnly) {
+    writeFileSync('dist/meta/extension.json', JSON.stringify(results[0].metafile));
+    writeFileSync('dist/meta/lazy.json', JSON.stringify(results[1].metafile));
+  }
   writeFileSync('dist/meta/cli.json', JSON.stringify(results[targets.indexOf(cli)].metafile));
   chmodSync('dist/cli.js', 0o755);
 }

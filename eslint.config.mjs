@@ -42,5 +42,23 @@ export default tseslint.config(
   // ui/ is thin: it asks the engine's one entry point (engine/factory.ts) and never
   // wires a store, git or a backend itself.
   { files: ['src/ui/**/*.ts'], rules: restrict(['store', 'git', 'backends', 'verify', 'cli', 'webview'], { vscode: false, typesOnly: ['core'] }) },
+  // The activation shell loads nothing of the product but the safe-text rules: the
+  // workbench (engine, views, backends) is imported lazily, as a file, on first use.
+  {
+    files: ['src/extension.ts', 'src/shell/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...['ui', 'engine', 'store', 'git', 'backends', 'verify', 'cli', 'mcp', 'webview', 'core'].flatMap((l) => [`./${l}/*`, `../${l}/*`]), './workbench', '../workbench', '!./core/safeText', '!../core/safeText'],
+              allowTypeImports: true,
+              message: 'The activation shell imports only vscode, node: builtins, src/shell/ and core/safeText: the rest loads on first use.' },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['src/webview/**/*.ts'], rules: restrict(['store', 'git', 'backends', 'verify', 'engine', 'ui', 'cli'], { node: true }) },
 );

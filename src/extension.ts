@@ -1,176 +1,114 @@
-// Composition root: builds the factory (the engine's one entry point) for the first
-// workspace folder with the editor's ports — settings, SecretStorage, Workspace Trust,
-// confirmations, the log, vscode.lm — then the views on it, and registers every
-// disposable. Activation does no I/O of its own; the first read of the record happens
-// after activate returns.
+// The activation shell: what VS Code needs the moment the extension activates, and
+// nothing else. It registers every contributed command, the Stages and Context views,
+// the language model tools, the MCP server definition and the status bar item; the
+// workbench (src/workbench.ts: the engine, the views' host code, backends,
+// verification) loads on first use — a Factory view shown, a command run, a tool
+// called, or the record changing on disk — and fills them in. The status bar shows
+// what the last window showed until then. eslint keeps this folder's imports to
+// `vscode`, node: builtins, src/shell and core/safeText.
 import * as vscode from 'vscode';
-import { createVscodeLmPort } from './backends/vscodeLm';
-import { RunnerRegistry } from './engine/detachedRun';
-import { createFactory, type Factory, type RecordProblem } from './engine/factory';
-import { DetachedRuns } from './ui/detachedRuns';
-import { putCliOnTerminalPath } from './ui/terminalCli';
-import type { RunObserver } from './engine/stageRunner';
-import { registerBackendCommands, recoverInterrupted, secretKey } from './ui/agentSettings';
-import { Cockpit, describeProblem, type CockpitSnapshot } from './ui/cockpit';
-import { registerCommands } from './ui/commands';
-import { registerContextPanel } from './ui/contextPanel';
-import { registerDashboard } from './ui/dashboard';
-import { vscodePrompter } from './ui/prompts';
-import { announceGate, registerStageCommands, vscodeConfirmer } from './ui/stageCommands';
-import { StagesTreeProvider } from './ui/stagesTree';
-import { FactoryStatusBar } from './ui/statusBar';
-import { registerTranscriptViews } from './ui/transcriptView';
-import { registerVerification } from './ui/verification';
-import { registerReview } from './ui/reviewPanel';
-import { registerMcpProvider } from './ui/mcpProvider';
-import { notify, plainLabel, safeLog } from './ui/surface';
+import { REMEMBERED_STATUS_KEY, type CockpitSnapshotLike, type FactoryCockpitApi, type RememberedStatus, type ShellParts } from './shell/contract';
+import { LazyWorkbench } from './shell/lazyWorkbench';
+import { commandTrampolines, LazyStagesTree, lazyTools, lazyWebviewView, mcpServerProvider } from './shell/placeholders';
+import { safeLog } from './shell/safeLog';
 
-/** What other extensions (and the integration tests) can read. */
-export interface FactoryCockpitApi {
-  readonly apiVersion: 1;
-  /** The cockpit's current view of the record. */
-  snapshot(): CockpitSnapshot;
-  /** Re-reads the record now. */
-  refresh(): Promise<CockpitSnapshot>;
-  readonly onDidChange: vscode.Event<CockpitSnapshot>;
-  /** The status bar text as shown. */
-  statusBarText(): string;
-  /** The detached runners this window follows (runs that outlive the window). */
-  detachedRuns?(): { changeId: string; pid: number }[];
+export type { FactoryCockpitApi } from './shell/contract';
+
+interface Manifest {
+  contributes?: { commands?: { command: string }[]; languageModelTools?: { name: string }[] };
 }
+
+let workbench: LazyWorkbench | undefined;
 
 export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | undefined {
   // Every line is plain text: an agent's output or a hostile title cannot reverse or hide text in the log.
   const log = safeLog(vscode.window.createOutputChannel('Factory Cockpit', { log: true }));
   context.subscriptions.push(log);
+  const manifest = context.extension.packageJSON as Manifest;
+  const commandIds = (manifest.contributes?.commands ?? []).map((c) => c.command);
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder || folder.uri.scheme !== 'file') {
     log.info('No local folder is open: the cockpit waits for one.');
+    // Its commands say so instead of "command not found".
+    context.subscriptions.push(...commandIds.map((id) => vscode.commands.registerCommand(id, () => void vscode.window.showInformationMessage('Factory Cockpit works on a local folder: open one first.'))));
     return undefined;
   }
-  try {
-    // Parts built below observe the engine; they join once they exist.
-    const observers: RunObserver[] = [];
-    let noteProblem: (p: RecordProblem) => void = () => undefined;
-    let changed: () => void = () => undefined;
-    // Runs outlive the window in detached runners: an attempt whose runner is alive (same pid and process start time) is not interrupted.
-    const runners = new RunnerRegistry(folder.uri.fsPath);
-    const factory = createFactory({
-      root: folder.uri.fsPath,
-      isAlive: (pid) => runners.isAlive(pid),
-      settings: { get: (key) => vscode.workspace.getConfiguration().get(key) },
-      secrets: { get: (name) => Promise.resolve(context.secrets.get(secretKey(name))) },
-      trust: { isTrusted: () => vscode.workspace.isTrusted },
-      confirmer: vscodeConfirmer,
-      log,
-      languageModels: createVscodeLmPort(vscode),
-      onProblem: (p) => {
-        log.warn(`Record problem: ${describeProblem(p)}`);
-        noteProblem(p);
-      },
-      observer: {
-        attemptStarted: (info) => observers.forEach((o) => o.attemptStarted?.(info)),
-        agentEvent: (info, event) => observers.forEach((o) => o.agentEvent?.(info, event)),
-        attemptFinished: (info, result, verification) => {
-          log.info(`Attempt ${info.attemptId} of ${info.changeId}/${info.stageId} (${info.backend}) ${result.outcome}${result.reason ? `: ${result.reason}` : ''}`);
-          observers.forEach((o) => o.attemptFinished?.(info, result, verification));
-        },
-        gate: (gate) => {
-          log.info(`Gate on ${gate.changeId}/${gate.stageId}: ${gate.reason} — ${gate.detail}`);
-          void announceGate(gate);
-        },
-        changed: () => changed(),
-      },
-    });
-    const cockpit = new Cockpit(factory, log, (problems) => {
-      // The announcement leads with a file that was (or will be) set aside: what a person must know first.
-      const first = problems.find((p) => p.quarantinedTo) ?? problems.find((p) => p.pending) ?? problems[0]!;
-      const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-      // Restricted Mode moves nothing: the file is set aside once the folder is trusted.
-      const what = first.pending ? 'failed validation and will be set aside once the folder is trusted' : first.quarantinedTo ? 'failed validation and was set aside' : 'cannot be read';
-      void notify.warn(`Factory: a record file ${what}: ${describeProblem(first)}${more}`, 'Show Log').then((c) => c && log.show());
-    });
-    noteProblem = (p) => cockpit.noteProblem(p);
-    changed = () => void cockpit.refresh();
-    const tree = new StagesTreeProvider(cockpit, folder.uri);
-    const view = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
-    const statusBar = new FactoryStatusBar(cockpit);
-    cockpit.watch(folder.uri);
-    const transcripts = registerTranscriptViews(context, cockpit, log);
-    observers.push(transcripts);
-    registerVerification(context, cockpit, log);
-    registerReview(context, cockpit, log);
-    // The editor hands stage runs to detached runners (the CLI bundle this extension ships) and follows them.
-    const detached = new DetachedRuns({
-      cockpit,
-      log,
-      cliPath: context.asAbsolutePath('dist/cli.js'),
-      secret: (name) => Promise.resolve(context.secrets.get(secretKey(name))),
-      observers,
-      announceGate: (gate) => void announceGate(gate),
-    });
-    inWindowFactory = factory;
-    void putCliOnTerminalPath(context, log);
-    context.subscriptions.push(
-      cockpit,
-      tree,
-      view,
-      statusBar,
-      detached,
-      vscode.commands.registerCommand('factory.showRunnerLog', () => detached.showLog()),
-      ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, detached, showTranscript: async (change, attempt) => void (await transcripts.showAttempt(change, attempt)) }),
-      ...registerBackendCommands(context, cockpit, log),
-      ...registerCommands(cockpit, vscodePrompter, log),
-      ...registerContextPanel(context, cockpit, vscodePrompter, log),
-      ...registerDashboard(context, cockpit, log).disposables,
-      ...registerMcpProvider(context, factory, log),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        // What Restricted Mode only reported is set aside now, with the same report.
-        void factory.store
-          .setAsidePending()
-          .then((moved) => moved.forEach((p) => cockpit.noteProblem(p)))
-          .catch((e: unknown) => log.error(`Setting aside the files found in Restricted Mode failed: ${String(e)}`))
-          .then(() => recoverInterrupted(cockpit, log));
-      }),
-      cockpit.onDidChange((s) => {
-        view.description = s.current ? plainLabel(s.current.title) : undefined;
-      }),
-    );
-    void recoverInterrupted(cockpit, log)
-      .catch((e: unknown) => log.error(`Recovering interrupted attempts failed: ${String(e)}`))
-      // Re-attach to the runners that kept going while the window was closed or reloading.
-      .then(() => detached.attachAll());
-    void cockpit.refresh();
-    return {
-      apiVersion: 1,
-      snapshot: () => cockpit.state,
-      refresh: () => cockpit.refresh(),
-      onDidChange: cockpit.onDidChange,
-      statusBarText: () => statusBar.text,
-      detachedRuns: () => detached.followed(),
-    };
-  } catch (error) {
-    // VS Code stays silent about activation errors; say it.
-    log.error(`Activation failed: ${error instanceof Error ? error.stack : String(error)}`);
-    void vscode.window.showErrorMessage(`Factory Cockpit could not start: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
+
+  const statusItem = vscode.window.createStatusBarItem('factory.status', vscode.StatusBarAlignment.Left, 50);
+  statusItem.name = 'Factory Cockpit';
+  statusItem.command = 'factory.showStages';
+  const remembered = context.workspaceState.get<RememberedStatus>(REMEMBERED_STATUS_KEY);
+  if (remembered) {
+    statusItem.text = remembered.text;
+    const tooltip = new vscode.MarkdownString(remembered.tooltip, false);
+    tooltip.isTrusted = false;
+    tooltip.supportHtml = false;
+    tooltip.appendMarkdown('\n\n*As this window last saw it: open the Factory view to read the record again.*');
+    statusItem.tooltip = tooltip;
+    statusItem.show();
   }
+
+  // The workbench registers the real commands: the trampolines step aside just before.
+  workbench = new LazyWorkbench(() => parts, () => trampolines.dispose());
+  const tree = new LazyStagesTree(workbench);
+  const stagesView = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
+  const parts: ShellParts = { context, folder, log, statusItem, stagesView };
+  const trampolines = commandTrampolines(commandIds, workbench);
+
+  const snapshotChanged = new vscode.EventEmitter<CockpitSnapshotLike>();
+  const notLoaded: CockpitSnapshotLike = { ready: false, isRepository: false, changes: [], problems: [] };
+  const load = (reason: string) =>
+    workbench!.load(reason).catch((error: unknown) => {
+      // VS Code stays silent about errors after activation; say it.
+      log.error(`The cockpit could not start: ${error instanceof Error ? error.stack : String(error)}`);
+      void vscode.window.showErrorMessage(`Factory Cockpit could not start: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    });
+  context.subscriptions.push(
+    workbench,
+    trampolines,
+    tree,
+    stagesView,
+    statusItem,
+    snapshotChanged,
+    workbench.onDidLoad((loaded) => context.subscriptions.push(loaded.api.onDidChange((s) => snapshotChanged.fire(s)))),
+    vscode.window.registerWebviewViewProvider('factory.context', lazyWebviewView(workbench)),
+    ...lazyTools((manifest.contributes?.languageModelTools ?? []).map((t) => t.name), workbench),
+    ...mcpServerProvider(context, folder.uri.fsPath, log),
+    ...recordWatchers(folder, () => void load('the record changed on disk').catch(() => undefined)),
+  );
+  // The last window followed a running stage: this one follows it at once (its runner went on).
+  if (remembered?.running) void load('a stage was running when the window last closed').catch(() => undefined);
+
+  return {
+    apiVersion: 1,
+    snapshot: () => {
+      if (workbench?.loaded) return workbench.loaded.api.snapshot();
+      void load('the API asked for the snapshot').catch(() => undefined);
+      return notLoaded;
+    },
+    refresh: async () => (await load('the API asked for a refresh')).api.refresh(),
+    onDidChange: snapshotChanged.event,
+    statusBarText: () => statusItem.text,
+    detachedRuns: () => workbench?.loaded?.api.detachedRuns?.() ?? [],
+    loaded: () => ({ loaded: workbench?.loaded !== undefined, ...(workbench?.reason ? { reason: workbench.reason } : {}) }),
+  };
 }
 
-let inWindowFactory: Factory | undefined;
-
 /**
- * Everything is disposed through context.subscriptions. A run that lives in this
- * window (a vscode.lm stage; detached runners go on by themselves) is stopped and
- * recorded as stopped while the window closes; if the host dies first, the next read
- * records it as interrupted.
+ * Until the workbench loads, a change to the record or the checked-out branch (another
+ * window, the CLI, a runner, `git checkout`) loads it, so the status bar never goes on
+ * showing what is no longer true. The workbench watches for itself once loaded.
  */
+function recordWatchers(folder: vscode.WorkspaceFolder, onChange: () => void): vscode.Disposable[] {
+  const watchers = ['.factory/**', '.git/HEAD'].map((glob) => vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, glob)));
+  const listeners = watchers.flatMap((w) => [w.onDidCreate(onChange), w.onDidChange(onChange), w.onDidDelete(onChange)]);
+  const stop = () => [...listeners, ...watchers].forEach((d) => d.dispose());
+  const loaded = workbench?.onDidLoad(stop);
+  return [{ dispose: stop }, ...(loaded ? [loaded] : [])];
+}
+
+/** Stops what runs in this window (a vscode.lm stage) while the window closes; detached runners go on. */
 export async function deactivate(): Promise<void> {
-  const factory = inWindowFactory;
-  if (!factory) return;
-  const ids = (await factory.readState().catch(() => undefined))?.changes.map((c) => c.id).filter((id) => factory.isRunningHere(id)) ?? [];
-  if (ids.length === 0) return;
-  await Promise.all(ids.map((id) => factory.stop(id)));
-  const deadline = Date.now() + 4000;
-  while (ids.some((id) => factory.isRunningHere(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await workbench?.loaded?.deactivate();
 }

@@ -25,9 +25,10 @@ export const CONTEXT_VIEW_ID = 'factory.context';
 const STALENESS_DEBOUNCE_MS = 300;
 const TEXT_KINDS = new Set(['note', 'ticket', 'lesson']);
 
-export function registerContextPanel(context: vscode.ExtensionContext, cockpit: Cockpit, prompter: Prompter, log: vscode.LogOutputChannel): vscode.Disposable[] {
+/** The Context view's provider (the activation shell registers the view and delegates to it) and its commands. */
+export function registerContextPanel(context: vscode.ExtensionContext, cockpit: Cockpit, prompter: Prompter, log: vscode.LogOutputChannel): { provider: vscode.WebviewViewProvider; disposables: vscode.Disposable[] } {
   const host = new ContextPanelHost(context.extensionUri, cockpit, prompter, log);
-  return [host, vscode.window.registerWebviewViewProvider(CONTEXT_VIEW_ID, host), ...host.registerCommands()];
+  return { provider: host, disposables: [host, ...host.registerCommands()] };
 }
 
 class ContextPanelHost implements vscode.WebviewViewProvider, vscode.Disposable {

@@ -1,18 +1,21 @@
 // The status bar item: current change, its active stage and its verification state.
-// Clicking it reveals the Stages view.
-import * as vscode from 'vscode';
+// Clicking it reveals the Stages view. The item is the activation shell's (it shows the
+// last window's text until the workbench loads); what it shows is remembered for the next.
+import type * as vscode from 'vscode';
 import type { ChangeState } from '../core/fold';
+import type { RememberedStatus } from '../shell/contract';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { stageStatusText, verificationText } from './presentation';
 import { plainLabel, plainTooltip } from './surface';
 
 export class FactoryStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('factory.status', vscode.StatusBarAlignment.Left, 50);
   private readonly subscription: vscode.Disposable;
 
-  constructor(cockpit: Cockpit) {
-    this.item.name = 'Factory Cockpit';
-    this.item.command = 'factory.showStages';
+  constructor(
+    cockpit: Cockpit,
+    private readonly item: vscode.StatusBarItem,
+    private readonly remember: (status: RememberedStatus) => void,
+  ) {
     this.subscription = cockpit.onDidChange((s) => this.render(s));
     this.render(cockpit.state);
   }
@@ -22,15 +25,15 @@ export class FactoryStatusBar implements vscode.Disposable {
   }
 
   private render(snapshot: CockpitSnapshot): void {
-    if (!snapshot.ready) {
-      this.item.hide();
-      return;
-    }
+    // Until the first read, the shell's remembered text stays.
+    if (!snapshot.ready) return;
     const change = snapshot.current;
     if (!change) {
       this.item.text = '$(layers) Factory: no change';
       this.item.tooltip = 'Start or switch to a change';
+      this.item.accessibilityInformation = undefined;
       this.item.show();
+      this.remember({ text: this.item.text, tooltip: this.item.tooltip, running: false });
       return;
     }
     const stage = change.stages.find((s) => s.id === change.activeStageId);
@@ -45,11 +48,12 @@ export class FactoryStatusBar implements vscode.Disposable {
     );
     this.item.accessibilityInformation = { label: plainLabel(`Factory change ${change.title}, stage ${stage?.title ?? done}, verification ${change.verification.state}`, 400) };
     this.item.show();
+    const tooltip = typeof this.item.tooltip === 'string' ? this.item.tooltip : (this.item.tooltip?.value ?? '');
+    this.remember({ text: this.item.text, tooltip, running: change.stages.some((s) => s.status === 'running') });
   }
 
   dispose(): void {
     this.subscription.dispose();
-    this.item.dispose();
   }
 }
 

@@ -32,18 +32,3 @@ export function plainTooltip(...parts: (string | { bold: string })[]): vscode.Ma
   for (const part of parts) md.appendMarkdown(typeof part === 'string' ? plainMarkdown(part) : `**${plainMarkdown(part.bold)}**`);
   return md;
 }
-
-/** The output channel with every line plain: what an agent printed cannot reverse or hide text in the log. */
-export function safeLog(log: vscode.LogOutputChannel): vscode.LogOutputChannel {
-  const wrap = (fn: (message: string, ...args: unknown[]) => void) => (message: string | Error, ...args: unknown[]) =>
-    fn(plainDetail(message instanceof Error ? (message.stack ?? message.message) : message, 100_000), ...args);
-  return new Proxy(log, {
-    get(target, property, receiver) {
-      if (property === 'info' || property === 'warn' || property === 'debug' || property === 'trace' || property === 'error' || property === 'appendLine') {
-        return wrap((target[property] as (m: string, ...a: unknown[]) => void).bind(target));
-      }
-      const value = Reflect.get(target, property, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}

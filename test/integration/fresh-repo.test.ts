@@ -8,13 +8,33 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { answerQuickInput, browser, eventually, runConfig } from './support/driver';
-import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { cockpitApi, EXTENSION_ID, snapshotWhere } from './support/cockpit';
 
 const SIDEBAR = '.part.sidebar';
 
 describe('First run on a repository with no record', () => {
   const config = runConfig();
   const factory = join(config.workspace, '.factory');
+
+  it('activates without loading the workbench, and a command that needs the engine loads it on first use', async () => {
+    const api = await cockpitApi();
+    assert.deepEqual(api.loaded!(), { loaded: false }, 'activation registered the views and commands and loaded nothing else');
+    const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string }[] } };
+    const contributed = manifest.contributes.commands.map((c) => c.command);
+    const before = new Set(await vscode.commands.getCommands(true));
+    assert.deepEqual(contributed.filter((id) => !before.has(id)), [], 'every contributed command answers from activation on');
+
+    // Refresh needs the engine (it reads the record): the first use loads the workbench and runs it.
+    await vscode.commands.executeCommand('factory.refresh');
+    assert.deepEqual(api.loaded!(), { loaded: true, reason: 'command factory.refresh' });
+    const s = await snapshotWhere(api, (x) => x.ready, 'the record read by the first command');
+    assert.equal(s.isRepository, true, 'the engine asked git');
+    assert.equal(s.current, undefined);
+    // The workbench's own commands replaced the placeholders: all of them, none missing.
+    const after = new Set(await vscode.commands.getCommands(true));
+    assert.deepEqual(contributed.filter((id) => !after.has(id)), [], 'every contributed command is registered by the workbench');
+    assert.equal(existsSync(factory), false, 'reading writes nothing');
+  });
 
   it('welcomes the user in the Factory view and has written nothing yet', async () => {
     assert.equal(existsSync(factory), false, 'the sample repository starts without .factory/');
