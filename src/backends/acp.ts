@@ -41,7 +41,10 @@
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError, type AnyMessage, type NewSessionRequest, type ClientConnection, type RequestPermissionRequest, type SessionUpdate, type Stream } from '@agentclientprotocol/sdk';
+import type { AnyMessage, NewSessionRequest, ClientConnection, RequestPermissionRequest, SessionUpdate, Stream } from '@agentclientprotocol/sdk';
+
+/** The SDK loads with the first ACP run, not with the editor (it is the largest part of the backends). */
+const loadSdk = () => import('@agentclientprotocol/sdk');
 import type { AgentEvent, AttemptResult, BackendCapabilities, ToolKind, UsageEvent } from '../core/agentEvents';
 import type { AttemptOutcome } from '../core/events';
 import { AttemptFacts } from './attemptFacts';
@@ -127,6 +130,7 @@ export class AcpBackend implements AgentBackend {
 
   private async run(attempt: AttemptRequest, channel: EventChannel): Promise<AttemptResult> {
     const started = Date.now();
+    const { client, methods, ndJsonStream, PROTOCOL_VERSION, RequestError } = await loadSdk();
     const redactor = new Redactor([...secretsFromEnv(attempt.env), ...(attempt.secrets ?? [])]);
     const sink = attempt.sink;
     const failed = (reason: string): AttemptResult => {
@@ -370,6 +374,7 @@ export class AcpBackend implements AgentBackend {
    * model the agent then reports.
    */
   private async chooseModel(open: ClientConnection, sessionId: string, session: unknown, wanted: string, emit: (event: AgentEvent) => void): Promise<string | undefined> {
+    const { methods } = await loadSdk();
     const option = modelOption(session);
     if (option) {
       try {

@@ -7,7 +7,6 @@ import type { Actor, EvidenceRef, FactoryEvent } from '../core/events';
 import { isEvent } from '../core/events';
 import type { Criterion, Pipeline, Stage } from '../core/pipeline';
 import type { EvidenceMismatch, EvidencePort } from '../store/evidence';
-import { runCriteria, verificationRecordedData } from '../verify/runner';
 import type { Approval, ApprovalSource, CriterionResult, EvidenceSink, StageVerification, TreeHasher, VerifyProgress } from '../verify/ports';
 import { PipelineInvalidError } from './changes';
 import type { EngineDeps } from './ports';
@@ -121,6 +120,8 @@ export async function verifyStage(deps: EngineDeps, input: VerifyStageInput): Pr
   }
   const by = await deps.git.identity().catch((): Actor => ({ name: 'unknown' }));
 
+  // The criteria runners and report parsers load with the first verification, not with the editor.
+  const { runCriteria, verificationRecordedData } = await import('../verify/runner');
   const events: FactoryEvent[] = [];
   let appending: Promise<void> = Promise.resolve();
   let appendError: unknown;
