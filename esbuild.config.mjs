@@ -202,6 +202,9 @@ const integrationTests = {
   target: 'node20',
   // mocha is ESM-only: the suite loads it with a dynamic import from node_modules.
   external: ['vscode', 'mocha', 'playwright-core'],
+  // Tests may build the engine (createFactory) themselves, which needs what every Node bundle has.
+  define: NODE_DEFINES,
+  banner: { js: BUNDLE_URL },
   sourcemap: 'inline',
   logLevel: 'warning',
 };
