@@ -53,7 +53,7 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
   const tree = new LazyStagesTree(workbench);
   const stagesView = vscode.window.createTreeView('factory.stages', { treeDataProvider: tree, showCollapseAll: true });
   const parts: ShellParts = { context, folder, log, statusItem, stagesView };
-  const trampolines = commandTrampolines(commandIds, workbench);
+  const trampolines = commandTrampolines(commandIds, (reason) => workbench!.load(reason));
 
   const snapshotChanged = new vscode.EventEmitter<CockpitSnapshotLike>();
   const notLoaded: CockpitSnapshotLike = { ready: false, isRepository: false, changes: [], problems: [] };

@@ -16,16 +16,15 @@ import { registerBackendCommands, recoverInterrupted, secretKey } from './ui/age
 import { Cockpit, describeProblem } from './ui/cockpit';
 import { registerCommands } from './ui/commands';
 import { registerContextPanel } from './ui/contextPanel';
-import { registerDashboard } from './ui/dashboard';
 import { vscodePrompter } from './ui/prompts';
 import { announceGate, registerStageCommands, vscodeConfirmer } from './ui/stageCommands';
 import { StagesTreeProvider } from './ui/stagesTree';
 import { FactoryStatusBar } from './ui/statusBar';
-import { registerTranscriptViews } from './ui/transcriptView';
+import type { TranscriptViews } from './ui/transcriptView';
 import { registerVerification } from './ui/verification';
-import { registerReview } from './ui/reviewPanel';
 import { languageModelTools } from './ui/languageModelTools';
 import { notify, plainLabel } from './ui/surface';
+import { LazyPart } from './shell/placeholders';
 import { REMEMBERED_STATUS_KEY, type RememberedStatus, type ShellParts, type Workbench } from './shell/contract';
 
 export function start({ context, folder, log, stagesView, statusItem }: ShellParts): Workbench {
@@ -83,10 +82,33 @@ export function start({ context, folder, log, stagesView, statusItem }: ShellPar
   });
   const contextPanel = registerContextPanel(context, cockpit, vscodePrompter, log);
   cockpit.watch(folder.uri);
-  const transcripts = registerTranscriptViews(context, cockpit, log);
-  observers.push(transcripts);
+  // Each webview's host code loads with its first use: a transcript with the first run
+  // this window follows or shows, the review and the dashboard with their commands.
+  let transcriptViews: Promise<TranscriptViews> | undefined;
+  const transcripts = (): Promise<TranscriptViews> => (transcriptViews ??= import('./ui/transcriptView').then((m) => m.registerTranscriptViews(context, cockpit, log)));
+  const toTranscripts = (what: string, deliver: (views: TranscriptViews) => void) =>
+    void transcripts()
+      .then(deliver)
+      .catch((e: unknown) => log.error(`The transcript view could not take ${what}: ${e instanceof Error ? e.stack : String(e)}`));
+  // Events reach the views in the order they came: every delivery waits on the same load.
+  observers.push({
+    attemptStarted: (info) => toTranscripts('a started attempt', (v) => v.attemptStarted(info)),
+    agentEvent: (info, event) => toTranscripts('an agent event', (v) => v.agentEvent(info, event)),
+    attemptFinished: (info, result) => toTranscripts('a finished attempt', (v) => v.attemptFinished(info, result)),
+  });
   registerVerification(context, cockpit, log);
-  registerReview(context, cockpit, log);
+  const review = new LazyPart(REVIEW_COMMANDS, async (stepAside) => {
+    const { registerReview } = await import('./ui/reviewPanel');
+    stepAside();
+    return registerReview(context, cockpit, log);
+  });
+  const dashboard = new LazyPart(DASHBOARD_COMMANDS, async (stepAside) => {
+    const { registerDashboard } = await import('./ui/dashboard');
+    stepAside();
+    const registered = registerDashboard(context, cockpit, log);
+    context.subscriptions.push(...registered.disposables);
+    return registered;
+  });
   // The editor hands stage runs to detached runners (the CLI bundle this extension ships) and follows them.
   const detached = new DetachedRuns({
     cockpit,
@@ -103,11 +125,12 @@ export function start({ context, folder, log, stagesView, statusItem }: ShellPar
     statusBar,
     detached,
     vscode.commands.registerCommand('factory.showRunnerLog', () => detached.showLog()),
-    ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, detached, showTranscript: async (change, attempt) => void (await transcripts.showAttempt(change, attempt)) }),
+    ...registerStageCommands({ cockpit, prompter: vscodePrompter, log, detached, showTranscript: async (change, attempt) => void (await (await transcripts()).showAttempt(change, attempt)) }),
     ...registerBackendCommands(context, cockpit, log),
     ...registerCommands(cockpit, vscodePrompter, log),
     ...contextPanel.disposables,
-    ...registerDashboard(context, cockpit, log).disposables,
+    review,
+    dashboard,
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       // What Restricted Mode only reported is set aside now, with the same report.
       void factory.store
@@ -139,6 +162,22 @@ export function start({ context, folder, log, stagesView, statusItem }: ShellPar
     deactivate: () => stopRunsInThisWindow(factory),
   };
 }
+
+/** The commands whose first use loads the review's host code (src/ui/reviewPanel.ts, reviewComments.ts). */
+const REVIEW_COMMANDS = [
+  'factory.reviewChange',
+  'factory.review.nextStep',
+  'factory.review.previousStep',
+  'factory.review.acceptHunk',
+  'factory.review.rejectHunk',
+  'factory.review.keepHunkAtCursor',
+  'factory.review.rejectHunkAtCursor',
+  'factory.review.openDiffSet',
+  'factory.review.export',
+  'factory.review.addComment',
+];
+/** The commands whose first use loads the dashboard's host code (src/ui/dashboard.ts). */
+const DASHBOARD_COMMANDS = ['factory.openFlowDashboard', 'factory.exportMetrics'];
 
 /**
  * A run that lives in this window (a vscode.lm stage; detached runners go on by

@@ -16,3 +16,16 @@ export function printBundleReport(metafilePath, { label, top = 5 } = {}) {
   }
   return Object.fromEntries(outputs.map(([file, output]) => [file, output.bytes]));
 }
+
+/** The bytes an output loads before it runs: itself and every chunk it imports statically, transitively. */
+export function staticClosureBytes(metafilePath, entry) {
+  const { outputs } = JSON.parse(readFileSync(metafilePath, 'utf8'));
+  const seen = new Set();
+  const walk = (file) => {
+    if (seen.has(file) || !outputs[file]) return;
+    seen.add(file);
+    for (const i of outputs[file].imports) if (i.kind === 'import-statement' && !i.external) walk(i.path);
+  };
+  walk(entry);
+  return { files: [...seen], bytes: [...seen].reduce((sum, f) => sum + outputs[f].bytes, 0) };
+}

@@ -6,19 +6,44 @@ import * as vscode from 'vscode';
 import type { LazyWorkbench } from './lazyWorkbench';
 
 /**
- * Every command the manifest contributes, as a trampoline that loads the workbench and
- * runs the real command. The trampolines are disposed just before the workbench
- * registers the real ones (see `LazyWorkbench`'s beforeStart), so the second call goes
- * straight to the real handler.
+ * Commands answered by a part that is not loaded yet, as trampolines: the first call
+ * loads the part (`load` resolves once the part registered the real commands, having
+ * disposed these just before), then runs the real command with the same arguments.
  */
-export function commandTrampolines(commandIds: readonly string[], workbench: LazyWorkbench): vscode.Disposable {
+export function commandTrampolines(commandIds: readonly string[], load: (reason: string) => Promise<unknown>): vscode.Disposable {
   const registrations = commandIds.map((id) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      await workbench.load(`command ${id}`);
+      await load(`command ${id}`);
       return vscode.commands.executeCommand(id, ...args);
     }),
   );
   return vscode.Disposable.from(...registrations);
+}
+
+/**
+ * A part of the workbench loaded on first use of one of its commands, or when asked:
+ * `start` imports the part's module, calls `stepAside` (the trampolines go), then lets
+ * the module register its real commands.
+ */
+export class LazyPart<T> implements vscode.Disposable {
+  private loading: Promise<T> | undefined;
+  private readonly trampolines: vscode.Disposable;
+
+  constructor(
+    commandIds: readonly string[],
+    private readonly start: (stepAside: () => void) => Promise<T>,
+  ) {
+    this.trampolines = commandTrampolines(commandIds, () => this.load());
+  }
+
+  load(): Promise<T> {
+    this.loading ??= this.start(() => this.trampolines.dispose());
+    return this.loading;
+  }
+
+  dispose(): void {
+    this.trampolines.dispose();
+  }
 }
 
 /** The Stages view's data: the workbench's tree once loaded; asking for the rows loads it. */
