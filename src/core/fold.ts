@@ -4,6 +4,7 @@
 // before its start.
 import type { AttemptOutcome, FactoryEvent, EvidenceRef } from './events';
 import { isEvent, isFromNewerVersion } from './events';
+import { mcpStatusOf, mcpToolCall } from './mcpSummary';
 import type { Owner, Pipeline, Stage } from './pipeline';
 
 /**
@@ -203,8 +204,7 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.reportedModel = event.data.reportedModel;
       attempt.agentVersion = event.data.agentVersion;
       attempt.failedToolCalls = event.data.failedToolCalls?.map((c) => ({ name: c.name, ...(c.reason ? { reason: c.reason } : {}) }));
-      const mcp = event.data.mcpStatus;
-      if (mcp) attempt.mcpStatus = { status: mcp.status === 'connected' || mcp.status === 'failed' ? mcp.status : 'unknown', ...(mcp.detail ? { detail: mcp.detail } : {}) };
+      attempt.mcpStatus = mcpStatusOf(event.data.mcpStatus);
     } else if (isEvent(event, 'attempt.rolledBack')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
@@ -246,10 +246,10 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       // A handoff from a stage to itself is how older versions recorded a send-back (with review.decided).
       if (!stage || event.data.toStage === event.data.fromStage) continue;
       marks.get(stage.id)!.handoffs.push({ eventId: event.id, attemptId: event.data.attemptId });
-    } else if (isEvent(event, 'attempt.toolCalled') || isEvent(event, 'context.fetched') || isEvent(event, 'attempt.noted')) {
-      // What the attempt's agent did through the factory's MCP server (the same tools as mcp/server.ts toolsCalledBy).
-      const { attemptId, tool } = event.data;
-      if (attemptId && tool) mcpTools.set(attemptId, (mcpTools.get(attemptId) ?? new Set()).add(tool));
+    } else if (mcpToolCall(event)) {
+      // What the attempt's agent did through the factory's MCP server.
+      const { attemptId, tool } = mcpToolCall(event)!;
+      mcpTools.set(attemptId, (mcpTools.get(attemptId) ?? new Set()).add(tool));
     } else if (isFromNewerVersion(event)) {
       // Known types folded elsewhere (the context pack's) are not "unknown".
       state.unknownEvents++;
