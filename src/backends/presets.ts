@@ -216,6 +216,10 @@ export function claudeMcpArgs(attempt: InvocationInput['attempt'], config: CliBa
  * (AGENT-CLIS.md). `exec` never asks for approval, so a tool without `readOnlyHint` would
  * fail with "requires approval": the server's tools are approved for this run. Off with
  * `factory.backends.codex.mcp: false` (#18).
+ * Codex 0.169.0 says nothing when a server does not start (exit 0, nothing on stdout or
+ * stderr, verified with a server that exits at once): the attempt records its status as
+ * unknown. `required = true` would make it loud, but would fail the whole run, which the
+ * other agents do not; so it is not set.
  */
 export function codexMcpArgs(attempt: InvocationInput['attempt'], config: CliBackendConfig): string[] {
   const server = mcpServerOf(attempt, config);
