@@ -15,6 +15,8 @@ import type { AttemptRequest, McpServerSpec } from '../../../src/backends/types'
 import { foldChange } from '../../../src/core/fold';
 import type { FactoryEvent } from '../../../src/core/events';
 import { factoryMcpServer, MCP_CAPABLE_BACKENDS } from '../../../src/engine/mcpRun';
+import { findRecordedAttempt } from '../../../src/engine/transcriptReplay';
+import { mcpSummary } from '../../../src/core/mcpSummary';
 import { collect, fake, fakeEnv, tempWorkspace, type Workspace } from '../backends/helpers';
 
 const ATTEMPT = '01JAAAAAAAAAAAAAAAAAAAAAAA';
@@ -181,6 +183,15 @@ describe("mcp: what agents report about the server becomes the attempt's status"
     const attempt = foldChange('c1', pipeline, events).stages[0]!.attempts[0]!;
     assert.deepEqual(attempt.mcpTools, ['get_context', 'get_criteria', 'record_handoff_summary']);
     assert.deepEqual(attempt.mcpStatus, { status: 'failed', detail: 'status failed' });
+    // The transcript panel reads an attempt from the events alone: the same tools and status, the same words.
+    const recorded = findRecordedAttempt(events, ATTEMPT)!;
+    assert.deepEqual([recorded.mcpTools, recorded.mcpStatus], [attempt.mcpTools, attempt.mcpStatus]);
+    assert.deepEqual(mcpSummary(recorded), {
+      tools: 'MCP tools called: get_context, get_criteria, record_handoff_summary',
+      server: "The factory's MCP server did not start (status failed): the agent could not use its tools.",
+      failed: true,
+    });
+    assert.deepEqual(mcpSummary({}), { failed: false }, 'no server passed, no tools: nothing to say');
     const newer = foldChange('c1', pipeline, [...events.slice(0, 2), ev('attempt.finished', { stageId: 'plan', attemptId: ATTEMPT, outcome: 'succeeded', mcpStatus: { status: 'degraded' } })]);
     assert.deepEqual(newer.stages[0]!.attempts[0]!.mcpStatus, { status: 'unknown' }, 'a status a newer version writes reads as unknown');
     assert.equal(newer.stages[0]!.attempts[0]!.mcpTools, undefined);
