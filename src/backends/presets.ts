@@ -239,7 +239,8 @@ export function codexMcpArgs(attempt: InvocationInput['attempt'], config: CliBac
  * <file>`, a "runtime settings file merged for this process only": the file, in the
  * attempt's own temporary folder, holds `{"mcp":{"mcpServers":{…}}}` (the key Droid
  * reads its servers from; verified with Droid 0.225.2 against the mock model: the
- * server is started and listed to the model). The user's ~/.factory is never edited,
+ * server is started, and at `--auto low` the model's call of `factory___get_context`, a
+ * read-only tool, runs and returns its result). The user's ~/.factory is never edited,
  * and their own servers and settings still apply. Droid's stream does not report its MCP
  * servers' status. Off with `factory.backends.droid.mcp: false`.
  */
