@@ -119,7 +119,11 @@ export class AcpBackend implements AgentBackend {
     canRunTools: true,
   };
 
+  /** `mcpServers` in `session/new` unless `factory.backends.acp.mcp` is off (acpMcpServers). */
+  readonly passesMcpServer: boolean;
+
   constructor(readonly config: AcpBackendConfig = {}) {
+    this.passesMcpServer = (config as { mcp?: boolean }).mcp !== false;
     this.id = config.id ?? 'acp';
     this.displayName = config.displayName ?? 'ACP agent';
   }

@@ -3,7 +3,7 @@
 // assistant message, not every text joined), the tool calls that failed or were refused,
 // the model the agent says it ran and its version. One collector, fed the same typed
 // events the backend streams, so every backend fills these fields the same way.
-import type { AgentEvent, AttemptResult, FailedToolCall } from '../core/agentEvents';
+import type { AgentEvent, AttemptResult, FailedToolCall, McpServerReport } from '../core/agentEvents';
 import { excerpt } from './parsers/common';
 
 /** A final answer longer than this keeps its end (a plain-text agent's whole output is one message). */
@@ -26,6 +26,8 @@ export class AttemptFacts {
   private sessionModel: string | undefined;
   private usageModel: string | undefined;
   private version: string | undefined;
+  /** What the agent said about its MCP servers, by name ('' when it named none). */
+  private readonly mcpServers = new Map<string, McpServerReport>();
 
   /** Feed every event the backend emits (parser output, ACP updates…), in order. */
   observe(event: AgentEvent): void {
@@ -49,7 +51,11 @@ export class AttemptFacts {
       case 'session':
         if (usableModel(event.model)) this.sessionModel = event.model;
         if (event.agentVersion) this.version = event.agentVersion;
+        for (const server of event.mcpServers ?? []) this.mcpServers.set(server.name ?? '', server);
         return;
+      case 'error':
+        if (event.mcpServer) this.mcpServers.set(event.mcpServer.name ?? '', event.mcpServer);
+        break;
       case 'usage':
         if (usableModel(event.model)) this.usageModel = event.model;
         return;
@@ -69,12 +75,22 @@ export class AttemptFacts {
     return [...this.failed.values()];
   }
 
-  /** The fields of `AttemptResult` this collector knows, ready to spread in. */
-  resultFields(requestedModel: string | undefined, finalText?: string): Pick<AttemptResult, 'text' | 'failedToolCalls' | 'requestedModel' | 'reportedModel' | 'agentVersion'> {
+  /** What the agent reported about the MCP server `name` (a report naming no server counts for it), or undefined when it said nothing. */
+  mcpStatusOf(name: string): AttemptResult['mcpStatus'] {
+    const report = this.mcpServers.get(name) ?? this.mcpServers.get('');
+    if (!report) return undefined;
+    if (report.status === 'connected') return { status: 'connected' };
+    return { status: 'failed', detail: report.detail ?? `status ${report.status}` };
+  }
+
+  /** The fields of `AttemptResult` this collector knows, ready to spread in; `mcpServer`: the name of the factory's server passed to the run. */
+  resultFields(requestedModel: string | undefined, finalText?: string, mcpServer?: string): Pick<AttemptResult, 'text' | 'failedToolCalls' | 'requestedModel' | 'reportedModel' | 'agentVersion' | 'mcpStatus'> {
     const text = finalText || this.lastMessage;
     const failed = this.failedToolCalls;
     const reported = this.usageModel ?? this.sessionModel;
+    const mcpStatus = mcpServer !== undefined ? this.mcpStatusOf(mcpServer) : undefined;
     return {
+      ...(mcpStatus ? { mcpStatus } : {}),
       ...(text ? { text } : {}),
       ...(failed.length ? { failedToolCalls: failed } : {}),
       ...(requestedModel ? { requestedModel } : {}),

@@ -45,6 +45,8 @@ export interface CliBackendConfig {
    * `{contextFile}` is the pack alone, for a command that wants it separately.
    */
   argv?: readonly string[];
+  /** Pass the factory's MCP server to each run (#18; default on where the preset can). */
+  mcp?: boolean;
 }
 
 export interface InvocationInput {
@@ -61,6 +63,10 @@ export interface Invocation {
   stdin?: string;
   /** Replaces the executable (the generic command takes it from its argv template). */
   executable?: string;
+  /** Variables this run adds to the agent's environment (Gemini's own home for the run, #18). */
+  env?: Record<string, string>;
+  /** Said in the run's transcript before the agent starts (why the MCP server was not passed). */
+  warning?: string;
 }
 
 export interface CliPreset {
@@ -75,6 +81,8 @@ export interface CliPreset {
   plainText?: boolean;
   /** Arguments that print the version (default `--version`). */
   versionArgs?: readonly string[];
+  /** Its invocation passes `AttemptRequest.mcpServer` to the agent, per run (#18). */
+  passesMcpServer?: boolean;
   buildInvocation(input: InvocationInput): Invocation;
 }
 
@@ -105,6 +113,7 @@ export class CliBackend implements AgentBackend {
   readonly id: string;
   readonly displayName: string;
   readonly capabilities: BackendCapabilities;
+  readonly passesMcpServer: boolean;
 
   constructor(
     readonly preset: CliPreset,
@@ -114,6 +123,7 @@ export class CliBackend implements AgentBackend {
     this.id = preset.id;
     this.displayName = preset.displayName;
     this.capabilities = preset.capabilities;
+    this.passesMcpServer = preset.passesMcpServer === true && config.mcp !== false;
   }
 
   start(attempt: AttemptRequest): AgentRun {
@@ -152,6 +162,7 @@ export class CliBackend implements AgentBackend {
       await writeFile(contextFile, attempt.contextPack?.text ?? '', { mode: 0o600 });
       const invocation = this.preset.buildInvocation({ attempt, config: this.config, model, prompt, promptFile, contextFile });
 
+      if (invocation.warning) channel.push({ kind: 'diagnostic', level: 'warn', message: invocation.warning });
       const parser: LineParser = this.preset.createParser({ cwd: attempt.cwd });
       const facts = new AttemptFacts();
       const state = { turns: 0, sessionId: undefined as string | undefined, result: undefined as AgentEvent | undefined, lastError: undefined as string | undefined, fatal: false, usage: undefined as UsageEvent | undefined };
@@ -213,7 +224,7 @@ export class CliBackend implements AgentBackend {
         command: executable,
         args: invocation.args,
         cwd: attempt.cwd,
-        env: attempt.env,
+        env: invocation.env ? { ...attempt.env, ...invocation.env } : attempt.env,
         ...(invocation.stdin !== undefined ? { stdin: invocation.stdin } : {}),
         ...(attempt.signal ? { signal: attempt.signal } : {}),
         ...(this.config.timeoutMs !== undefined ? { timeoutMs: this.config.timeoutMs } : {}),
@@ -259,7 +270,7 @@ export class CliBackend implements AgentBackend {
       return {
         outcome,
         ...(reason ? { reason } : {}),
-        ...facts.resultFields(model, finalText),
+        ...facts.resultFields(model, finalText, this.passesMcpServer ? attempt.mcpServer?.name : undefined),
         ...(state.sessionId ? { sessionId: state.sessionId } : {}),
         usage: {
           ...(usage ? { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens } : {}),

@@ -75,6 +75,8 @@ export interface AgentBackend {
   readonly id: string;
   readonly displayName: string;
   readonly capabilities: BackendCapabilities;
+  /** True when, as configured, it passes `AttemptRequest.mcpServer` to its runs (#18): only then is the server offered and the prompt told. */
+  readonly passesMcpServer?: boolean;
   start(attempt: AttemptRequest): AgentRun;
 }
 

@@ -17,6 +17,7 @@ import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from
 import { startDetachedRunner, type DetachedSpec } from '../engine/detachedStart';
 import { exportReview } from '../engine/reviewExport';
 import { MCP_CAPABLE_BACKENDS } from '../engine/mcpRun';
+import { mcpSummary } from '../engine/viewModels';
 import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './schemas';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
@@ -223,6 +224,8 @@ export async function changeOutput(factory: Factory, change: ChangeState) {
         ...(a.tokens !== undefined ? { tokens: a.tokens } : {}),
         ...(a.transcript ? { transcript: a.transcript } : {}),
         ...(a.diff ? { diff: a.diff } : {}),
+        ...(a.mcpStatus ? { mcpStatus: a.mcpStatus } : {}),
+        ...(a.mcpTools?.length ? { mcpTools: a.mcpTools } : {}),
         rolledBack: a.rolledBack,
         superseded: a.superseded,
       })),
@@ -292,6 +295,10 @@ function printChange(change: Awaited<ReturnType<typeof changeOutput>>, runner?: 
     const last = stage.attempts.at(-1);
     const lastText = last ? ` · attempt ${last.number ?? stage.attempts.length} ${last.outcome ?? 'running'}${last.reason ? `: ${plain(last.reason).slice(0, 120)}` : ''}` : '';
     print(`  ${stage.id === change.activeStageId ? '›' : ' '} ${stage.id.padEnd(12)} ${mark.padEnd(colourOn(process.stdout) ? 26 : 17)} ${c.dim(owner)}${lastText}`);
+    // #18: what the last attempt did with the factory's MCP server.
+    const mcp = last ? mcpSummary(last) : undefined;
+    if (mcp?.failed && mcp.server) print(`      ${c.yellow(plain(mcp.server))}`);
+    if (mcp?.tools) print(`      ${c.dim(plain(mcp.tools))}`);
     if (stage.allowed.length) print(`      ${c.dim(`allowed: ${stage.allowed.join(', ')}`)}`);
   }
   if (runner) print(`  ${c.yellow('runner')} ${describeRunner(runner)}`);

@@ -26,6 +26,10 @@ export const AttemptOutputSchema = z.looseObject({
   tokens: z.number().optional(),
   transcript: EvidenceRefSchema.optional(),
   diff: EvidenceRefSchema.optional(),
+  /** The factory's MCP server passed to the run: connected, failed or unknown (the agent does not say), with the detail. */
+  mcpStatus: z.looseObject({ status: z.enum(['connected', 'failed', 'unknown']), detail: z.string().optional() }).optional(),
+  /** The factory's MCP tools the attempt's agent called. */
+  mcpTools: z.array(z.string()).optional(),
   rolledBack: z.boolean(),
   superseded: z.boolean(),
 });

@@ -73,6 +73,14 @@ export const UsageEventSchema = z.looseObject({
   costSource: z.enum(['agent', 'estimate']).optional(),
   model: z.string().optional(),
 });
+/**
+ * What an agent says about one of its MCP servers (#18): agents do not always fail when a
+ * server does not start, so the run records it. `status` in the agent's words
+ * (`connected`, `failed`, `pending`…); `name` absent when the agent does not name it.
+ */
+export const McpServerReportSchema = z.looseObject({ name: z.string().optional(), status: z.string(), detail: z.string().optional() });
+export type McpServerReport = z.infer<typeof McpServerReportSchema>;
+
 export const SessionEventSchema = z.looseObject({
   ...base,
   kind: z.literal('session'),
@@ -81,6 +89,8 @@ export const SessionEventSchema = z.looseObject({
   model: z.string().optional(),
   /** The agent CLI's own version, when its stream says it (Claude `claude_code_version`, ACP `agentInfo.version`). */
   agentVersion: z.string().optional(),
+  /** The MCP servers the agent says it started, with their status (Claude `system/init` `mcp_servers`). */
+  mcpServers: z.array(McpServerReportSchema).optional(),
 });
 export const TurnEventSchema = z.looseObject({ ...base, kind: z.literal('turn'), index: z.number().int().positive() });
 export const PlanEventSchema = z.looseObject({
@@ -101,6 +111,8 @@ export const AgentErrorEventSchema = z.looseObject({
   message: z.string(),
   /** A fatal error ends the attempt; others (a retried API call, a warning) do not. */
   fatal: z.boolean().default(false),
+  /** Set when the error says an MCP server did not start (the attempt records it). */
+  mcpServer: McpServerReportSchema.optional(),
 });
 /** A line the parser could not use: malformed, or an event type it does not know. Kept for the transcript. */
 export const DiagnosticEventSchema = z.looseObject({
@@ -187,6 +199,8 @@ export const AttemptResultSchema = z.looseObject({
   outputTruncated: z.boolean().optional(),
   /** A human stage's closing note. */
   note: z.string().optional(),
+  /** What the agent reported about the factory's MCP server passed to this run (absent: it said nothing). */
+  mcpStatus: z.looseObject({ status: z.enum(['connected', 'failed']), detail: z.string().optional() }).optional(),
 });
 export type AttemptResult = z.infer<typeof AttemptResultSchema>;
 

@@ -133,6 +133,8 @@ export const EventPayloads = {
     agentVersion: z.string().optional(),
     /** Tool calls that failed or were refused while the turn itself may have ended normally. */
     failedToolCalls: z.array(z.looseObject({ name: z.string(), id: z.string().optional(), reason: z.string().optional() })).optional(),
+    /** The factory's MCP server passed to the run (#18): `connected`, `failed` or `unknown` (the agent does not say); open for a newer version. */
+    mcpStatus: z.looseObject({ status: z.string(), detail: z.string().optional() }).optional(),
   }),
   'attempt.rolledBack': z.looseObject({
     stageId: StageId,

@@ -4,6 +4,7 @@
 // before its start.
 import type { AttemptOutcome, FactoryEvent, EvidenceRef } from './events';
 import { isEvent, isFromNewerVersion } from './events';
+import { mcpStatusOf, mcpToolCall } from './mcpSummary';
 import type { Owner, Pipeline, Stage } from './pipeline';
 
 /**
@@ -45,6 +46,10 @@ export interface AttemptState {
   agentVersion?: string;
   /** Tool calls that failed or were refused (a refused write in a turn that ended normally). */
   failedToolCalls?: { name: string; reason?: string }[];
+  /** The factory's MCP server passed to the run: what the agent reported about it (#18). */
+  mcpStatus?: { status: 'connected' | 'failed' | 'unknown'; detail?: string };
+  /** The factory's MCP tools the attempt's agent called, in first-call order (#18). */
+  mcpTools?: string[];
 }
 
 export interface CriterionResult {
@@ -126,6 +131,7 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
   // Ids named by a send-back; applied after the loop, so the order of clocks does not matter.
   const superseded = new Set<string>();
   const rolledBack = new Set<string>();
+  const mcpTools = new Map<string, Set<string>>();
 
   const attemptFor = (stage: StageState, attemptId: string, backend = stage.owner.backend): AttemptState => {
     let attempt = attempts.get(attemptId);
@@ -198,6 +204,7 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       attempt.reportedModel = event.data.reportedModel;
       attempt.agentVersion = event.data.agentVersion;
       attempt.failedToolCalls = event.data.failedToolCalls?.map((c) => ({ name: c.name, ...(c.reason ? { reason: c.reason } : {}) }));
+      attempt.mcpStatus = mcpStatusOf(event.data.mcpStatus);
     } else if (isEvent(event, 'attempt.rolledBack')) {
       const stage = stageById.get(event.data.stageId);
       if (!stage) continue;
@@ -239,6 +246,10 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
       // A handoff from a stage to itself is how older versions recorded a send-back (with review.decided).
       if (!stage || event.data.toStage === event.data.fromStage) continue;
       marks.get(stage.id)!.handoffs.push({ eventId: event.id, attemptId: event.data.attemptId });
+    } else if (mcpToolCall(event)) {
+      // What the attempt's agent did through the factory's MCP server.
+      const { attemptId, tool } = mcpToolCall(event)!;
+      mcpTools.set(attemptId, (mcpTools.get(attemptId) ?? new Set()).add(tool));
     } else if (isFromNewerVersion(event)) {
       // Known types folded elsewhere (the context pack's) are not "unknown".
       state.unknownEvents++;
@@ -249,6 +260,8 @@ export function foldChange(changeId: string, pipeline: Pipeline, events: readonl
     attempt.rolledBack = rolledBack.has(attempt.id);
     // Only by name: an attempt started elsewhere with a clock behind this send-back's is not superseded by it.
     attempt.superseded = superseded.has(attempt.id);
+    const tools = mcpTools.get(attempt.id);
+    if (tools) attempt.mcpTools = [...tools];
   }
   state.stages.forEach((stage) => settleStage(stage, marks.get(stage.id)!));
   state.stages.forEach((stage, i) => {

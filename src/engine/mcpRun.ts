@@ -6,10 +6,11 @@
 // FACTORY_COCKPIT_CLI names the bundle.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { McpServerSpec } from '../backends/types';
+import { CLI_PRESETS } from '../backends/presets';
+import type { AgentBackend, McpServerSpec } from '../backends/types';
 
-/** Backends whose preset passes an MCP server per run (presets.ts); the others say "no MCP". */
-export const MCP_CAPABLE_BACKENDS: ReadonlySet<string> = new Set(['claude-code', 'codex', 'acp']);
+/** Backends that can pass an MCP server per run (presets.ts `passesMcpServer`, and ACP's `session/new`); the others say "no MCP". */
+export const MCP_CAPABLE_BACKENDS: ReadonlySet<string> = new Set([...CLI_PRESETS.filter((p) => p.passesMcpServer).map((p) => p.id), 'acp']);
 
 export const FACTORY_MCP_NAME = 'factory';
 
@@ -22,14 +23,19 @@ export function locateCliBundle(env: Record<string, string | undefined> = proces
   return undefined;
 }
 
-export function factoryMcpServer(input: { root: string; changeId: string; attemptId: string; backendId: string; cliPath?: string }): McpServerSpec | undefined {
-  if (!MCP_CAPABLE_BACKENDS.has(input.backendId)) return undefined;
+/**
+ * The server for this attempt, or undefined when the run will not pass one: the backend
+ * cannot, or its `mcp` setting is off (`passesMcpServer`), or no CLI bundle is found. Only
+ * then does the prompt mention the tools.
+ */
+export function factoryMcpServer(input: { root: string; changeId: string; attemptId: string; backend: Pick<AgentBackend, 'id' | 'passesMcpServer'>; cliPath?: string }): McpServerSpec | undefined {
+  if (input.backend.passesMcpServer !== true) return undefined;
   const cli = input.cliPath ?? locateCliBundle();
   if (!cli) return undefined;
   return {
     name: FACTORY_MCP_NAME,
     command: process.execPath,
-    args: [cli, '--root', input.root, 'mcp', '--change', input.changeId, '--attempt', input.attemptId, '--agent', input.backendId],
+    args: [cli, '--root', input.root, 'mcp', '--change', input.changeId, '--attempt', input.attemptId, '--agent', input.backend.id],
   };
 }
 

@@ -228,7 +228,7 @@ export class StageRunner {
       attempt: number,
     });
     // The factory's MCP server, bound to this attempt, for a backend that takes one per run; the prompt says the tools exist (#18).
-    const mcpServer = factoryMcpServer({ root: deps.store.workspaceRoot, changeId, attemptId, backendId: backend.id });
+    const mcpServer = factoryMcpServer({ root: deps.store.workspaceRoot, changeId, attemptId, backend });
     if (mcpServer) prompt.text = `${prompt.text}\n\n${mcpPromptNote(mcpServer)}`;
 
     const isHuman = backend.id === 'human';
@@ -324,6 +324,8 @@ export class StageRunner {
         ...(result.reportedModel ? { reportedModel: result.reportedModel } : {}),
         ...(agentVersion ? { agentVersion } : {}),
         ...(result.failedToolCalls?.length ? { failedToolCalls: result.failedToolCalls.map((c) => ({ name: c.name, ...(c.id ? { id: c.id } : {}), ...(c.reason ? { reason: c.reason } : {}) })) } : {}),
+        // #18: what the agent said about the server passed to it; `unknown` when its output does not say.
+        ...(mcpServer ? { mcpStatus: result.mcpStatus ?? { status: 'unknown' } } : {}),
       },
     });
     this.observer.changed?.(changeId);

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { AgentEvent } from '../core/agentEvents';
 import { isEvent, type EvidenceRef, type FactoryEvent } from '../core/events';
+import type { AttemptState } from '../core/fold';
+import { mcpStatusOf, mcpToolCall } from '../core/mcpSummary';
 import { backendEntry } from '../backends/catalog';
 import type { LineParser } from '../backends/parsers/common';
 import { createPlainTextParser } from '../backends/parsers/plainText';
@@ -93,11 +95,15 @@ export interface RecordedAttempt {
   reason?: string;
   durationMs?: number;
   usage?: { inputTokens?: number; outputTokens?: number; cachedTokens?: number; costUsd?: number; costSource?: 'agent' | 'estimate'; turns?: number };
+  /** The factory's MCP tools its agent called, and what it said about the server (#18). */
+  mcpTools?: string[];
+  mcpStatus?: AttemptState['mcpStatus'];
 }
 
 /** Finds an attempt in a change's events (its start and its finish, in either order). */
 export function findRecordedAttempt(events: readonly FactoryEvent[], attemptId: string): RecordedAttempt | undefined {
   let found: RecordedAttempt | undefined;
+  const tools = new Set<string>();
   const ensure = (stageId: string, backend = 'unknown'): RecordedAttempt => (found ??= { id: attemptId, stageId, backend });
   for (const event of events) {
     if (isEvent(event, 'attempt.started') && event.data.attemptId === attemptId) {
@@ -119,8 +125,12 @@ export function findRecordedAttempt(events: readonly FactoryEvent[], attemptId: 
         ...(event.data.usage ? { usage: event.data.usage } : {}),
         ...(event.data.transcript ? { transcript: event.data.transcript } : {}),
         ...(event.data.end?.tree ? { endTree: event.data.end.tree } : {}),
+        ...(event.data.mcpStatus ? { mcpStatus: mcpStatusOf(event.data.mcpStatus) } : {}),
       });
+    } else if (mcpToolCall(event)?.attemptId === attemptId) {
+      tools.add(mcpToolCall(event)!.tool);
     }
   }
+  if (found && tools.size) found.mcpTools = [...tools];
   return found;
 }

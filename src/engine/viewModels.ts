@@ -7,3 +7,4 @@ export { coalesceOps } from '../core/transcriptEntries';
 export { TranscriptModel, workspaceRelative } from '../core/transcriptModel';
 export { parseTranscriptHostMessage, parseTranscriptWebviewMessage } from '../core/transcriptProtocol';
 export { plainDetail, plainLabel, plainMarkdown, plainMessage } from '../core/safeText';
+export { mcpSummary } from '../core/mcpSummary';

@@ -6,6 +6,7 @@ import type { ActionContext } from '../core/actions';
 import type { StageAutonomy } from '../core/autonomy';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import type { Factory, RecordProblem } from '../engine/factory';
+import { mcpSummary } from '../engine/viewModels';
 import type { Cockpit, CockpitSnapshot } from './cockpit';
 import { describeProblem } from './cockpit';
 import { attemptIcon, attemptStatusLabel, formatCost, formatDuration, ownerLabel, stageIcon, stageStatusText } from './presentation';
@@ -200,8 +201,10 @@ function attemptItem(factory: Factory, change: ChangeState, stage: StageState, a
   const duration = attempt.outcome ? formatDuration(attempt.durationMs) : runningFor([attempt], now);
   const failedCalls = attempt.failedToolCalls?.length ? `${attempt.failedToolCalls.length} failed tool call${attempt.failedToolCalls.length === 1 ? '' : 's'}` : undefined;
   const status = person && !attempt.outcome ? `waiting for ${stage.owner.person ?? 'a person'}` : attemptStatusLabel(attempt);
-  item.description = plainLabel([backend, status, failedCalls, duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · '));
-  item.iconPath = failedCalls && attempt.outcome === 'succeeded' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : attemptIcon(attempt);
+  const mcp = mcpSummary(attempt);
+  const mcpNote = mcp.failed ? 'MCP server failed' : attempt.mcpTools?.length ? `${attempt.mcpTools.length} MCP tool${attempt.mcpTools.length === 1 ? '' : 's'}` : undefined;
+  item.description = plainLabel([backend, status, failedCalls, mcpNote, duration, formatCost(attempt.costUsd)].filter(Boolean).join(' · '));
+  item.iconPath = (failedCalls || mcp.failed) && attempt.outcome === 'succeeded' ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground')) : attemptIcon(attempt);
   item.contextValue = attemptContextValue(factory, change, attempt, context);
   // A person's attempt opens what they are asked to do, never an agent transcript.
   item.command = person ? { command: 'factory.showStageTask', title: 'Show the Task', arguments: [{ changeId: change.id, stageId: stage.id }] } : undefined;
@@ -209,6 +212,8 @@ function attemptItem(factory: Factory, change: ChangeState, stage: StageState, a
   if (model) lines.push(`\n\nModel: ${attempt.model ?? 'not named'}${attempt.reportedModel ? ` (the agent reported ${attempt.reportedModel})` : ''}`);
   if (attempt.agentVersion) lines.push(`\n\nAgent version: ${attempt.agentVersion}`);
   for (const call of attempt.failedToolCalls ?? []) lines.push(`\n\nFailed tool call ${call.name}${call.reason ? `: ${call.reason}` : ''}`);
+  if (mcp.tools) lines.push(`\n\n${mcp.tools}`);
+  if (mcp.server) lines.push(`\n\n${mcp.server}`);
   if (attempt.superseded) lines.push('\n\nSuperseded: a reviewer sent the change back to an earlier stage after it.');
   if (attempt.reason) lines.push(`\n\nWhy: ${attempt.reason}`);
   if (attempt.summary) lines.push(`\n\n${attempt.summary}`);

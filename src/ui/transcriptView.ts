@@ -16,7 +16,7 @@ import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
 import type { TranscriptModelOptions } from '../core/transcriptModel';
 import type { TranscriptHeader, TranscriptHostMessage, TranscriptOp } from '../core/transcriptProtocol';
-import { coalesceOps, parseTranscriptHostMessage, parseTranscriptWebviewMessage, TranscriptModel, workspaceRelative } from '../engine/viewModels';
+import { coalesceOps, mcpSummary, parseTranscriptHostMessage, plainDetail, parseTranscriptWebviewMessage, TranscriptModel, workspaceRelative } from '../engine/viewModels';
 import type { EvidenceRef } from '../core/events';
 import type { AttemptState, ChangeState } from '../core/fold';
 import type { Factory } from '../engine/factory';
@@ -199,6 +199,9 @@ export class TranscriptViews implements vscode.Disposable {
         usage: attempt.usage ?? {},
       });
     }
+    // #18: what the agent did with the factory's MCP server, where a person looks at the attempt first.
+    const mcp = mcpSummary(attempt);
+    notices.push(...[mcp.server, mcp.tools && `${mcp.tools}.`].filter((line): line is string => !!line).map((line) => plainDetail(line, 2000)));
     if (notices.length) panel.model.setHeader({ notice: notices.join(' ') });
     panel.push([]);
   }

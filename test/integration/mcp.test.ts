@@ -3,8 +3,14 @@
 // read-only questions are registered as language model tools.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { browser, eventually } from './support/driver';
-import { cockpitApi } from './support/cockpit';
+import type { AttemptState } from '../../src/core/fold';
+import { FileRecordStore } from '../../src/store/recordStore';
+import { StagesTreeProvider } from '../../src/ui/stagesTree';
+import type { Cockpit } from '../../src/ui/cockpit';
+import { browser, eventually, runConfig } from './support/driver';
+import { cockpitApi, snapshotWhere } from './support/cockpit';
+
+const SIDEBAR_ROWS = '.part.sidebar .monaco-list-row';
 
 describe('MCP server in a trusted workspace', () => {
   it('registers the language model tools and provides the server definition', async () => {
@@ -23,5 +29,36 @@ describe('MCP server in a trusted workspace', () => {
     assert.ok(rows.some((t) => t.includes('Factory Cockpit')));
     await browser.screenshot('mcp-servers-trusted');
     await browser.press('Escape');
+  });
+
+  it("shows the MCP tools an attempt called on its row in the Stages view, and in the row's tooltip with the server status", async () => {
+    const config = runConfig();
+    const api = await cockpitApi();
+    const change = (await snapshotWhere(api, (x) => x.current?.id === config.sample.mainChangeId, 'the sample change')).current!;
+    const implement = change.stages.find((st) => st.id === 'implement')!;
+    const attemptId = implement.attempts[0]!.id;
+    // What the factory's MCP server records when the attempt's agent calls its tools (mcp/server.ts).
+    const records = new FileRecordStore(config.workspace);
+    await records.append(change.id, { type: 'context.fetched', by: { name: 'claude-code' }, data: { attemptId, stageId: 'implement', contextVersion: 'v-mcp', what: 'pack', tool: 'get_context' } });
+    await records.append(change.id, { type: 'attempt.toolCalled', by: { name: 'claude-code' }, data: { attemptId, stageId: 'implement', server: 'factory', tool: 'get_criteria', ok: true } });
+
+    await snapshotWhere(api, (x) => x.current?.stages.find((st) => st.id === 'implement')?.attempts[0]?.mcpTools?.length === 2, 'the fold to list the tools');
+    await vscode.commands.executeCommand('factory.showStages');
+    const row = await eventually(async () => (await browser.texts(SIDEBAR_ROWS)).find((t) => t.includes('Attempt 1') && t.includes('2 MCP tools')), 'the attempt row saying it called 2 MCP tools');
+    assert.match(row, /failed/);
+    await browser.screenshot('mcp-tools-on-attempt-row');
+
+    // The tooltip is drawn on hover: read it from the view's own provider on the same snapshot (a real MarkdownString).
+    const snapshot = api.snapshot();
+    const cockpit = { state: snapshot, factory: { allowedOnAttempt: () => [], stageAutonomy: async () => [] }, actionContext: {}, onDidChange: () => ({ dispose: () => undefined }) } as unknown as Cockpit;
+    const provider = new StagesTreeProvider(cockpit, vscode.Uri.file(config.workspace));
+    const attempt: AttemptState = { ...snapshot.current!.stages.find((st) => st.id === 'implement')!.attempts[0]!, mcpStatus: { status: 'failed', detail: 'status [pending](command:evil)' } };
+    const item = provider.getTreeItem({ kind: 'attempt', change: snapshot.current!, stage: implement, attempt, index: 0 });
+    const tooltip = (item.tooltip as vscode.MarkdownString).value;
+    assert.match(tooltip, /MCP tools called: get\\?_context, get\\?_criteria/);
+    assert.match(tooltip, /MCP server did not start/);
+    assert.ok(!tooltip.includes('](command:evil)'), `the detail from the record is escaped: ${tooltip}`);
+    assert.match(String(item.description), /MCP server failed/);
+    provider.dispose();
   });
 });

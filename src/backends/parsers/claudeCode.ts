@@ -22,7 +22,7 @@
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
-import type { AgentEvent } from '../../core/agentEvents';
+import type { AgentEvent, McpServerReport } from '../../core/agentEvents';
 import { RecentSet, arr, busiestModel, parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
@@ -153,7 +153,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     parse: parseJsonLines((value, line) => {
       switch (value.type) {
         case 'system':
-          return value.subtype === 'init' ? [...sessionEventOf(value, str(value.claude_code_version)), ...mcpServerWarnings(value)] : [];
+          return value.subtype === 'init' ? [...withMcpServers(sessionEventOf(value, str(value.claude_code_version)), value), ...mcpServerWarnings(value)] : [];
         case 'assistant': {
           const message = obj(value.message);
           return message ? assistant(message, value) : [];
@@ -183,13 +183,21 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
  * surfaces show and the transcript keeps with the init line (#18).
  */
 export function mcpServerWarnings(init: Record<string, unknown>): AgentEvent[] {
+  return mcpServersOf(init)
+    .filter((server) => server.status !== 'connected')
+    .map((server) => ({ kind: 'error', fatal: false, mcpServer: server, message: `The MCP server "${server.name ?? '?'}" did not start for Claude Code (status ${server.status}): its tools are not available to this attempt.` }));
+}
+
+/** `system/init`'s `mcp_servers` as the session event's `mcpServers` (the attempt records our server's status). */
+function mcpServersOf(init: Record<string, unknown>): McpServerReport[] {
   const servers = Array.isArray(init.mcp_servers) ? (init.mcp_servers as unknown[]) : [];
-  const out: AgentEvent[] = [];
-  for (const server of servers) {
+  return servers.map((server) => {
     const s = server && typeof server === 'object' ? (server as { name?: unknown; status?: unknown }) : {};
-    const name = typeof s.name === 'string' ? s.name : '?';
-    const status = typeof s.status === 'string' ? s.status : 'unknown';
-    if (status !== 'connected') out.push({ kind: 'error', fatal: false, message: `The MCP server "${name}" did not start for Claude Code (status ${status}): its tools are not available to this attempt.` });
-  }
-  return out;
+    return { ...(typeof s.name === 'string' ? { name: s.name } : {}), status: typeof s.status === 'string' ? s.status : 'unknown' };
+  });
+}
+
+function withMcpServers(events: AgentEvent[], init: Record<string, unknown>): AgentEvent[] {
+  const mcpServers = mcpServersOf(init);
+  return mcpServers.length ? events.map((e) => (e.kind === 'session' ? { ...e, mcpServers } : e)) : events;
 }

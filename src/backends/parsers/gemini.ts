@@ -18,6 +18,10 @@
 // tool call (earlier messages are not part of it). The model: `init.model` is what was
 // asked for ("auto" when the CLI routes), `result.stats.models` names the models that
 // answered, with their tokens (the busiest is reported). No CLI version in the stream.
+// MCP servers (#18): the stream never names them; when one does not start, the run still
+// succeeds and stderr says only "MCP issues detected. Run /mcp list for status." (0.61.0,
+// a server whose command exits at once, verified against the mock model). The run passes
+// only the factory's server (--allowed-mcp-server-names), so that line is about it.
 import type { AgentEvent } from '../../core/agentEvents';
 import { busiestModel, parseJsonLines, excerpt, num, obj, str, toolStarted, unknownEvent, type LineParser, type ParserContext, sessionEventOf, TurnCounter } from './common';
 
@@ -88,5 +92,11 @@ export function createGeminiParser(_context: ParserContext): LineParser {
       }
     }),
     end: () => [],
+    stderr: (line) =>
+      GEMINI_MCP_ISSUES.test(line)
+        ? [{ kind: 'error', fatal: false, mcpServer: { status: 'failed', detail: line.trim() }, message: `An MCP server did not start for Gemini CLI ("${line.trim()}"): the factory's tools are not available to this attempt.` }]
+        : [],
   };
 }
+
+const GEMINI_MCP_ISSUES = /MCP issues detected/i;

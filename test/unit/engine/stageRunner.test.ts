@@ -33,7 +33,7 @@ function pipeline(stages: unknown[], budget: unknown = {}) {
 
 const stage = (id: string, extra: Record<string, unknown> = {}) => ({ id, title: id[0]!.toUpperCase() + id.slice(1), owner: { backend: 'claude-code' }, autonomy: 'auto', ...extra });
 
-function setup(pipelineJson: string): Setup {
+function setup(pipelineJson: string, extraSettings: Record<string, unknown> = {}): Setup {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'fc-engine-')));
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
   git('init', '-q', '-b', 'main');
@@ -55,7 +55,7 @@ function setup(pipelineJson: string): Setup {
       return false;
     }
   };
-  const settings: Record<string, unknown> = { 'factory.backends.claude-code.path': SCRIPTED, 'factory.backends.killGraceMs': 500 };
+  const settings: Record<string, unknown> = { 'factory.backends.claude-code.path': SCRIPTED, 'factory.backends.killGraceMs': 500, ...extraSettings };
   const factory = createFactory({
     root: dir,
     settings: { get: <T>(key: string) => settings[key] as T | undefined },
@@ -515,5 +515,43 @@ describe('engine: every run recorded exactly as it happened', function () {
     const signal = changeSignal(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
     assert.equal(signal.verdict, 'unverified');
     assert.deepEqual(signal.unverified, ['test']);
+  });
+  describe("the factory's MCP server (#18)", () => {
+    const saved = process.env.FACTORY_COCKPIT_CLI;
+    // The engine offers the server only when it finds the CLI bundle to start it with: any existing file stands in.
+    beforeEach(() => (process.env.FACTORY_COCKPIT_CLI = SCRIPTED));
+    afterEach(() => (saved === undefined ? delete process.env.FACTORY_COCKPIT_CLI : (process.env.FACTORY_COCKPIT_CLI = saved)));
+
+    const runOnce = async (settings: Record<string, unknown>, step: Record<string, unknown>) => {
+      const s = setup(pipeline([stage('plan', { prompt: 'Plan {{change.title}}.' })]), settings);
+      cleanups.push(s.dir);
+      s.steps([{ text: 'Planned.', ...step }]);
+      const change = await startChange(s.deps, { title: 'Add app', branchMode: 'bindCurrent' });
+      await s.runner.run({ changeId: change.id, advance: false });
+      const events = await s.events(change.id);
+      const started = events.find((e) => isEvent(e, 'attempt.started'))!;
+      const finished = events.find((e) => isEvent(e, 'attempt.finished'))!;
+      const state = foldChange(change.id, (await s.deps.store.loadPipeline()).pipeline!, events);
+      return { prompt: String(started.data.prompt), finished: finished.data as { mcpStatus?: { status: string; detail?: string } }, attempt: state.stages[0]!.attempts[0]! };
+    };
+
+    it('the prompt tells of the tools only when the run passes the server; the backend\'s mcp setting off means neither', async () => {
+      const on = await runOnce({}, {});
+      assert.match(on.prompt, /mcp__factory__\*/);
+      assert.deepEqual(on.finished.mcpStatus, { status: 'connected' }, 'what Claude Code reported in its init event');
+      assert.deepEqual(on.attempt.mcpStatus, { status: 'connected' });
+
+      const off = await runOnce({ 'factory.backends.claude-code.mcp': false }, {});
+      assert.equal(off.prompt, 'Plan Add app.', 'no MCP paragraph when the server is not passed');
+      assert.equal(off.finished.mcpStatus, undefined);
+      assert.equal(off.attempt.mcpStatus, undefined);
+    });
+
+    it('records that the server did not start when the agent says so (the attempt itself still succeeds)', async () => {
+      const failed = await runOnce({}, { mcpStatus: 'failed' });
+      assert.equal(failed.attempt.outcome, 'succeeded');
+      assert.deepEqual(failed.finished.mcpStatus, { status: 'failed', detail: 'status failed' });
+      assert.equal(failed.attempt.mcpStatus?.status, 'failed');
+    });
   });
 });

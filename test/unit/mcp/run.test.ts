@@ -17,12 +17,15 @@ describe('mcp: passing the server to a run', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const spec = () => factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'claude-code', cliPath: '/opt/fc/dist/cli.js' })!;
+  const passing = (id: string) => ({ id, passesMcpServer: true });
+  const serverFor = (id: string) => factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backend: passing(id), cliPath: '/opt/fc/dist/cli.js' })!;
+  const spec = () => serverFor('claude-code');
 
   it('binds the server to the change, the attempt and the agent; only backends that take one per run get it', () => {
     assert.deepEqual(spec().args, ['/opt/fc/dist/cli.js', '--root', '/ws', 'mcp', '--change', 'c1', '--attempt', '01JAAAAAAAAAAAAAAAAAAAAAAA', '--agent', 'claude-code']);
     assert.equal(spec().command, process.execPath);
-    assert.equal(factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: 'x', backendId: 'aider', cliPath: '/opt/fc/dist/cli.js' }), undefined);
+    assert.equal(factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: 'x', backend: { id: 'aider' }, cliPath: '/opt/fc/dist/cli.js' }), undefined);
+    assert.equal(factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: 'x', backend: { id: 'claude-code', passesMcpServer: false }, cliPath: '/opt/fc/dist/cli.js' }), undefined, 'its mcp setting is off');
     assert.match(mcpPromptNote(spec()), /mcp__factory__\*.*get_handoff.*get_context/s);
   });
 
@@ -66,7 +69,7 @@ describe('mcp: passing the server to a run', () => {
   });
 
   it('Codex gets the server as -c mcp_servers.factory.… for this run, its tools approved; the setting turns it off', () => {
-    const server = factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'codex', cliPath: '/opt/fc/dist/cli.js' })!;
+    const server = serverFor('codex');
     const attempt: AttemptRequest = { prompt: 'p', cwd: '/ws', env: {}, mcpServer: server };
     const config = backendsConfigFrom(() => undefined).codex!;
     const { args } = codexPreset.buildInvocation({ attempt, config, model: undefined, prompt: 'p', promptFile: join(dir, 'p'), contextFile: '' });
@@ -82,7 +85,7 @@ describe('mcp: passing the server to a run', () => {
   });
 
   it('an ACP agent gets the server in session/new (stdio, env as name/value pairs); the setting turns it off', () => {
-    const server = { ...factoryMcpServer({ root: '/ws', changeId: 'c1', attemptId: '01JAAAAAAAAAAAAAAAAAAAAAAA', backendId: 'acp', cliPath: '/opt/fc/dist/cli.js' })!, env: { A: '1' } };
+    const server = { ...serverFor('acp'), env: { A: '1' } };
     const attempt: AttemptRequest = { prompt: 'p', cwd: '/ws', env: {}, mcpServer: server };
     assert.deepEqual(acpMcpServers(attempt, {}), [{ name: 'factory', command: process.execPath, args: server.args, env: [{ name: 'A', value: '1' }] }]);
     assert.deepEqual(acpMcpServers(attempt, { mcp: false } as never), []);
