@@ -21,6 +21,7 @@ import { announceGate, registerStageCommands, vscodeConfirmer } from './ui/stage
 import { StagesTreeProvider } from './ui/stagesTree';
 import { FactoryStatusBar } from './ui/statusBar';
 import type { TranscriptViews } from './ui/transcriptView';
+import { registerTreeDocuments } from './ui/treeDocuments';
 import { registerVerification } from './ui/verification';
 import { languageModelTools } from './ui/languageModelTools';
 import { notify, plainLabel } from './ui/surface';
@@ -131,6 +132,8 @@ export function start({ context, folder, log, stagesView, statusItem }: ShellPar
     ...contextPanel.disposables,
     review,
     dashboard,
+    // Files as they were in a git tree: the transcript's links and the review's diffs open them.
+    registerTreeDocuments({ workspaceRoot: factory.root, readBlob: (tree, relativePath) => factory.readBlob(tree, relativePath) }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       // What Restricted Mode only reported is set aside now, with the same report.
       void factory.store

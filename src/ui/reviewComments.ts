@@ -9,7 +9,7 @@ import type { AttemptStep, ReviewComment } from '../core/review';
 import type { Factory } from '../engine/factory';
 import type { ReviewSession } from '../engine/review';
 import { plainDetail } from '../engine/reviewView';
-import { TREE_SCHEME } from './transcriptView';
+import { TREE_SCHEME } from './treeDocuments';
 
 export const COMMENT_CONTROLLER_ID = 'factory.review';
 

@@ -19,7 +19,7 @@ import { exportReview, type ExportFormat } from '../engine/reviewExport';
 import { diffWithDecisions, evidenceContent, overviewOf, parseReviewHostMessage, parseReviewWebviewMessage, plainLabel, plainMessage } from '../engine/reviewView';
 import type { Cockpit } from './cockpit';
 import { reportingCommands } from './reportingCommand';
-import { TREE_SCHEME } from './transcriptView';
+import { TREE_SCHEME } from './treeDocuments';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 import { ReviewComments } from './reviewComments';
 

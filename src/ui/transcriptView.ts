@@ -11,12 +11,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { TREE_SCHEME } from './treeDocuments';
 import { notify, plainLabel } from './surface';
 import { webviewHtml, webviewRoots } from './webviewHtml';
 import type { AgentEvent, AttemptResult } from '../core/agentEvents';
 import type { TranscriptModelOptions } from '../core/transcriptModel';
 import type { TranscriptHeader, TranscriptHostMessage, TranscriptOp } from '../core/transcriptProtocol';
-import { coalesceOps, mcpSummary, parseTranscriptHostMessage, plainDetail, parseTranscriptWebviewMessage, TranscriptModel, workspaceRelative } from '../engine/viewModels';
+import { coalesceOps, mcpSummary, parseTranscriptHostMessage, plainDetail, parseTranscriptWebviewMessage, TranscriptModel } from '../engine/viewModels';
 import type { EvidenceRef } from '../core/events';
 import type { AttemptState, ChangeState } from '../core/fold';
 import type { Factory } from '../engine/factory';
@@ -24,11 +25,9 @@ import type { AttemptInfo } from '../engine/stageRunner';
 import { linesOf, replayTranscript, type RecordedAttempt } from '../engine/transcriptReplay';
 import type { Cockpit } from './cockpit';
 
-export const TREE_SCHEME = 'factory-tree';
 export const TRANSCRIPT_VIEW_TYPE = 'factory.transcript';
 /** At most one message to a webview per this many ms while an agent streams. */
 const BATCH_MS = 50;
-const HEX_TREE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 export interface TranscriptViewsDeps {
   evidence: Pick<Factory['evidence'], 'open'>;
@@ -65,9 +64,7 @@ export class TranscriptViews implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly deps: TranscriptViewsDeps,
-  ) {
-    this.disposables.push(vscode.workspace.registerTextDocumentContentProvider(TREE_SCHEME, new TreeContentProvider(deps)));
-  }
+  ) {}
 
   /** The panel of an attempt, when one is open. */
   panelOf(attemptId: string): vscode.WebviewPanel | undefined {
@@ -411,23 +408,6 @@ function describeRef(ref: EvidenceRef): string {
   return `${ref.name} (${ref.sha256.slice(0, 12)})`;
 }
 
-
-/** `factory-tree:/<workspace-relative path>?<tree hash>`: a file as it was in a git tree, read-only. */
-class TreeContentProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly deps: Pick<TranscriptViewsDeps, 'readBlob' | 'workspaceRoot'>) {}
-
-  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
-    const tree = uri.query;
-    const relativePath = workspaceRelative(uri.path.replace(/^\/+/, ''), this.deps.workspaceRoot);
-    if (!relativePath) throw new Error(`${uri.path} is not a path inside the workspace.`);
-    if (!tree) return '';
-    if (!HEX_TREE.test(tree)) throw new Error(`"${tree.slice(0, 80)}" is not a git tree hash.`);
-    if (!this.deps.readBlob) throw new Error('Reading files from git trees is not available here.');
-    const bytes = await this.deps.readBlob(tree, relativePath);
-    // Absent from the start tree: the attempt created it.
-    return bytes ? bytes.toString('utf8') : '';
-  }
-}
 
 /**
  * Builds the transcript panels for the extension; they are disposed with it. The
