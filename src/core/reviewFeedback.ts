@@ -85,12 +85,19 @@ export function hasFeedback(feedback: ReviewFeedback): boolean {
   return feedback.rejected.length > 0 || feedback.kept > 0 || feedback.comments.length > 0;
 }
 
+/** How the text names attempts ("Implement attempt 2", see attemptLabels) and stages (their titles). */
+export interface FeedbackNames {
+  attempts?: ReadonlyMap<string, string>;
+  stageTitle?: (stageId: string) => string;
+}
+
 /**
  * The feedback as the pack item's text (markdown): who decided what, the rejected
- * hunks by file:line, the comments by where they were made. `attempts` numbers the
- * attempts a comment names (attempt id → "Implement attempt 2").
+ * hunks by file:line, the comments by where they were made.
  */
-export function renderReviewFeedback(feedback: ReviewFeedback, decision: FeedbackDecision, attempts: ReadonlyMap<string, string> = new Map()): string {
+export function renderReviewFeedback(feedback: ReviewFeedback, decision: FeedbackDecision, names: FeedbackNames = {}): string {
+  const attempts = names.attempts ?? new Map<string, string>();
+  const stage = names.stageTitle ?? ((id: string) => id);
   const who = decision.by ? ` (${decision.by})` : '';
   const lines = [
     decision.decision === 'sentBack'
@@ -99,13 +106,13 @@ export function renderReviewFeedback(feedback: ReviewFeedback, decision: Feedbac
   ];
   if (feedback.rejected.length) {
     lines.push('', 'Rejected hunks (the reviewer reverted them in the working tree; do not bring them back):');
-    for (const h of feedback.rejected) lines.push(`- ${h.path}${h.line ? `:${h.line}` : ''}${h.header ? ` \`${h.header}\`` : ''} (${h.attemptId && attempts.get(h.attemptId) ? attempts.get(h.attemptId) : h.stageId})${h.note ? `: ${h.note}` : ''}`);
+    for (const h of feedback.rejected) lines.push(`- ${h.path}${h.line ? `:${h.line}` : ''}${h.header ? ` \`${h.header}\`` : ''} (${(h.attemptId && attempts.get(h.attemptId)) ?? stage(h.stageId)})${h.note ? `: ${h.note}` : ''}`);
   }
   if (feedback.kept) lines.push('', `Kept: ${feedback.kept} hunk${feedback.kept === 1 ? '' : 's'} the reviewer accepted as they are.`);
   if (feedback.comments.length) {
     lines.push('', 'Comments:');
     for (const c of feedback.comments) {
-      const where = c.path ? `${c.path}${c.line ? `:${c.line}` : ''}` : c.attemptId && attempts.get(c.attemptId) ? attempts.get(c.attemptId)! : c.stageId ? `stage ${c.stageId}` : 'the change';
+      const where = c.path ? `${c.path}${c.line ? `:${c.line}` : ''}` : c.attemptId && attempts.get(c.attemptId) ? attempts.get(c.attemptId)! : c.stageId ? `stage ${stage(c.stageId)}` : 'the change';
       lines.push(`- ${where}${c.by ? `, ${c.by}` : ''}: ${c.body.replace(/\n+/g, ' ')}`);
     }
   }

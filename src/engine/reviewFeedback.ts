@@ -28,7 +28,7 @@ export async function handOnReviewFeedback(deps: { store: Pick<RecordStore, 'rea
   const text = renderReviewFeedback(
     feedback,
     { decision: input.decision, fromStage: title(input.fromStage), toStage: title(toStage), ...(input.by ? { by: input.by } : {}), ...(input.note?.trim() ? { note: input.note.trim() } : {}) },
-    attemptLabels(events, title),
+    { attempts: attemptLabels(events, title), stageTitle: title },
   );
   await deps.context.setReviewFeedback(change.id, { stageId: toStage, text });
   return true;

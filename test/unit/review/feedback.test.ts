@@ -122,7 +122,7 @@ describe('review feedback: hunk decisions and comments reach the next run', func
     const qa = s.prompts()[3]!;
     assert.match(qa, /## Review feedback/);
     assert.match(qa, /approved Review with this note: Ship after QA signs off\./);
-    assert.match(qa, /- stage review, Rita Reviewer: Check the logs for warnings\./);
+    assert.match(qa, /- stage Review, Rita Reviewer: Check the logs for warnings\./);
     assert.doesNotMatch(qa, /hunter2|Otherwise fine|Rejected hunks/);
 
     await s.factory.approve({ changeId: change.id, stageId: 'qa' });
