@@ -55,6 +55,11 @@ function canRunHere(context: ActionContext): Verdict {
   return ALLOWED;
 }
 
+/** A decision is a record: in Restricted Mode nothing is written until the folder is trusted. */
+function canRecordHere(context: ActionContext): Verdict {
+  return context.trusted ? ALLOWED : refuse('this workspace is not trusted: decisions are recorded once the folder is trusted (Manage Workspace Trust)');
+}
+
 function otherRunning(change: ChangeState, stage: StageState): Verdict {
   const other = change.stages.find((s) => s.id !== stage.id && agentRunning(s));
   return other ? refuse(`"${other.title}" of this change is running; stop it first`) : ALLOWED;
@@ -98,8 +103,10 @@ export function decide(action: StageAction, change: ChangeState, stage: StageSta
       if (waitsForPerson(stage)) return refuse(`${title} is waiting for ${stage.owner.person ?? 'a person'}, not running an agent; mark it done by hand instead`);
       return agentRunning(stage) ? ALLOWED : refuse(`${title} is not running (it is ${statusWords(stage.status)})`);
     case 'approve':
+      if (!context.trusted) return canRecordHere(context);
       return stage.status === 'needsApproval' ? ALLOWED : refuse(`${title} has not asked for approval (it is ${statusWords(stage.status)})`);
     case 'sendBack': {
+      if (!context.trusted) return canRecordHere(context);
       if (stage.status === 'pending' || stage.status === 'running' || stage.status === 'sentBack') {
         return refuse(`${title} has nothing to send back (it is ${statusWords(stage.status)})`);
       }

@@ -14,7 +14,7 @@ export type ContextItem = z.infer<typeof ContextItemSchema>;
 export type ContextSource = z.infer<typeof ContextSourceSchema>;
 export type ContextRange = z.infer<typeof ContextRangeSchema>;
 
-export const CONTEXT_ITEM_KINDS = ['ticket', 'convention', 'file', 'selection', 'folder', 'stageOutput', 'note', 'lesson'] as const;
+export const CONTEXT_ITEM_KINDS = ['ticket', 'convention', 'file', 'selection', 'folder', 'stageOutput', 'note', 'lesson', 'reviewFeedback'] as const;
 export type ContextItemKind = (typeof CONTEXT_ITEM_KINDS)[number];
 
 /** Kinds whose content is read from a workspace path, and so can go stale. */
@@ -51,7 +51,9 @@ export function contextItemId(kind: string, source: ContextSource, contentHash: 
   let key: string;
   switch (kind) {
     case 'ticket':
-      key = 'ticket';
+    case 'reviewFeedback':
+      // One per pack: adding it again replaces it (the reviewer's latest feedback).
+      key = kind;
       break;
     case 'note':
     case 'lesson':

@@ -189,6 +189,7 @@ export function parseHostMessage(raw: unknown): ParseResult<HostMessage> {
 /** Section titles of the panel, in the order it shows them (the order the rendered pack uses). */
 export const PANEL_SECTIONS: readonly { kind: string; title: string; icon: string }[] = [
   { kind: 'ticket', title: 'Ticket', icon: 'issues' },
+  { kind: 'reviewFeedback', title: 'Review feedback', icon: 'comment-discussion' },
   { kind: 'convention', title: 'Conventions', icon: 'law' },
   { kind: 'file', title: 'Files', icon: 'file' },
   { kind: 'selection', title: 'Selections', icon: 'selection' },

@@ -7,6 +7,7 @@ import { estimateTokens, formatRange, itemLabel, packVersion } from './contextPa
 
 const SECTIONS: { kind: string; title: string }[] = [
   { kind: 'ticket', title: 'Ticket' },
+  { kind: 'reviewFeedback', title: 'Review feedback' },
   { kind: 'convention', title: 'Project conventions' },
   { kind: 'file', title: 'Files' },
   { kind: 'selection', title: 'Selections' },
@@ -159,7 +160,7 @@ export function fence(content: string, info = ''): string {
 
 function infoString(item: ContextItem): string {
   if (item.kind === 'folder') return 'text';
-  if (item.kind === 'note' || item.kind === 'ticket' || item.kind === 'lesson') return 'markdown';
+  if (item.kind === 'note' || item.kind === 'ticket' || item.kind === 'lesson' || item.kind === 'reviewFeedback') return 'markdown';
   const ext = /\.([A-Za-z0-9]+)$/.exec(item.source.path ?? '')?.[1]?.toLowerCase();
   if (!ext) return 'text';
   return EXTENSION_LANGUAGES[ext] ?? ext;

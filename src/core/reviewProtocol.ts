@@ -199,7 +199,8 @@ export const OverviewSchema = z.object({
   readOnly: z.boolean(),
   stages: z.array(z.object({ id: Short, title: Short, status: Short })),
   steps: z.array(StepSummarySchema),
-  timeline: z.array(TimelineEntrySchema),
+  /** How many timeline rows there are; the rows themselves are asked for once the first step is drawn. */
+  timelineRows: Count,
   totals: z.object({ attempts: Count, costUsd: Num.optional(), durationMs: Num, verifications: Count, failedVerifications: Count }),
   newerEvents: Count,
 });
@@ -230,6 +231,7 @@ export const ReviewRequestSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('transcript'), attemptId: Id }),
   z.strictObject({ kind: z.literal('evidence'), sha256: Sha }),
   z.strictObject({ kind: z.literal('diffFiles'), attemptId: Id }),
+  z.strictObject({ kind: z.literal('timeline') }),
 ]);
 export type ReviewRequest = z.infer<typeof ReviewRequestSchema>;
 
@@ -259,6 +261,7 @@ export const ReviewReplyResultSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('transcript'), attemptId: Id, header: TranscriptHeaderSchema, entries: z.array(TranscriptEntrySchema), dropped: z.strictObject({ entries: Count, events: Count }), integrity: IntegritySchema }),
   z.strictObject({ kind: z.literal('evidence'), evidence: EvidenceContentSchema }),
   z.strictObject({ kind: z.literal('diffFiles'), attemptId: Id, files: z.array(DiffFileSchema) }),
+  z.strictObject({ kind: z.literal('timeline'), rows: z.array(TimelineEntrySchema) }),
 ]);
 export type ReviewReplyResult = z.infer<typeof ReviewReplyResultSchema>;
 
@@ -266,6 +269,8 @@ export const ReviewHostMessageSchema = z.discriminatedUnion('type', [
   /** The step to show (kept across refreshes), with its detail so the first step is drawn without a second round trip. */
   z.strictObject({ type: z.literal('overview'), overview: OverviewSchema, stepId: Id.optional(), step: StepSchema.optional() }),
   z.strictObject({ type: z.literal('reply'), id: RequestId, result: ReviewReplyResultSchema.optional(), error: Text.optional() }),
+  /** A step's detail again: the first step is sent before its evidence is re-hashed, then with what the re-hash found. */
+  z.strictObject({ type: z.literal('step'), step: StepSchema }),
   /** Move by steps (the next/previous commands) or go to one. */
   z.strictObject({ type: z.literal('move'), delta: z.number().int().optional(), stepId: Id.optional() }),
   z.strictObject({ type: z.literal('notice'), level: z.enum(['info', 'warning', 'error']), text: Text }),

@@ -32,6 +32,7 @@ import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
 import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
 import { stageTaskText } from './stageTask';
 import { ReviewService } from './review';
+import { handOnReviewFeedback } from './reviewFeedback';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
 import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
 import { teamMetrics, type MetricsReport, type MetricsRequest } from './metrics';
@@ -360,6 +361,8 @@ export class Factory {
   async approve(input: { changeId: string; stageId: string; note?: string }): Promise<void> {
     const change = await this.change(input.changeId);
     await this.ensure('approve', change, input.stageId);
+    // The hunks and comments since the last decision go to the next stage's pack with the note.
+    await handOnReviewFeedback(this, change, { decision: 'approved', fromStage: input.stageId, ...(input.note ? { note: input.note } : {}), by: (await this.actor()).name });
     await this.runner.decide({ changeId: change.id, stageId: input.stageId, decision: 'approved', ...(input.note ? { note: input.note } : {}) });
   }
 
@@ -369,6 +372,7 @@ export class Factory {
     const change = await this.change(input.changeId);
     const toStage = input.toStage ?? input.stageId;
     await this.ensure('sendBack', change, input.stageId, { toStage });
+    await handOnReviewFeedback(this, change, { decision: 'sentBack', fromStage: input.stageId, toStage, note: input.note.trim(), by: (await this.actor()).name });
     await this.runner.sendBack({ changeId: change.id, fromStage: input.stageId, toStage, note: input.note.trim() });
   }
 

@@ -1,6 +1,6 @@
 // What the review panel shows, shaped for its protocol (core/reviewProtocol.ts): the
-// overview (steps and timeline) sent once, a step's detail, transcript, evidence and
-// diff sent per step on request. ui/ hosts the panel and asks these.
+// overview (the steps) sent with the first step, then the timeline, a step's detail,
+// transcript, evidence and diff per step on request. ui/ hosts the panel and asks these.
 import type { ReviewModel } from '../core/review';
 import type { EvidenceContent, Overview } from '../core/reviewProtocol';
 import type { DiffFile } from '../core/reviewHunks';
@@ -31,7 +31,7 @@ export function overviewOf(model: ReviewModel, options: { trusted: boolean; read
         ? { id: s.id, kind: 'stage' as const, heading: s.heading, stageId: s.stageId, state: s.approvalStale ? 'stale approval' : s.status, ...(s.context?.recreated ? { recreated: true } : {}) }
         : { id: s.id, kind: 'attempt' as const, heading: s.heading, stageId: s.stageId, ...(s.outcome ? { state: s.outcome } : { state: 'running' }), ...(s.context.recreated ? { recreated: true } : {}), ...(s.superseded || s.rolledBack ? { muted: true } : {}) },
     ),
-    timeline: model.timeline,
+    timelineRows: model.timeline.length,
     totals: model.totals,
     newerEvents: model.newerEvents,
   };

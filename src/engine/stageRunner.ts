@@ -344,6 +344,8 @@ export class StageRunner {
 
   /** Records the handoff: the stage's outputs join the context pack, and the new pack version goes forward. */
   private async handOff(changeId: string, pipeline: Pipeline, stage: Stage, attemptId: string | undefined, summary: string | undefined, by: Actor): Promise<void> {
+    // Its run had the reviewer's feedback for it (engine/reviewFeedback.ts): not handed further.
+    await this.deps.context.dropReviewFeedback(changeId, stage.id);
     for (const output of stage.outputs) {
       await this.deps.context.addStageOutput(changeId, { stageId: stage.id, ...(attemptId ? { attemptId } : {}), path: output });
     }

@@ -23,6 +23,7 @@ import {
   type Staleness,
 } from '../core/contextPack';
 import { renderContextPack, type RenderedContext, type RenderOptions } from '../core/contextRender';
+import { REVIEW_FEEDBACK_KIND } from '../core/reviewFeedback';
 import type { RecordStore } from './recordStore';
 import { resolveInsideWorkspace } from './paths';
 import { RecordFs, RecordReadOnlyError } from './recordFs';
@@ -412,6 +413,29 @@ export class ContextPackStore {
 
   async addLesson(changeId: string, input: AddOptions & { text: string }): Promise<PackEdit> {
     return this.addText(changeId, 'lesson', input, 'lesson.md');
+  }
+
+  /**
+   * A reviewer's feedback for `stageId`'s next run (core/reviewFeedback.ts): one pinned
+   * item per pack, replaced by the next feedback, removed once that stage hands off.
+   */
+  async setReviewFeedback(changeId: string, input: { stageId: string; text: string }): Promise<PackEdit> {
+    return this.addItem(changeId, { pinned: true, stageId: input.stageId }, {
+      kind: REVIEW_FEEDBACK_KIND,
+      title: `Review feedback for ${input.stageId}`,
+      source: { stageId: input.stageId, origin: 'review' },
+      content: input.text,
+      name: 'review-feedback.md',
+      mediaType: 'text/markdown',
+    });
+  }
+
+  /** Removes the review feedback addressed to `stageId` (its run had it), if there is any. */
+  async dropReviewFeedback(changeId: string, stageId: string): Promise<PackEdit | undefined> {
+    const before = await this.snapshot(changeId);
+    const item = before.pack.items.find((i) => i.kind === REVIEW_FEEDBACK_KIND && i.source.stageId === stageId);
+    if (!item) return undefined;
+    return this.appendAll(changeId, [{ type: 'context.itemRemoved', data: { itemId: item.id, stageId } }], [item.id], before);
   }
 
   /**

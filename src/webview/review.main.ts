@@ -18,6 +18,8 @@ import type { TranscriptEntries } from '../core/transcriptEntries';
 import { checkedSender } from './host';
 import { TranscriptPanel, formatDuration } from './transcript.main';
 
+// Where the first step's time goes (bench/review-host.mjs reads these marks).
+performance.mark('review:script');
 const send = checkedSender(parseReviewWebviewMessage);
 
 /**
@@ -64,6 +66,7 @@ export class ReviewApp extends LitElement {
     notice: { state: true },
     timelineTop: { state: true },
     stepsTop: { state: true },
+    timeline: { state: true },
   };
 
   declare overview: Overview | undefined;
@@ -72,6 +75,9 @@ export class ReviewApp extends LitElement {
   declare notice: { level: string; text: string } | undefined;
   declare timelineTop: number;
   declare stepsTop: number;
+  /** Asked for once the first step is drawn (and again after each new overview); the previous rows stay meanwhile. */
+  declare timeline: TimelineRow[] | undefined;
+  private timelineWanted = false;
 
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -93,6 +99,7 @@ export class ReviewApp extends LitElement {
     this.notice = undefined;
     this.timelineTop = 0;
     this.stepsTop = 0;
+    this.timeline = undefined;
   }
 
   protected override createRenderRoot(): HTMLElement {
@@ -103,6 +110,7 @@ export class ReviewApp extends LitElement {
     super.connectedCallback();
     window.addEventListener('message', this.onMessage);
     window.addEventListener('keydown', this.onKey);
+    performance.mark('review:ready');
     send({ type: 'ready' });
   }
 
@@ -131,11 +139,13 @@ export class ReviewApp extends LitElement {
     switch (message.type) {
       case 'overview': {
         const first = !this.overview;
+        if (first) performance.mark('review:overview');
         this.overview = message.overview;
         // A new overview (after a decision or an edit): the step details are read again.
         this.steps.clear();
         this.diffs.clear();
         if (message.step) this.steps.set(message.step.id, message.step);
+        this.timelineWanted = true;
         const at = message.stepId ? message.overview.steps.findIndex((s) => s.id === message.stepId) : -1;
         this.go(at >= 0 ? at : first ? 0 : Math.min(this.index, message.overview.steps.length - 1), !first);
         break;
@@ -149,6 +159,11 @@ export class ReviewApp extends LitElement {
         else pending.resolve(message.result);
         break;
       }
+      case 'step':
+        // The same step after its evidence was re-hashed (or its failures read).
+        this.steps.set(message.step.id, message.step);
+        this.revision++;
+        break;
       case 'move':
         if (message.stepId) {
           const at = this.overview?.steps.findIndex((s) => s.id === message.stepId) ?? -1;
@@ -233,6 +248,14 @@ export class ReviewApp extends LitElement {
     for (const run of step.verifications) for (const e of run.evidence) if (/^image\//.test(e.ref.mediaType ?? '')) this.loadEvidence(e.ref.sha256);
   }
 
+  private loadTimeline(): void {
+    this.timelineWanted = false;
+    void this.request({ kind: 'timeline' }).then(
+      (r) => (this.timeline = r.rows),
+      (e: Error) => (this.notice = { level: 'error', text: `The timeline could not be read: ${e.message}` }),
+    );
+  }
+
   private loadEvidence(sha256: string): void {
     if (this.evidence.has(sha256)) return;
     this.evidence.set(sha256, { sha256, name: '', integrity: 'unchecked' });
@@ -250,6 +273,11 @@ export class ReviewApp extends LitElement {
 
   protected override updated(): void {
     const summary = this.overview?.steps[this.index];
+    if (summary && this.steps.has(summary.id)) {
+      if (performance.getEntriesByName('review:first-step').length === 0) performance.mark('review:first-step');
+      // The step is drawn: now the timeline (hundreds of rows to check and lay out) may come.
+      if (this.timelineWanted) this.loadTimeline();
+    }
     if (this.focusHeading && summary && this.steps.has(summary.id)) {
       this.focusHeading = false;
       this.querySelector<HTMLElement>('#rv-step-heading')?.focus();
@@ -335,11 +363,11 @@ export class ReviewApp extends LitElement {
 
   /** The timeline, virtualized: a fixed row height, only rows in view rendered. */
   private renderTimeline(o: Overview): TemplateResult {
-    const rows = o.timeline;
+    const rows = this.timeline ?? [];
     const first = Math.max(0, Math.floor(this.timelineTop / TIMELINE_ROW) - 5);
     const last = Math.min(rows.length, first + Math.ceil(TIMELINE_HEIGHT / TIMELINE_ROW) + 10);
     return html`<section class="rv-timeline" aria-label="Timeline">
-      <h2>Timeline <span class="muted">(${rows.length} events)</span></h2>
+      <h2>Timeline <span class="muted">(${o.timelineRows} events${this.timeline ? '' : ', loading…'})</span></h2>
       <div class="rv-tl-head" aria-hidden="true"><span>When</span><span>What</span><span>Who</span><span>Took</span><span>Cost</span><span>Commit / tree</span></div>
       <div class="rv-tl-scroll" style=${styleMap({ height: `${TIMELINE_HEIGHT}px` })} @scroll=${(e: Event) => (this.timelineTop = (e.target as HTMLElement).scrollTop)}>
         <div role="list" class="rv-tl-rows" style=${styleMap({ height: `${rows.length * TIMELINE_ROW}px` })}>

@@ -13,8 +13,11 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { FactoryEvent } from '../../src/core/events';
 import { FileRecordStore } from '../../src/store/recordStore';
+import { ContextPackStore } from '../../src/store/contextPackStore';
+import { EvidenceContentStore } from '../../src/store/contextContent';
+import { FileEvidenceStore } from '../../src/store/evidence';
 import type { ReviewHistory } from '../support/reviewHistory';
-import { browser, eventually, runConfig } from './support/driver';
+import { browser, driver, eventually, runConfig, secondWindow } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
 
 const HEADINGS = [
@@ -64,6 +67,13 @@ describe('Review panel', function () {
   const config = runConfig();
   let history: ReviewHistory;
   const events = async (): Promise<FactoryEvent[]> => (await new FileRecordStore(config.workspace).readChange(history.changeId)).events;
+  const packs = new ContextPackStore({ records: new FileRecordStore(config.workspace), content: new EvidenceContentStore(new FileEvidenceStore(config.workspace)) });
+  /** The pack as the next run renders it, once it has the review feedback `match` looks for. */
+  const packWith = (match: RegExp, what: string) =>
+    eventually(async () => {
+      const { text } = await packs.render(history.changeId);
+      return match.test(text) ? text : undefined;
+    }, what, 30_000);
   const trees = async (attemptId: string) => {
     const all = await events();
     const start = all.find((e) => e.type === 'attempt.started' && e.data.attemptId === attemptId)!.data as { start: { tree: string } };
@@ -224,6 +234,14 @@ describe('Review panel', function () {
     await browser.frameClick('factory-review vscode-button[data-action="approve-stage"]');
     await eventually(async () => (await events()).some((e) => e.type === 'review.decided' && e.data.stageId === 'test' && e.data.decision === 'approved'), 'the approval recorded', 30_000);
     await snapshotWhere(api, (s) => s.current?.stages.find((x) => x.id === 'test')?.approved === true, 'the test stage approved', 30_000);
+    // The hunks decided and the comment made since the last decision go to the next stage's pack, in the version the handoff names.
+    const handed = await packWith(/## Review feedback[^]*approved Test/, 'the review feedback handed to Review');
+    assert.match(handed, /Rejected hunks[^]*\n- src\/auth\.js:\d+ `@@/);
+    assert.match(handed, /Kept: 1 hunk /);
+    assert.match(handed, /- src\/auth\.js:2, [^\n]*: Why also check the user\?/);
+    const handoff = (await events()).filter((e) => e.type === 'handoff.recorded').at(-1)!;
+    assert.equal(handoff.data.fromStage, 'test');
+    assert.equal(handoff.data.contextVersion, (await packs.load(history.changeId)).version);
     writeFileSync(join(config.workspace, 'README.md'), `${readFileSync(join(config.workspace, 'README.md'), 'utf8')}\nEdited after the approval.\n`);
     await vscode.workspace.saveAll();
     await api.refresh();
@@ -239,6 +257,10 @@ describe('Review panel', function () {
   it('sends the change back to an earlier stage with a note', async () => {
     await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.changeId, stepId: 'stage:test' });
     await waitForHeading(HEADINGS[5]!);
+    await browser.frameClick('factory-review vscode-textarea[data-test="comment"]');
+    await browser.type('Log the failed attempts.');
+    await browser.frameClick('factory-review vscode-button[data-action="add-comment"]');
+    await waitForText('Log the failed attempts.');
     await browser.frameClick('factory-review #rv-sendback-to');
     await browser.press('ArrowUp');
     await browser.press('Enter');
@@ -249,6 +271,11 @@ describe('Review panel', function () {
     assert.equal(sent.data.fromStage, 'test');
     assert.equal(sent.data.toStage, 'implement');
     assert.equal(sent.data.note, 'Token handling needs another look.');
+    // The reopened stage's next run gets the note and the comment made since the approval; what the approval handed on is not sent again.
+    const feedback = await packWith(/## Review feedback[^]*sent the change back from Test to Implement: Token handling needs another look\./, 'the review feedback for the reopened stage');
+    assert.match(feedback, /- stage Test, [^\n]*: Log the failed attempts\./);
+    assert.doesNotMatch(feedback, /Why also check the user/);
+    assert.equal(sent.data.contextVersion, (await packs.load(history.changeId)).version, 'the send-back names the pack with the feedback');
     await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.changeId, stepId: 'stage:implement' });
     await waitForText('sentBack');
   });
@@ -297,5 +324,30 @@ describe('Review panel', function () {
     assert.ok(!/(src|href)\s*=\s*["']?(https?:|\/\/)/i.test(page), 'no network resource');
     assert.match(page, /default-src 'none'/);
     assert.ok(page.includes('data:image/png;base64,'), 'the screenshot embedded');
+  });
+
+  it('shows a comment made in one window in a second window on the same folder', async () => {
+    const secondTexts = async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector, window: 2 })).texts;
+    await secondWindow.open();
+    // A person in the second window opens the same change's review from the palette.
+    await secondWindow.press('F1');
+    await secondWindow.waitFor('.quick-input-widget .quick-input-box input', 30_000);
+    await secondWindow.type('Factory: Review Change');
+    await secondWindow.waitFor('.quick-input-widget .monaco-list-row >> text=Review Change', 60_000);
+    await secondWindow.press('Enter');
+    await secondWindow.waitFor('.quick-input-widget .monaco-list-row >> text=Harden login', 60_000);
+    await secondWindow.type('Harden login');
+    await secondWindow.press('Enter');
+    await eventually(async () => (await secondTexts('factory-review #rv-step-heading'))[0] === HEADINGS[0], 'the review in the second window', 60_000);
+
+    await vscode.commands.executeCommand('factory.reviewChange', { changeId: history.changeId, stepId: 'stage:plan' });
+    await waitForHeading(HEADINGS[0]!);
+    await browser.frameClick('factory-review vscode-textarea[data-test="comment"]');
+    await browser.type('Seen from the other window?');
+    await browser.frameClick('factory-review vscode-button[data-action="add-comment"]');
+    await eventually(async () => (await events()).some((e) => e.type === 'review.commented' && e.data.body === 'Seen from the other window?' && e.data.stageId === 'plan'), 'the comment recorded', 30_000);
+    // The second window reads the record again when it changes: the comment shows on its open step.
+    await eventually(async () => (await secondTexts('factory-review main.rv-step')).some((t) => t.includes('Seen from the other window?')), 'the comment in the second window', 60_000);
+    await secondWindow.screenshot('review-comment-second-window');
   });
 });
