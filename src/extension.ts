@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { createVscodeLmPort } from './backends/vscodeLm';
 import { RunnerRegistry } from './engine/detachedRun';
 import { createFactory, type Factory, type RecordProblem } from './engine/factory';
+import { stopRunsLivingHere } from './engine/windowClose';
 import { DetachedRuns } from './ui/detachedRuns';
 import { putCliOnTerminalPath } from './ui/terminalCli';
 import type { RunObserver } from './engine/stageRunner';
@@ -166,11 +167,5 @@ let inWindowFactory: Factory | undefined;
  * records it as interrupted.
  */
 export async function deactivate(): Promise<void> {
-  const factory = inWindowFactory;
-  if (!factory) return;
-  const ids = (await factory.readState().catch(() => undefined))?.changes.map((c) => c.id).filter((id) => factory.isRunningHere(id)) ?? [];
-  if (ids.length === 0) return;
-  await Promise.all(ids.map((id) => factory.stop(id)));
-  const deadline = Date.now() + 4000;
-  while (ids.some((id) => factory.isRunningHere(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (inWindowFactory) await stopRunsLivingHere(inWindowFactory);
 }
