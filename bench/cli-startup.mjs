@@ -92,15 +92,20 @@ spawnSync(process.execPath, [cli, 'status', '--json'], { cwd: sample, env: { ...
 const gitCalls = readFileSync(gitLog, 'utf8').trim().split('\n');
 
 const m = (name) => median(times[name]);
-const load = m('load, code cache');
-const gitMs = gitCalls.length * m('one git process');
-const status = m('factory-cockpit status --json');
-const row = (label, ms, note = '') => console.log(`  ${label.padEnd(46)} ${ms.toFixed(1).padStart(7)} ms (${(ms / baseline).toFixed(2)}× node -e 0)${note}`);
-console.log('where status --json goes (medians):');
-row('node itself (node -e 0)', baseline);
-row('+ the CLI and its engine bundle, no code cache', m('load, no code cache') - baseline, '  decompress, compile, evaluate every module');
-row('+ the CLI and its engine bundle, code cache', load - baseline, `  saves ${(m('load, no code cache') - load).toFixed(1)} ms`);
-row(`+ ${gitCalls.length} git processes (~${m('one git process').toFixed(1)} ms each)`, gitMs, `  ${gitCalls.map((c) => c.split(' ').slice(0, 2).join(' ')).join(', ')}`);
-row('+ the rest (record read, fold, output)', Math.max(0, status - load - gitMs));
-console.log(`  → the 2× target leaves ${(baseline).toFixed(1)} ms for everything after node starts; loading the engine alone takes ${(load - baseline).toFixed(1)} ms.`);
+// CPU per run (Linux), else the wall medians again.
+const c = (name) => (cpuBase ? cpu[name] / runs : m(name));
+const cpuUnit = cpuBase ? 'CPU ms per run' : 'wall ms';
+const row = (label, wallMs, cpuMs, note = '') => console.log(`  ${label.padEnd(46)} ${wallMs.toFixed(1).padStart(7)} ms wall · ${cpuMs.toFixed(1).padStart(6)} ${cpuUnit}${note}`);
+const gitEach = { wall: m('one git process'), cpu: c('one git process') };
+console.log(`where status --json goes (wall: medians; ${cpuUnit}: means):`);
+row('node itself (node -e 0)', baseline, c('node -e 0'));
+row('+ the CLI and its engine bundle, no code cache', m('load, no code cache') - baseline, c('load, no code cache') - c('node -e 0'), '  decompress, compile, evaluate every module');
+row('+ the CLI and its engine bundle, code cache', m('load, code cache') - baseline, c('load, code cache') - c('node -e 0'), '  (what status pays)');
+row(`+ ${gitCalls.length} git processes`, gitCalls.length * gitEach.wall, gitCalls.length * gitEach.cpu, `  ${gitCalls.map((x) => x.split(' ').slice(0, 2).join(' ')).join(', ')}`);
+row(
+  '+ the rest (record read, fold, output)',
+  Math.max(0, m('factory-cockpit status --json') - m('load, code cache') - gitCalls.length * gitEach.wall),
+  Math.max(0, c('factory-cockpit status --json') - c('load, code cache') - gitCalls.length * gitEach.cpu),
+);
+console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; evaluating the engine's modules alone takes ${(c('load, code cache') - c('node -e 0')).toFixed(1)}.`);
 rmSync(base, { recursive: true, force: true });
