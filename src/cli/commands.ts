@@ -668,6 +668,8 @@ export async function stop(command: Command): Promise<number> {
   }
   progress(c.errDim(`Stopping runner pid ${record.pid} (${record.stageId ?? 'stage'})…`));
   await ctx.runners.stop(change.id);
+  // A runner that had to be killed after the grace could not record its attempt: record it interrupted now.
+  await ctx.factory.recoverInterrupted().catch(() => []);
   const end = ctx.runners.lastEnd(change.id);
   if (ctx.globals.json) printJson({ kind: 'stop', version: OUTPUT_VERSION, changeId: change.id, stopped: true, pid: record.pid, ...(record.attemptId ? { attemptId: record.attemptId } : {}), ...(end?.report ? { report: end.report } : {}) });
   else print(`Stopped ${record.stageId ?? 'the stage'} of "${plain(change.title)}"${end?.report ? `: ${end.report.stopped}` : ''}.`);
