@@ -670,7 +670,8 @@ export async function stop(command: Command): Promise<number> {
   await ctx.runners.stop(change.id);
   // A runner that had to be killed after the grace could not record its attempt: record it interrupted now.
   await ctx.factory.recoverInterrupted().catch(() => []);
-  const end = ctx.runners.lastEnd(change.id);
+  // How this runner ended (a runner killed after the grace wrote nothing: not an older runner's end).
+  const end = [ctx.runners.lastEnd(change.id)].find((e) => e?.pid === record.pid);
   if (ctx.globals.json) printJson({ kind: 'stop', version: OUTPUT_VERSION, changeId: change.id, stopped: true, pid: record.pid, ...(record.attemptId ? { attemptId: record.attemptId } : {}), ...(end?.report ? { report: end.report } : {}) });
   else print(`Stopped ${record.stageId ?? 'the stage'} of "${plain(change.title)}"${end?.report ? `: ${end.report.stopped}` : ''}.`);
   return EXIT.ok;
