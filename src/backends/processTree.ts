@@ -58,7 +58,12 @@ export const WATCHDOG_GRACE_S = 3;
 
 function startWatchdog(pgid: number): ChildProcess | undefined {
   try {
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'factory-cockpit-watchdog', String(WATCHDOG_GRACE_S)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'factory-cockpit-watchdog', String(WATCHDOG_GRACE_S)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+      // Only what `sleep` needs: the agent's secrets stay out of one more process's environment.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
     watchdog.on('error', () => undefined);
     watchdog.stdin?.on('error', () => undefined);
     watchdog.stdin?.write(`${pgid}\n`);
