@@ -8,7 +8,8 @@
 import * as vscode from 'vscode';
 import { createVscodeLmPort } from './backends/vscodeLm';
 import { RunnerRegistry } from './engine/detachedRun';
-import { createFactory, type Factory, type RecordProblem } from './engine/factory';
+import { createFactory, type RecordProblem } from './engine/factory';
+import { stopRunsLivingHere } from './engine/windowClose';
 import { DetachedRuns } from './ui/detachedRuns';
 import { putCliOnTerminalPath } from './ui/terminalCli';
 import type { RunObserver } from './engine/stageRunner';
@@ -162,7 +163,7 @@ export function start({ context, folder, log, stagesView, statusItem }: ShellPar
       onDidChange: cockpit.onDidChange,
       detachedRuns: () => detached.followed(),
     },
-    deactivate: () => stopRunsInThisWindow(factory),
+    deactivate: async () => void (await stopRunsLivingHere(factory)),
   };
 }
 
@@ -181,16 +182,3 @@ const REVIEW_COMMANDS = [
 ];
 /** The commands whose first use loads the dashboard's host code (src/ui/dashboard.ts). */
 const DASHBOARD_COMMANDS = ['factory.openFlowDashboard', 'factory.exportMetrics'];
-
-/**
- * A run that lives in this window (a vscode.lm stage; detached runners go on by
- * themselves) is stopped and recorded as stopped while the window closes; if the host
- * dies first, the next read records it as interrupted.
- */
-async function stopRunsInThisWindow(factory: Factory): Promise<void> {
-  const ids = (await factory.readState().catch(() => undefined))?.changes.map((c) => c.id).filter((id) => factory.isRunningHere(id)) ?? [];
-  if (ids.length === 0) return;
-  await Promise.all(ids.map((id) => factory.stop(id)));
-  const deadline = Date.now() + 4000;
-  while (ids.some((id) => factory.isRunningHere(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}

@@ -12,8 +12,72 @@ export interface GroupSpawnOptions {
   stdio: StdioOptions;
 }
 
+/**
+ * A process group this process started and has not seen end: a detached runner writes
+ * these into its record, so whoever finds the runner dead can end its orphaned agents.
+ */
+export interface SpawnedGroup {
+  /** The group id (= the agent's pid: it leads its group). */
+  pgid: number;
+  /** The leader's start time (processStartTime), so a reused pid is never signalled. */
+  processStart?: string;
+  /** The watchdog that ends the group when this process dies. */
+  watchdog?: number;
+}
+
+const liveGroups = new Map<number, SpawnedGroup>();
+const groupListeners = new Set<(groups: SpawnedGroup[]) => void>();
+
+/** The groups this process started that still run. */
+export function spawnedGroups(): SpawnedGroup[] {
+  return [...liveGroups.values()];
+}
+
+/** Calls `listener` synchronously, right after a group is spawned and after one has ended. */
+export function onSpawnedGroupsChange(listener: (groups: SpawnedGroup[]) => void): () => void {
+  groupListeners.add(listener);
+  return () => groupListeners.delete(listener);
+}
+
+function groupsChanged(): void {
+  const groups = spawnedGroups();
+  for (const listener of groupListeners) listener(groups);
+}
+
+/**
+ * The watchdog an agent's group gets, so it dies with the process that started it even
+ * after a `kill -9` of that process (Linux's PR_SET_PDEATHSIG is out of Node's reach).
+ * It reads the group id, then blocks on its stdin, whose other end only this process
+ * holds: "done" means the group ended normally; end of file means this process died,
+ * and the group gets TERM, then KILL after the grace. A `/bin/sh` (about 1.7 MB and
+ * 6 ms to spawn here) rather than a second Node (about 42 MB), in its own session so a
+ * terminal's Ctrl-C or hang-up does not take it first.
+ */
+const WATCHDOG_SCRIPT = 'read -r pgid || exit 0; read -r line; [ "$line" = done ] && exit 0; kill -s TERM -- "-$pgid" 2>/dev/null || exit 0; sleep "$1"; kill -s KILL -- "-$pgid" 2>/dev/null; exit 0';
+export const WATCHDOG_GRACE_S = 3;
+
+function startWatchdog(pgid: number): ChildProcess | undefined {
+  try {
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'factory-cockpit-watchdog', String(WATCHDOG_GRACE_S)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+      // Only what `sleep` needs: the agent's secrets stay out of one more process's environment.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    });
+    watchdog.on('error', () => undefined);
+    watchdog.stdin?.on('error', () => undefined);
+    watchdog.stdin?.write(`${pgid}\n`);
+    // Neither the watchdog nor its pipe keeps this process alive.
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return watchdog;
+  } catch {
+    return undefined;
+  }
+}
+
 export function spawnInGroup(command: string, args: readonly string[], options: GroupSpawnOptions): ChildProcess {
-  return spawn(command, [...args], {
+  const child = spawn(command, [...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: options.stdio,
@@ -21,6 +85,63 @@ export function spawnInGroup(command: string, args: readonly string[], options: 
     detached: process.platform !== 'win32',
     windowsHide: true,
   });
+  if (child.pid !== undefined && process.platform !== 'win32') trackGroup(child, child.pid);
+  return child;
+}
+
+function trackGroup(child: ChildProcess, pgid: number): void {
+  const watchdog = startWatchdog(pgid);
+  const start = processStartTime(pgid);
+  liveGroups.set(pgid, { pgid, ...(start !== undefined ? { processStart: start } : {}), ...(watchdog?.pid !== undefined ? { watchdog: watchdog.pid } : {}) });
+  groupsChanged();
+  const ended = () => {
+    watchdog?.stdin?.end('done\n');
+    liveGroups.delete(pgid);
+    groupsChanged();
+  };
+  child.once('exit', () => {
+    // The leader is gone; what it started in its group may still run (the caller ends it).
+    if (!groupAlive(pgid)) return ended();
+    const poll = setInterval(() => {
+      if (groupAlive(pgid)) return;
+      clearInterval(poll);
+      ended();
+    }, 100);
+    poll.unref?.();
+  });
+}
+
+/**
+ * Ends a group another process started and recorded (a dead runner's agent): KILL,
+ * unless its leader's pid now belongs to another process (start time differs). A
+ * group whose leader has exited is still ours: a pid is not handed out again while a
+ * group with that id exists. Returns whether it was signalled.
+ */
+export function killRecordedGroup(group: SpawnedGroup, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  if (process.platform === 'win32' || !Number.isInteger(group.pgid) || group.pgid <= 1) return false;
+  if (pidAlive(group.pgid) && group.processStart !== undefined) {
+    const start = processStartTime(group.pgid);
+    if (start !== undefined && start !== group.processStart) return false;
+  }
+  try {
+    process.kill(-group.pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Linux: the process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat). Undefined elsewhere or when it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Signals the child's whole process group; quietly does nothing if it is gone. */

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
 import { backendEntry } from '../backends/catalog';
-import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
+import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
 import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
@@ -191,8 +191,9 @@ async function ask(question: string, flag: string, choices?: readonly string[]):
 // ---------------------------------------------------------------------------------
 // Shapes (schemas.ts)
 
-export async function changeOutput(factory: Factory, change: ChangeState) {
-  const context = await factory.actionContext();
+/** `known`: the trust and repository facts a state read already has (saves asking git again). */
+export async function changeOutput(factory: Factory, change: ChangeState, known?: ActionContext) {
+  const context = known ?? (await factory.actionContext());
   return {
     id: change.id,
     title: change.title,
@@ -362,15 +363,17 @@ export async function init(command: Command): Promise<number> {
 export async function status(command: Command): Promise<number> {
   const ctx = setup(command);
   const opts = command.opts<{ change?: string }>();
-  // Every read detects attempts whose runner died (kill -9, reboot) and records them as interrupted.
-  const interrupted = ctx.trusted ? await ctx.factory.recoverInterrupted().catch(() => []) : [];
-  const state = await ctx.factory.readState();
+  // Every read detects attempts whose runner died (kill -9, reboot) and records them as
+  // interrupted; the state is read again only when that changed the record.
+  let state = await ctx.factory.readState();
+  const interrupted = ctx.trusted ? await ctx.factory.recoverInterrupted(state).catch(() => []) : [];
+  if (interrupted.length > 0) state = await ctx.factory.readState(state.currentTree ? { currentTree: state.currentTree } : {});
   if (!state.pipeline && state.problems.length === 0 && !ctx.globals.json) {
     print(`No record in ${ctx.root} yet: run \`factory-cockpit init\`.`);
     return EXIT.ok;
   }
   const change = opts.change ? await ctx.factory.change(opts.change, state.currentTree) : state.current;
-  const shown = change ? await changeOutput(ctx.factory, change) : null;
+  const shown = change ? await changeOutput(ctx.factory, change, { trusted: state.trusted, isRepository: state.isRepository }) : null;
   const runners = ctx.runners.list();
   const problems = [...state.problems, ...ctx.problems];
   if (ctx.globals.json) {
@@ -672,7 +675,10 @@ export async function stop(command: Command): Promise<number> {
   }
   progress(c.errDim(`Stopping runner pid ${record.pid} (${record.stageId ?? 'stage'})…`));
   await ctx.runners.stop(change.id);
-  const end = ctx.runners.lastEnd(change.id);
+  // A runner that had to be killed after the grace could not record its attempt: record it interrupted now.
+  await ctx.factory.recoverInterrupted().catch(() => []);
+  // How this runner ended (a runner killed after the grace wrote nothing: not an older runner's end).
+  const end = [ctx.runners.lastEnd(change.id)].find((e) => e?.pid === record.pid);
   if (ctx.globals.json) printJson({ kind: 'stop', version: OUTPUT_VERSION, changeId: change.id, stopped: true, pid: record.pid, ...(record.attemptId ? { attemptId: record.attemptId } : {}), ...(end?.report ? { report: end.report } : {}) });
   else print(`Stopped ${record.stageId ?? 'the stage'} of "${plain(change.title)}"${end?.report ? `: ${end.report.stopped}` : ''}.`);
   return EXIT.ok;

@@ -7,8 +7,10 @@
 // refuse; 2 a usage error (an unknown option, a missing argument, a question that
 // cannot be asked without a terminal); 3 a record or environment error (not a git
 // repository, an untrusted folder, pipeline.json invalid or set aside).
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
 import { EXIT, userConfigPath } from './paths';
+
+type Commander = typeof import('commander');
 
 declare const __FACTORY_COCKPIT_VERSION__: string;
 const VERSION = typeof __FACTORY_COCKPIT_VERSION__ === 'string' ? __FACTORY_COCKPIT_VERSION__ : '0.0.0-dev';
@@ -29,7 +31,13 @@ function example(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
 
-export function buildProgram(): Command {
+/** The program; `commander` is passed in because it is loaded only once `--version` alone is ruled out. */
+export function buildProgram({ Command, InvalidArgumentError, Option }: Commander): Command {
+  const parseInteger = (flag: string) => (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive whole number.`);
+    return n;
+  };
   const program = new Command('factory-cockpit');
   program
     .description('Factory Cockpit headless: run a change through its stages, verify, hand off and read the record in .factory/.')
@@ -169,21 +177,16 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
   return program;
 }
 
-function parseInteger(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive whole number.`);
-    return n;
-  };
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
-  // The one answer that needs nothing at all (scripts call it to check the CLI is there).
+  // The one answer that needs nothing at all (scripts call it to check the CLI is there):
+  // not even commander is evaluated for it.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return EXIT.ok;
   }
-  const program = buildProgram();
+  const commander = await import('commander');
+  const { CommanderError } = commander;
+  const program = buildProgram(commander);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

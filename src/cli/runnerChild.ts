@@ -8,6 +8,7 @@
 // agent's whole process tree; the attempt is recorded as cancelled); it ends by itself.
 import { appendFileSync } from 'node:fs';
 import { createFactory, type RunReport } from '../engine/factory';
+import { onSpawnedGroupsChange } from '../backends/processTree';
 import { HEARTBEAT_MS, RunnerRefusal, RunnerRegistry, type RunnerLine } from '../engine/detachedRun';
 import type { DetachedSpec, RunnerHandshake } from '../engine/detachedStart';
 import { exitCodeOf, exitCodeOfReport } from './commands';
@@ -51,6 +52,13 @@ export async function runnerChild(): Promise<number> {
     answer({ ok: false, exitCode: EXIT.failed, error: message, ...(error instanceof RunnerRefusal ? { running: error.running } : {}) });
     return EXIT.failed;
   }
+  const safely = (write: () => void) => {
+    try {
+      write();
+    } catch (error) {
+      log(`could not update the runner record: ${String(error)}`);
+    }
+  };
   const eventsFile = registry.eventsFileOf(spec.changeId);
   const emit = (line: RunnerLine) => {
     try {
@@ -72,7 +80,7 @@ export async function runnerChild(): Promise<number> {
     observer: {
       attemptStarted: (info) => {
         emit({ t: 'attemptStarted', info, prompt: info.prompt });
-        void registry.update(spec.changeId, { stageId: info.stageId, attemptId: info.attemptId, backend: info.backend });
+        safely(() => registry.update(spec.changeId, { stageId: info.stageId, attemptId: info.attemptId, backend: info.backend }));
         log(`attempt ${info.attemptId} of ${info.stageId} started (${info.backend})`);
         answer({ ok: true, pid: process.pid, attemptId: info.attemptId, stageId: info.stageId });
         // A stop that came before the attempt existed applies now.
@@ -90,7 +98,10 @@ export async function runnerChild(): Promise<number> {
       changed: () => emit({ t: 'changed' }),
     },
   });
-  const heartbeat = setInterval(() => void registry.update(spec.changeId, {}).catch(() => undefined), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => safely(() => registry.update(spec.changeId, {})), HEARTBEAT_MS);
+  // Every agent group the moment it is spawned (and when it ended): whoever finds this
+  // runner dead, or kills it after Stop's grace, ends them from the record.
+  onSpawnedGroupsChange((agents) => safely(() => registry.update(spec.changeId, { agents })));
   const onStop = (signal: string) => {
     log(`${signal}: stopping the attempt`);
     stopRequested = true;

@@ -28,6 +28,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { repositoryCacheDir } from '../store/cacheDir';
+import { groupAlive, killRecordedGroup, pidAlive, processStartTime, type SpawnedGroup } from '../backends/processTree';
+
+export { processStartTime };
 
 export const RUNNER_RECORD_VERSION = 1;
 export const HEARTBEAT_MS = 2_000;
@@ -52,6 +55,11 @@ export interface RunnerRecord {
   log: string;
   /** What it reports as it goes (RunnerLine per line). */
   events: string;
+  /**
+   * The agents' process groups it runs now, written the moment each is spawned: when
+   * the runner is found dead (or a Stop has to kill it), these are ended with it.
+   */
+  agents?: SpawnedGroup[];
 }
 
 /** One line of a runner's events file. */
@@ -87,28 +95,6 @@ export function runnersDir(root: string, cacheRoot?: string): string {
 
 export function runnerLogPath(root: string, cacheRoot?: string): string {
   return path.join(repositoryCacheDir(root, cacheRoot), 'runner.log');
-}
-
-/** Linux: the process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat). Undefined elsewhere or when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Whether the runner a record names is still running (on this machine). */
@@ -210,15 +196,27 @@ export class RunnerRegistry {
   /**
    * Whether the process `pid` (named by an attempt's `runner`) is still the one that
    * started it: false when it is gone, or when a runner record names that pid with
-   * another start time (the pid was reused after a reboot or a kill).
+   * another start time (the pid was reused after a reboot or a kill). A runner found
+   * dead here is one whose attempt the engine is about to record as interrupted: the
+   * agents it recorded are orphans nobody can see or stop any more, so they are ended.
    */
   isAlive(pid: number): boolean {
-    if (!pidAlive(pid)) return false;
-    for (const { record } of this.list()) {
-      if (record.pid !== pid || record.hostname !== os.hostname()) continue;
-      return runnerAlive(record);
-    }
-    return true;
+    const records = this.list().filter(({ record }) => record.pid === pid && record.hostname === os.hostname());
+    const alive = records.length > 0 ? records.some((r) => r.alive) : pidAlive(pid);
+    if (!alive) records.forEach(({ record }) => this.endAgentsOf(record));
+    return alive;
+  }
+
+  /**
+   * KILLs the agents' groups a runner recorded (never a group whose leader pid now
+   * belongs to another process). The runner is gone or being killed: nobody would
+   * read their output or give them a grace period any more.
+   */
+  endAgentsOf(record: RunnerRecord): SpawnedGroup[] {
+    if (record.hostname !== os.hostname()) return [];
+    const ended = (record.agents ?? []).filter((group) => killRecordedGroup(group, 'SIGKILL'));
+    if (ended.length > 0) this.logLine(`${record.changeId}: runner ${record.pid} is gone; ended its agents' process groups ${ended.map((g) => g.pgid).join(', ')}`);
+    return ended;
   }
 
   /**
@@ -255,17 +253,22 @@ export class RunnerRegistry {
           throw new RunnerRefusal(`A runner already runs this change: ${describeRunner(existing)}. Stop it first (factory-cockpit stop).`, existing);
         }
         // Dead (or torn): its attempt is recovered as interrupted by the next read; take its place.
+        if (existing) this.endAgentsOf(existing);
         await fs.rm(file, { force: true });
       }
     }
     throw new Error(`Could not claim ${file}: another runner keeps taking it.`);
   }
 
-  /** Rewrites this process's record (heartbeat, stage, attempt); never another runner's. */
-  async update(changeId: string, patch: Partial<RunnerRecord>): Promise<void> {
+  /**
+   * Rewrites this process's record (heartbeat, stage, attempt, agents); never another
+   * runner's. Synchronous: an agent's group is on disk before the spawn returns to its
+   * caller, and two updates cannot interleave and bring back an older agents list.
+   */
+  update(changeId: string, patch: Partial<RunnerRecord>): void {
     const current = this.readSync(changeId);
     if (!current || current.pid !== process.pid) return;
-    await writeFileAtomic(this.fileOf(changeId), `${JSON.stringify({ ...current, ...patch, heartbeatAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+    writeFileAtomic.sync(this.fileOf(changeId), `${JSON.stringify({ ...current, ...patch, heartbeatAt: new Date().toISOString() })}\n`, { mode: 0o600 });
   }
 
   /** Releases the change (only when this process holds it) and says how the run ended. */
@@ -285,10 +288,12 @@ export class RunnerRegistry {
 
   /**
    * Stops the change's runner: SIGTERM (it stops the agent's whole process tree and
-   * records the attempt as cancelled), then SIGKILL after `graceMs` if it is still
-   * there. Resolves with the record it stopped, or undefined when none runs.
+   * records the attempt as cancelled), then, if it is still there after `graceMs`,
+   * SIGKILL to the runner and to the agents' groups it recorded, and waits (up to
+   * `settleMs`) until they are gone. Resolves with the record it stopped, or undefined
+   * when none runs.
    */
-  async stop(changeId: string, options: { graceMs?: number; pollMs?: number } = {}): Promise<RunnerRecord | undefined> {
+  async stop(changeId: string, options: { graceMs?: number; pollMs?: number; settleMs?: number } = {}): Promise<RunnerRecord | undefined> {
     const record = this.live(changeId);
     if (!record) return undefined;
     if (record.hostname !== os.hostname()) throw new Error(`The runner of ${changeId} runs on ${record.hostname}; stop it there.`);
@@ -297,16 +302,23 @@ export class RunnerRegistry {
     } catch {
       return record;
     }
+    const pollMs = options.pollMs ?? 100;
     const deadline = Date.now() + (options.graceMs ?? 30_000);
     while (Date.now() < deadline) {
       if (!runnerAlive(record)) return record;
-      await new Promise((r) => setTimeout(r, options.pollMs ?? 100));
+      await new Promise((r) => setTimeout(r, pollMs));
     }
+    this.logLine(`${changeId}: runner ${record.pid} did not stop within ${options.graceMs ?? 30_000} ms; killing it and its agents`);
     try {
       process.kill(record.pid, 'SIGKILL');
     } catch {
       /* gone */
     }
+    // The agents it spawned after we first read its record are in the file now.
+    const latest = this.readSync(changeId);
+    const groups = this.endAgentsOf(latest?.pid === record.pid && latest.processStart === record.processStart ? latest : record);
+    const settle = Date.now() + (options.settleMs ?? 5_000);
+    while (Date.now() < settle && (runnerAlive(record) || groups.some((g) => groupAlive(g.pgid)))) await new Promise((r) => setTimeout(r, Math.min(pollMs, 50)));
     return record;
   }
 

@@ -420,10 +420,13 @@ export class Factory {
     return this.ports.confirmer.confirm(`Roll back attempt ${attempt.number ?? ''} of ${attempt.stageId}? ${files.length} file(s) will change.`, detail, 'Roll Back');
   }
 
-  /** The attempts that started here and whose process is gone are recorded as interrupted. */
-  async recoverInterrupted(): Promise<{ changeId: string; attemptId: string; stageId: string }[]> {
+  /**
+   * The attempts that started here and whose process is gone are recorded as interrupted.
+   * `state`: a state just read (saves reading it again).
+   */
+  async recoverInterrupted(state?: FactoryState): Promise<{ changeId: string; attemptId: string; stageId: string }[]> {
     if (!this.isTrusted()) return [];
-    const state = await this.readState();
+    state ??= await this.readState();
     const candidates = state.changes.filter((c) => !c.completed && c.stages.some((s) => s.status === 'running'));
     return this.runner.recoverInterrupted(candidates.map((c) => c.id));
   }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { RunnerRegistry } from '../../src/engine/detachedRun';
 import { browser, driver, eventually, runConfig } from './support/driver';
-import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { EXTENSION_ID, cockpitApi, snapshotWhere } from './support/cockpit';
 
 const config = runConfig();
 const runDir = dirname(config.resultsFile);
@@ -27,6 +27,7 @@ interface Phase {
   hostPid: number;
   attemptId: string;
   go: string;
+  say: string;
 }
 
 const alive = (pid: number) => {
@@ -39,7 +40,7 @@ const alive = (pid: number) => {
 };
 
 function agentEnv(tag: string) {
-  const files = { SLOW_AGENT_PIDS: join(runDir, `${tag}-pids.json`), SLOW_AGENT_GO: join(runDir, `${tag}-go`), SLOW_AGENT_OUTPUT: join(config.workspace, `${tag}.txt`) };
+  const files = { SLOW_AGENT_PIDS: join(runDir, `${tag}-pids.json`), SLOW_AGENT_GO: join(runDir, `${tag}-go`), SLOW_AGENT_SAY: join(runDir, `${tag}-say`), SLOW_AGENT_OUTPUT: join(config.workspace, `${tag}.txt`) };
   // The runner starts with this extension host's environment.
   Object.assign(process.env, files);
   return files;
@@ -79,7 +80,7 @@ describe('Runs that outlive the window (detached runner)', function () {
       assert.equal(record.startedBy, 'editor');
       await snapshotWhere(api, (s) => s.current?.stages[0]?.status === 'running', 'Build running in the Stages view', 30_000);
       await eventually(() => readFileSync(record.events, 'utf8').includes('working on it'), 'the runner to stream the transcript');
-      writeFileSync(phaseFile, JSON.stringify({ changeId, runnerPid: record.pid, hostPid: process.pid, attemptId: record.attemptId!, go: files.SLOW_AGENT_GO } satisfies Phase));
+      writeFileSync(phaseFile, JSON.stringify({ changeId, runnerPid: record.pid, hostPid: process.pid, attemptId: record.attemptId!, go: files.SLOW_AGENT_GO, say: files.SLOW_AGENT_SAY } satisfies Phase));
       // This host is killed on purpose: what other extensions throw while it dies (a
       // language server's "Channel has been closed") is not this test's result.
       process.removeAllListeners('uncaughtException');
@@ -104,6 +105,20 @@ describe('Runs that outlive the window (detached runner)', function () {
     await eventually(() => api.detachedRuns?.().some((r) => r.pid === phase.runnerPid), 'the window to re-attach to the runner', 30_000);
     await vscode.commands.executeCommand('factory.showStages');
     await eventually(async () => (await browser.attributes(SIDEBAR_ROWS, 'aria-label')).some((l) => /Build, running/.test(l ?? '')), 'the Build row shown running');
+
+    // The transcript panel of the running attempt: what the agent wrote before the reload
+    // (replayed from the runner's events file), then what it writes after it.
+    await vscode.commands.executeCommand('factory.showTranscript', { changeId: phase.changeId, attemptId: phase.attemptId });
+    const panelText = async () => (await browser.frameTexts('factory-transcript .entry.text')).join('\n');
+    await eventually(async () => (await panelText()).includes('working on it (1)'), 'the lines from before the reload in the transcript panel', 30_000);
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => t.label);
+    assert.ok(tabs.includes('Transcript: Build #1'), `the live panel of the attempt in ${JSON.stringify(tabs)}`);
+    const afterReload = `said after the reload by pid ${phase.runnerPid}'s agent, seen by host ${process.pid}`;
+    assert.ok(!(await panelText()).includes(afterReload));
+    writeFileSync(phase.say, `${afterReload}\n`);
+    await eventually(async () => (await panelText()).includes(afterReload), 'the line the agent wrote after the reload in the transcript panel', 30_000);
+    await browser.screenshot('runner-transcript-after-reload');
+
     writeFileSync(phase.go, '');
     const done = await snapshotWhere(api, (s) => s.current?.stages[0]?.status === 'needsApproval', 'the runner to finish Build', 60_000);
     const attempt = done.current!.stages[0]!.attempts.find((a) => a.id === phase.attemptId)!;
@@ -141,5 +156,25 @@ describe('Runs that outlive the window (detached runner)', function () {
     const status = JSON.parse(execFileSync(node, [cli, 'status', '--json'], { cwd: config.workspace, env, encoding: 'utf8' })) as { change: { id: string; stages: { id: string; status: string }[] } };
     assert.equal(status.change.id, changeId);
     assert.equal(status.change.stages[0]!.status, 'needsApproval');
+  });
+
+  it("a terminal opened in the window runs factory-cockpit from PATH, and Show Runner Log opens the runners' log", async () => {
+    const out = join(runDir, 'terminal-version.txt');
+    const version = (vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { version: string }).version;
+    const terminal = vscode.window.createTerminal({ name: 'factory-cockpit PATH', cwd: config.workspace });
+    try {
+      terminal.sendText(`factory-cockpit --version > '${out}.tmp' 2>&1; mv '${out}.tmp' '${out}'`);
+      const printed = await eventually(() => (existsSync(out) ? readFileSync(out, 'utf8') : undefined), 'the terminal to run factory-cockpit --version', 60_000);
+      assert.equal(printed.trim(), version, 'the launcher on the terminal PATH runs this installation');
+    } finally {
+      terminal.dispose();
+    }
+
+    const log = new RunnerRegistry(config.workspace).logFile;
+    assert.ok(existsSync(log), 'the runners of the tests above wrote their log');
+    await vscode.commands.executeCommand('factory.showRunnerLog');
+    const editor = await eventually(() => (vscode.window.activeTextEditor?.document.uri.fsPath === log ? vscode.window.activeTextEditor : undefined), 'the runner log in an editor');
+    assert.match(editor.document.getText(), /runner started by the editor/);
+    assert.match(editor.document.getText(), /runner started by the cli/);
   });
 });

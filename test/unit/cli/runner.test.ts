@@ -6,9 +6,10 @@ import * as assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { groupAlive, pidAlive as running, type SpawnedGroup } from '../../../src/backends/processTree';
 import { RunnerRegistry, processStartTime } from '../../../src/engine/detachedRun';
 import { RunOutputSchema, StatusOutputSchema } from '../../../src/cli/schemas';
-import { alive, buildCli, cli, json, sandbox, waitFor, type Sandbox } from './helpers';
+import { buildCli, cli, json, sandbox, waitFor, type Sandbox } from './helpers';
 
 const AGENT = join(__dirname, 'fixtures', 'slow-agent.mjs');
 
@@ -55,6 +56,13 @@ const agentPids = (b: Box) => waitFor('the agent to start', () => {
   }
 });
 
+/** The agent groups the change's runner recorded, once it has recorded one. */
+const recordedAgents = (b: Sandbox, changeId: string) =>
+  waitFor<SpawnedGroup[]>('the runner to record its agent', () => {
+    const agents = new RunnerRegistry(b.dir, b.cache).readSync(changeId)?.agents;
+    return agents && agents.length > 0 ? agents : undefined;
+  });
+
 function killGroup(pid: number): void {
   for (const target of [-pid, pid]) {
     try {
@@ -99,9 +107,9 @@ describe('cli: the detached runner (run --detach)', function () {
     assert.equal(out.stopped, 'detached');
     const runnerPid = out.runner!.pid;
     strays.push(runnerPid);
-    assert.ok(alive(runnerPid), 'the runner outlives the command that started it');
+    assert.ok(running(runnerPid), 'the runner outlives the command that started it');
     const { pid } = await agentPids(b);
-    assert.ok(alive(pid));
+    assert.ok(running(pid));
 
     const registry = new RunnerRegistry(b.dir, b.cache);
     const record = registry.live(out.changeId);
@@ -113,7 +121,7 @@ describe('cli: the detached runner (run --detach)', function () {
     await waitFor('live transcript lines', () => readFileSync(record.events, 'utf8').includes('working on it'));
 
     writeFileSync(b.go, '');
-    await waitFor('the runner to end', () => !alive(runnerPid));
+    await waitFor('the runner to end', () => !running(runnerPid));
     const build = buildStage(b);
     assert.equal(build.attempts[0]!.outcome, 'succeeded');
     assert.equal(build.status, 'needsApproval');
@@ -136,8 +144,8 @@ describe('cli: the detached runner (run --detach)', function () {
     const { pid, grandchild } = await agentPids(b);
     const stopped = cli(b, ['stop']);
     assert.equal(stopped.code, 0, stopped.stderr);
-    await waitFor('the agent tree to die', () => !alive(pid) && !alive(grandchild), 20_000);
-    assert.ok(!alive(out.runner!.pid));
+    await waitFor('the agent tree to die', () => !running(pid) && !running(grandchild), 20_000);
+    assert.ok(!running(out.runner!.pid), 'the runner ended');
     const attempt = buildStage(b).attempts[0]!;
     assert.equal(attempt.outcome, 'cancelled');
     assert.equal(cli(b, ['stop']).code, 1, 'nothing runs any more');
@@ -158,14 +166,17 @@ describe('cli: the detached runner (run --detach)', function () {
     assert.equal(cli(b, ['stop']).code, 0);
   });
 
-  it('a runner killed with kill -9 leaves an attempt the next read records as interrupted', async () => {
+  it("a runner killed with kill -9 takes its agent's process group along, and the next read records the attempt as interrupted", async () => {
     const b = box({ SLOW_AGENT_HANG: '1' });
     const out = RunOutputSchema.parse(json(cli(b, ['run', '--detach', '--json'])));
     const runnerPid = out.runner!.pid;
     const { pid, grandchild } = await agentPids(b);
     strays.push(pid, grandchild);
+    const [group] = await recordedAgents(b, out.changeId);
+    assert.equal(group!.pgid, pid, 'the runner recorded the agent it spawned as a process group');
     process.kill(runnerPid, 'SIGKILL');
-    await waitFor('the runner to die', () => !alive(runnerPid));
+    // Nothing reads the record here: the agent's watchdog sees its runner gone.
+    await waitFor("the agent's group to die with its runner", () => !running(pid) && !running(grandchild), 20_000);
     const after = status(b);
     assert.deepEqual(
       after.interrupted.map((i) => i.attemptId),
@@ -176,8 +187,51 @@ describe('cli: the detached runner (run --detach)', function () {
     assert.ok(after.runners.every((r) => !r.alive), 'its record is shown as gone');
     // The change can run again: the dead runner's claim is taken over.
     assert.ok(after.change!.stages[0]!.allowed.includes('retry'));
-    killGroup(pid);
-    killGroup(grandchild);
+  });
+
+  it("the read that finds a runner dead ends the agent's process group it recorded (its watchdog gone too)", async () => {
+    const b = box({ SLOW_AGENT_HANG: '1' });
+    const out = RunOutputSchema.parse(json(cli(b, ['run', '--detach', '--json'])));
+    const runnerPid = out.runner!.pid;
+    const { pid, grandchild } = await agentPids(b);
+    strays.push(pid, grandchild);
+    const [group] = await recordedAgents(b, out.changeId);
+    assert.ok(group!.watchdog, 'the agent has a watchdog');
+    process.kill(group!.watchdog!, 'SIGKILL');
+    await waitFor('the watchdog to die', () => !running(group!.watchdog!));
+    process.kill(runnerPid, 'SIGKILL');
+    await waitFor('the runner to die', () => !running(runnerPid));
+    assert.ok(running(pid) && running(grandchild), 'with neither runner nor watchdog, the agent runs on as an orphan');
+
+    const after = status(b);
+    assert.equal(after.change!.stages[0]!.attempts[0]!.outcome, 'interrupted');
+    await waitFor("the orphaned agent's group to be gone", () => !running(pid) && !running(grandchild), 20_000);
+    assert.match(readFileSync(new RunnerRegistry(b.dir, b.cache).logFile, 'utf8'), new RegExp(`runner ${runnerPid} is gone; ended its agents' process groups ${pid}`));
+  });
+
+  it("Stop's escalation kills the agent's whole group too when the runner does not end within the grace", async () => {
+    // The agent and its child ignore SIGTERM, and the runner would wait ten minutes before
+    // KILLing them: only Stop's escalation after its (short, injected) grace can end them.
+    const b = box({ SLOW_AGENT_HANG: '1', SLOW_AGENT_TRAP_TERM: '1', FACTORY_BACKENDS_KILL_GRACE_MS: '600000' });
+    const out = RunOutputSchema.parse(json(cli(b, ['run', '--detach', '--json'])));
+    const runnerPid = out.runner!.pid;
+    strays.push(runnerPid);
+    const { pid, grandchild } = await agentPids(b);
+    strays.push(pid, grandchild);
+    const [group] = await recordedAgents(b, out.changeId);
+    // Without its watchdog, nothing but Stop ends the group once the runner is killed.
+    process.kill(group!.watchdog!, 'SIGKILL');
+
+    const registry = new RunnerRegistry(b.dir, b.cache);
+    const stopped = await registry.stop(out.changeId, { graceMs: 1_500 });
+    assert.equal(stopped?.pid, runnerPid);
+    assert.ok(!running(runnerPid), 'the runner was killed');
+    assert.ok(!groupAlive(pid), "the agent's whole group is gone when Stop returns");
+    assert.ok(!running(grandchild));
+    const events = readFileSync(registry.eventsFileOf(out.changeId), 'utf8');
+    assert.match(events, /ignoring SIGTERM/, 'the agent was asked with SIGTERM first, and ignored it');
+    assert.match(readFileSync(registry.logFile, 'utf8'), /did not stop within 1500 ms; killing it and its agents/);
+    assert.equal(buildStage(b).attempts[0]!.outcome, 'interrupted');
   });
 
   it('a pid reused by another process is not taken for the runner (process start time)', async function () {
