@@ -7,7 +7,7 @@
 // Run: node --import tsx bench/transcript-parse.ts [options]
 import { spawnSync } from 'node:child_process';
 import { buildSync } from 'esbuild';
-import { createReadStream, createWriteStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { createClaudeCodeParser } from '../src/backends/parsers/claudeCode';
 import { claudeCodePreset } from '../src/backends/presets';
 import { Redactor } from '../src/backends/redact';
 import { DEFAULT_PRICES, UsageMeter } from '../src/backends/usageMeter';
+import { generateClaudeTranscript as generate } from './support/claudeTranscript';
 
 const SECRETS = ['sk-ant-api03-0123456789abcdefghijklmnop', 'ghp_0123456789abcdefghij'];
 const MiB = 1024 * 1024;
@@ -133,25 +134,6 @@ async function backend(file: string): Promise<Measure> {
   rmSync(transcriptFile, { force: true });
   if (result.outcome !== 'succeeded' || recordedBytes === 0) console.error(`backend run: ${result.outcome} ${result.reason ?? ''}`);
   return { lines, events, recordedBytes, ...measured };
-}
-
-async function generate(file: string, megabytes: number): Promise<void> {
-  const template = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures/agents/claude-code/success-partial.jsonl'), 'utf8').split('\n').filter(Boolean);
-  const body = template.slice(1, -1);
-  const out = createWriteStream(file);
-  const write = (line: string) => (out.write(line + '\n') ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write(template[0] as string);
-  let bytes = 0;
-  for (let round = 0; bytes < megabytes * MiB; round++) {
-    for (const line of body) {
-      // Unique ids per round, and some longer text so lines vary like a real session.
-      const next = line.replace(/msg_mock_(\d)/g, `msg_${round}_$1`).replace(/toolu_mock_(\w+)/g, `toolu_${round}_$1`).replace('Done: I read README.md', `Done (${round}): I read README.md ${'and more '.repeat(round % 40)}`);
-      bytes += next.length + 1;
-      await write(next);
-    }
-  }
-  await write(template.at(-1) as string);
-  await new Promise<void>((resolve) => out.end(resolve));
 }
 
 /**
