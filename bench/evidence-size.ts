@@ -4,7 +4,8 @@
 // per attempt (git's object on disk, loose and after a repack) next to the transcript's
 // own size, its gzip size, and the same transcripts stored uncompressed as before.
 // Prints numbers; never fails.
-//   node --import tsx bench/evidence-size.ts [--mb 10] [--attempts 3]
+//   node --import tsx bench/evidence-size.ts [--mb 10] [--attempts 3] [--repetitive]
+// (--repetitive: the template's text repeated, as the parse bench uses; compresses ~80×.)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < attempts; i++) {
       const agentOutput = path.join(dir, `agent-${i}.jsonl`);
       const transcript = path.join(dir, `transcript-${i}.jsonl`);
-      await generateClaudeTranscript(agentOutput, megabytes, i * 100_000);
+      await generateClaudeTranscript(agentOutput, megabytes, i * 100_000, !args.includes('--repetitive'));
       await record(agentOutput, transcript);
       const started = process.hrtime.bigint();
       const ref = await store.put(createReadStream(transcript), { name: 'transcript.jsonl', mediaType: 'application/x-ndjson' });
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     const plainPacked = objectBytes(plainRepo, '.factory/evidence') / attempts;
 
     const kb = (n: number) => `${(n / 1024).toFixed(0)} KB`;
-    console.log(`${attempts} attempts, each a ${megabytes} MB Claude Code run recorded as its transcript\n`);
+    console.log(`${attempts} attempts, each a ${megabytes} MB Claude Code run (${args.includes('--repetitive') ? 'repeated' : 'pseudo-prose'} text) recorded as its transcript\n`);
     console.log('attempt'.padEnd(9) + 'transcript'.padStart(12) + 'its gzip'.padStart(11) + 'stored file'.padStart(13) + 'committed (loose)'.padStart(19) + 'uncompressed store, loose'.padStart(27) + 'put'.padStart(9));
     rows.forEach((r, i) => console.log(`${i + 1}`.padEnd(9) + kb(r.transcript).padStart(12) + kb(r.gzip).padStart(11) + kb(r.stored).padStart(13) + kb(r.loose).padStart(19) + kb(r.plainLoose).padStart(27) + `${r.putMs.toFixed(0)} ms`.padStart(9)));
     const mean = (pick: (r: (typeof rows)[number]) => number) => rows.reduce((sum, r) => sum + pick(r), 0) / rows.length;
