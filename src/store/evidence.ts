@@ -103,6 +103,7 @@ export class EvidenceCorruptError extends EvidenceAlteredError {
 
 const gunzip = promisify(gunzipCallback);
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
+const GZIP_OS_BYTE = 9;
 /** Level 6, zlib's default: JSON transcripts shrink ~10×; higher levels cost far more time for little. */
 const GZIP_LEVEL = 6;
 
@@ -143,8 +144,15 @@ export class FileEvidenceStore implements EvidencePort {
             yield chunk;
           }
         };
+        let header = true;
         await pipeline(hashed, createGzip({ level: GZIP_LEVEL }), async (compressed: AsyncIterable<Buffer>) => {
-          for await (const chunk of compressed) await handle.write(chunk);
+          for await (const chunk of compressed) {
+            // The header's OS byte says where zlib was built: "unknown" everywhere, so two
+            // machines storing the same content write the same file (no add/add conflict).
+            if (header && chunk.length > GZIP_OS_BYTE) chunk[GZIP_OS_BYTE] = 255;
+            header = false;
+            await handle.write(chunk);
+          }
         });
         await handle.sync();
       } finally {
