@@ -2,11 +2,19 @@
 // up to `maxLineBytes`; beyond that its head is emitted (flagged) and the rest of the
 // line is dropped, so one endless line cannot grow memory without bound. Splitting on
 // byte 0x0A never cuts a UTF-8 character (0x0A never occurs inside one).
+//
+// Hot path (issue #22): a line that lies whole in one chunk is decoded straight from
+// that chunk, its CR dropped by byte before decoding, with no copy; only a line that
+// spans chunks is copied, once per piece, and joined once.
 
 export interface LineSplitterOptions {
   maxLineBytes: number;
-  onLine(line: string, cut: boolean): void;
+  /** `bytes`: the line's length in bytes as received (without its CR/LF), so no one re-encodes it to count. */
+  onLine(line: string, cut: boolean, bytes: number): void;
 }
+
+const LF = 10;
+const CR = 13;
 
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -17,10 +25,9 @@ export class LineSplitter {
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl === -1) break;
-      this.take(chunk.subarray(start, nl), true);
+    for (let nl = chunk.indexOf(LF); nl !== -1; nl = chunk.indexOf(LF, start)) {
+      if (this.partBytes === 0 && !this.dropping && nl - start <= this.options.maxLineBytes) this.emitWhole(chunk, start, nl);
+      else this.take(chunk.subarray(start, nl), true);
       start = nl + 1;
     }
     if (start < chunk.length) this.take(chunk.subarray(start), false);
@@ -32,6 +39,12 @@ export class LineSplitter {
     this.parts = [];
     this.partBytes = 0;
     this.dropping = false;
+  }
+
+  /** A line's bytes, decoded in place. */
+  private emitWhole(chunk: Buffer, start: number, end: number, cut = false): void {
+    const stop = end > start && chunk[end - 1] === CR ? end - 1 : end;
+    this.options.onLine(chunk.toString('utf8', start, stop), cut, stop - start);
   }
 
   private take(piece: Buffer, complete: boolean): void {
@@ -48,13 +61,9 @@ export class LineSplitter {
       return;
     }
     if (complete) {
-      if (this.partBytes === 0) {
-        this.options.onLine(stripCr(piece.toString('utf8')), false);
-      } else {
-        this.parts.push(piece);
-        this.partBytes += piece.length;
-        this.emit(false);
-      }
+      this.parts.push(piece);
+      this.partBytes += piece.length;
+      this.emit(false);
       return;
     }
     // Copy: the caller may reuse its chunk buffer.
@@ -63,13 +72,9 @@ export class LineSplitter {
   }
 
   private emit(cut: boolean): void {
-    const line = Buffer.concat(this.parts, this.partBytes).toString('utf8');
+    const joined = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.partBytes);
     this.parts = [];
     this.partBytes = 0;
-    this.options.onLine(stripCr(line), cut);
+    this.emitWhole(joined, 0, joined.length, cut);
   }
-}
-
-function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

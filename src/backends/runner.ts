@@ -66,7 +66,6 @@ export function truncationMarker(bytes: number): string {
 }
 
 export function runProcess(options: RunProcessOptions): RunningProcess {
-  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const grace = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const { redactor, sink } = options;
   sink?.write({ stream: 'meta', line: `$ ${redactor.redactArgv([options.command, ...options.args]).map(quoteForDisplay).join(' ')}` });
@@ -79,38 +78,10 @@ export function runProcess(options: RunProcessOptions): RunningProcess {
   }
 
   let stopped: StopRequest | undefined;
-  let outputBytes = 0;
-  let truncated = false;
   let timer: NodeJS.Timeout | undefined;
-
-  const countAndCheck = (bytes: number): boolean => {
-    if (truncated) return false;
-    outputBytes += bytes;
-    if (outputBytes <= maxOutput) return true;
-    truncated = true;
-    sink?.write({ stream: 'meta', line: truncationMarker(maxOutput) });
-    return false;
-  };
-  const stdoutLines = new LineSplitter({
-    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    onLine: (raw, cut) => {
-      const line = redactor.redact(raw);
-      if (!countAndCheck(Buffer.byteLength(raw) + 1)) return options.onStdoutLine(line, cut, true);
-      sink?.write({ stream: 'stdout', line });
-      options.onStdoutLine(line, cut, false);
-    },
-  });
-  const stderrLines = new LineSplitter({
-    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    onLine: (raw) => {
-      if (!countAndCheck(Buffer.byteLength(raw) + 1)) return;
-      const line = redactor.redact(raw);
-      sink?.write({ stream: 'stderr', line });
-      options.onStderrLine?.(line);
-    },
-  });
-  child.stdout?.on('data', (chunk: Buffer) => stdoutLines.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => stderrLines.push(chunk));
+  const output = outputLines(options);
+  child.stdout?.on('data', (chunk: Buffer) => output.stdout.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => output.stderr.push(chunk));
   // An agent that exits before reading its stdin makes the write fail with EPIPE: not our error.
   child.stdin?.on('error', () => undefined);
   if (options.stdin !== undefined) child.stdin?.end(options.stdin);
@@ -153,13 +124,61 @@ export function runProcess(options: RunProcessOptions): RunningProcess {
       finished = true;
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      stdoutLines.end();
-      stderrLines.end();
-      resolve({ exitCode: code, signal, stopped, outputTruncated: truncated, ...(spawnError ? { spawnError } : {}) });
+      output.stdout.end();
+      output.stderr.end();
+      resolve({ exitCode: code, signal, stopped, outputTruncated: output.truncated, ...(spawnError ? { spawnError } : {}) });
     }
   });
 
   return { pid: child.pid, stop, exit, pauseOutput: () => child.stdout?.pause(), resumeOutput: () => child.stdout?.resume() };
+}
+
+export type OutputLinesOptions = Pick<RunProcessOptions, 'maxOutputBytes' | 'maxLineBytes' | 'redactor' | 'sink' | 'onStdoutLine' | 'onStderrLine'>;
+
+/**
+ * What happens to an agent's output bytes, apart from the process: split into lines,
+ * redact, count against the output cap, copy to the transcript sink, hand on. The
+ * runner feeds it the pipes; a bench can feed it a file and measure the same code.
+ */
+export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter; stderr: LineSplitter; readonly truncated: boolean } {
+  const maxOutput = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const { redactor, sink } = options;
+  let outputBytes = 0;
+  let truncated = false;
+  const countAndCheck = (bytes: number): boolean => {
+    if (truncated) return false;
+    outputBytes += bytes;
+    if (outputBytes <= maxOutput) return true;
+    truncated = true;
+    sink?.write({ stream: 'meta', line: truncationMarker(maxOutput) });
+    return false;
+  };
+  const stdout = new LineSplitter({
+    maxLineBytes,
+    onLine: (raw, cut, bytes) => {
+      const line = redactor.redact(raw);
+      if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true);
+      sink?.write({ stream: 'stdout', line });
+      options.onStdoutLine(line, cut, false);
+    },
+  });
+  const stderr = new LineSplitter({
+    maxLineBytes,
+    onLine: (raw, _cut, bytes) => {
+      if (!countAndCheck(bytes + 1)) return;
+      const line = redactor.redact(raw);
+      sink?.write({ stream: 'stderr', line });
+      options.onStderrLine?.(line);
+    },
+  });
+  return {
+    stdout,
+    stderr,
+    get truncated() {
+      return truncated;
+    },
+  };
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -50,6 +50,8 @@ export class UsageMeter {
   private agentCost: number | undefined;
   private model: string | undefined;
   private seen = false;
+  /** The price of the last model looked up: `total()` runs on every usage event. */
+  private priced: { model: string | undefined; price: ModelPrice | undefined } | undefined;
 
   constructor(
     private readonly prices: PriceTable,
@@ -85,11 +87,20 @@ export class UsageMeter {
   }
 
   total(): UsageEvent {
-    const tokens = { inputTokens: this.inputTokens, outputTokens: this.outputTokens, cachedTokens: this.cachedTokens };
-    const base: UsageEvent = { kind: 'usage', scope: 'total', ...tokens, ...(this.model ? { model: this.model } : {}) };
-    if (this.agentCost !== undefined) return { ...base, costUsd: this.agentCost, costSource: 'agent' };
-    const price = priceFor(this.model, this.prices);
-    if (price) return { ...base, costUsd: estimateCost(tokens, price), costSource: 'estimate' };
-    return base;
+    // Built field by field, not spread: it runs for every usage event of a long transcript.
+    const total: UsageEvent = { kind: 'usage', scope: 'total', inputTokens: this.inputTokens, outputTokens: this.outputTokens, cachedTokens: this.cachedTokens };
+    if (this.model) total.model = this.model;
+    if (this.agentCost !== undefined) {
+      total.costUsd = this.agentCost;
+      total.costSource = 'agent';
+      return total;
+    }
+    if (!this.priced || this.priced.model !== this.model) this.priced = { model: this.model, price: priceFor(this.model, this.prices) };
+    const price = this.priced.price;
+    if (price) {
+      total.costUsd = estimateCost(total, price);
+      total.costSource = 'estimate';
+    }
+    return total;
   }
 }

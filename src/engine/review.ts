@@ -8,7 +8,6 @@
 // working tree by a reverse three-way apply), a comment.
 //
 // No `vscode` here: the editor's review panel and the CLI's `review export` call it.
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Actor, EvidenceRef, FactoryEvent } from '../core/events';
@@ -24,7 +23,7 @@ import type { AttemptResult } from '../core/agentEvents';
 import { GitObjectReader } from '../git/gitObjects';
 import { mergeFileContents } from '../git/gitAdapter';
 import { runGit } from '../git/gitProcess';
-import { EvidenceAlteredError, type EvidencePort } from '../store/evidence';
+import { EvidenceAlteredError, evidenceContent, type EvidencePort } from '../store/evidence';
 import { GitTreeRecordReader } from '../store/gitTreeRecord';
 import type { RecordStore } from '../store/recordStore';
 import { listChangeSummaries } from './changes';
@@ -129,8 +128,6 @@ export class HunkConflictError extends Error {
     this.name = 'HunkConflictError';
   }
 }
-
-const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** Entries of a transcript a review step draws (the latest). */
 const REVIEW_TRANSCRIPT_ENTRIES = 500;
@@ -259,9 +256,8 @@ export class ReviewService {
       const bytes = await blob(r.sha256);
       const where = `${ref}:${recordPath}/evidence/${r.sha256.slice(0, 2)}/${r.sha256.slice(2)}`;
       if (!bytes) throw Object.assign(new Error(`${where}: evidence ${r.sha256} is missing`), { code: 'ENOENT' });
-      const actual = sha256(bytes);
-      if (actual !== r.sha256) throw new EvidenceAlteredError(where, r.sha256, actual);
-      return bytes;
+      // Stored compressed (or, before that, as it is): the store's own decoding checks the content hash.
+      return evidenceContent(bytes, r.sha256, where);
     };
     return {
       changeId,
@@ -277,7 +273,8 @@ export class ReviewService {
         const status = new Map<string, Integrity>();
         for (const r of refs) {
           const bytes = await blob(r.sha256).catch(() => undefined);
-          status.set(r.sha256, !bytes ? 'missing' : sha256(bytes) === r.sha256 ? 'verified' : 'altered');
+          const intact = bytes ? await evidenceContent(bytes, r.sha256, r.sha256).then(() => true, () => false) : false;
+          status.set(r.sha256, !bytes ? 'missing' : intact ? 'verified' : 'altered');
         }
         return status;
       },

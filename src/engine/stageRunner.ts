@@ -17,6 +17,7 @@ import { foldChange, type ChangeState, type StageState } from '../core/fold';
 import type { Owner, Pipeline, Stage } from '../core/pipeline';
 import { renderPrompt } from '../core/prompt';
 import type { AgentBackend } from '../backends/types';
+import { jsonLinesSink } from '../backends/transcriptSink';
 import type { ContextPackStore } from '../store/contextPackStore';
 import { resolveInsideWorkspace } from '../store/paths';
 import { PipelineInvalidError } from './changes';
@@ -265,7 +266,7 @@ export class StageRunner {
     const budget = attemptBudget(stage.budget, pipeline.budget, spend);
     const { env, secrets } = await deps.agentEnv();
     const transcriptFile = path.join(os.tmpdir(), `factory-transcript-${attemptId}.jsonl`);
-    const transcript = createWriteStream(transcriptFile);
+    const transcript = jsonLinesSink(createWriteStream(transcriptFile));
     const agentEvents: AgentEvent[] = [];
     let result: AttemptResult;
     try {
@@ -280,7 +281,7 @@ export class StageRunner {
         // The stage's own argv for the command backend (owner.args in pipeline.json).
         ...(owner.args?.length ? { args: owner.args } : {}),
         secrets,
-        sink: { write: (entry) => transcript.write(`${JSON.stringify(entry)}\n`) },
+        sink: transcript,
         ...(mcpServer ? { mcpServer } : {}),
       });
       for await (const event of run.events) {
@@ -292,7 +293,7 @@ export class StageRunner {
     } catch (error) {
       result = { outcome: 'failed', reason: error instanceof Error ? error.message : String(error), usage: {}, durationMs: deps.clock.now().getTime() - startedAt };
     } finally {
-      await new Promise<void>((resolve) => transcript.end(resolve));
+      await transcript.close();
     }
     const transcriptRef = await this.storeFile(transcriptFile, 'transcript.jsonl', 'application/x-ndjson');
 

@@ -7,6 +7,14 @@
 // are hashed, are fsynced, and the file is renamed to its hash name. Nothing is held
 // whole in memory, and a process killed midway leaves only a temp file (git-ignored).
 //
+// Stored compressed (issue #22: the record is committed, so its size is the team's
+// cost): new files hold the gzip of the content, written as a stream; the name is still
+// the sha256 of the CONTENT, so the same content dedupes however it was stored. Files
+// written before are the content itself and still read: a file is gzip when it starts
+// with the gzip magic and decompresses to its hash; otherwise (an old file, maybe a
+// .gz stored as it was) its own bytes must hash to it. A compressed file that cannot be
+// decompressed (torn, truncated, garbage appended) is an EvidenceCorruptError naming it.
+//
 // Reading checks: every read (read, open) hashes the bytes and compares them with the
 // hash they are stored under before any of them is used. Altered bytes are an
 // EvidenceAlteredError naming the file and both hashes, never content. A stream of a
@@ -18,6 +26,9 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip, createGzip, gunzip as gunzipCallback } from 'node:zlib';
+import { promisify } from 'node:util';
 import { EvidenceRefSchema, type EvidenceRef } from '../core/events';
 import { fsyncDirectory, tempNameFor } from './atomicFile';
 import { describeIoError, isMissing, O_NOFOLLOW, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
@@ -81,7 +92,22 @@ export class EvidenceAlteredError extends Error {
   }
 }
 
-/** Files up to this size are read whole and hashed once; larger ones are streamed in two passes. */
+/** The stored bytes are a compressed stream that does not decompress: torn, truncated or corrupted. */
+export class EvidenceCorruptError extends EvidenceAlteredError {
+  constructor(path: string, expected: string, actual: string, readonly problem: string) {
+    super(path, expected, actual);
+    this.message = `${path}: the evidence was altered: it is stored compressed, but the file does not decompress (${problem}), so it is torn or corrupt; it is not used.`;
+    this.name = 'EvidenceCorruptError';
+  }
+}
+
+const gunzip = promisify(gunzipCallback);
+const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
+const GZIP_OS_BYTE = 9;
+/** Level 6, zlib's default: JSON transcripts shrink ~10×; higher levels cost far more time for little. */
+const GZIP_LEVEL = 6;
+
+/** Files up to this size (stored and content) are read whole and hashed once; larger ones are streamed in two passes. */
 const WHOLE_READ_BYTES = 8 * 1024 * 1024;
 const CHUNK_BYTES = 256 * 1024;
 
@@ -110,11 +136,24 @@ export class FileEvidenceStore implements EvidencePort {
     const handle = await fs.open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | O_NOFOLLOW, 0o644);
     try {
       try {
-        for await (const chunk of chunksOf(source)) {
-          hash.update(chunk);
-          bytes += chunk.byteLength;
-          await handle.write(chunk);
-        }
+        // The content is hashed as it goes into gzip; only the compressed bytes reach the file.
+        const hashed = async function* () {
+          for await (const chunk of chunksOf(source)) {
+            hash.update(chunk);
+            bytes += chunk.byteLength;
+            yield chunk;
+          }
+        };
+        let header = true;
+        await pipeline(hashed, createGzip({ level: GZIP_LEVEL }), async (compressed: AsyncIterable<Buffer>) => {
+          for await (const chunk of compressed) {
+            // The header's OS byte says where zlib was built: "unknown" everywhere, so two
+            // machines storing the same content write the same file (no add/add conflict).
+            if (header && chunk.length > GZIP_OS_BYTE) chunk[GZIP_OS_BYTE] = 255;
+            header = false;
+            await handle.write(chunk);
+          }
+        });
         await handle.sync();
       } finally {
         await handle.close();
@@ -156,10 +195,7 @@ export class FileEvidenceStore implements EvidencePort {
     const file = this.absolutePath(ref.sha256);
     const handle = await this.openStored(file, ref.sha256);
     try {
-      const bytes = await handle.readFile();
-      const actual = createHash('sha256').update(bytes).digest('hex');
-      if (actual !== ref.sha256) throw new EvidenceAlteredError(this.pathOf(ref), ref.sha256, actual);
-      return bytes;
+      return await evidenceContent(await handle.readFile(), ref.sha256, this.pathOf(ref));
     } finally {
       await handle.close();
     }
@@ -187,10 +223,12 @@ export class FileEvidenceStore implements EvidencePort {
       const rel = this.pathOf({ sha256: expected });
       let actual: string;
       try {
-        actual = await this.hashStored(file, expected);
+        actual = (await this.checkStored(file, expected)).actual;
       } catch (error) {
         mismatches.push(
-          isMissing(error)
+          error instanceof EvidenceCorruptError
+            ? { sha256: expected, path: rel, actual: error.actual, problem: 'altered', message: error.message }
+            : isMissing(error)
             ? { sha256: expected, path: rel, problem: 'missing', message: `${rel}: evidence ${expected} is missing` }
             : error instanceof UnsafeRecordPathError
               ? { sha256: expected, path: error.relPath, problem: 'unreadable', message: `${error.relPath} ${error.reason}; evidence ${expected} is not read through it` }
@@ -213,7 +251,7 @@ export class FileEvidenceStore implements EvidencePort {
 
   private async isIntact(file: string, sha256: string): Promise<boolean> {
     try {
-      return (await this.hashStored(file, sha256)) === sha256;
+      return (await this.checkStored(file, sha256)).actual === sha256;
     } catch {
       return false;
     }
@@ -227,10 +265,11 @@ export class FileEvidenceStore implements EvidencePort {
     throw Object.assign(new Error(`${rel}: evidence ${sha256} is missing`), { code: 'ENOENT', path: rel });
   }
 
-  private async hashStored(file: string, sha256: string): Promise<string> {
+  /** What the stored file's content hashes to, and whether it is stored compressed (see checkHandle). */
+  private async checkStored(file: string, sha256: string): Promise<StoredCheck> {
     const handle = await this.openStored(file, sha256);
     try {
-      return await hashHandle(handle);
+      return await checkHandle(handle, sha256, this.pathOf({ sha256 }));
     } finally {
       await handle.close();
     }
@@ -242,17 +281,20 @@ export class FileEvidenceStore implements EvidencePort {
     try {
       const { size } = await handle.stat();
       if (size <= WHOLE_READ_BYTES) {
-        const bytes = await handle.readFile();
-        const actual = createHash('sha256').update(bytes).digest('hex');
-        if (actual !== sha256) throw new EvidenceAlteredError(rel, sha256, actual);
-        for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) yield bytes.subarray(offset, offset + CHUNK_BYTES);
-        return;
+        // Small on disk: decompressed whole when its content is small too (a bomb is not held: the cap stops it).
+        const content = await evidenceContent(await handle.readFile(), sha256, rel, WHOLE_READ_BYTES).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+          throw error;
+        });
+        if (content) {
+          for (let offset = 0; offset < content.length; offset += CHUNK_BYTES) yield content.subarray(offset, offset + CHUNK_BYTES);
+          return;
+        }
       }
       // Large: check it all before handing out a byte, then hash again what is handed out.
-      const before = await hashHandle(handle);
-      if (before !== sha256) throw new EvidenceAlteredError(rel, sha256, before);
+      const { compressed } = await checkHandle(handle, sha256, rel);
       const hash = createHash('sha256');
-      for await (const chunk of chunksOfHandle(handle)) {
+      for await (const chunk of compressed ? gunzipped(chunksOfHandle(handle), rel, sha256) : chunksOfHandle(handle)) {
         hash.update(chunk);
         yield chunk;
       }
@@ -299,9 +341,93 @@ export class FileEvidenceStore implements EvidencePort {
 }
 
 async function hashHandle(handle: fs.FileHandle): Promise<string> {
+  return hashChunks(chunksOfHandle(handle));
+}
+
+async function hashChunks(chunks: AsyncIterable<Buffer>): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of chunksOfHandle(handle)) hash.update(chunk);
+  for await (const chunk of chunks) hash.update(chunk);
   return hash.digest('hex');
+}
+
+function startsWithGzipMagic(bytes: Uint8Array): boolean {
+  return GZIP_MAGIC.every((byte, i) => bytes[i] === byte);
+}
+
+function zlibProblem(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The content of stored evidence bytes (`where` names them in errors), checked against
+ * `sha256`: gzip (the current form) or the content itself (files stored before
+ * compression). Used by the store and by readers of evidence from git trees.
+ * `maxContentBytes`: beyond it, decompression stops with ERR_BUFFER_TOO_LARGE.
+ */
+export async function evidenceContent(stored: Buffer, sha256: string, where: string, maxContentBytes?: number): Promise<Buffer> {
+  const hashOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+  if (!startsWithGzipMagic(stored)) {
+    const actual = hashOf(stored);
+    if (actual !== sha256) throw new EvidenceAlteredError(where, sha256, actual);
+    return stored;
+  }
+  let content: Buffer | undefined;
+  let problem: string | undefined;
+  try {
+    content = await gunzip(stored, maxContentBytes !== undefined ? { maxOutputLength: maxContentBytes } : {});
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw error;
+    problem = zlibProblem(error);
+  }
+  if (content && hashOf(content) === sha256) return content;
+  // Not (or not intact) gzip of the content: an old file whose own bytes start like gzip?
+  const raw = hashOf(stored);
+  if (raw === sha256) return stored;
+  if (problem !== undefined) throw new EvidenceCorruptError(where, sha256, raw, problem);
+  throw new EvidenceAlteredError(where, sha256, hashOf(content as Buffer));
+}
+
+interface StoredCheck {
+  /** What the content hashes to (equal to the expected hash when intact). */
+  actual: string;
+  compressed: boolean;
+}
+
+/** Streams the whole file once (twice for an old file that only looks like gzip) to learn its content hash and form. */
+async function checkHandle(handle: fs.FileHandle, sha256: string, where: string): Promise<StoredCheck> {
+  const head = Buffer.alloc(GZIP_MAGIC.length);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0);
+  if (bytesRead < head.length || !startsWithGzipMagic(head)) return { actual: await hashHandle(handle), compressed: false };
+  let actual: string | undefined;
+  let problem: string | undefined;
+  try {
+    actual = await hashChunks(gunzipped(chunksOfHandle(handle), where, sha256));
+  } catch (error) {
+    if (!(error instanceof EvidenceCorruptError)) throw error;
+    problem = error.problem;
+  }
+  if (actual === sha256) return { actual, compressed: true };
+  const raw = await hashHandle(handle);
+  if (raw === sha256) return { actual: raw, compressed: false };
+  if (problem !== undefined) throw new EvidenceCorruptError(where, sha256, raw, problem);
+  return { actual: actual as string, compressed: true };
+}
+
+/** The decompressed chunks of a gzip byte stream; a stream that does not decompress is an EvidenceCorruptError. */
+async function* gunzipped(chunks: AsyncIterable<Buffer>, where: string, sha256: string): AsyncGenerator<Buffer> {
+  const source = Readable.from(chunks, { objectMode: false });
+  const inflate = createGunzip();
+  source.on('error', (error) => inflate.destroy(error));
+  source.pipe(inflate);
+  try {
+    for await (const chunk of inflate as AsyncIterable<Buffer>) yield chunk;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new EvidenceCorruptError(where, sha256, '(not computed)', zlibProblem(error));
+    throw error;
+  } finally {
+    source.destroy();
+    inflate.destroy();
+  }
 }
 
 /** The bytes of an open file from its start, in chunks (positional reads: the handle can be read again). */

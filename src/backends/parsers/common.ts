@@ -28,19 +28,18 @@ const LINE_PREVIEW = 300;
 
 /** Decodes one JSON object line, or says (as a diagnostic event) why it could not. */
 export function decodeJsonLine(line: string, cut = false): { ok: true; value: Json } | { ok: false; event: AgentEvent | undefined } {
-  const trimmed = line.trim();
+  // Most lines are one clean object: no trim copy, and the preview is built only for a diagnostic.
+  const trimmed = line.charCodeAt(0) === 0x7b && line.charCodeAt(line.length - 1) === 0x7d ? line : line.trim();
   if (!trimmed) return { ok: false, event: undefined };
-  const preview = trimmed.length > LINE_PREVIEW ? `${trimmed.slice(0, LINE_PREVIEW)}…` : trimmed;
-  if (cut) return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'a line longer than the line limit was cut; it was not parsed', line: preview } };
-  if (trimmed[0] !== '{') return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'not a JSON line', line: preview } };
+  const problem = (message: string): { ok: false; event: AgentEvent } => ({ ok: false, event: { kind: 'diagnostic', level: 'warn', message, line: trimmed.length > LINE_PREVIEW ? `${trimmed.slice(0, LINE_PREVIEW)}…` : trimmed } });
+  if (cut) return problem('a line longer than the line limit was cut; it was not parsed');
+  if (trimmed[0] !== '{') return problem('not a JSON line');
   try {
     const value: unknown = JSON.parse(trimmed);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: 'a JSON line that is not an object', line: preview } };
-    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return problem('a JSON line that is not an object');
     return { ok: true, value: value as Json };
   } catch (error) {
-    return { ok: false, event: { kind: 'diagnostic', level: 'warn', message: `malformed JSON line: ${(error as Error).message}`, line: preview } };
+    return problem(`malformed JSON line: ${(error as Error).message}`);
   }
 }
 
@@ -109,17 +108,22 @@ export function toolStarted(id: string, name: string, input: unknown): AgentEven
  */
 export class RecentSet {
   private readonly keys = new Set<string>();
+  /** Insertion order as a ring: the oldest key is evicted without iterating the set. */
+  private readonly order: string[] = [];
+  private next = 0;
   constructor(private readonly capacity = 256) {}
   has(key: string): boolean {
     return this.keys.has(key);
   }
   add(key: string): void {
     if (this.keys.has(key)) return;
-    this.keys.add(key);
-    if (this.keys.size > this.capacity) {
-      const oldest = this.keys.values().next().value;
-      if (oldest !== undefined) this.keys.delete(oldest);
+    if (this.order.length < this.capacity) this.order.push(key);
+    else {
+      this.keys.delete(this.order[this.next] as string);
+      this.order[this.next] = key;
+      this.next = (this.next + 1) % this.capacity;
     }
+    this.keys.add(key);
   }
 }
 

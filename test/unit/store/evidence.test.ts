@@ -1,9 +1,10 @@
 // Content-addressed evidence: stored once, verifiable, streamed.
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { EvidenceAlteredError, FileEvidenceStore } from '../../../src/store/evidence';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeFileSync, writeSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { EvidenceAlteredError, EvidenceCorruptError, evidenceContent, FileEvidenceStore } from '../../../src/store/evidence';
 import { RecordReadOnlyError } from '../../../src/store/recordFs';
 import { FileRecordStore } from '../../../src/store/recordStore';
 import { collectLines, exited, spawnTs, tempWorkspace } from './helpers';
@@ -89,13 +90,24 @@ describe('store: evidence', function () {
 
   it('a large stream is checked before its first byte, and fails at its end if the file changes while it is read', async () => {
     const store = new FileEvidenceStore(ws.dir);
-    const big = Buffer.alloc(12 * 1024 * 1024, 'a');
+    // Random bytes do not compress: the stored file stays over the whole-read size.
+    const big = randomBytes(12 * 1024 * 1024);
     const ref = await store.put(big, { name: 'big.log' });
     assert.equal((await collect(store.open(ref))).length, big.length);
     const file = join(ws.dir, store.pathOf(ref));
+    assert.ok(statSync(file).size > 8 * 1024 * 1024);
+    const byteAt = (offset: number) => {
+      const one = Buffer.alloc(1);
+      const readFd = openSync(file, 'r');
+      readSync(readFd, one, 0, 1, offset);
+      closeSync(readFd);
+      return one;
+    };
+    const flipped = (byte: Buffer) => Buffer.from([byte[0]! ^ 0xff]);
     // Altered before: nothing handed out.
+    const original = byteAt(5_000_000);
     const fd = openSync(file, 'r+');
-    writeSync(fd, 'b', 5_000_000);
+    writeSync(fd, flipped(original), 0, 1, 5_000_000);
     let handedOut = 0;
     await assert.rejects(
       (async () => {
@@ -105,14 +117,15 @@ describe('store: evidence', function () {
     );
     assert.equal(handedOut, 0);
     // Intact when the stream starts, altered while it is read: the end of the stream is an error.
-    writeSync(fd, 'a', 5_000_000);
+    writeSync(fd, original, 0, 1, 5_000_000);
+    const later = byteAt(11_000_000);
     let altered = false;
     await assert.rejects(
       (async () => {
         for await (const chunk of store.open(ref)) {
           handedOut += (chunk as Buffer).length;
           if (!altered) {
-            writeSync(fd, 'c', 11_000_000);
+            writeSync(fd, flipped(later), 0, 1, 11_000_000);
             altered = true;
           }
         }
@@ -120,6 +133,85 @@ describe('store: evidence', function () {
       (e: unknown) => e instanceof EvidenceAlteredError && e.actual !== e.expected,
     );
     closeSync(fd);
+  });
+
+  describe('stored compressed (issue #22)', () => {
+    const transcript = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ stream: 'stdout', line: `{"type":"assistant","n":${i}}` })).join('\n');
+    const writeOld = (store: FileEvidenceStore, content: Buffer | string) => {
+      const sha256 = createHash('sha256').update(content).digest('hex');
+      const file = join(ws.dir, store.pathOf({ sha256 }));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content);
+      return { sha256, file };
+    };
+
+    it('keeps the gzip of the content, named by the content\'s hash; reads, streams and verifies the content', async () => {
+      const store = new FileEvidenceStore(ws.dir);
+      const ref = await store.put(transcript, { name: 'transcript.jsonl' });
+      assert.equal(ref.sha256, sha(transcript));
+      assert.equal(ref.bytes, Buffer.byteLength(transcript));
+      const stored = readFileSync(join(ws.dir, store.pathOf(ref)));
+      assert.deepEqual([...stored.subarray(0, 2)], [0x1f, 0x8b]);
+      assert.equal(stored[9], 255, 'the same file on every OS: the header names none');
+      assert.ok(stored.length < ref.bytes / 5, `${stored.length} bytes stored for ${ref.bytes}`);
+      assert.equal(gunzipSync(stored).toString('utf8'), transcript);
+      assert.equal((await store.read(ref)).toString('utf8'), transcript);
+      assert.equal((await collect(store.open(ref))).toString('utf8'), transcript);
+      assert.deepEqual(await store.verify(), []);
+    });
+
+    it('reads evidence stored before compression, even content that itself starts like gzip; the same content is not stored twice', async () => {
+      const store = new FileEvidenceStore(ws.dir);
+      const plain = writeOld(store, 'an old log\n');
+      const gz = gzipSync(Buffer.from('an archive the agent produced'));
+      const oldGz = writeOld(store, gz);
+      assert.equal((await store.read(plain)).toString('utf8'), 'an old log\n');
+      assert.deepEqual(await store.read(oldGz), gz, 'the .gz itself, not what it holds');
+      assert.deepEqual(await collect(store.open(oldGz)), gz);
+      assert.deepEqual(await store.verify(), []);
+      // Storing the same content again finds the old file intact and leaves it as it is.
+      await store.put('an old log\n', { name: 'again.log' });
+      assert.equal(readFileSync(plain.file, 'utf8'), 'an old log\n');
+      assert.equal(storedFiles(ws.dir).length, 2);
+      // And an old file that was altered is still reported as altered.
+      writeFileSync(plain.file, 'changed');
+      assert.deepEqual((await store.verify([plain])).map((m) => m.problem), ['altered']);
+    });
+
+    it('a torn or corrupt compressed file is an error naming the file, on read, stream and verify', async () => {
+      const store = new FileEvidenceStore(ws.dir);
+      const small = await store.put(transcript, { name: 'transcript.jsonl' });
+      const file = join(ws.dir, store.pathOf(small));
+      const whole = readFileSync(file);
+      writeFileSync(file, whole.subarray(0, whole.length - 20));
+      const named = (e: unknown) => e instanceof EvidenceCorruptError && e.path === store.pathOf(small) && e.message.startsWith(store.pathOf(small)) && /does not decompress/.test(e.message);
+      await assert.rejects(store.read(small), named);
+      await assert.rejects(collect(store.open(small)), named);
+      const [mismatch] = await store.verify([small]);
+      assert.equal(mismatch?.problem, 'altered');
+      assert.match(mismatch?.message ?? '', /does not decompress.*torn or corrupt/);
+      // A large one (streamed in two passes) is refused before its first byte.
+      const big = await store.put(randomBytes(9 * 1024 * 1024), { name: 'big.bin' });
+      const bigFile = join(ws.dir, store.pathOf(big));
+      writeFileSync(bigFile, readFileSync(bigFile).subarray(0, 9 * 1024 * 1024 - 1000));
+      let handedOut = 0;
+      await assert.rejects(
+        (async () => {
+          for await (const chunk of store.open(big)) handedOut += (chunk as Buffer).length;
+        })(),
+        (e: unknown) => e instanceof EvidenceCorruptError && e.path === store.pathOf(big),
+      );
+      assert.equal(handedOut, 0);
+    });
+
+    it('the content of bytes read from elsewhere (a git tree): gzip or as it is, checked against the hash', async () => {
+      const content = Buffer.from(transcript);
+      const hash = sha(transcript);
+      assert.deepEqual(await evidenceContent(gzipSync(content), hash, 'main:x'), content);
+      assert.deepEqual(await evidenceContent(content, hash, 'main:x'), content);
+      await assert.rejects(evidenceContent(Buffer.from('other'), hash, 'main:x'), (e: unknown) => e instanceof EvidenceAlteredError && e.path === 'main:x');
+      await assert.rejects(evidenceContent(gzipSync(content).subarray(0, 30), hash, 'main:x'), EvidenceCorruptError);
+    });
   });
 
   it('Restricted Mode: put refuses and writes nothing; reads still work', async () => {
@@ -139,7 +231,8 @@ describe('store: evidence', function () {
     assert.equal(code, 0);
     const { ref, growthKb } = JSON.parse(out.lines[0]!) as { ref: { sha256: string; bytes: number }; growthKb: number };
     assert.equal(ref.bytes, 50 * 1024 * 1024);
-    assert.equal(statSync(join(ws.dir, '.factory', 'evidence', ref.sha256.slice(0, 2), ref.sha256.slice(2))).size, ref.bytes);
+    // Stored compressed (the chunks are mostly zeros), still named by the content's hash.
+    assert.ok(statSync(join(ws.dir, '.factory', 'evidence', ref.sha256.slice(0, 2), ref.sha256.slice(2))).size < ref.bytes / 10);
     // Holding the bytes whole would grow memory by more than 50 MB (chunks, then their
     // concatenation); streamed, only garbage not yet collected remains (~30 MB at most,
     // the same for 10 MB or 200 MB).
