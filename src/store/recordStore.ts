@@ -36,6 +36,7 @@
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
 import { promises as fs, lstatSync, realpathSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
 import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
@@ -49,7 +50,7 @@ import { ensureFactoryGitignore } from './gitignorePolicy';
 import { isWithin } from './paths';
 import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 import { summaryIndexPath, userCacheRoot } from './cacheDir';
-import { decodeIndex, encodeIndex, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
+import { adaptToStages, decodeIndex, encodeIndex, isEntryFresh, stageIdsOf, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export { RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 
@@ -99,13 +100,36 @@ export interface SummaryLoad {
   problems: RecordProblem[];
   /** How many changes were re-read and folded because their index entry was missing or stale. */
   refolded: number;
+  /** How many change folders were looked at (a stat, a listing or a read): every one on a full check, the named ones on a targeted one. */
+  checked: number;
   /** The pipeline the statuses were folded with (absent when pipeline.json is invalid). */
   pipeline?: Pipeline;
 }
 
+export interface SummaryOptions {
+  /**
+   * What a file watcher saw change since this store's last summaries(): only these
+   * change folders are looked at (and the changes folder listed, so a new or removed
+   * change still shows); every other change is taken as this store last knew it.
+   * Without it, or before this store has read the record once, every folder is checked.
+   */
+  changed?: readonly string[];
+  /** Told as batches of changes are read and folded, when many are (the first read after a clone). */
+  onProgress?: (progress: SummaryProgress) => void;
+}
+
+export interface SummaryProgress {
+  pipeline: Pipeline;
+  /** The changes summarised so far, in listing order. */
+  summaries: ChangeSummary[];
+  /** Changes summarised so far, of `total`. */
+  done: number;
+  total: number;
+}
+
 /** The derived index: a summary per change without folding every event. */
 export interface SummaryPort {
-  summaries(): Promise<SummaryLoad>;
+  summaries(options?: SummaryOptions): Promise<SummaryLoad>;
 }
 
 export interface FileRecordStoreOptions {
@@ -151,12 +175,21 @@ const nextUlid = monotonicFactory();
 const READ_CONCURRENCY = 16;
 /** Event files read between two yields to the event loop (~ a few ms of work). */
 const SYNC_READ_SLICE = 256;
+/** Fewer stale changes than this are read without telling progress (an ordinary refresh). */
+const PROGRESS_MIN_STALE = 64;
+/** How often progress is told while changes are read. */
+const PROGRESS_INTERVAL_MS = 150;
 
 export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
   readonly pipelinePath: string;
-  /** The decoded index and the identity of the file it came from (inode, size, mtime). */
-  private lastIndex: { identity: string; hash: string; entries: ReadonlyMap<string, IndexEntry> } | undefined;
+  /**
+   * The index as this store last read or built it, by change id, with the identity
+   * (inode, size, mtime) of the file it matches; `dirty` when newer than the file.
+   */
+  private memory: { stageIds: readonly string[]; entries: ReadonlyMap<string, IndexEntry>; fileIdentity?: string; dirty: boolean } | undefined;
+  /** The full check under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
+  private fullCheck: { done: Promise<SummaryLoad>; listeners: Set<(progress: SummaryProgress) => void> } | undefined;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
   private readonly onProblem: (problem: RecordProblem) => void;
@@ -245,8 +278,11 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     return (await this.listing()).ids;
   }
 
-  /** The change ids, and the problems of entries that are not change folders (set aside, or pending). */
-  private async listing(): Promise<{ ids: string[]; problems: RecordProblem[] }> {
+  /**
+   * The change ids, and the problems of entries that are not change folders (set aside,
+   * or pending). `known`: ids already validated (the index's), not checked again.
+   */
+  private async listing(known?: ReadonlyMap<string, unknown>): Promise<{ ids: string[]; problems: RecordProblem[] }> {
     const changesDir = path.join(this.factoryDir, 'changes');
     let entries: Dirent[] | undefined;
     try {
@@ -259,7 +295,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const problems: RecordProblem[] = [];
     for (const entry of entries ?? []) {
       if (entry.name.startsWith('.')) continue;
-      if (entry.isDirectory() && ChangeIdSchema.safeParse(entry.name).success) ids.push(entry.name);
+      if (entry.isDirectory() && (known?.has(entry.name) || ChangeIdSchema.safeParse(entry.name).success)) ids.push(entry.name);
       else {
         const why = entry.isSymbolicLink() ? LINK_REFUSED : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
         const problem: RecordProblem = { path: this.relative(path.join(changesDir, entry.name)), field: '', message: why };
@@ -366,39 +402,66 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * A summary per change from the index, re-reading and folding only changes whose
    * entry is missing or stale, then saving the index. Stage statuses are those of a
    * fold without the current tree (no staleness against the working tree); fold the
-   * change itself for that.
+   * change itself for that. See SummaryOptions for a targeted refresh and progress.
    */
-  async summaries(): Promise<SummaryLoad> {
+  async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
+    const targeted = options.changed !== undefined && this.memory !== undefined;
+    if (targeted) return this.checkSummaries(options.changed, undefined);
+    if (!this.fullCheck) {
+      const listeners = new Set<(progress: SummaryProgress) => void>();
+      const done = this.checkSummaries(undefined, (p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
+      this.fullCheck = { done, listeners };
+    }
+    const { done, listeners } = this.fullCheck;
+    if (!options.onProgress) return done;
+    listeners.add(options.onProgress);
+    return done.finally(() => listeners.delete(options.onProgress!));
+  }
+
+  /** `changed`: the only folders to look at (targeted), or undefined to stat every one. */
+  private async checkSummaries(changed: readonly string[] | undefined, onProgress: ((progress: SummaryProgress) => void) | undefined): Promise<SummaryLoad> {
     const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
-    if (!pipeline) return { summaries: [], problems, refolded: 0 };
-    const hash = pipelineHash(pipeline);
-    const previous = await this.readIndex(hash);
-    const listing = await this.listing();
+    if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
+    const stageIds = stageIdsOf(pipeline);
+    const previous = await this.readIndex(stageIds, changed !== undefined);
+    const listing = await this.listing(previous);
     problems.push(...listing.problems);
     const ids = listing.ids;
     let refolded = 0;
-    let changed = previous.size !== ids.length;
-    // Observed before reading, so a write during the read shows up next time.
-    const mtimes = await mtimesOf(ids.map((id) => this.eventsDir(id)));
-    const checkedAtMs = Date.now();
-    const entries: Array<IndexEntry | undefined> = ids.map((id, i) => {
-      const old = previous.get(id);
-      // A change that had problems is never fresh: read again, a problem not yet set aside
-      // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
-      return old && old.summary.problemCount === 0 && isEntryFresh(old, mtimes[i]!) ? old : undefined;
+    let changedAny = this.memory?.dirty === true || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
+    // Which folders to look at: every one, or (targeted) those named, new, or with problems.
+    const named = changed ? new Set(changed) : undefined;
+    // A change that had problems is never fresh: read again, a problem not yet set aside
+    // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
+    const look = ids.map((_, i) => i).filter((i) => {
+      if (!named) return true;
+      const old = previous.get(ids[i]!);
+      return !old || old.summary.problemCount > 0 || named.has(ids[i]!);
     });
-    const stale = ids.map((_, i) => i).filter((i) => entries[i] === undefined);
-    await mapLimit(stale, READ_CONCURRENCY, async (i) => {
+    const entries: Array<IndexEntry | undefined> = ids.map((id) => (named ? previous.get(id) : undefined));
+    // Observed before reading, so a write during the read shows up next time.
+    const mtimes = await mtimesOf(look.map((i) => this.eventsDir(ids[i]!)));
+    const checkedAtMs = Date.now();
+    const stale: Array<{ i: number; dirMtimeMs: number }> = [];
+    look.forEach((i, k) => {
+      const old = previous.get(ids[i]!);
+      const dirMtimeMs = mtimes[k]!;
+      if (old && old.summary.problemCount === 0 && isEntryFresh(old, dirMtimeMs)) entries[i] = old;
+      else stale.push({ i, dirMtimeMs });
+    });
+    const progress = onProgress && stale.length >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, ids.length, entries) : undefined;
+    progress?.tell(true);
+    await mapLimit(stale, READ_CONCURRENCY, async ({ i, dirMtimeMs }) => {
       const id = ids[i]!;
       const old = previous.get(id);
-      const dirMtimeMs = mtimes[i]!;
-      changed = true;
+      changedAny = true;
       if (old && dirMtimeMs !== -1 && old.summary.problemCount === 0) {
         // The folder changed (or changed too recently to trust its mtime): same events?
         const names = (await this.eventNames(id)).filter((n) => checkEventFileName(n) === undefined);
         const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
         if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
           entries[i] = { ...old, dirMtimeMs, checkedAtMs };
+          progress?.tell(false);
           return;
         }
       }
@@ -412,10 +475,14 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       }
       problems.push(...record.problems);
       entries[i] = { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
+      progress?.tell(false);
     });
     const complete = entries as IndexEntry[];
-    if (changed) await this.writeIndex(hash, pipeline, complete);
-    return { summaries: complete.map((e) => e.summary), problems, refolded, pipeline };
+    this.memory = { stageIds, entries: new Map(complete.map((e) => [e.summary.id, e])), ...(this.memory?.fileIdentity ? { fileIdentity: this.memory.fileIdentity } : {}), dirty: changedAny };
+    // A targeted refresh leaves the file for the next full check: it must stay cheap, and
+    // a stale row costs only a re-read (its folder's mtime moved).
+    if (changedAny && !changed) await this.writeIndex(stageIds, complete);
+    return { summaries: complete.map((e) => e.summary), problems, refolded, checked: look.length, pipeline };
   }
 
   /** The names in a change's events folder, or none when it cannot be listed (readChange then says why). */
@@ -430,7 +497,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   /** Deletes nothing but the derived index: the next summaries() rebuilds it. */
   async dropIndex(): Promise<void> {
     await fs.rm(this.indexPath, { force: true });
-    this.lastIndex = undefined;
+    this.memory = undefined;
   }
 
   /** Writes `.factory/.gitignore` if there is none (also done on the first write); never in Restricted Mode. */
@@ -461,43 +528,56 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   /**
    * The summaries as the index has them, without checking them against the events:
    * for a first paint of a large record, followed by summaries(). Empty when there is
-   * no valid index for this pipeline.
+   * no valid index.
    */
   async indexedSummaries(): Promise<ChangeSummary[]> {
     const { pipeline } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
-    return [...(await this.readIndex(pipelineHash(pipeline))).values()].map((e) => e.summary);
+    return [...(await this.readIndex(stageIdsOf(pipeline), false)).values()].map((e) => e.summary);
   }
 
-  private async readIndex(hash: string): Promise<Map<string, IndexEntry>> {
+  /**
+   * The index entries for these stage ids: this store's own while the file is still
+   * the one it read or wrote (a refresh then costs one stat, or none when `trustMemory`),
+   * else the file's, adapted when it was taken with other stage ids.
+   */
+  private async readIndex(stageIds: readonly string[], trustMemory: boolean): Promise<ReadonlyMap<string, IndexEntry>> {
+    const adapt = (from: readonly string[], entries: Iterable<IndexEntry>): ReadonlyMap<string, IndexEntry> => {
+      const list = [...entries];
+      const kept = from.join() === stageIds.join() ? list : adaptToStages(list, from, stageIds);
+      return new Map(kept.map((e) => [e.summary.id, e]));
+    };
+    if (trustMemory && this.memory) return adapt(this.memory.stageIds, this.memory.entries.values());
     try {
-      // The index this store last read or wrote, while the file is still that one: a
-      // refresh then costs one stat instead of reading and decoding every row again.
       const stat = await fs.stat(this.indexPath);
       const identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-      if (this.lastIndex?.identity === identity && this.lastIndex.hash === hash) return new Map(this.lastIndex.entries);
+      if (this.memory && this.memory.fileIdentity === identity) {
+        return this.memory.stageIds.join() === stageIds.join() ? this.memory.entries : adapt(this.memory.stageIds, this.memory.entries.values());
+      }
       const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
-      if (!decoded || decoded.pipelineHash !== hash) return new Map();
+      if (!decoded) return new Map();
       const entries = new Map(decoded.entries.map((e) => [e.summary.id, e]));
-      this.lastIndex = { identity, hash, entries };
-      return new Map(entries);
+      this.memory = { stageIds: decoded.stageIds, entries, fileIdentity: identity, dirty: false };
+      return decoded.stageIds.join() === stageIds.join() ? entries : adapt(decoded.stageIds, decoded.entries);
     } catch {
-      // Missing or corrupt: it is only a cache, rebuilt from the events.
-      return new Map();
+      // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
+      return this.memory && !this.memory.fileIdentity ? adapt(this.memory.stageIds, this.memory.entries.values()) : new Map();
     }
   }
 
-  private async writeIndex(hash: string, pipeline: Pipeline, entries: IndexEntry[]): Promise<void> {
+  private async writeIndex(stageIds: readonly string[], entries: IndexEntry[]): Promise<void> {
+    const memory = this.memory!;
     // The cache is outside the repository, so it is written in Restricted Mode too,
     // unless someone pointed the cache folder into the repository itself.
     if (!this.mayWrite() && isWithin(realpathOrSelf(this.workspaceRoot), path.resolve(this.indexPath))) return;
     try {
-      await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
-      const stat = await fs.stat(this.indexPath).catch(() => undefined);
-      this.lastIndex = stat ? { identity: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, hash, entries: new Map(entries.map((e) => [e.summary.id, e])) } : undefined;
+      await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(stageIds, entries)));
+      const stat = await fs.stat(this.indexPath);
+      memory.fileIdentity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      memory.dirty = false;
     } catch {
       // An unwritable cache costs speed, never the list.
-      this.lastIndex = undefined;
+      delete memory.fileIdentity;
     }
   }
 
@@ -588,6 +668,22 @@ function folderMtime(dir: string): number {
   } catch {
     return -1; // EACCES, ENOTDIR: readChange says what is wrong
   }
+}
+
+/** Tells progress at most every PROGRESS_INTERVAL_MS (and at the start), with the summaries done so far. */
+function progressTeller(onProgress: (progress: SummaryProgress) => void, pipeline: Pipeline, total: number, entries: ReadonlyArray<IndexEntry | undefined>) {
+  let told = 0;
+  let done = entries.filter((e) => e !== undefined).length;
+  return {
+    tell(force: boolean): void {
+      if (!force) done++;
+      const now = performance.now();
+      if (!force && now - told < PROGRESS_INTERVAL_MS) return;
+      told = now;
+      const summaries = entries.flatMap((e) => (e ? [e.summary] : []));
+      onProgress({ pipeline, summaries, done, total });
+    },
+  };
 }
 
 function realpathOrSelf(p: string): string {
