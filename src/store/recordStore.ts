@@ -175,7 +175,7 @@ const nextUlid = monotonicFactory();
 const READ_CONCURRENCY = 16;
 /** Event files read between two yields to the event loop (~ a few ms of work). */
 const SYNC_READ_SLICE = 256;
-/** Fewer stale changes than this are read without telling progress (an ordinary refresh). */
+/** Fewer changes missing from the index than this are read without telling progress (an ordinary refresh). */
 const PROGRESS_MIN_STALE = 64;
 /** How often progress is told while changes are read. */
 const PROGRESS_INTERVAL_MS = 150;
@@ -449,7 +449,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       if (old && old.summary.problemCount === 0 && isEntryFresh(old, dirMtimeMs)) entries[i] = old;
       else stale.push({ i, dirMtimeMs });
     });
-    const progress = onProgress && stale.length >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, ids.length, entries) : undefined;
+    // Progress is for reading many changes the index does not have, not for re-listing folders touched recently.
+    const unknown = stale.filter(({ i }) => !previous.has(ids[i]!)).length;
+    const progress = onProgress && unknown >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, ids.length, entries) : undefined;
     progress?.tell(true);
     await mapLimit(stale, READ_CONCURRENCY, async ({ i, dirMtimeMs }) => {
       const id = ids[i]!;
@@ -670,15 +672,19 @@ function folderMtime(dir: string): number {
   }
 }
 
-/** Tells progress at most every PROGRESS_INTERVAL_MS (and at the start), with the summaries done so far. */
+/**
+ * Tells progress at the start, then every 5% of the changes or PROGRESS_INTERVAL_MS,
+ * whichever comes first, with the summaries done so far.
+ */
 function progressTeller(onProgress: (progress: SummaryProgress) => void, pipeline: Pipeline, total: number, entries: ReadonlyArray<IndexEntry | undefined>) {
+  const step = Math.max(1, Math.ceil(total / 20));
   let told = 0;
   let done = entries.filter((e) => e !== undefined).length;
   return {
-    tell(force: boolean): void {
-      if (!force) done++;
+    tell(start: boolean): void {
+      if (!start) done++;
       const now = performance.now();
-      if (!force && now - told < PROGRESS_INTERVAL_MS) return;
+      if (!start && done % step !== 0 && now - told < PROGRESS_INTERVAL_MS) return;
       told = now;
       const summaries = entries.flatMap((e) => (e ? [e.summary] : []));
       onProgress({ pipeline, summaries, done, total });
