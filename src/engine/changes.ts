@@ -110,9 +110,55 @@ export async function listChangeSummaries(deps: EngineDeps, options: ListOptions
   return { pipeline, changes: statesOf(load.summaries, pipeline), problems: load.problems, refolded: load.refolded, checked: load.checked };
 }
 
+/**
+ * The states of summaries, oldest first. A refresh hands back the same summary objects
+ * for the changes that did not move (and the store the same pipeline object while the
+ * file is unchanged), so their states are made once and reused, and when the changes
+ * are those of the last list with a few replaced in place, the last order is kept
+ * without sorting again: a refresh after one event costs what changed.
+ */
 function statesOf(summaries: readonly ChangeSummary[], pipeline: Pipeline): ChangeState[] {
-  const stageOf = sharedStages(pipeline);
-  return byCreation(summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline, stageOf)));
+  let made = statesByPipeline.get(pipeline);
+  if (!made) {
+    made = { stageOf: sharedStages(pipeline), states: new WeakMap() };
+    statesByPipeline.set(pipeline, made);
+  }
+  const { stageOf, states } = made;
+  const list: ChangeState[] = [];
+  for (const summary of summaries) {
+    if (summary.eventCount === 0) continue;
+    let state = states.get(summary);
+    if (!state) {
+      state = stateFromSummary(summary, pipeline, stageOf);
+      states.set(summary, state);
+    }
+    list.push(state);
+  }
+  const sorted = made.last ? sameOrder(made.last, list) : undefined;
+  made.last = { list, sorted: sorted ?? byCreation(list) };
+  return [...made.last.sorted];
+}
+
+interface MadeStates {
+  stageOf: SharedStage;
+  states: WeakMap<ChangeSummary, ChangeState>;
+  /** The last list made and its order by creation. */
+  last?: { list: ChangeState[]; sorted: ChangeState[] };
+}
+const statesByPipeline = new WeakMap<Pipeline, MadeStates>();
+
+/** The last order with the states replaced in place, when `list` differs from the last list only by such replacements. */
+function sameOrder(last: { list: ChangeState[]; sorted: ChangeState[] }, list: ChangeState[]): ChangeState[] | undefined {
+  if (last.list.length !== list.length) return undefined;
+  const replaced = new Map<ChangeState, ChangeState>();
+  for (let i = 0; i < list.length; i++) {
+    const before = last.list[i]!;
+    const now = list[i]!;
+    if (before === now) continue;
+    if (before.id !== now.id || before.createdAt !== now.createdAt) return undefined;
+    replaced.set(before, now);
+  }
+  return replaced.size === 0 ? last.sorted : last.sorted.map((s) => replaced.get(s) ?? s);
 }
 
 type SharedStage = (stageId: string, status: StageStatus, unverified?: boolean) => StageState;

@@ -256,9 +256,13 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     if (typeof read === 'number') {
       return { problems: [this.report({ path: rel, field: '', message: `is ${read} bytes, over the ${MAX_PIPELINE_BYTES}-byte limit for pipeline.json` })], created: false };
     }
+    const text = read.toString('utf8');
+    // Every refresh reads pipeline.json: the same text is not parsed and validated again
+    // (and the same pipeline object lets readers cache what they derive from it).
+    if (this.lastPipeline?.text === text) return { pipeline: this.lastPipeline.pipeline, problems: [], created: false };
     let parsed: ReturnType<typeof parseJsonSafely>;
     try {
-      parsed = parseJsonSafely(read.toString('utf8'));
+      parsed = parseJsonSafely(text);
     } catch (error) {
       return { problems: [this.report({ path: rel, ...jsonProblem(error) })], created: false };
     }
@@ -271,8 +275,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       const issue = firstIssue(result.error);
       return { problems: [this.report({ path: rel, field: issue.field, message: issue.message })], created: false };
     }
+    this.lastPipeline = { text, pipeline: result.data };
     return { pipeline: result.data, problems: [], created: false };
   }
+  private lastPipeline: { text: string; pipeline: Pipeline } | undefined;
 
   async listChangeIds(): Promise<string[]> {
     return (await this.listing()).ids;
@@ -424,13 +430,20 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
     const stageIds = stageIdsOf(pipeline);
     const previous = await this.readIndex(stageIds, changed !== undefined);
-    const listing = await this.listing(previous);
-    problems.push(...listing.problems);
-    const ids = listing.ids;
+    const named = changed ? new Set(changed) : undefined;
+    // Targeted: the change folders as last known, with those named added or removed (a
+    // new change's files are named by the watcher too): listing 10,000 folders would
+    // cost more than the rest of the refresh. A full check lists them.
+    let ids: string[];
+    if (named) ids = this.knownIdsWith(previous, named);
+    else {
+      const listing = await this.listing(previous);
+      problems.push(...listing.problems);
+      ids = listing.ids;
+    }
     let refolded = 0;
     let changedAny = this.memory?.dirty === true || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
     // Which folders to look at: every one, or (targeted) those named, new, or with problems.
-    const named = changed ? new Set(changed) : undefined;
     // A change that had problems is never fresh: read again, a problem not yet set aside
     // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
     const look = ids.map((_, i) => i).filter((i) => {
@@ -485,6 +498,21 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     // a stale row costs only a re-read (its folder's mtime moved).
     if (changedAny && !changed) await this.writeIndex(stageIds, complete);
     return { summaries: complete.map((e) => e.summary), problems, refolded, checked: look.length, pipeline };
+  }
+
+  /** The ids of `previous`, with the named ones that are change folders now added and the others removed. */
+  private knownIdsWith(previous: ReadonlyMap<string, IndexEntry>, named: ReadonlySet<string>): string[] {
+    const present = new Set(previous.keys());
+    let added = false;
+    for (const id of named) {
+      const isChange = ChangeIdSchema.safeParse(id).success && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
+      if (!isChange) present.delete(id);
+      else if (!present.has(id)) {
+        present.add(id);
+        added = true;
+      }
+    }
+    return added ? [...present].sort() : [...present];
   }
 
   /** The names in a change's events folder, or none when it cannot be listed (readChange then says why). */
@@ -661,6 +689,14 @@ async function mtimesOf(dirs: readonly string[]): Promise<number[]> {
     for (const dir of dirs.slice(start, start + 2000)) mtimes.push(folderMtime(dir));
   }
   return mtimes;
+}
+
+function isRealDirectory(dir: string): boolean {
+  try {
+    return lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 function folderMtime(dir: string): number {

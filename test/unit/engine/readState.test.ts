@@ -51,7 +51,8 @@ describe('engine: readState, current change first', () => {
     assert.equal((await factory.readState()).checked, ids.length);
     writeChange(ws.dir, ids[9]!, 'ignored', [{ type: 'change.completed', data: {} }]);
     writeChange(ws.dir, 'another-one', 'Another one');
-    const targeted = await factory.readState({ changed: { changeIds: [ids[9]!] } });
+    // The watcher names the new change's folder too (its files are under it).
+    const targeted = await factory.readState({ changed: { changeIds: [ids[9]!, 'another-one'] } });
     assert.equal(targeted.checked, 2, 'the named change and the new folder');
     assert.equal(targeted.refolded, 2);
     assert.equal(targeted.changes.find((c) => c.id === ids[9])?.completed, true);

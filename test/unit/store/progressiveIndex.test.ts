@@ -1,7 +1,7 @@
 // Building the summary index in batches (the first read after a clone), and the
 // targeted refresh a file watcher asks for: only the change folders it names are read.
 import * as assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileRecordStore, type RecordProblem, type SummaryProgress } from '../../../src/store/recordStore';
 import { tempWorkspace } from './helpers';
@@ -66,7 +66,7 @@ describe('store: progressive index and targeted refresh', () => {
     assert.equal(targeted.summaries.find((s) => s.id === ids[8])?.completed, false, 'not named, not read');
 
     writeChange(ws.dir, 'brand-new', 'Brand new');
-    const withNew = await store.summaries({ changed: [] });
+    const withNew = await store.summaries({ changed: ['brand-new', 'not-a-folder'] });
     assert.equal(withNew.checked, 1, 'only the new folder is read');
     assert.equal(withNew.summaries.find((s) => s.id === 'brand-new')?.title, 'Brand new');
     assert.equal(withNew.summaries.length, ids.length + 1);
@@ -78,6 +78,15 @@ describe('store: progressive index and targeted refresh', () => {
     const reopened = await new FileRecordStore(ws.dir, { cacheDir: join(ws.dir, 'cache') }).summaries();
     assert.equal(reopened.refolded, 0, 'what the targeted refreshes read was saved with the full check');
     assert.deepEqual(reopened.summaries, full.summaries);
+  });
+
+  it('a targeted refresh drops a change whose folder was removed', async () => {
+    await store.summaries();
+    rmSync(join(ws.dir, '.factory', 'changes', ids[4]!), { recursive: true });
+    const load = await store.summaries({ changed: [ids[4]!] });
+    assert.equal(load.summaries.length, ids.length - 1);
+    assert.ok(!load.summaries.some((s) => s.id === ids[4]));
+    assert.equal(load.checked, 0);
   });
 
   it('a targeted refresh before any full read checks everything', async () => {
