@@ -118,7 +118,8 @@ export interface ReadStateOptions {
   changed?: { changeIds: readonly string[]; branch?: boolean };
   /**
    * The state as it fills in when many changes must be indexed (the first read after a
-   * clone): the current change first, then the list in batches, with `indexing`.
+   * clone, a pull that brought thousands): the current change first, then the list in
+   * batches, with `indexing`.
    */
   onProgress?: (state: FactoryState) => void;
 }
@@ -245,9 +246,10 @@ export class Factory {
         ...extra,
       };
     };
-    // The change the pointer (or a `factory/<id>` branch) names, folded before the list:
-    // checked against the rules once the list is complete.
-    const guessed = options.onProgress ? await this.likelyCurrentId(branch) : undefined;
+    // The change the pointer (or a `factory/<id>` branch) names, folded before the list
+    // when the list must come from the record (no index read yet): checked against the
+    // rules once the list is complete.
+    const guessed = options.onProgress && !this.store.hasIndex ? await this.likelyCurrentId(branch) : undefined;
     const early = guessed ? await fold(guessed) : undefined;
     if (early && early.eventCount > 0) options.onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
     const list = await listChangeSummaries(this.deps, {

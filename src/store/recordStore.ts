@@ -219,6 +219,11 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     this.fsx = new RecordFs(workspaceRoot);
   }
 
+  /** Whether this store has read (or built) the summary index: a later read starts from it. */
+  get hasIndex(): boolean {
+    return this.memory !== undefined;
+  }
+
   /** Whether the record may be written now (false in Restricted Mode). */
   isWritable(): boolean {
     return this.mayWrite();
@@ -412,7 +417,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    */
   async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
     const targeted = options.changed !== undefined && this.memory !== undefined;
-    if (targeted) return this.checkSummaries(options.changed, undefined);
+    if (targeted) return this.checkSummaries(options.changed, options.onProgress);
     if (!this.fullCheck) {
       const listeners = new Set<(progress: SummaryProgress) => void>();
       const done = this.checkSummaries(undefined, (p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
@@ -563,7 +568,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   async indexedSummaries(): Promise<ChangeSummary[]> {
     const { pipeline } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
-    return [...(await this.readIndex(stageIdsOf(pipeline), false)).values()].map((e) => e.summary);
+    const summaries: ChangeSummary[] = [];
+    for (const entry of (await this.readIndex(stageIdsOf(pipeline), false)).values()) summaries.push(entry.summary);
+    return summaries;
   }
 
   /**
@@ -586,9 +593,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       }
       const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
       if (!decoded) return new Map();
-      const entries = new Map(decoded.entries.map((e) => [e.summary.id, e]));
+      const { entries } = decoded;
       this.memory = { stageIds: decoded.stageIds, entries, fileIdentity: identity, dirty: false };
-      return decoded.stageIds.join() === stageIds.join() ? entries : adapt(decoded.stageIds, decoded.entries);
+      return decoded.stageIds.join() === stageIds.join() ? entries : adapt(decoded.stageIds, entries.values());
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
       return this.memory && !this.memory.fileIdentity ? adapt(this.memory.stageIds, this.memory.entries.values()) : new Map();

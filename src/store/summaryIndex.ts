@@ -163,41 +163,44 @@ export function encodeIndex(stageIds: readonly string[], entries: readonly Index
   return { v: INDEX_SCHEMA_VERSION, stageIds: [...stageIds], rows };
 }
 
-/** Shares one frozen stages array per distinct status string (a handful) between summaries. */
-function stagesCache(stageIds: readonly string[]): (codes: string) => readonly StageSummary[] {
-  const byCodes = new Map<string, readonly StageSummary[]>();
+/** Shares one frozen stages array (and its active stage) per distinct status string (a handful) between summaries. */
+function stagesCache(stageIds: readonly string[]): (codes: string) => { stages: readonly StageSummary[]; active: string | undefined } {
+  const byCodes = new Map<string, { stages: readonly StageSummary[]; active: string | undefined }>();
   return (codes) => {
-    let stages = byCodes.get(codes);
-    if (!stages) {
-      stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
-      byCodes.set(codes, stages);
+    let made = byCodes.get(codes);
+    if (!made) {
+      const stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
+      made = { stages, active: activeStageOf(stages) };
+      byCodes.set(codes, made);
     }
-    return stages;
+    return made;
   };
 }
 
 const activeStageOf = (stages: readonly StageSummary[]): string | undefined => stages.find((s) => s.status !== 'passed')?.id;
 
-/** The entries of a parsed index file and the stage ids they were taken with, or undefined when it does not validate. */
-export function decodeIndex(raw: unknown): { stageIds: string[]; entries: IndexEntry[] } | undefined {
+/** The entries of a parsed index file by change id, and the stage ids they were taken with; undefined when it does not validate. */
+export function decodeIndex(raw: unknown): { stageIds: string[]; entries: Map<string, IndexEntry> } | undefined {
   const parsed = IndexFileSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   const { stageIds, rows } = parsed.data;
   const stagesFor = stagesCache(stageIds);
-  // Plain assignments rather than conditional spreads: this runs 10,000 times per open.
-  const entries = rows.map(([id, title, ticket, branch, createdAt, completed, codes, eventCount, lastEventId, problemCount, dirMtimeMs, otherStages]): IndexEntry => {
-    const stages = stagesFor(codes);
-    const summary: ChangeSummary = { id, title, completed: completed === 1, stages, eventCount, problemCount };
-    if (ticket !== null) summary.ticket = ticket;
-    if (branch !== null) summary.branch = branch;
-    if (createdAt !== null) summary.createdAt = createdAt;
-    const active = activeStageOf(stages);
+  // Indexed reads and plain assignments rather than destructuring and conditional
+  // spreads, straight into the map: this runs 10,000 times per open, and opening the
+  // index should cost little more than parsing it.
+  const entries = new Map<string, IndexEntry>();
+  for (const row of rows) {
+    const { stages, active } = stagesFor(row[6]);
+    const summary: ChangeSummary = { id: row[0], title: row[1], completed: row[5] === 1, stages, eventCount: row[7], problemCount: row[9] };
+    if (row[2] !== null) summary.ticket = row[2];
+    if (row[3] !== null) summary.branch = row[3];
+    if (row[4] !== null) summary.createdAt = row[4];
     if (active !== undefined) summary.activeStageId = active;
-    if (lastEventId !== null) summary.lastEventId = lastEventId;
-    if (otherStages !== null) summary.otherStages = otherStages;
+    if (row[8] !== null) summary.lastEventId = row[8];
+    if (row[11] !== null) summary.otherStages = row[11];
     // A settled entry stays settled: only its mtime is compared from now on.
-    return { summary, dirMtimeMs: dirMtimeMs ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY };
-  });
+    entries.set(row[0], { summary, dirMtimeMs: row[10] ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY });
+  }
   return { stageIds, entries };
 }
 

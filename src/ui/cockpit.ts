@@ -284,8 +284,8 @@ export class Cockpit implements vscode.Disposable {
     const state = await this.factory.readState({
       ...(currentTree ? { currentTree } : {}),
       ...(scope.full ? {} : { changed: { changeIds: [...scope.changeIds], branch: scope.branch } }),
-      // The first read shows the current change, then the list as it fills in.
-      ...(first ? { onProgress: (partial: FactoryState) => void this.show(partial, currentTree) } : {}),
+      // A read that must index many changes shows the current change, then the list as it fills in.
+      onProgress: (partial: FactoryState) => void this.show(partial, currentTree),
     });
     const elapsed = performance.now() - started;
     // What a slow view costs, in the log where a user looks (the first read, or any slow one).
@@ -317,6 +317,7 @@ export class Cockpit implements vscode.Disposable {
       ...(checked !== undefined ? { checked } : {}),
     };
     this.snapshot = this.withActivity(this.loaded);
+    this.showIndexing(indexing !== undefined);
     if (fresh.length > 0) this.announce(fresh, false);
     await Promise.all([
       vscode.commands.executeCommand('setContext', 'factory.ready', true),
@@ -327,7 +328,19 @@ export class Cockpit implements vscode.Disposable {
     return this.snapshot;
   }
 
+  /** The Stages view's progress bar while changes are indexed (a read after a clone or a large pull). */
+  private showIndexing(indexing: boolean): void {
+    if (indexing && !this.indexingDone) {
+      void vscode.window.withProgress({ location: { viewId: 'factory.stages' } }, () => new Promise<void>((resolve) => (this.indexingDone = resolve)));
+    } else if (!indexing && this.indexingDone) {
+      this.indexingDone();
+      this.indexingDone = undefined;
+    }
+  }
+  private indexingDone: (() => void) | undefined;
+
   dispose(): void {
+    this.indexingDone?.();
     this.disposables.forEach((d) => d.dispose());
   }
 }
