@@ -246,17 +246,19 @@ export class Factory {
         ...extra,
       };
     };
-    // The change the pointer (or a `factory/<id>` branch) names, folded before the list
-    // when the list must come from the record (no index read yet): checked against the
-    // rules once the list is complete.
-    const guessed = options.onProgress && !this.store.hasIndex ? await this.likelyCurrentId(branch) : undefined;
+    // The change the pointer (or a `factory/<id>` branch, or the last read) names is
+    // folded before the list, so a read that must index many changes shows it from the
+    // start (alone, when no index was read yet): checked against the rules once the
+    // list is complete, and read again only if they pick another.
+    const guessed = options.onProgress ? await this.likelyCurrentId(branch) : undefined;
     const early = guessed ? await fold(guessed) : undefined;
-    if (early && early.eventCount > 0) options.onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
+    if (early && early.eventCount > 0 && !this.store.hasIndex) options.onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
     const list = await listChangeSummaries(this.deps, {
       ...(options.changed ? { changed: options.changed.changeIds } : {}),
       ...(options.onProgress ? { onProgress: (partial) => options.onProgress!(stateOf(partial, early, { indexing: partial.indexing })) } : {}),
     });
     const currentId = await this.currentChangeId(list.changes, branch);
+    this.lastCurrent = { id: currentId, branch };
     const full = currentId === undefined ? undefined : currentId === guessed && early ? early : await fold(currentId);
     return stateOf(list, full, {
       ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
@@ -264,11 +266,17 @@ export class Factory {
     });
   }
   private lastGit: { isRepository: boolean; branch: string | undefined } | undefined;
+  private lastCurrent: { id: string | undefined; branch: string | undefined } | undefined;
 
-  /** The current change as far as it is known without the list: the one picked here while the branch stays, or the change a `factory/<id>` branch is named after. */
+  /**
+   * The current change as far as it is known without the list: the one picked here
+   * while the branch stays, the one the last read found on this branch, or the change a
+   * `factory/<id>` branch is named after.
+   */
   private async likelyCurrentId(branch: string | undefined): Promise<string | undefined> {
     const pointer = await this.pointer.read();
     if (pointer.changeId && pointer.branch === branch) return pointer.changeId;
+    if (this.lastCurrent?.id && this.lastCurrent.branch === branch) return this.lastCurrent.id;
     const named = branch?.startsWith('factory/') ? branch.slice('factory/'.length) : undefined;
     return named && /^[a-z0-9][a-z0-9-]{0,79}$/.test(named) ? named : undefined;
   }

@@ -64,4 +64,20 @@ describe('engine: readState, current change first', () => {
     assert.equal(again.checked, 1);
     assert.equal(again.current?.completed, true);
   });
+
+  it('a later read that indexes many new changes keeps the list and the current change while it fills in', async () => {
+    await factory.setCurrent(ids[3]);
+    await factory.readState();
+    const added = Array.from({ length: 100 }, (_, i) => `pulled-${i}`);
+    for (const id of added) writeChange(ws.dir, id, `Pulled ${id}`);
+    const told: FactoryState[] = [];
+    const state = await factory.readState({ changed: { changeIds: added }, onProgress: (s) => told.push(s) });
+    assert.ok(told.length > 1, 'progress was told');
+    for (const s of told) {
+      assert.equal(s.current?.id, ids[3], 'the current change stays');
+      assert.ok(s.changes.length >= ids.length, 'the list never shrinks to what is indexed so far');
+    }
+    assert.equal(state.changes.length, ids.length + added.length);
+    assert.equal(state.checked, added.length);
+  });
 });
