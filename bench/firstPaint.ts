@@ -28,6 +28,8 @@ function line(label: string, ms: number, extra = ''): void {
 }
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The quickest run: on a shared machine, the one least slowed by other processes. */
+const least = (xs: number[]) => `min ${Math.min(...xs).toFixed(1)} ms`;
 
 async function main(): Promise<void> {
   // Imported after the cache folder is set: the engine reads it once.
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     await loadChange(factory.deps, currentId);
     alone.push(performance.now() - start);
   }
-  line('floor: fold the current change alone (median of 5)', median(alone));
+  line('floor: fold the current change alone (median of 5)', median(alone), least(alone));
 
   // First paint and background indexing, with no index (three times, each from none).
   const paints: number[] = [];
@@ -74,8 +76,8 @@ async function main(): Promise<void> {
     if (state.changes.length !== CHANGES || state.current?.id !== currentId) throw new Error(`read ${state.changes.length} changes, current ${state.current?.id}`);
     if (i === 0) console.log(`  ${tells} progress reports, ${state.refolded} changes folded`);
   }
-  line('first paint, no index: the current change told (median of 3)', median(paints), `${(median(paints) / median(alone)).toFixed(2)}× folding it alone (goal: well under 300 ms)`);
-  line('background indexing, no index: every change listed (median of 3)', median(indexing));
+  line('first paint, no index: the current change told (median of 3)', median(paints), `${least(paints)}; ${(median(paints) / median(alone)).toFixed(2)}× folding it alone (goal ≤ 300 ms)`);
+  line('background indexing, no index: every change listed (median of 3)', median(indexing), least(indexing));
 
   // A refresh after one event another process wrote: the watcher names the change.
   const factory = makeFactory();
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     rmSync(path.join(root, '.factory', 'changes', changeId, 'events', `${id}.json`));
   }
   const t = median(targeted);
-  line('refresh after one event, the watcher names the change (median of 7)', t, `goal ≤ 20 ms; CPU ${median(targetedCpu).toFixed(1)} ms`);
+  line('refresh after one event, the watcher names the change (median of 7)', t, `${least(targeted)}; CPU ${median(targetedCpu).toFixed(1)} ms (goal ≤ 20 ms)`);
   line('full check, a stat per change folder (median of 7)', median(full), `${(median(full) / t).toFixed(1)}× the targeted refresh`);
   await factory.readState();
 
@@ -127,8 +129,8 @@ async function main(): Promise<void> {
     if (summaries.length !== CHANGES) throw new Error(`the index has ${summaries.length} changes`);
   }
   const bytes = statSync(indexPath).size;
-  line('index: read + JSON.parse of its file (median of 7)', median(raw));
-  line('index: open (read, check, decode every row; median of 7)', median(open), `${(median(open) / median(raw)).toFixed(2)}× its read + parse (goal ≤ 1.5×)`);
+  line('index: read + JSON.parse of its file (median of 7)', median(raw), least(raw));
+  line('index: open (read, check, decode every row; median of 7)', median(open), `${least(open)}; ${(median(open) / median(raw)).toFixed(2)}× its read + parse, min/min ${(Math.min(...open) / Math.min(...raw)).toFixed(2)}× (goal ≤ 1.5×)`);
   console.log(`index: ${bytes} bytes, ${(bytes / CHANGES).toFixed(1)} bytes per change`);
 }
 

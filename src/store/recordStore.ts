@@ -187,7 +187,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * The index as this store last read or built it, by change id, with the identity
    * (inode, size, mtime) of the file it matches; `dirty` when newer than the file.
    */
-  private memory: { stageIds: readonly string[]; entries: ReadonlyMap<string, IndexEntry>; fileIdentity?: string; dirty: boolean } | undefined;
+  private memory: IndexMemory | undefined;
   /** The full check under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
   private fullCheck: { done: Promise<SummaryLoad>; listeners: Set<(progress: SummaryProgress) => void> } | undefined;
   readonly evidence: FileEvidenceStore;
@@ -416,11 +416,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * change itself for that. See SummaryOptions for a targeted refresh and progress.
    */
   async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
-    const targeted = options.changed !== undefined && this.memory !== undefined;
-    if (targeted) return this.checkSummaries(options.changed, options.onProgress);
+    if (options.changed !== undefined && this.memory !== undefined) return this.checkNamed(options.changed, options.onProgress);
     if (!this.fullCheck) {
       const listeners = new Set<(progress: SummaryProgress) => void>();
-      const done = this.checkSummaries(undefined, (p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
+      const done = this.checkAll((p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
       this.fullCheck = { done, listeners };
     }
     const { done, listeners } = this.fullCheck;
@@ -429,58 +428,105 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     return done.finally(() => listeners.delete(options.onProgress!));
   }
 
-  /** `changed`: the only folders to look at (targeted), or undefined to stat every one. */
-  private async checkSummaries(changed: readonly string[] | undefined, onProgress: ((progress: SummaryProgress) => void) | undefined): Promise<SummaryLoad> {
+  /** The full check: lists the changes folder and stats every change folder against the index. */
+  private async checkAll(onProgress: (progress: SummaryProgress) => void): Promise<SummaryLoad> {
     const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
     const stageIds = stageIdsOf(pipeline);
-    const previous = await this.readIndex(stageIds, changed !== undefined);
-    const named = changed ? new Set(changed) : undefined;
-    // Targeted: the change folders as last known, with those named added or removed (a
-    // new change's files are named by the watcher too): listing 10,000 folders would
-    // cost more than the rest of the refresh. A full check lists them.
-    let ids: string[];
-    if (named) ids = this.knownIdsWith(previous, named);
-    else {
-      const listing = await this.listing(previous);
-      problems.push(...listing.problems);
-      ids = listing.ids;
-    }
-    let refolded = 0;
-    let changedAny = this.memory?.dirty === true || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
-    // Which folders to look at: every one, or (targeted) those named, new, or with problems.
-    // A change that had problems is never fresh: read again, a problem not yet set aside
-    // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
-    const look = ids.map((_, i) => i).filter((i) => {
-      if (!named) return true;
-      const old = previous.get(ids[i]!);
-      return !old || old.summary.problemCount > 0 || named.has(ids[i]!);
-    });
-    const entries: Array<IndexEntry | undefined> = ids.map((id) => (named ? previous.get(id) : undefined));
+    const previous = await this.readIndex(stageIds);
+    const listing = await this.listing(previous);
+    problems.push(...listing.problems);
+    const ids = listing.ids;
     // Observed before reading, so a write during the read shows up next time.
-    const mtimes = await mtimesOf(look.map((i) => this.eventsDir(ids[i]!)));
+    const mtimes = await mtimesOf(ids.map((id) => this.eventsDir(id)));
     const checkedAtMs = Date.now();
-    const stale: Array<{ i: number; dirMtimeMs: number }> = [];
-    look.forEach((i, k) => {
-      const old = previous.get(ids[i]!);
-      const dirMtimeMs = mtimes[k]!;
-      if (old && old.summary.problemCount === 0 && isEntryFresh(old, dirMtimeMs)) entries[i] = old;
-      else stale.push({ i, dirMtimeMs });
-    });
-    // Progress is for reading many changes the index does not have, not for re-listing folders touched recently.
-    const unknown = stale.filter(({ i }) => !previous.has(ids[i]!)).length;
-    const progress = onProgress && unknown >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, ids.length, entries) : undefined;
-    progress?.tell(true);
-    await mapLimit(stale, READ_CONCURRENCY, async ({ i, dirMtimeMs }) => {
-      const id = ids[i]!;
+    const entries: Array<IndexEntry | undefined> = ids.map((id, i) => {
       const old = previous.get(id);
-      changedAny = true;
+      return old && isFresh(old, mtimes[i]!) ? old : undefined;
+    });
+    const stale = ids.flatMap((id, i) => (entries[i] ? [] : [{ id, i }]));
+    const summariesSoFar = () => entries.flatMap((e) => (e ? [e.summary] : []));
+    const progress = progressFor(onProgress, stale, previous, pipeline, ids.length, summariesSoFar);
+    const refolded = await this.readStale(stale, previous, mtimes, checkedAtMs, pipeline, problems, (i, entry) => (entries[i] = entry), progress);
+    const changedAny = this.memory?.dirty === true || stale.length > 0 || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
+    const complete = entries as IndexEntry[];
+    this.memory = memoryOf(stageIds, new Map(complete.map((e) => [e.summary.id, e])), ids, this.memory?.fileIdentity, changedAny);
+    if (changedAny) await this.writeIndex(stageIds, complete);
+    return { summaries: complete.map((e) => e.summary), problems, refolded, checked: ids.length, pipeline };
+  }
+
+  /**
+   * The targeted refresh: only the named change folders (and those with problems) are
+   * looked at; the others are as this store last knew them. A named folder that is a
+   * change now is added (the watcher names a new change's files too), one that is not
+   * is dropped: listing 10,000 folders would cost more than the rest of the refresh. The
+   * index file is left for the next full check: a stale row costs only a re-read.
+   */
+  private async checkNamed(named: readonly string[], onProgress: ((progress: SummaryProgress) => void) | undefined): Promise<SummaryLoad> {
+    const memory = this.memory!;
+    const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
+    // Other stage ids: the rows must be adapted or refolded, which the full check does.
+    if (memory.stageIds.join() !== stageIdsOf(pipeline).join()) return this.summaries(onProgress ? { onProgress } : {});
+    const { entries } = memory;
+    const previous = new Map<string, IndexEntry>();
+    let listChanged = false;
+    const look: string[] = [];
+    for (const id of new Set([...named, ...memory.withProblems])) {
+      const isChange = ChangeIdSchema.safeParse(id).success && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
+      const old = entries.get(id);
+      if (!isChange) listChanged = entries.delete(id) || listChanged;
+      else {
+        if (old) previous.set(id, old);
+        else listChanged = true;
+        look.push(id);
+      }
+    }
+    const mtimes = await mtimesOf(look.map((id) => this.eventsDir(id)));
+    const checkedAtMs = Date.now();
+    const stale = look.flatMap((id, i) => {
+      const old = previous.get(id);
+      return old && isFresh(old, mtimes[i]!) ? [] : [{ id, i }];
+    });
+    const summariesSoFar = () => [...entries.values()].map((e) => e.summary);
+    const total = entries.size + look.length - previous.size;
+    const progress = onProgress ? progressFor(onProgress, stale, previous, pipeline, total, summariesSoFar) : undefined;
+    const refolded = await this.readStale(stale, previous, mtimes, checkedAtMs, pipeline, problems, (_i, entry) => entries.set(entry.summary.id, entry), progress);
+    if (listChanged) memory.ids = [...entries.keys()].sort();
+    for (const id of look) {
+      if (entries.get(id)!.summary.problemCount > 0) memory.withProblems.add(id);
+      else memory.withProblems.delete(id);
+    }
+    memory.dirty ||= listChanged || stale.length > 0;
+    return { summaries: memory.ids.map((id) => entries.get(id)!.summary), problems, refolded, checked: look.length, pipeline };
+  }
+
+  /**
+   * Summarises the stale changes (at most READ_CONCURRENCY at once): an entry whose
+   * folder holds the same events is kept with the new mtime; the others are read and
+   * folded. Returns how many were folded.
+   */
+  private async readStale(
+    stale: ReadonlyArray<{ id: string; i: number }>,
+    previous: ReadonlyMap<string, IndexEntry>,
+    mtimes: readonly number[],
+    checkedAtMs: number,
+    pipeline: Pipeline,
+    problems: RecordProblem[],
+    put: (i: number, entry: IndexEntry) => void,
+    progress: { tell(start: boolean): void } | undefined,
+  ): Promise<number> {
+    let refolded = 0;
+    progress?.tell(true);
+    await mapLimit(stale, READ_CONCURRENCY, async ({ id, i }) => {
+      const old = previous.get(id);
+      const dirMtimeMs = mtimes[i]!;
       if (old && dirMtimeMs !== -1 && old.summary.problemCount === 0) {
         // The folder changed (or changed too recently to trust its mtime): same events?
         const names = (await this.eventNames(id)).filter((n) => checkEventFileName(n) === undefined);
         const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
         if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
-          entries[i] = { ...old, dirMtimeMs, checkedAtMs };
+          put(i, { ...old, dirMtimeMs, checkedAtMs });
           progress?.tell(false);
           return;
         }
@@ -494,30 +540,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
         record = { changeId: id, events: [], problems: [this.report(this.problemFor(error, path.dirname(this.eventsDir(id))))] };
       }
       problems.push(...record.problems);
-      entries[i] = { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
+      put(i, { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs });
       progress?.tell(false);
     });
-    const complete = entries as IndexEntry[];
-    this.memory = { stageIds, entries: new Map(complete.map((e) => [e.summary.id, e])), ...(this.memory?.fileIdentity ? { fileIdentity: this.memory.fileIdentity } : {}), dirty: changedAny };
-    // A targeted refresh leaves the file for the next full check: it must stay cheap, and
-    // a stale row costs only a re-read (its folder's mtime moved).
-    if (changedAny && !changed) await this.writeIndex(stageIds, complete);
-    return { summaries: complete.map((e) => e.summary), problems, refolded, checked: look.length, pipeline };
-  }
-
-  /** The ids of `previous`, with the named ones that are change folders now added and the others removed. */
-  private knownIdsWith(previous: ReadonlyMap<string, IndexEntry>, named: ReadonlySet<string>): string[] {
-    const present = new Set(previous.keys());
-    let added = false;
-    for (const id of named) {
-      const isChange = ChangeIdSchema.safeParse(id).success && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
-      if (!isChange) present.delete(id);
-      else if (!present.has(id)) {
-        present.add(id);
-        added = true;
-      }
-    }
-    return added ? [...present].sort() : [...present];
+    return refolded;
   }
 
   /** The names in a change's events folder, or none when it cannot be listed (readChange then says why). */
@@ -569,36 +595,29 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const { pipeline } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
     const summaries: ChangeSummary[] = [];
-    for (const entry of (await this.readIndex(stageIdsOf(pipeline), false)).values()) summaries.push(entry.summary);
+    for (const entry of (await this.readIndex(stageIdsOf(pipeline))).values()) summaries.push(entry.summary);
     return summaries;
   }
 
   /**
-   * The index entries for these stage ids: this store's own while the file is still
-   * the one it read or wrote (a refresh then costs one stat, or none when `trustMemory`),
-   * else the file's, adapted when it was taken with other stage ids.
+   * The index entries for these stage ids: this store's own while the file is still the
+   * one it read or wrote (a refresh then costs one stat), else the file's, adapted when
+   * it was taken with other stage ids.
    */
-  private async readIndex(stageIds: readonly string[], trustMemory: boolean): Promise<ReadonlyMap<string, IndexEntry>> {
-    const adapt = (from: readonly string[], entries: Iterable<IndexEntry>): ReadonlyMap<string, IndexEntry> => {
-      const list = [...entries];
-      const kept = from.join() === stageIds.join() ? list : adaptToStages(list, from, stageIds);
-      return new Map(kept.map((e) => [e.summary.id, e]));
-    };
-    if (trustMemory && this.memory) return adapt(this.memory.stageIds, this.memory.entries.values());
+  private async readIndex(stageIds: readonly string[]): Promise<ReadonlyMap<string, IndexEntry>> {
+    const adapt = (from: readonly string[], entries: ReadonlyMap<string, IndexEntry>): ReadonlyMap<string, IndexEntry> =>
+      from.join() === stageIds.join() ? entries : new Map(adaptToStages([...entries.values()], from, stageIds).map((e) => [e.summary.id, e]));
     try {
       const stat = await fs.stat(this.indexPath);
       const identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-      if (this.memory && this.memory.fileIdentity === identity) {
-        return this.memory.stageIds.join() === stageIds.join() ? this.memory.entries : adapt(this.memory.stageIds, this.memory.entries.values());
-      }
+      if (this.memory && this.memory.fileIdentity === identity) return adapt(this.memory.stageIds, this.memory.entries);
       const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
       if (!decoded) return new Map();
-      const { entries } = decoded;
-      this.memory = { stageIds: decoded.stageIds, entries, fileIdentity: identity, dirty: false };
-      return decoded.stageIds.join() === stageIds.join() ? entries : adapt(decoded.stageIds, entries.values());
+      this.memory = memoryOf(decoded.stageIds, decoded.entries, [...decoded.entries.keys()], identity, false);
+      return adapt(decoded.stageIds, decoded.entries);
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
-      return this.memory && !this.memory.fileIdentity ? adapt(this.memory.stageIds, this.memory.entries.values()) : new Map();
+      return this.memory && !this.memory.fileIdentity ? adapt(this.memory.stageIds, this.memory.entries) : new Map();
     }
   }
 
@@ -715,22 +734,64 @@ function folderMtime(dir: string): number {
   }
 }
 
+/** The index as a store holds it between reads. */
+interface IndexMemory {
+  stageIds: readonly string[];
+  /** By change id; a targeted refresh updates it in place. */
+  entries: Map<string, IndexEntry>;
+  /** The change ids in listing order. */
+  ids: string[];
+  /** Changes read with problems: looked at on every refresh while they last. */
+  withProblems: Set<string>;
+  /** The identity (inode, size, mtime) of the index file these entries match. */
+  fileIdentity?: string;
+  /** Newer than the file: the next full check writes it. */
+  dirty: boolean;
+}
+
+function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean): IndexMemory {
+  const withProblems = new Set<string>();
+  for (const [id, entry] of entries) if (entry.summary.problemCount > 0) withProblems.add(id);
+  return { stageIds, entries, ids, withProblems, ...(fileIdentity ? { fileIdentity } : {}), dirty };
+}
+
+/**
+ * Whether an entry still stands for its folder. A change that had problems never
+ * does: read again, a problem not yet set aside (Restricted Mode, a refused link) is
+ * reported on every refresh while it lasts.
+ */
+function isFresh(entry: IndexEntry, dirMtimeMs: number): boolean {
+  return entry.summary.problemCount === 0 && isEntryFresh(entry, dirMtimeMs);
+}
+
+/** Progress for reading many changes the index does not have; none for re-listing folders touched recently. */
+function progressFor(
+  onProgress: (progress: SummaryProgress) => void,
+  stale: ReadonlyArray<{ id: string }>,
+  previous: ReadonlyMap<string, IndexEntry>,
+  pipeline: Pipeline,
+  total: number,
+  summariesSoFar: () => ChangeSummary[],
+) {
+  const unknown = stale.filter(({ id }) => !previous.has(id)).length;
+  return unknown >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, total, total - stale.length, summariesSoFar) : undefined;
+}
+
 /**
  * Tells progress at the start, then every 5% of the changes or PROGRESS_INTERVAL_MS,
  * whichever comes first, with the summaries done so far.
  */
-function progressTeller(onProgress: (progress: SummaryProgress) => void, pipeline: Pipeline, total: number, entries: ReadonlyArray<IndexEntry | undefined>) {
+function progressTeller(onProgress: (progress: SummaryProgress) => void, pipeline: Pipeline, total: number, doneAtStart: number, summariesSoFar: () => ChangeSummary[]) {
   const step = Math.max(1, Math.ceil(total / 20));
   let told = 0;
-  let done = entries.filter((e) => e !== undefined).length;
+  let done = doneAtStart;
   return {
     tell(start: boolean): void {
       if (!start) done++;
       const now = performance.now();
       if (!start && done % step !== 0 && now - told < PROGRESS_INTERVAL_MS) return;
       told = now;
-      const summaries = entries.flatMap((e) => (e ? [e.summary] : []));
-      onProgress({ pipeline, summaries, done, total });
+      onProgress({ pipeline, summaries: summariesSoFar(), done, total });
     },
   };
 }
