@@ -234,7 +234,7 @@ export class Factory {
     const { isRepository, branch } = this.lastGit;
     const currentTree = isRepository ? (options.currentTree ?? (await this.git.workingTreeHash().catch(() => undefined))) : undefined;
     const base = { isRepository, trusted: this.isTrusted(), ...(branch ? { branch } : {}), ...(currentTree ? { currentTree } : {}) };
-    const fold = (id: string) => loadChange(this.deps, id, currentTree ? { currentTree } : {}).catch(() => undefined);
+    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : {}, pipeline).catch(() => undefined);
     const stateOf = (list: ChangeList, loaded: LoadedChange | undefined, extra: Partial<FactoryState> = {}): FactoryState => {
       const current = loaded && loaded.eventCount > 0 ? loaded.state : undefined;
       return {
@@ -259,7 +259,7 @@ export class Factory {
     });
     const currentId = await this.currentChangeId(list.changes, branch);
     this.lastCurrent = { id: currentId, branch };
-    const full = currentId === undefined ? undefined : currentId === guessed && early ? early : await fold(currentId);
+    const full = currentId === undefined ? undefined : currentId === guessed && early ? early : await fold(currentId, list.pipeline);
     return stateOf(list, full, {
       ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
       ...(list.checked !== undefined ? { checked: list.checked } : {}),
