@@ -8,7 +8,7 @@ import type { FactoryEvent } from './events';
 import { isEvent } from './events';
 import { compareEvents, foldChange } from './fold';
 import type { Pipeline } from './pipeline';
-import { foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
+import { EMPTY_PACK_VERSION, foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
 
 export interface AttemptContextCheck {
   attemptId: string;
@@ -110,6 +110,8 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
       checks.push(verdict(false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
     } else if (before?.version && didFetch(attemptId, before.version)) {
       checks.push(verdict(false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
+    } else if (before?.version && consumed && conventionsRefreshedSince(pack, before.version, consumed)) {
+      checks.push(verdict(false, `consumed the pack version the handoff from ${before.fromStage} carried forward, with the project's conventions refreshed since`, before));
     } else if (later) {
       checks.push(verdict(false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
     } else if (before) {
@@ -129,6 +131,25 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
     }
   }
   return checks;
+}
+
+/**
+ * Whether the pack went from `from` to `to` only by adding or refreshing convention
+ * items (e.g. a lesson the lead promoted while the change waited between stages): the
+ * project's conventions are not the change's context, so taking them again is no
+ * re-creation.
+ */
+function conventionsRefreshedSince(pack: ContextPackState, from: string, to: string): boolean {
+  let end = pack.history.length - 1;
+  while (end >= 0 && pack.history[end]!.version !== to) end--;
+  if (end < 0) return false;
+  let start = -1;
+  for (let i = end - 1; i >= 0 && start < 0; i--) if (pack.history[i]!.version === from) start = i;
+  if (start < 0 && from !== EMPTY_PACK_VERSION) return false;
+  return pack.history.slice(start + 1, end + 1).every((entry) => {
+    if (entry.removed.length + entry.pinned.length + entry.unpinned.length > 0 || entry.reordered) return false;
+    return [...entry.added, ...entry.refreshed].every((id) => entry.items.find((item) => item.id === id)?.kind === 'convention');
+  });
 }
 
 function short(version: string): string {
