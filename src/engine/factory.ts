@@ -574,14 +574,15 @@ export class Factory {
     this.requireTrustToWrite('promote a lesson');
     const target = input.target ?? PROMOTED_LESSONS_FILE;
     await writeLessonLine(this.root, target, input.text);
+    const open = (await listChangeSummaries(this.deps)).changes.filter((c) => !c.completed).map((c) => c.id);
+    const carried = await carryIntoOpenPacks(this.context, open, target);
+    for (const f of carried.failed) this.log.warn(`The promoted lesson did not reach the pack of ${f.changeId}: ${f.message}`);
+    // Recorded last: once the decision shows, the open changes' packs already carry the lesson.
     const event = await new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() }).append({
       type: 'lesson.promoted',
       by: await this.actor(),
       data: { lessonId: input.lessonId, text: input.text, target, ...(input.stageId ? { stageId: input.stageId } : {}), ...(input.kind ? { kind: input.kind } : {}), examples: (input.examples ?? []).slice(0, 5) },
     });
-    const open = (await listChangeSummaries(this.deps)).changes.filter((c) => !c.completed).map((c) => c.id);
-    const carried = await carryIntoOpenPacks(this.context, open, target);
-    for (const f of carried.failed) this.log.warn(`The promoted lesson did not reach the pack of ${f.changeId}: ${f.message}`);
     return { event, target, changesTree: changesTree(target), packsRefreshed: carried.refreshed };
   }
 
