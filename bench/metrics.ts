@@ -4,11 +4,10 @@
 // The history is the sample-history generator's plan (the same events the generator
 // writes), validated like files read from disk, held in memory: this measures the
 // computation, not the disk (bench/history.ts measures reading from git).
-import { performance } from 'node:perf_hooks';
 import { ulid } from 'ulid';
 import { validateEvent, type FactoryEvent } from '../src/core/events';
 import { foldChange } from '../src/core/fold';
-import { changeFacts, computeMetrics } from '../src/core/metrics';
+import { changeFacts, computeMetrics, type ChangeFact } from '../src/core/metrics';
 import { autonomyEvidence, effectiveAutonomy, recommendations } from '../src/core/autonomy';
 import { proposeLessons } from '../src/core/lessons';
 import { defaultPipeline } from '../src/core/pipeline';
@@ -18,16 +17,24 @@ const CHANGES = Number(process.argv[2] ?? 10_000);
 const WEEKS = Number(process.argv[3] ?? 52);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
 function line(label: string, ms: number, extra = ''): void {
   console.log(`${label.padEnd(62)} ${ms.toFixed(1).padStart(9)} ms${extra ? `  ${extra}` : ''}`);
 }
-function time<T>(label: string, fn: () => T, extra?: (r: T) => string): { ms: number; result: T } {
+/**
+ * One run after a full collection, in CPU milliseconds of this process: on a shared
+ * machine wall time mostly measures the neighbours, CPU time what the code costs.
+ */
+function timed<T>(fn: () => T): { ms: number; result: T } {
   gc();
-  const start = performance.now();
+  // V8 sweeps after a full collection on helper threads, which counts as this process's
+  // CPU time: let that finish so the phase measured is not charged for the last one's garbage.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+  const start = process.cpuUsage();
   const result = fn();
-  const ms = performance.now() - start;
-  line(label, ms, extra?.(result));
-  return { ms, result };
+  const used = process.cpuUsage(start);
+  return { ms: (used.user + used.system) / 1000, result };
 }
 
 const now = Date.parse('2026-12-01T00:00:00Z');
@@ -45,19 +52,48 @@ const pipeline = defaultPipeline();
 const order = pipeline.stages.map((s) => s.id);
 console.log(`${CHANGES} changes, ${plan.pending.length} events over ${WEEKS} weeks`);
 
-const fold = time('raw fold of every change (foldChange)', () => {
-  let n = 0;
-  for (const [id, events] of byChange) n += foldChange(id, pipeline, events).stages.length;
-  return n;
-});
-const facts = time('facts of every change (fold, signal, waits, failures)', () => [...byChange].map(([id, events]) => changeFacts(id, pipeline, events)));
-const metrics = time('every metric from the facts (signal, stuck, stage/owner, flow)', () => computeMetrics(facts.result, order, { now, timeZone: 'Europe/Berlin' }));
-const extras = time('autonomy evidence and recommendations, lessons', () => {
-  const stages = effectiveAutonomy(pipeline, []);
-  const evidence = autonomyEvidence(facts.result, pipeline);
-  return [recommendations(evidence, stages, pipeline).length, proposeLessons(facts.result).length];
-});
-const filtered = time('every metric again under a filter (owner, 12 weeks)', () => computeMetrics(facts.result, order, { now, filter: { since: now - 84 * 86_400_000, owner: 'codex/gpt-5-codex' } }));
+// The phases run in ROUNDS interleaved rounds and each keeps its fastest: on a shared
+// machine a burst of load then hits one round, not one phase's only measurement.
+const phases = {
+  fold: () => {
+    let n = 0;
+    for (const [id, events] of byChange) n += foldChange(id, pipeline, events).stages.length;
+    return n;
+  },
+  facts: () => [...byChange].map(([id, events]) => changeFacts(id, pipeline, events)),
+  metrics: (facts: ChangeFact[]) => computeMetrics(facts, order, { now, timeZone: 'Europe/Berlin' }),
+  extras: (facts: ChangeFact[]) => {
+    const stages = effectiveAutonomy(pipeline, []);
+    const evidence = autonomyEvidence(facts, pipeline);
+    return [recommendations(evidence, stages, pipeline).length, proposeLessons(facts).length];
+  },
+  filtered: (facts: ChangeFact[]) => computeMetrics(facts, order, { now, filter: { since: now - 84 * 86_400_000, owner: 'codex/gpt-5-codex' } }),
+};
+const best = { fold: Infinity, facts: Infinity, metrics: Infinity, extras: Infinity, filtered: Infinity };
+let factsResult: ChangeFact[] = [];
+let metricsResult: ReturnType<typeof computeMetrics> | undefined;
+for (let round = 0; round < ROUNDS; round++) {
+  best.fold = Math.min(best.fold, timed(phases.fold).ms);
+  const facts = timed(phases.facts);
+  best.facts = Math.min(best.facts, facts.ms);
+  factsResult = facts.result;
+  const metrics = timed(() => phases.metrics(factsResult));
+  best.metrics = Math.min(best.metrics, metrics.ms);
+  metricsResult = metrics.result;
+  best.extras = Math.min(best.extras, timed(() => phases.extras(factsResult)).ms);
+  best.filtered = Math.min(best.filtered, timed(() => phases.filtered(factsResult)).ms);
+}
+console.log(`(CPU time, fastest of ${ROUNDS} interleaved rounds)`);
+line('raw fold of every change (foldChange)', best.fold);
+line('facts of every change (fold, signal, waits, failures)', best.facts);
+line('every metric from the facts (signal, stuck, stage/owner, flow)', best.metrics);
+line('autonomy evidence and recommendations, lessons', best.extras);
+line('every metric again under a filter (owner, 12 weeks)', best.filtered);
+const fold = { ms: best.fold };
+const facts = { ms: best.facts };
+const metrics = { ms: best.metrics, result: metricsResult! };
+const extras = { ms: best.extras };
+const filtered = { ms: best.filtered };
 const fromScratch = facts.ms + metrics.ms + extras.ms;
 console.log(`\nall metrics from the record: ${(fromScratch / fold.ms).toFixed(2)}× the raw fold (goal ≤ 1.5×)`);
 console.log(`all metrics from cached facts (a refresh that found nothing moved): ${((metrics.ms + extras.ms) / fold.ms).toFixed(2)}× the raw fold`);

@@ -19,7 +19,10 @@ if (!hostPaths().complete) {
 }
 const runDir = makeRunDir('fc-demo-');
 const workspace = join(runDir, 'sample-app');
-// The demo's workspace: implement and test are owned by an offline demo agent committed in the sample.
+// The demo's workspace: implement and test are owned by an offline demo agent committed in the sample,
+// and teammates' branches (fetched as team/*) carry a generated history for the Flow Dashboard
+// (FACTORY_SAMPLE_TEAM_HISTORY=<changes>x<weeks> to size it, 0 to leave it out).
+console.log('Making the sample repository and its team history…');
 const sample = makeSampleWorkspace(workspace, { demo: true });
 const extensionsDir = join(runDir, 'extensions');
 const { node, entry } = hostPaths();
@@ -40,5 +43,6 @@ console.log(`\nFactory Cockpit is running on a sample repository (${sample.dir})
 console.log(`Open in a browser:\n\n  ${workbenchUrl(listening, workspace)}\n`);
 console.log('Then click the Factory icon in the activity bar and press Run Next Stage: the offline demo agent');
 console.log('(tools/demo-agent.mjs in the sample) implements the change, the tests pass, and it hands off to test and review.');
+console.log("Factory: Open Flow Dashboard shows the team's history from the teammates' branches (team/*): the signal, where work gets stuck, which agent to trust per stage.");
 console.log('For a real agent, change a stage\'s owner (Factory: Change Stage Owner) to Claude Code, Codex, Droid, Gemini or Aider.');
 console.log('Ctrl-C stops the host and removes the sample.');

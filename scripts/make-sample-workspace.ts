@@ -6,12 +6,17 @@
 // offline demo agent committed in the sample (tools/demo-agent.mjs, run through the
 // command backend with a per-stage argv), which streams a transcript, really edits
 // files and makes the sample's tests pass — so Run Next Stage works with nothing
-// installed. The real agents are one owner change away (see the README).
+// installed. The real agents are one owner change away (see the README). It also gets a
+// team history on teammates' branches (FACTORY_SAMPLE_TEAM_HISTORY below), so the Flow
+// Dashboard a newcomer opens is alive.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ulid } from 'ulid';
 import { FileRecordStore } from '../src/store/recordStore';
+
+/** The team history the demo's workspace gets: changes x weeks, a few months of a small team. */
+export const DEMO_TEAM_HISTORY = '80x12';
 
 export interface SampleWorkspace {
   dir: string;
@@ -211,15 +216,17 @@ process.exit(run.status ?? 1);
 if (process.argv[1] && /make-sample-workspace\.ts$/.test(process.argv[1])) {
   const [target, flag] = process.argv.slice(2);
   if (!target || (flag !== undefined && flag !== '--fresh' && flag !== '--demo')) {
-    console.error('usage: make-sample-workspace.ts <dir> [--fresh | --demo]   (--fresh: the repository only, no record; --demo: stages run by the offline demo agent)');
+    console.error('usage: make-sample-workspace.ts <dir> [--fresh | --demo]   (--fresh: the repository only, no record; --demo: stages run by the offline demo agent, and a team history)');
     process.exit(2);
   }
   // FACTORY_SAMPLE_TEAM_HISTORY=<changes>[x<weeks>] (e.g. 80x12): teammates' branches with a
   // realistic history (scripts/sample-history.ts), fetched as team/*, for a living Flow Dashboard.
-  const team = /^(\d+)(?:x(\d+))?$/.exec(process.env.FACTORY_SAMPLE_TEAM_HISTORY ?? '');
+  // The demo's workspace has one by default (a newcomer's dashboard is not empty); 0 leaves it out.
+  const team = /^(\d+)(?:x(\d+))?$/.exec(process.env.FACTORY_SAMPLE_TEAM_HISTORY ?? (flag === '--demo' ? DEMO_TEAM_HISTORY : ''));
   const withTeam = async (ws: SampleWorkspace) => {
-    if (team) await (await import('./sample-history')).addTeamHistory(ws.dir, { changes: Number(team[1]), weeks: Number(team[2] ?? 10), writer: 'files' });
-    return ws;
+    if (!team || Number(team[1]) === 0) return ws;
+    const history = await (await import('./sample-history')).addTeamHistory(ws.dir, { changes: Number(team[1]), weeks: Number(team[2] ?? 10), writer: 'files' });
+    return { ...ws, teamChanges: history.changeIds.length };
   };
   (flag === '--fresh' ? Promise.resolve(makeFreshRepository(target)) : makeSampleWorkspace(target, { demo: flag === '--demo' }).then(withTeam)).then(
     (ws) => console.log(JSON.stringify(ws)),

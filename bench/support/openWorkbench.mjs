@@ -4,14 +4,15 @@
 import { repo } from '../../test/harness/common.mjs';
 import { killGroup, launchChromium, remoteUri, startCodeServer, workbenchUrl } from '../../test/harness/host.mjs';
 
-export async function openWorkbench({ runDir, workspace, cleanups }) {
+/** `extensionPath`: the extension to develop (the checkout by default; a bench may build its own copy). */
+export async function openWorkbench({ runDir, workspace, cleanups, extensionPath = repo }) {
   const server = startCodeServer({ runDir });
   cleanups.push(() => killGroup(server.child));
   const port = await server.ready;
   const browser = await launchChromium(runDir);
   cleanups.push(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, repo)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, extensionPath)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
   await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
   return page;
 }

@@ -7,9 +7,9 @@
 // the time zone the caller names (the user's).
 import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { foldChange, type ChangeState } from './fold';
+import { foldChange, type AttemptState, type ChangeState } from './fold';
 import type { Pipeline } from './pipeline';
-import { checkAttemptsContext } from './signal';
+import { checkAttemptsContext, inIdOrder } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
@@ -46,12 +46,17 @@ const time = (iso: string | undefined): number | undefined => {
   return Number.isFinite(ms) ? ms : undefined;
 };
 
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`: fixed width, so two of them compare as strings as their times do. */
+function isCanonicalIso(iso: string): boolean {
+  return iso.length === 24 && iso.charCodeAt(23) === 90 /* Z */ && iso.charCodeAt(10) === 84 /* T */ && iso.charCodeAt(4) === 45 /* - */;
+}
+
 /** Event types that decide something a forger would want: shown when git says someone else committed them. */
 const DECISIONS = new Set(['review.decided', 'stage.completedByHand', 'autonomy.granted', 'autonomy.revoked', 'lesson.promoted', 'stage.sentBack', 'change.completed']);
 
 export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
   const state: ChangeState = foldChange(changeId, pipeline, events);
-  const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ordered = inIdOrder(events);
 
   // One pass over the events for what the fold does not keep.
   const startBy = new Map<string, string | undefined>();
@@ -67,13 +72,13 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   let completedAt: number | undefined;
   let lastEventAt: number | undefined;
   const ownerAt = new Map(state.stages.map((s) => [s.id, s.owner] as const));
-  const attemptStage = new Map<string, string>();
-  for (const stage of state.stages) for (const a of stage.attempts) attemptStage.set(a.id, stage.id);
   const attemptOwner = (attemptId: string | undefined): string | undefined => {
     if (!attemptId) return undefined;
-    const stage = state.stages.find((s) => s.id === attemptStage.get(attemptId));
-    const a = stage?.attempts.find((x) => x.id === attemptId);
-    return a ? ownerLabel({ backend: a.backend, ...(a.model ? { model: a.model } : {}), ...(a.backend === 'human' ? { person: stage?.owner.person } : {}) }, startBy.get(a.id)) : undefined;
+    for (const stage of state.stages) {
+      const a = stage.attempts.find((x) => x.id === attemptId);
+      if (a) return attemptOwnerLabel(a, stage, startBy.get(a.id));
+    }
+    return undefined;
   };
   const closeRequest = (stageId: string, at: number | undefined) => {
     const from = openRequest.get(stageId);
@@ -82,88 +87,129 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     openRequest.delete(stageId);
   };
 
+  // The latest canonical timestamp (`toISOString()`, what the store writes) is found by
+  // comparing strings, which order as times do; only other forms are parsed one by one.
+  let latestCanonical = '';
   for (const event of ordered) {
-    const at = time(event.at);
-    if (at !== undefined && (lastEventAt === undefined || at > lastEventAt)) lastEventAt = at;
+    if (isCanonicalIso(event.at)) {
+      if (event.at > latestCanonical) latestCanonical = event.at;
+    } else {
+      const parsed = time(event.at);
+      if (parsed !== undefined && (lastEventAt === undefined || parsed > lastEventAt)) lastEventAt = parsed;
+    }
     const committer = options.committers?.get(event.id);
     if (committer && DECISIONS.has(event.type) && !sameActor(event.by, committer)) {
       actorMismatches.push({ eventId: event.id, type: event.type, ...(event.by?.name ? { actor: event.by.name } : {}), committer: committer.email ? `${committer.name} <${committer.email}>` : committer.name });
     }
-    if (isEvent(event, 'attempt.started')) {
-      startBy.set(event.data.attemptId, event.by?.name);
-      startAt.set(event.data.attemptId, at);
-    } else if (isEvent(event, 'verification.recorded')) {
-      if (!event.data.required || !event.data.attemptId || event.data.outcome === 'skipped') continue;
-      const passed = event.data.outcome === 'passed';
-      // The latest result of each criterion decides; any failed criterion fails the attempt.
-      const key = event.data.attemptId;
-      if (!passed) {
-        verifiedBy.set(key, false);
-        verifyFailure.set(key, event.data.failureFeedback ?? event.data.message ?? `${event.data.criterionId} ${event.data.outcome}`);
-      } else if (!verifiedBy.has(key)) verifiedBy.set(key, true);
-    } else if (isEvent(event, 'stage.approvalRequested')) {
-      if (at !== undefined && !openRequest.has(event.data.stageId)) openRequest.set(event.data.stageId, at);
-    } else if (isEvent(event, 'review.decided')) {
-      closeRequest(event.data.stageId, at);
-      if (event.data.decision === 'sentBack') {
-        reopened.set(event.data.stageId, (reopened.get(event.data.stageId) ?? 0) + 1);
-        const stage = state.stages.find((s) => s.id === event.data.stageId);
-        failures.push({ kind: 'sentBack', stageId: event.data.stageId, owner: stage ? ownerLabel(stage.owner) : 'unknown', ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
+    // One switch on the type, one isEvent per event (this runs over the team's whole history).
+    switch (event.type) {
+      case 'attempt.started':
+        if (!isEvent(event, 'attempt.started')) break;
+        startBy.set(event.data.attemptId, event.by?.name);
+        startAt.set(event.data.attemptId, time(event.at));
+        break;
+      case 'verification.recorded': {
+        if (!isEvent(event, 'verification.recorded')) break;
+        if (!event.data.required || !event.data.attemptId || event.data.outcome === 'skipped') break;
+        // The latest result of each criterion decides; any failed criterion fails the attempt.
+        const key = event.data.attemptId;
+        if (event.data.outcome !== 'passed') {
+          verifiedBy.set(key, false);
+          verifyFailure.set(key, event.data.failureFeedback ?? event.data.message ?? `${event.data.criterionId} ${event.data.outcome}`);
+        } else if (!verifiedBy.has(key)) verifiedBy.set(key, true);
+        break;
       }
-    } else if (isEvent(event, 'stage.sentBack')) {
-      closeRequest(event.data.fromStage, at);
-      reopened.set(event.data.toStage, (reopened.get(event.data.toStage) ?? 0) + 1);
-      const target = state.stages.find((s) => s.id === event.data.toStage);
-      const owner = attemptOwner(event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
-      failures.push({ kind: 'sentBack', stageId: event.data.toStage, owner, ...(event.data.reopens ? { attemptId: event.data.reopens } : {}), ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
-    } else if (isEvent(event, 'handoff.recorded')) {
-      if (event.data.toStage === event.data.fromStage) continue;
-      closeRequest(event.data.fromStage, at);
-      if (at !== undefined) handoffAt.set(event.data.fromStage, at);
-    } else if (isEvent(event, 'change.completed')) {
-      completedAt = at;
-    } else if (isEvent(event, 'stage.ownerChanged')) {
-      ownerAt.set(event.data.stageId, event.data.owner);
+      case 'stage.approvalRequested': {
+        if (!isEvent(event, 'stage.approvalRequested')) break;
+        const at = time(event.at);
+        if (at !== undefined && !openRequest.has(event.data.stageId)) openRequest.set(event.data.stageId, at);
+        break;
+      }
+      case 'review.decided': {
+        if (!isEvent(event, 'review.decided')) break;
+        const at = time(event.at);
+        closeRequest(event.data.stageId, at);
+        if (event.data.decision === 'sentBack') {
+          reopened.set(event.data.stageId, (reopened.get(event.data.stageId) ?? 0) + 1);
+          const stage = state.stages.find((s) => s.id === event.data.stageId);
+          failures.push({ kind: 'sentBack', stageId: event.data.stageId, owner: stage ? ownerLabel(stage.owner) : 'unknown', ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
+        }
+        break;
+      }
+      case 'stage.sentBack': {
+        if (!isEvent(event, 'stage.sentBack')) break;
+        const at = time(event.at);
+        closeRequest(event.data.fromStage, at);
+        reopened.set(event.data.toStage, (reopened.get(event.data.toStage) ?? 0) + 1);
+        const target = state.stages.find((s) => s.id === event.data.toStage);
+        const owner = attemptOwner(event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
+        failures.push({ kind: 'sentBack', stageId: event.data.toStage, owner, ...(event.data.reopens ? { attemptId: event.data.reopens } : {}), ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
+        break;
+      }
+      case 'handoff.recorded': {
+        if (!isEvent(event, 'handoff.recorded') || event.data.toStage === event.data.fromStage) break;
+        const at = time(event.at);
+        closeRequest(event.data.fromStage, at);
+        if (at !== undefined) handoffAt.set(event.data.fromStage, at);
+        break;
+      }
+      case 'change.completed':
+        if (isEvent(event, 'change.completed')) completedAt = time(event.at);
+        break;
+      case 'stage.ownerChanged':
+        if (isEvent(event, 'stage.ownerChanged')) ownerAt.set(event.data.stageId, event.data.owner);
+        break;
     }
   }
+  const latest = time(latestCanonical);
+  if (latest !== undefined && (lastEventAt === undefined || latest > lastEventAt)) lastEventAt = latest;
 
   const attempts: AttemptFact[] = [];
   const stages: StageFact[] = state.stages.map((stage) => {
-    const live = stage.attempts.filter((a) => !a.superseded);
     let workMs = 0;
     let personWaitMs = approvalWaits.get(stage.id) ?? 0;
     let costUsd = 0;
     let tokens = 0;
     let rollbacks = 0;
+    let firstStart: number | undefined;
+    let first: AttemptState | undefined;
+    let liveCount = 0;
+    let liveRollbacks = 0;
+    let liveFailed = false;
     for (const a of stage.attempts) {
-      const owner = ownerLabel({ backend: a.backend, ...(a.model ? { model: a.model } : {}), ...(a.backend === 'human' ? { person: stage.owner.person } : {}) }, startBy.get(a.id));
-      const startedAt = time(a.startedAt);
+      const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
+      // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
+      const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
       const finishedAt = time(a.finishedAt);
+      if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
       // Durations come from one machine's clock; differences of two machines' clocks may be negative.
       const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
       const verified = verifiedBy.get(a.id);
-      attempts.push({
-        id: a.id,
-        stageId: stage.id,
-        owner,
-        backend: a.backend,
-        ...(a.model ? { model: a.model } : {}),
-        ...(startedAt !== undefined ? { startedAt } : {}),
-        ...(finishedAt !== undefined ? { finishedAt } : {}),
-        ...(durationMs !== undefined ? { durationMs } : {}),
-        ...(a.outcome ? { outcome: a.outcome } : {}),
-        ...(verified !== undefined ? { verified } : {}),
-        ...(a.costUsd !== undefined ? { costUsd: a.costUsd } : {}),
-        ...(a.tokens !== undefined ? { tokens: a.tokens } : {}),
-        rolledBack: a.rolledBack,
-        superseded: a.superseded,
-      });
+      // Optional fields assigned, not spread: this runs for every attempt of the team's history.
+      const fact: AttemptFact = { id: a.id, stageId: stage.id, owner, backend: a.backend, rolledBack: a.rolledBack, superseded: a.superseded };
+      if (a.model) fact.model = a.model;
+      if (startedAt !== undefined) fact.startedAt = startedAt;
+      if (finishedAt !== undefined) fact.finishedAt = finishedAt;
+      if (durationMs !== undefined) fact.durationMs = durationMs;
+      if (a.outcome) fact.outcome = a.outcome;
+      if (verified !== undefined) fact.verified = verified;
+      if (a.costUsd !== undefined) fact.costUsd = a.costUsd;
+      if (a.tokens !== undefined) fact.tokens = a.tokens;
+      attempts.push(fact);
       if (a.backend === 'human') personWaitMs += durationMs ?? 0;
       else workMs += durationMs ?? 0;
       costUsd += a.costUsd ?? 0;
       tokens += a.tokens ?? 0;
-      const base = { stageId: stage.id, owner, attemptId: a.id, ...(finishedAt !== undefined ? { at: finishedAt } : startedAt !== undefined ? { at: startedAt } : {}) };
       const kind = failureKindOf(a.outcome, verified);
+      if (!a.superseded) {
+        first ??= a;
+        liveCount++;
+        if (a.rolledBack) liveRollbacks++;
+        if (kind) liveFailed = true;
+      }
+      if (!kind && !a.rolledBack) continue;
+      const at = finishedAt ?? startedAt;
+      const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
       if (kind) {
         const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
         failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
@@ -173,40 +219,36 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
       }
     }
-    const first = live[0];
-    const owner = first
-      ? ownerLabel({ backend: first.backend, ...(first.model ? { model: first.model } : {}), ...(first.backend === 'human' ? { person: stage.owner.person } : {}) }, startBy.get(first.id))
-      : ownerLabel(ownerAt.get(stage.id) ?? stage.owner);
+    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt.get(stage.id) ?? stage.owner);
     const through = stage.status === 'passed' || stage.status === 'stale';
     const reopenCount = reopened.get(stage.id) ?? 0;
-    const liveRollbacks = live.filter((a) => a.rolledBack).length;
-    const failedAny = live.some((a) => failureKindOf(a.outcome, verifiedBy.get(a.id)) !== undefined) || reopenCount > 0 || liveRollbacks > 0;
-    const firstPass = through ? live.length === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
-    const startedAt = stage.attempts.map((a) => time(a.startedAt)).filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
+    const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
+    const firstPass = through ? liveCount === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
     const endedAt = through ? handoffAt.get(stage.id) : undefined;
-    return {
+    const fact: StageFact = {
       stageId: stage.id,
       status: stage.status,
       owner,
       backend: first?.backend ?? (ownerAt.get(stage.id) ?? stage.owner).backend,
-      ...(startedAt !== undefined ? { startedAt } : {}),
-      ...(endedAt !== undefined ? { endedAt } : {}),
-      attempts: live.length,
-      retries: Math.max(0, live.length - 1 - reopenCount),
+      attempts: liveCount,
+      retries: Math.max(0, liveCount - 1 - reopenCount),
       sendBacks: reopenCount,
       rollbacks,
-      ...(firstPass !== undefined ? { firstPass } : {}),
       workMs,
       personWaitMs,
       costUsd,
       tokens,
     };
+    if (firstStart !== undefined) fact.startedAt = firstStart;
+    if (endedAt !== undefined) fact.endedAt = endedAt;
+    if (firstPass !== undefined) fact.firstPass = firstPass;
+    return fact;
   });
 
   // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
   // from the fold already made rather than a second one.
   const stageOrder = pipeline.stages.map((s) => s.id);
-  const recreated = checkAttemptsContext(events, stageOrder).filter((c) => c.recreated);
+  const recreated = checkAttemptsContext(ordered, stageOrder).filter((c) => c.recreated);
   const unverifiedStages = state.stages.filter((s) => (s.status === 'passed' || s.status === 'stale') && (s as { unverified?: boolean }).unverified === true).map((s) => s.id);
   const throughAll = state.stages.every((s) => s.status === 'passed' || s.status === 'stale');
   const signal = {
@@ -266,6 +308,11 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   };
 }
 
+/** An attempt's owner: its backend and model, or for a person's attempt who (the stage's person, else who started it). */
+function attemptOwnerLabel(a: { backend: string; model?: string }, stage: { owner: { person?: string } }, startedBy: string | undefined): string {
+  return ownerLabel({ backend: a.backend, model: a.model, person: stage.owner.person }, startedBy);
+}
+
 function sameActor(by: { name: string; email?: string } | undefined, committer: Actorish): boolean {
   if (!by) return false;
   if (by.email && committer.email) return by.email.toLowerCase() === committer.email.toLowerCase();
@@ -318,8 +365,11 @@ export function mergeEvents<E extends { id: string }>(sources: readonly (readonl
 
 /** The q-quantile (0..1) by linear interpolation between closest ranks (R-7, as spreadsheets). */
 export function quantile(values: readonly number[], q: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+  return quantileOfSorted(Float64Array.from(values).sort(), q);
+}
+
+function quantileOfSorted(sorted: ArrayLike<number>, q: number): number | undefined {
+  if (sorted.length === 0) return undefined;
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
@@ -327,8 +377,10 @@ export function quantile(values: readonly number[], q: number): number | undefin
 }
 
 export function spread(values: readonly number[]): Spread {
-  const median = quantile(values, 0.5);
-  const p90 = quantile(values, 0.9);
+  // Sorted once for both (a typed array sorts numbers without a comparator).
+  const sorted = Float64Array.from(values).sort();
+  const median = quantileOfSorted(sorted, 0.5);
+  const p90 = quantileOfSorted(sorted, 0.9);
   return { n: values.length, ...(median !== undefined ? { median } : {}), ...(p90 !== undefined ? { p90 } : {}) };
 }
 
@@ -336,18 +388,27 @@ export function spread(values: readonly number[]): Spread {
 // Calendar in the user's time zone
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Answers per zone and quarter hour (every zone's offset is a multiple of 15 minutes), keyed by number: no string built per call. */
+const dayKeys = new Map<string, Map<number, string>>();
+const weekKeys = new Map<string, Map<number, string>>();
+const QUARTER_HOUR = 900_000;
+
+function memoByQuarterHour(memo: Map<string, Map<number, string>>, ms: number, tz: string, compute: () => string): string {
+  let zone = memo.get(tz);
+  if (!zone) memo.set(tz, (zone = new Map()));
+  const quarter = Math.floor(ms / QUARTER_HOUR);
+  let known = zone.get(quarter);
+  if (known === undefined) {
+    if (zone.size > 200_000) zone.clear();
+    zone.set(quarter, (known = compute()));
+  }
+  return known;
+}
+
 /** `YYYY-MM-DD` of `ms` in `timeZone` (an IANA name; undefined = UTC). */
-const dayKeys = new Map<string, string>();
 export function dayKey(ms: number, timeZone?: string): string {
   const tz = timeZone ?? 'UTC';
-  // Every zone's offset is a multiple of 15 minutes: one answer per zone and quarter hour.
-  const key = `${tz}\u0000${Math.floor(ms / 900_000)}`;
-  const known = dayKeys.get(key);
-  if (known !== undefined) return known;
-  if (dayKeys.size > 200_000) dayKeys.clear();
-  const day = formatDay(ms, tz);
-  dayKeys.set(key, day);
-  return day;
+  return memoByQuarterHour(dayKeys, ms, tz, () => formatDay(ms, tz));
 }
 
 function formatDay(ms: number, tz: string): string {
@@ -363,10 +424,13 @@ function formatDay(ms: number, tz: string): string {
 
 /** The Monday (`YYYY-MM-DD`) of the week holding `ms` in `timeZone`. */
 export function weekKey(ms: number, timeZone?: string): string {
-  const [y, m, d] = dayKey(ms, timeZone).split('-').map(Number) as [number, number, number];
-  const utc = Date.UTC(y, m - 1, d);
-  const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
-  return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+  const tz = timeZone ?? 'UTC';
+  return memoByQuarterHour(weekKeys, ms, tz, () => {
+    const [y, m, d] = dayKey(ms, tz).split('-').map(Number) as [number, number, number];
+    const utc = Date.UTC(y, m - 1, d);
+    const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
+    return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+  });
 }
 
 /** Consecutive week keys from `from` to `to` (both week keys). */
@@ -596,27 +660,47 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
   const fpBefore = before.length ? firstPassIn(new Set(before)) : undefined;
   const leadMedian = quantile(leads, 0.5);
 
-  const rows: ChangeRow[] = facts.map((c) => ({
-    id: c.id,
-    title: c.title,
-    ...(c.ticket ? { ticket: c.ticket } : {}),
-    ...(c.branch ? { branch: c.branch } : {}),
-    branches: c.branches,
-    ...(c.author ? { author: c.author } : {}),
-    ...(c.activeStageId ? { stage: c.activeStageId } : {}),
-    state: c.completed ? 'done' : stuckIds.has(c.id) ? 'stuck' : 'open',
-    ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
-    ...(c.createdAt !== undefined ? { createdAt: c.createdAt } : {}),
-    ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
-    ...(c.completed && c.doneAt !== undefined && c.createdAt !== undefined ? { leadTimeMs: Math.max(0, c.doneAt - c.createdAt) } : {}),
-    attempts: c.stages.reduce((s, x) => s + x.attempts, 0),
-    costUsd: c.costUsd,
-    signal: c.signal.verdict === true ? 'kept' : c.signal.verdict === false ? 'recreated' : c.signal.verdict === 'incomplete' ? 'incomplete' : 'unverified',
-    mismatches: c.actorMismatches.length,
-    ...(c.local ? { local: true } : {}),
-  }));
+  const rows: ChangeRow[] = facts.map((c) => {
+    // Optional fields assigned, not spread: one row per change of the team's history.
+    let attempts = 0;
+    for (const x of c.stages) attempts += x.attempts;
+    const row: ChangeRow = {
+      id: c.id,
+      title: c.title,
+      branches: c.branches,
+      state: c.completed ? 'done' : stuckIds.has(c.id) ? 'stuck' : 'open',
+      attempts,
+      costUsd: c.costUsd,
+      signal: c.signal.verdict === true ? 'kept' : c.signal.verdict === false ? 'recreated' : c.signal.verdict === 'incomplete' ? 'incomplete' : 'unverified',
+      mismatches: c.actorMismatches.length,
+    };
+    if (c.ticket) row.ticket = c.ticket;
+    if (c.branch) row.branch = c.branch;
+    if (c.author) row.author = c.author;
+    if (c.activeStageId) row.stage = c.activeStageId;
+    if (c.waitingFor) row.waitingFor = c.waitingFor;
+    if (c.createdAt !== undefined) row.createdAt = c.createdAt;
+    if (c.lastEventAt !== undefined) row.lastEventAt = c.lastEventAt;
+    if (c.completed && c.doneAt !== undefined && c.createdAt !== undefined) row.leadTimeMs = Math.max(0, c.doneAt - c.createdAt);
+    if (c.local) row.local = true;
+    return row;
+  });
 
-  const uniq = (xs: Iterable<string | undefined>) => [...new Set([...xs].filter((x): x is string => !!x))].sort();
+  const owners = new Set<string>();
+  const backends = new Set<string>();
+  const branches = new Set<string>();
+  const authors = new Set<string>();
+  for (const c of all) {
+    for (const s of c.stages) {
+      if (s.attempts === 0) continue;
+      owners.add(s.owner);
+      backends.add(s.backend);
+    }
+    if (c.branch) branches.add(c.branch);
+    for (const b of c.branches) branches.add(b);
+    if (c.author) authors.add(c.author);
+  }
+  const sorted = (xs: Set<string>) => [...xs].filter(Boolean).sort();
   return {
     generatedAt: now,
     timeZone: tz,
@@ -656,10 +740,10 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     rows,
     choices: {
       stages: [...stageOrder],
-      owners: uniq(all.flatMap((c) => c.stages.filter((s) => s.attempts > 0).map((s) => s.owner))),
-      backends: uniq(all.flatMap((c) => c.stages.filter((s) => s.attempts > 0).map((s) => s.backend))),
-      branches: uniq(all.flatMap((c) => [c.branch, ...c.branches])),
-      authors: uniq(all.map((c) => c.author)),
+      owners: sorted(owners),
+      backends: sorted(backends),
+      branches: sorted(branches),
+      authors: sorted(authors),
     },
     actorMismatches: facts.flatMap((c) => c.actorMismatches.map((m) => ({ ...m, changeId: c.id }))),
   };
@@ -671,19 +755,31 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
  * time; a send-back moves a change back only from the moment it is recorded again).
  */
 export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonly string[], weeks: readonly string[]): FlowMetrics['cumulative'] {
-  return weeks.map((week) => {
-    const end = Date.parse(`${week}T00:00:00Z`) + 7 * DAY;
-    const counts: Record<string, number> = Object.fromEntries([...stageOrder, 'done'].map((s) => [s, 0]));
-    for (const c of facts) {
-      if (c.createdAt === undefined || c.createdAt >= end) continue;
+  const ends = weeks.map((week) => Date.parse(`${week}T00:00:00Z`) + 7 * DAY);
+  const counts: Record<string, number>[] = weeks.map(() => Object.fromEntries([...stageOrder, 'done'].map((s) => [s, 0])));
+  for (const c of facts) {
+    if (c.createdAt === undefined) continue;
+    // The change is in the first stage whose standing handoff is not before the week's
+    // end: with each stage's latest handoff taken as the running maximum, that stage only
+    // moves forward as weeks pass, so one pointer walks the stages once per change.
+    let stage = 0;
+    let reached = c.stages[0]?.endedAt ?? Infinity;
+    for (let w = 0; w < weeks.length; w++) {
+      const end = ends[w]!;
+      if (c.createdAt >= end) continue;
+      const count = counts[w]!;
       if (c.completed && c.doneAt !== undefined && c.doneAt < end) {
-        counts.done!++;
+        count.done!++;
         continue;
       }
-      const stage = c.stages.find((s) => s.endedAt === undefined || s.endedAt >= end);
-      const id = stage?.stageId ?? 'done';
-      counts[id] = (counts[id] ?? 0) + 1;
+      while (stage < c.stages.length && reached < end) {
+        stage++;
+        const next = c.stages[stage]?.endedAt;
+        reached = next === undefined ? Infinity : Math.max(reached, next);
+      }
+      const id = c.stages[stage]?.stageId ?? 'done';
+      count[id] = (count[id] ?? 0) + 1;
     }
-    return { week, counts };
-  });
+  }
+  return weeks.map((week, w) => ({ week, counts: counts[w]! }));
 }

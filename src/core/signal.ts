@@ -4,11 +4,11 @@
 // started with no handoff to consume, except the first stage, which consumes the
 // pack as gathered). Agents legitimately re-read files before editing them, so those
 // reads are an advisory figure per attempt and never count in the signal.
-import type { FactoryEvent } from './events';
+import type { EventOf, FactoryEvent } from './events';
 import { isEvent } from './events';
 import { compareEvents, foldChange } from './fold';
 import type { Pipeline } from './pipeline';
-import { foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
+import { EMPTY_PACK_VERSION, foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
 
 export interface AttemptContextCheck {
   attemptId: string;
@@ -53,86 +53,120 @@ function handoffInto(event: FactoryEvent, stageOrder: readonly string[]): { targ
   return undefined;
 }
 
+/** The events in id (ULID) order: as given when they already are (records are read in order), else a sorted copy. */
+export function inIdOrder(events: readonly FactoryEvent[]): readonly FactoryEvent[] {
+  for (let i = 1; i < events.length; i++) if (events[i - 1]!.id > events[i]!.id) return [...events].sort(compareEvents);
+  return events;
+}
+
 /**
  * Judges every attempt of the stages in `stageOrder` (the pipeline's order) against
  * the handoff into its stage. The latest handoff recorded before the attempt started
  * counts (a send-back recorded as a handoff to an earlier stage counts for that
  * stage); a handoff recorded later that carried exactly what the attempt consumed is
- * accepted too, since clocks drift between machines.
+ * accepted too, since clocks drift between machines. `pack` (or a function giving it,
+ * called only when an attempt needs the pack's history) is the change's context pack.
  */
-export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder: readonly string[], pack: ContextPackState = foldContextPack(events)): AttemptContextCheck[] {
-  const ordered = [...events].sort(compareEvents);
-  const versions = knownVersions(pack);
-  const allHandoffs = new Map<string, HandoffInto[]>();
-  for (const event of ordered) {
-    const into = handoffInto(event, stageOrder);
-    if (!into) continue;
-    const list = allHandoffs.get(into.target) ?? [];
-    list.push(into.handoff);
-    allHandoffs.set(into.target, list);
-  }
+export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder: readonly string[], pack: ContextPackState | (() => ContextPackState) = () => foldContextPack(events)): AttemptContextCheck[] {
+  const ordered = inIdOrder(events);
+  // Folded only when an attempt needs the pack's history (no closures per call: this runs for every change of the team's history).
+  let packState = typeof pack === 'function' ? undefined : pack;
+  let versions: Set<string> | undefined;
 
+  // One pass: every handoff into each stage, every fetch, and each attempt with the latest handoff into its stage before it.
+  const allHandoffs = new Map<string, HandoffInto[]>();
+  const latestInto = new Map<string, HandoffInto>();
   // An attempt that fetched the pack (or the handoff) through the MCP server consumed that version too.
   const fetched = new Map<string, Set<string>>();
-  for (const event of ordered) {
-    if (!isEvent(event, 'context.fetched') || !event.data.attemptId) continue;
-    const set = fetched.get(event.data.attemptId) ?? new Set<string>();
-    set.add(event.data.contextVersion);
-    fetched.set(event.data.attemptId, set);
-  }
-  const didFetch = (attemptId: string, version: string | undefined) => Boolean(version && fetched.get(attemptId)?.has(version));
-
-  const latestInto = new Map<string, HandoffInto>();
+  const started: { event: EventOf<'attempt.started'>; before: HandoffInto | undefined }[] = [];
   const seenAttempts = new Set<string>();
-  const checks: AttemptContextCheck[] = [];
   for (const event of ordered) {
-    const into = handoffInto(event, stageOrder);
-    if (into) {
-      latestInto.set(into.target, into.handoff);
-      continue;
+    switch (event.type) {
+      case 'handoff.recorded':
+      case 'stage.sentBack': {
+        const into = handoffInto(event, stageOrder);
+        if (!into) break;
+        const list = allHandoffs.get(into.target);
+        if (list) list.push(into.handoff);
+        else allHandoffs.set(into.target, [into.handoff]);
+        latestInto.set(into.target, into.handoff);
+        break;
+      }
+      case 'context.fetched': {
+        if (!isEvent(event, 'context.fetched') || !event.data.attemptId) break;
+        const set = fetched.get(event.data.attemptId) ?? new Set<string>();
+        set.add(event.data.contextVersion);
+        fetched.set(event.data.attemptId, set);
+        break;
+      }
+      case 'attempt.started':
+        if (!isEvent(event, 'attempt.started') || !stageOrder.includes(event.data.stageId) || seenAttempts.has(event.data.attemptId)) break;
+        seenAttempts.add(event.data.attemptId);
+        started.push({ event, before: latestInto.get(event.data.stageId) });
+        break;
     }
-    if (!isEvent(event, 'attempt.started')) continue;
-    const { stageId, attemptId, contextVersion: consumed } = event.data;
-    if (!stageOrder.includes(stageId) || seenAttempts.has(attemptId)) continue;
-    seenAttempts.add(attemptId);
-    const base = { attemptId, stageId, startEventId: event.id, ...(consumed ? { consumedVersion: consumed } : {}) };
-    const verdict = (recreated: boolean, reason: string, handoff?: HandoffInto): AttemptContextCheck => ({
-      ...base,
-      ...(handoff?.version ? { expectedVersion: handoff.version } : {}),
-      ...(handoff ? { handoffEventId: handoff.eventId } : {}),
-      recreated,
-      reason,
-    });
+  }
 
-    const before = latestInto.get(stageId);
-    const later = consumed ? allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id) : undefined;
+  const checks: AttemptContextCheck[] = [];
+  for (const { event, before } of started) {
+    const { stageId, attemptId, contextVersion: consumed } = event.data;
+    let later: HandoffInto | undefined;
     if (before?.version && consumed === before.version) {
-      checks.push(verdict(false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
-    } else if (before?.version && didFetch(attemptId, before.version)) {
-      checks.push(verdict(false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
-    } else if (later) {
-      checks.push(verdict(false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
+      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
+    } else if (before?.version && fetched.get(attemptId)?.has(before.version)) {
+      checks.push(attemptCheck(event, false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
+    } else if (before?.version && consumed && conventionsRefreshedSince((packState ??= (pack as () => ContextPackState)()), before.version, consumed)) {
+      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward, with the project's conventions refreshed since`, before));
+    } else if (consumed && (later = allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id))) {
+      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
     } else if (before) {
       const reason = !before.version
         ? `the handoff from ${before.fromStage} carried no context version`
         : consumed
           ? `consumed version ${short(consumed)}, but the handoff from ${before.fromStage} carried ${short(before.version)}`
           : `started without a context version; the handoff from ${before.fromStage} carried ${short(before.version)}`;
-      checks.push(verdict(true, reason, before));
+      checks.push(attemptCheck(event, true, reason, before));
     } else if (stageId === stageOrder[0]) {
-      if (!consumed) checks.push(verdict(true, 'started without the context pack'));
-      else if (!versions.has(consumed)) checks.push(verdict(true, `consumed version ${short(consumed)}, which this change's pack never had`));
-      else checks.push(verdict(false, 'the first stage consumed the pack as gathered'));
+      if (!consumed) checks.push(attemptCheck(event, true, 'started without the context pack'));
+      else if (consumed !== EMPTY_PACK_VERSION && !(versions ??= knownVersions((packState ??= (pack as () => ContextPackState)()))).has(consumed)) checks.push(attemptCheck(event, true, `consumed version ${short(consumed)}, which this change's pack never had`));
+      else checks.push(attemptCheck(event, false, 'the first stage consumed the pack as gathered'));
     } else {
       const previous = stageOrder[stageOrder.indexOf(stageId) - 1]!;
-      checks.push(verdict(true, `started with no handoff to consume: ${previous} had not handed off`));
+      checks.push(attemptCheck(event, true, `started with no handoff to consume: ${previous} had not handed off`));
     }
   }
   return checks;
 }
 
+function attemptCheck(started: EventOf<'attempt.started'>, recreated: boolean, reason: string, handoff?: HandoffInto): AttemptContextCheck {
+  const check: AttemptContextCheck = { attemptId: started.data.attemptId, stageId: started.data.stageId, startEventId: started.id, recreated, reason };
+  if (started.data.contextVersion) check.consumedVersion = started.data.contextVersion;
+  if (handoff?.version) check.expectedVersion = handoff.version;
+  if (handoff) check.handoffEventId = handoff.eventId;
+  return check;
+}
+
 function short(version: string): string {
   return version.slice(0, 12);
+}
+
+/**
+ * Whether the pack went from `from` to `to` only by adding or refreshing convention
+ * items (e.g. a lesson the lead promoted while the change waited between stages): the
+ * project's conventions are not the change's context, so taking them again is no
+ * re-creation.
+ */
+function conventionsRefreshedSince(pack: ContextPackState, from: string, to: string): boolean {
+  let end = pack.history.length - 1;
+  while (end >= 0 && pack.history[end]!.version !== to) end--;
+  if (end < 0) return false;
+  let start = -1;
+  for (let i = end - 1; i >= 0 && start < 0; i--) if (pack.history[i]!.version === from) start = i;
+  if (start < 0 && from !== EMPTY_PACK_VERSION) return false;
+  return pack.history.slice(start + 1, end + 1).every((entry) => {
+    if (entry.removed.length + entry.pinned.length + entry.unpinned.length > 0 || entry.reordered) return false;
+    return [...entry.added, ...entry.refreshed].every((id) => entry.items.find((item) => item.id === id)?.kind === 'convention');
+  });
 }
 
 /**

@@ -40,8 +40,7 @@ import { effectiveAutonomy, mayAutoAdvance, type StageAutonomy } from '../core/a
 import { isEvent } from '../core/events';
 import type { ChangeFact } from '../core/metrics';
 import { DecisionLog } from '../store/decisionLog';
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
+import { carryIntoOpenPacks, changesTree, PROMOTED_LESSONS_FILE, writeLessonLine } from './lessonPromotion';
 
 /** Settings by their full key (`factory.backends.codex.model`): the editor's configuration, the CLI's flags, environment and user config. */
 export interface SettingsPort {
@@ -633,24 +632,23 @@ export class Factory {
   /**
    * Promotes a lesson into the project's conventions: a line in `target` (default
    * `.factory/conventions.md`, which does not stale verified results; another tracked
-   * file changes the tree) and a `lesson.promoted` decision.
+   * file changes the tree), a `lesson.promoted` decision, and every open change's pack
+   * takes the file again so its next stage gets the lesson (engine/lessonPromotion.ts).
    */
-  async promoteLesson(input: { lessonId: string; text: string; stageId?: string; kind?: string; target?: string; examples?: { changeId: string; reason?: string }[] }): Promise<{ event: FactoryEvent; target: string; changesTree: boolean }> {
+  async promoteLesson(input: { lessonId: string; text: string; stageId?: string; kind?: string; target?: string; examples?: { changeId: string; reason?: string }[] }): Promise<{ event: FactoryEvent; target: string; changesTree: boolean; packsRefreshed: string[] }> {
     this.requireTrustToWrite('promote a lesson');
-    const target = input.target ?? '.factory/conventions.md';
-    const file = this.resolvePath(target);
-    const existing = await fsp.readFile(file, 'utf8').catch(() => undefined);
-    const line = `- ${input.text.replace(/\s+/g, ' ').trim()}\n`;
-    if (!existing?.includes(line)) {
-      await fsp.mkdir(path.dirname(file), { recursive: true });
-      await fsp.writeFile(file, `${existing ?? '# Project conventions\n\nLessons the team promoted from its own failures (Factory Cockpit).\n\n'}${existing && !existing.endsWith('\n') ? '\n' : ''}${line}`);
-    }
+    const target = input.target ?? PROMOTED_LESSONS_FILE;
+    await writeLessonLine(this.root, target, input.text);
+    const open = (await listChangeSummaries(this.deps)).changes.filter((c) => !c.completed).map((c) => c.id);
+    const carried = await carryIntoOpenPacks(this.context, open, target);
+    for (const f of carried.failed) this.log.warn(`The promoted lesson did not reach the pack of ${f.changeId}: ${f.message}`);
+    // Recorded last: once the decision shows, the open changes' packs already carry the lesson.
     const event = await new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() }).append({
       type: 'lesson.promoted',
       by: await this.actor(),
       data: { lessonId: input.lessonId, text: input.text, target, ...(input.stageId ? { stageId: input.stageId } : {}), ...(input.kind ? { kind: input.kind } : {}), examples: (input.examples ?? []).slice(0, 5) },
     });
-    return { event, target, changesTree: !target.startsWith('.factory/') };
+    return { event, target, changesTree: changesTree(target), packsRefreshed: carried.refreshed };
   }
 
   private async actor(): Promise<Actor> {

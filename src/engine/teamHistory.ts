@@ -173,7 +173,8 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
       cache.changes[id] = { sig: sigOf(id), facts };
     }
   }
-  for (const id of Object.keys(cache.changes)) if (!ids.includes(id)) delete cache.changes[id];
+  const known = new Set(ids);
+  for (const id of Object.keys(cache.changes)) if (!known.has(id)) delete cache.changes[id];
   if (stale.length > 0) await writeCache(cacheFile, cache).catch(() => undefined);
 
   // Decisions: few and small, read whole every time.

@@ -243,6 +243,8 @@ export interface DetectedConvention {
   problem?: string;
 }
 
+export const PROMOTED_LESSONS_FILE = '.factory/conventions.md';
+
 export const CONVENTION_LOCATIONS: readonly { path: string; tool: string; kind: 'file' | 'folder' }[] = [
   { path: 'AGENTS.md', tool: 'AGENTS.md (many agents)', kind: 'file' },
   { path: 'CLAUDE.md', tool: 'Claude Code', kind: 'file' },
@@ -250,6 +252,8 @@ export const CONVENTION_LOCATIONS: readonly { path: string; tool: string; kind: 
   { path: '.cursorrules', tool: 'Cursor (legacy rules file)', kind: 'file' },
   { path: '.cursor/rules', tool: 'Cursor', kind: 'folder' },
   { path: '.kiro/steering', tool: 'Kiro', kind: 'folder' },
+  // Where the lead's promoted lessons go by default (in .factory/: no verified result goes stale).
+  { path: PROMOTED_LESSONS_FILE, tool: 'Factory Cockpit (promoted lessons)', kind: 'file' },
 ];
 
 /** Which convention files and folders exist in the workspace, for the UI to offer. */

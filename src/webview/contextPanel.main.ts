@@ -2,9 +2,11 @@
 // keys and drops into protocol messages. Every string from the record (titles,
 // paths, notes, names) goes through Lit text bindings, never as HTML. Messages in
 // both directions are checked against the shared zod schemas.
+// Violations are counted on the element (cspWatch); zod must not probe `new Function` (zodJitless).
+import './cspWatch';
+import './zodJitless';
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { styleMap } from 'lit/directives/style-map.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-icon/index.js';
@@ -354,6 +356,12 @@ export class ContextPanel extends LitElement {
     }
   `;
 
+  // The gauge's width set through the CSSOM after each render: a style attribute (as Lit's
+  // styleMap writes on first render) would need 'unsafe-inline' under the webview's CSP.
+  protected override updated(): void {
+    for (const fill of this.renderRoot.querySelectorAll<HTMLElement>('.gauge-fill[data-width]')) fill.style.width = fill.dataset.width ?? '0%';
+  }
+
   override render(): TemplateResult {
     const state = this.saved.state;
     return html`<div
@@ -420,7 +428,7 @@ export class ContextPanel extends LitElement {
             aria-valuemax=${tokens}
             aria-valuenow=${Math.min(state.totalTokens, tokens)}
           >
-            <div class="gauge-fill ${level}" style=${styleMap({ width: `${Math.min(100, share * 100).toFixed(1)}%` })}></div>
+            <div class="gauge-fill ${level}" data-width=${`${Math.min(100, share * 100).toFixed(1)}%`}></div>
           </div>`
         : nothing}
       <div class="muted" data-test="budget-source" title="Tokens are estimated as characters ÷ 4. Set budget.tokens on a stage in .factory/pipeline.json to choose its budget.">

@@ -4,6 +4,7 @@
 // classes and VS Code's theme variables), a table view under every chart, and a
 // sortable, filterable, virtualized table of every change. Every string from the
 // record is a Lit text binding, never HTML. Messages are checked by the shared schemas.
+import { onCspViolation } from './cspWatch';
 import './zodJitless';
 import { LitElement, css, html, nothing, svg, type TemplateResult, type SVGTemplateResult } from 'lit';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -14,14 +15,7 @@ import { checkedSender, vscode } from './host';
 const send = checkedSender(parseDashboardWebviewMessage);
 
 // Every CSP violation is reported to the host (and counted on the element): the host test fails on any.
-let violations = 0;
-document.addEventListener('securitypolicyviolation', (e) => {
-  violations++;
-  const el = document.querySelector('factory-dashboard');
-  el?.setAttribute('data-csp-violations', String(violations));
-  el?.setAttribute('data-csp-last', `${e.violatedDirective} ${String(e.blockedURI)} ${e.sourceFile ?? ''}:${e.lineNumber ?? ''}`.slice(0, 500));
-  send({ type: 'cspViolation', directive: e.violatedDirective.slice(0, 200), blocked: String(e.blockedURI).slice(0, 500) });
-});
+onCspViolation((directive, blocked) => send({ type: 'cspViolation', directive, blocked }));
 
 const pct = (x: number | undefined) => (x === undefined ? '—' : `${Math.round(x * 100)}%`);
 const hours = (ms: number | undefined) => (ms === undefined ? '—' : ms < 3_600_000 ? `${Math.round(ms / 60_000)}m` : ms < 48 * 3_600_000 ? `${(ms / 3_600_000).toFixed(1)}h` : `${(ms / 86_400_000).toFixed(1)}d`);

@@ -4,7 +4,7 @@
 // headline numbers equal the engine's computation, its charts and table are drawn
 // without a single CSP violation, in light and dark themes; a row opens the change;
 // exports are valid CSV and JSON; accepting a recommendation records it and the Stages
-// view shows it; promoting a lesson writes it into the conventions.
+// view shows it; promoting a lesson writes it into the conventions and the open change's pack.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { teamMetrics } from '../../src/engine/metrics';
 import { effectiveAutonomy } from '../../src/core/autonomy';
 import { FileRecordStore } from '../../src/store/recordStore';
 import { DecisionLog } from '../../src/store/decisionLog';
+import { foldContextPack, sha256Hex } from '../../src/core/contextPack';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
 
@@ -163,6 +164,11 @@ describe('Flow dashboard', function () {
     assert.ok(lesson, 'a lesson is proposed');
     await browser.frameClick(`${EL} vscode-button[data-promote="${lesson.id}"]`);
     await eventually(async () => (await new DecisionLog(ws).read()).events.some((e) => e.type === 'lesson.promoted' && (e.data as { lessonId: string }).lessonId === lesson.id), 'the promotion to be recorded', 30_000);
-    assert.ok(readFileSync(join(ws, '.factory', 'conventions.md'), 'utf8').includes(lesson.text.replace(/\s+/g, ' ').trim()));
+    const conventions = readFileSync(join(ws, '.factory', 'conventions.md'), 'utf8');
+    assert.ok(conventions.includes(lesson.text.replace(/\s+/g, ' ').trim()));
+    // The open change's next stage gets it: its pack holds the conventions file as it is now.
+    const pack = foldContextPack((await new FileRecordStore(ws).readChange(config.sample.mainChangeId)).events);
+    const item = pack.items.find((i) => i.kind === 'convention' && i.source.path === '.factory/conventions.md');
+    assert.equal(item?.contentHash, sha256Hex(conventions), 'the pack carries the promoted lesson');
   });
 });

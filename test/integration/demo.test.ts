@@ -39,4 +39,14 @@ describe('Demo: Run Next Stage with the offline demo agent', function () {
     await browser.screenshot('demo-transcript');
     assert.ok(existsSync(join(config.workspace, 'src', 'reset.js')), 'the agent really edited files');
   });
+
+  it("opens a Flow Dashboard with the team's history from the teammates' branches", async () => {
+    const team = config.sample.teamChanges ?? 0;
+    assert.ok(team >= 40, `the demo's workspace has a team history (${team} changes)`);
+    await vscode.commands.executeCommand('factory.openFlowDashboard');
+    // Every change: the team's (read through git objects) and the sample's own two.
+    const drawn = async () => Number(/data-changes="(\d+)"/.exec(String((await browser.frameEval('factory-dashboard[data-changes]', 'outerHTML'))[0] ?? ''))?.[1] ?? 0);
+    await eventually(async () => (await drawn()) >= team + 2, `the dashboard to count the team's ${team} changes and the sample's 2`, 120_000);
+    await browser.screenshot('demo-dashboard');
+  });
 });

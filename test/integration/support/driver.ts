@@ -7,7 +7,8 @@ export interface RunConfig {
   files: string[];
   driverUrl: string;
   workspace: string;
-  sample: { dir: string; mainChangeId: string; otherChangeId: string };
+  /** `teamChanges`: the changes on teammates' branches (team/*) when the workspace has a team history (the demo's). */
+  sample: { dir: string; mainChangeId: string; otherChangeId: string; teamChanges?: number };
   artifacts: string;
   repo: string;
 }

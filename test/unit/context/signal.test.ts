@@ -86,6 +86,27 @@ describe('re-created context: the signal', () => {
     assert.deepEqual(signal.recreated.map((c) => c.attemptId).sort(), [implement, implementRetry, test].sort());
   });
 
+  it('taking the project\'s conventions again between stages (a promoted lesson) is no re-creation; any other edit still is', async () => {
+    await ws.write('.factory/conventions.md', '# Project conventions\n\n- Cover the error paths.\n');
+    await ws.packs.addFileItem('c1', { path: 'src/a.ts' });
+    await startAttempt('plan', await version());
+    await handoff('plan', await version());
+    // The lead promotes a lesson while the change waits: the pack takes the conventions file (added, then refreshed).
+    await ws.packs.addConventionItems('c1', { paths: ['.factory/conventions.md'] });
+    await ws.write('.factory/conventions.md', '# Project conventions\n\n- Cover the error paths.\n- Name the flaky test.\n');
+    await ws.packs.addConventionItems('c1', { paths: ['.factory/conventions.md'] });
+    const implement = await startAttempt('implement', await version());
+    await handoff('implement', await version());
+    await ws.packs.addConventionItems('c1', { paths: ['.factory/conventions.md'] }); // unchanged: no new version
+    await ws.packs.addNote('c1', { text: 'The tester gathered this again.' });
+    const test = await startAttempt('test', await version());
+    const byId = new Map(checkAttemptsContext((await ws.records.readChange('c1')).events, stageOrder).map((c) => [c.attemptId, c]));
+    assert.equal(byId.get(implement)?.recreated, false, byId.get(implement)?.reason);
+    assert.match(byId.get(implement)!.reason, /handoff from plan carried forward, with the project's conventions refreshed since/);
+    assert.notEqual(byId.get(implement)!.consumedVersion, byId.get(implement)!.expectedVersion);
+    assert.equal(byId.get(test)?.recreated, true, 'a note added after the handoff is not a convention');
+  });
+
   it('the first stage re-creates context when it starts without the pack or with a version the pack never had', async () => {
     await ws.packs.addFileItem('c1', { path: 'src/a.ts' });
     const none = await startAttempt('plan');

@@ -348,6 +348,35 @@ describe('engine: the factory entry point decides every rule', function () {
     assert.equal(signal.verdict, true, JSON.stringify(signal.recreated));
   });
 
+  it('a lesson promoted while a change waits between stages reaches the next stage\'s prompt through the pack, and the signal holds', async () => {
+    const s = setup(pipeline([stage('plan', { autonomy: 'approve' }), stage('implement', { prompt: 'Implement.\n{{context}}', verification: [{ id: 'readme', kind: 'fileExists', paths: ['README.md'] }] })]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Plan ready.' }, { text: 'Built.' }]);
+    const change = await s.factory.startChange({ title: 'Learn', branchMode: 'none' });
+    const done = await s.factory.startChange({ title: 'Finished earlier', branchMode: 'none' });
+    await s.deps.store.append(done.id, { type: 'change.completed', data: {} });
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'approval');
+    await s.factory.approve({ changeId: change.id, stageId: 'plan' });
+
+    const promoted = await s.factory.promoteLesson({ lessonId: 'implement:timeout', text: 'Split long builds: implement timed out 3 times.', stageId: 'implement' });
+    assert.equal(promoted.target, '.factory/conventions.md');
+    assert.equal(promoted.changesTree, false);
+    assert.deepEqual(promoted.packsRefreshed, [change.id], 'the open change takes the conventions, the completed one is left alone');
+    assert.match(readFileSync(join(s.dir, '.factory', 'conventions.md'), 'utf8'), /^# Project conventions\n[\s\S]*\n- Split long builds: implement timed out 3 times\.\n$/);
+    // The same lesson again changes neither the file nor any pack.
+    const again = await s.factory.promoteLesson({ lessonId: 'implement:timeout', text: 'Split long builds: implement timed out 3 times.' });
+    assert.deepEqual(again.packsRefreshed, []);
+    assert.equal(readFileSync(join(s.dir, '.factory', 'conventions.md'), 'utf8').split('Split long builds').length, 2);
+
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'completed');
+    assert.match(prompts(s)[1]!, /\.factory\/conventions\.md[\s\S]*- Split long builds: implement timed out 3 times\./, 'the implement prompt carries the promoted lesson');
+    const { changeSignal } = await import('../../../src/core/signal');
+    const signal = changeSignal(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
+    assert.equal(signal.verdict, true, JSON.stringify(signal.recreated));
+    assert.match(signal.stages[1]!.attempts[0]!.reason, /conventions refreshed since/);
+    assert.equal((await s.events(done.id)).some((e) => e.type.startsWith('context.')), false);
+  });
+
   it('sends back to an earlier stage: it reopens, later stages go pending with their attempts kept as superseded', async () => {
     const s = setup(
       pipeline([
