@@ -5,8 +5,11 @@
 // reply is applied only to the request it answers, of the kind asked for. Every
 // string from the record is a Lit text binding, never HTML. Keyboard: j / k and the
 // arrow keys move between steps; each step's heading takes the focus and is announced.
+// Violations are counted on the element (cspWatch); zod must not probe `new Function` (zodJitless).
+import './cspWatch';
+import './zodJitless';
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
-import { styleMap } from 'lit/directives/style-map.js';
+import { styleProps } from './styleProps';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
@@ -346,11 +349,11 @@ export class ReviewApp extends LitElement {
     const height = Math.max(200, window.innerHeight - 220);
     const first = Math.max(0, Math.floor(this.stepsTop / STEP_ROW) - 5);
     const last = Math.min(o.steps.length, first + Math.ceil(height / STEP_ROW) + 10);
-    return html`<nav class="rv-steps" aria-label="Steps" style=${styleMap({ height: `${height}px` })} @scroll=${(e: Event) => (this.stepsTop = (e.target as HTMLElement).scrollTop)}>
-      <ol style=${styleMap({ height: `${o.steps.length * STEP_ROW}px` })} role="list">
+    return html`<nav class="rv-steps" aria-label="Steps" ${styleProps({ height: `${height}px` })} @scroll=${(e: Event) => (this.stepsTop = (e.target as HTMLElement).scrollTop)}>
+      <ol ${styleProps({ height: `${o.steps.length * STEP_ROW}px` })} role="list">
         ${o.steps.slice(first, last).map((s, i) => {
           const at = first + i;
-          return html`<li style=${styleMap({ top: `${at * STEP_ROW}px` })} class="${s.kind} ${s.muted ? 'muted' : ''} ${at === this.index ? 'current' : ''}">
+          return html`<li ${styleProps({ top: `${at * STEP_ROW}px` })} class="${s.kind} ${s.muted ? 'muted' : ''} ${at === this.index ? 'current' : ''}">
             <button class="rv-step-link" data-step=${s.id} aria-current=${at === this.index ? 'step' : 'false'} @click=${() => this.go(at, true)}>
               ${icon(s.kind === 'stage' ? 'layers' : stateIcon(s.state))} <span>${s.heading}</span>
               ${s.recreated ? html`<span class="rv-warn" title="context re-created">${icon('warning')}</span>` : nothing}
@@ -369,8 +372,8 @@ export class ReviewApp extends LitElement {
     return html`<section class="rv-timeline" aria-label="Timeline">
       <h2>Timeline <span class="muted">(${o.timelineRows} events${this.timeline ? '' : ', loading…'})</span></h2>
       <div class="rv-tl-head" aria-hidden="true"><span>When</span><span>What</span><span>Who</span><span>Took</span><span>Cost</span><span>Commit / tree</span></div>
-      <div class="rv-tl-scroll" style=${styleMap({ height: `${TIMELINE_HEIGHT}px` })} @scroll=${(e: Event) => (this.timelineTop = (e.target as HTMLElement).scrollTop)}>
-        <div role="list" class="rv-tl-rows" style=${styleMap({ height: `${rows.length * TIMELINE_ROW}px` })}>
+      <div class="rv-tl-scroll" ${styleProps({ height: `${TIMELINE_HEIGHT}px` })} @scroll=${(e: Event) => (this.timelineTop = (e.target as HTMLElement).scrollTop)}>
+        <div role="list" class="rv-tl-rows" ${styleProps({ height: `${rows.length * TIMELINE_ROW}px` })}>
           ${rows.slice(first, last).map((t, i) => this.renderTimelineRow(t, first + i))}
         </div>
       </div>
@@ -380,7 +383,7 @@ export class ReviewApp extends LitElement {
   private renderTimelineRow(t: TimelineRow, at: number): TemplateResult {
     const forged = t.committedBy && t.by && t.committedBy.name !== t.by.name;
     const stepIndex = t.stepId ? (this.overview?.steps.findIndex((s) => s.id === t.stepId) ?? -1) : -1;
-    return html`<div role="listitem" class="rv-tl-row ${t.kind} ${t.outcome ?? ''}" style=${styleMap({ top: `${at * TIMELINE_ROW}px` })}>
+    return html`<div role="listitem" class="rv-tl-row ${t.kind} ${t.outcome ?? ''}" ${styleProps({ top: `${at * TIMELINE_ROW}px` })}>
       <span title=${t.at}>${when(t.at)}</span>
       <span>${stepIndex >= 0 ? html`<button class="link" @click=${() => this.go(stepIndex, true)}>${t.text}</button>` : t.text}</span>
       <span>${t.actor}${t.committedBy ? html` <span class="${forged ? 'rv-forged' : 'muted'}" title="who committed this event file">(committed by ${t.committedBy.name})</span>` : nothing}</span>

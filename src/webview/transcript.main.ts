@@ -5,6 +5,9 @@
 // are checked against the shared zod schemas.
 //
 // Rendered in the light DOM so the codicon stylesheet and media/transcript.css apply.
+// Violations are counted on the element (cspWatch); zod must not probe `new Function` (zodJitless).
+import './cspWatch';
+import './zodJitless';
 import { LitElement, html, nothing, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { TranscriptEntries } from '../core/transcriptEntries';

@@ -14,15 +14,10 @@ import { FileEvidenceStore } from '../../src/store/evidence';
 import { FileRecordStore } from '../../src/store/recordStore';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { assertNoCspViolation } from './support/csp';
 
 const PANEL = 'factory-context-panel';
 const HOSTILE = '<img src=x onerror=alert(1)> and <script>alert(2)</script>';
-
-/** The panel counts every Content-Security-Policy violation on its element (src/webview/cspWatch.ts). */
-async function noCspViolation(): Promise<void> {
-  const seen = (await browser.frameEval(`${PANEL}[data-csp-violations]`, 'outerHTML')) as string[];
-  assert.deepEqual(seen.map((h) => h.slice(0, 400)), [], 'no Content-Security-Policy violation while the panel draws');
-}
 
 describe('Context panel', function () {
   // Each test drives several round trips through the webview; the host shares 2 cores with other runs.
@@ -74,7 +69,7 @@ describe('Context panel', function () {
     assert.match(gauge, /Budget: Implement · default for claude-code/);
     // The gauge's width is set without a style attribute, and zod never probes `new Function`.
     await eventually(async () => ((await browser.frameEval(`${PANEL} .gauge-fill`, 'outerHTML')) as string[]).some((h) => /style="width: 0%;?"/.test(h)), 'the gauge drawn with its width');
-    await noCspViolation();
+    await assertNoCspViolation(PANEL, 'while the panel draws');
   });
 
   it('adds a file and a selection through the real commands; the panel shows each new version', async () => {
@@ -248,7 +243,7 @@ describe('Context panel', function () {
         await new Promise((r) => setTimeout(r, 500)); // let the theme's colours settle before the picture
         await browser.screenshot(name);
       }
-      await noCspViolation();
+      await assertNoCspViolation(PANEL, 'while the panel draws');
     } finally {
       await settings.update('workbench.colorTheme', original, vscode.ConfigurationTarget.Global);
       if (stagesOpen) await toggleStages();

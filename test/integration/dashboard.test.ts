@@ -19,6 +19,7 @@ import { DecisionLog } from '../../src/store/decisionLog';
 import { foldContextPack, sha256Hex } from '../../src/core/contextPack';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { assertNoCspViolation } from './support/csp';
 
 const EL = 'factory-dashboard';
 const pct = (x: number | undefined) => (x === undefined ? '—' : `${Math.round(x * 100)}%`);
@@ -49,11 +50,6 @@ describe('Flow dashboard', function () {
     await cockpitApi();
   });
 
-  async function noCspViolation(): Promise<void> {
-    const seen = (await browser.frameEval(`${EL}[data-csp-violations]`, 'outerHTML')) as string[];
-    assert.deepEqual(seen.map((h) => h.slice(0, 300)), [], 'no Content-Security-Policy violation while drawing');
-  }
-
   async function openDashboard(): Promise<void> {
     await vscode.commands.executeCommand('factory.openFlowDashboard');
     await eventually(async () => (await browser.frameEval(`${EL}[data-changes]`, 'tagName')).length > 0, 'the dashboard to draw', 120_000);
@@ -76,7 +72,7 @@ describe('Flow dashboard', function () {
     await browser.frameClick(`${EL} button[data-toggle="signal"]`);
     await eventually(async () => (await browser.frameEval(`${EL} figure[data-chart="signal"] table`, 'tagName')).length === 1, 'the signal chart as a table');
     await browser.frameClick(`${EL} button[data-toggle="signal"]`);
-    await noCspViolation();
+    await assertNoCspViolation(EL, 'while the dashboard draws');
   });
 
   it('looks right in dark and light themes (screenshots)', async () => {
@@ -96,7 +92,7 @@ describe('Flow dashboard', function () {
     } finally {
       await settings.update('workbench.colorTheme', original, vscode.ConfigurationTarget.Global);
     }
-    await noCspViolation();
+    await assertNoCspViolation(EL, 'while the dashboard draws');
   });
 
   it('a row opens its change', async () => {

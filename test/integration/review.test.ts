@@ -19,6 +19,7 @@ import { FileEvidenceStore } from '../../src/store/evidence';
 import type { ReviewHistory } from '../support/reviewHistory';
 import { browser, driver, eventually, runConfig, secondWindow } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { assertNoCspViolation } from './support/csp';
 
 const HEADINGS = [
   'Stage 1 of 5: Plan',
@@ -112,6 +113,7 @@ describe('Review panel', function () {
     }, 'timeline rows');
     assert.ok(timeline.some((r) => r.includes('Change created: Harden login')), `timeline: ${timeline.slice(0, 3).join(' | ')}`);
     await browser.screenshot('review-panel-first-step');
+    await assertNoCspViolation('factory-review', 'while the review draws its first step');
   });
 
   it('steps through every step by command and shows what each step holds', async () => {

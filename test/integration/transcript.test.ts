@@ -13,6 +13,7 @@ import { FileEvidenceStore } from '../../src/store/evidence';
 import { FileRecordStore } from '../../src/store/recordStore';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
+import { assertNoCspViolation } from './support/csp';
 
 const HOSTILE = `Careful: <script>window.__pwned = 1</script><img src=x onerror="alert('xss')"> stays text.`;
 const ORIGINAL_README = '# Sample app\n\nA tiny app the Factory Cockpit demo works on.\n';
@@ -98,6 +99,7 @@ describe('Transcript view', () => {
     const files = await browser.frameTexts('factory-transcript .entry.file');
     assert.ok(files.some((t) => t.includes('README.md')), `the file edit in ${JSON.stringify(files)}`);
     await browser.screenshot('transcript-view');
+    await assertNoCspViolation('factory-transcript', 'while the transcript draws');
   });
 
   it('shows markup inside agent output as literal text: no element is created, no script runs', async () => {
