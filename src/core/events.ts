@@ -345,8 +345,11 @@ export type FactoryEvent = KnownEvent | UnknownEvent;
 /** What a caller hands the store to append; the store assigns id, version and time. */
 export type EventDraft = { [T in KnownEventType]: { type: T; data: z.input<(typeof EventPayloads)[T]>; by?: { name: string; email?: string } } }[KnownEventType];
 
+const KNOWN_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_EVENT_TYPES);
+
 export function isKnownType(type: string): type is KnownEventType {
-  return Object.prototype.hasOwnProperty.call(EventPayloads, type);
+  // A Set: asked once per event read and per event folded.
+  return KNOWN_TYPE_SET.has(type);
 }
 
 export interface ValidationIssue {
@@ -403,8 +406,10 @@ export function validateEventWithSchemas(raw: unknown): { ok: true; event: Facto
 export function fastEventCheck(raw: unknown): boolean {
   if (!fastEnvelope(raw)) return false;
   const { v, type, data } = raw as EventEnvelope;
-  if (v > EVENT_SCHEMA_VERSION || !isKnownType(type)) return true;
-  return fastPayloadCheck(type)(data);
+  if (v > EVENT_SCHEMA_VERSION) return true;
+  const check = fastPayloads.get(type) ?? compilePayloadCheck(type);
+  // An unknown type is kept with its envelope checked, as zod would.
+  return check === undefined || check(data);
 }
 
 /**
@@ -495,18 +500,29 @@ function compileFastCheck(def: SchemaDef): FastCheck {
     case 'object': {
       // Only loose objects return their input's keys unchanged; a strict or stripping one may not.
       if (checks.length || !def.shape || def.catchall?._zod.def.type !== 'unknown') return undecided;
-      // Optional fields accept undefined; required and defaulted ones leave an absent value to zod.
-      const fields = Object.entries(def.shape).map(([key, schema]) => {
+      // Required and defaulted fields must be present (zod reports or fills in the others);
+      // a shape key an object inherits (`toString`…) is left to zod, which would read it.
+      const fields = new Map<string, { check: FastCheck; required: boolean }>();
+      for (const [key, schema] of Object.entries(def.shape)) {
+        if (key in Object.prototype) return undecided;
         const check = compileFastCheck(schema._zod.def);
-        return { key, check, mayBeAbsent: check(undefined) };
-      });
+        fields.set(key, { check, required: !check(undefined) });
+      }
+      const requiredCount = [...fields.values()].filter((f) => f.required).length;
+      // Walks the keys present (most optional fields are absent, and a missing key costs
+      // more to look up than a present one); extra keys are kept as they are.
       return (value) => {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-        for (const { key, check, mayBeAbsent } of fields) {
-          const field = (value as Record<string, unknown>)[key];
-          if (field !== undefined ? !check(field) : !mayBeAbsent || key in value) return false;
+        let required = 0;
+        for (const key in value) {
+          const field = fields.get(key);
+          if (field === undefined) continue;
+          // A key present with the value undefined (never from JSON) is left to zod.
+          const item = (value as Record<string, unknown>)[key];
+          if (item === undefined || !field.check(item)) return false;
+          if (field.required) required++;
         }
-        return true;
+        return required === requiredCount;
       };
     }
     default:
@@ -530,12 +546,13 @@ const greaterThan = (limit: number, inclusive: boolean) => (n: number) => (inclu
 const lessThan = (limit: number, inclusive: boolean) => (n: number) => (inclusive ? n <= limit : n < limit);
 
 const fastEnvelope = compileFastCheck(defOf(EventEnvelopeSchema));
-const fastPayloads = new Map<KnownEventType, FastCheck>();
+const fastPayloads = new Map<string, FastCheck>();
 
-/** Compiled on first use: activation pays for none of it. */
-function fastPayloadCheck(type: KnownEventType): FastCheck {
-  let check = fastPayloads.get(type);
-  if (!check) fastPayloads.set(type, (check = compileFastCheck(defOf(EventPayloads[type]))));
+/** Compiled on first use: activation pays for none of it. Undefined for a type this version does not know. */
+function compilePayloadCheck(type: string): FastCheck | undefined {
+  if (!isKnownType(type)) return undefined;
+  const check = compileFastCheck(defOf(EventPayloads[type]));
+  fastPayloads.set(type, check);
   return check;
 }
 
@@ -561,6 +578,11 @@ const newerValues = new WeakSet<object>();
 /** True for an event this version keeps and shows but cannot fold: a newer schema version, an unknown type, or an unknown value. */
 export function isFromNewerVersion(event: FactoryEvent): boolean {
   return event.v > EVENT_SCHEMA_VERSION || !isKnownType(event.type) || newerValues.has(event);
+}
+
+/** True for an event of a known type kept only because it carries a value this version does not know (see validateEvent). */
+export function carriesNewerValue(event: FactoryEvent): boolean {
+  return newerValues.has(event);
 }
 
 /** Narrowing helper for folds and views. */
