@@ -98,7 +98,7 @@ export function cachedBenchRecord(options: BenchRecordOptions): BenchRecord {
   const building = `${folder}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   writeBenchRecord(path.join(building, 'workspace'), options);
-  writeFileSync(path.join(building, 'done.json'), JSON.stringify({ version: RECORD_GENERATOR_VERSION, ...options }));
+  writeFileSync(path.join(building, 'done.json'), JSON.stringify({ version: RECORD_GENERATOR_VERSION, ...options, ...diskUsage(building) }));
   rmSync(folder, { recursive: true, force: true }); // a folder left without its marker by a killed build
   try {
     renameSync(building, folder);
@@ -138,21 +138,41 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Bytes and files under the bench cache (every bench's folders), as `du` would count them. */
-export function benchCacheSize(): { bytes: number; files: number } {
+/**
+ * The bench cache's size: each cached record's (noted when it was written, so this does
+ * not walk half a million files) and the names of other benches' folders beside them.
+ */
+export function benchCacheSize(): { recordBytes: number; recordFiles: number; records: string[]; others: string[] } {
+  const root = benchCacheRoot();
+  const result = { recordBytes: 0, recordFiles: 0, records: [] as string[], others: [] as string[] };
+  for (const name of existsSync(root) ? readdirSync(root) : []) {
+    const marker = path.join(root, name, 'done.json');
+    if (!name.startsWith(PREFIX) || !existsSync(marker)) {
+      result.others.push(name);
+      continue;
+    }
+    let done = JSON.parse(readFileSync(marker, 'utf8')) as { bytes?: number; files?: number };
+    if (done.bytes === undefined) {
+      // Written before sizes were noted: measured once, then noted.
+      done = { ...done, ...diskUsage(path.join(root, name)) };
+      writeFileSync(marker, JSON.stringify(done));
+    }
+    result.records.push(name);
+    result.recordBytes += done.bytes ?? 0;
+    result.recordFiles += done.files ?? 0;
+  }
+  return result;
+}
+
+/** Bytes on disk (allocated blocks) and files under `dir`, as `du` counts them. */
+function diskUsage(dir: string): { bytes: number; files: number } {
   let bytes = 0;
   let files = 0;
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else {
-        files++;
-        bytes += lstatSync(full).blocks * 512;
-      }
-    }
-  };
-  if (existsSync(benchCacheRoot())) walk(benchCacheRoot());
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isDirectory()) continue;
+    files++;
+    bytes += lstatSync(path.join(entry.parentPath, entry.name)).blocks * 512;
+  }
   return { bytes, files };
 }
 
