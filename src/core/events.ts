@@ -443,107 +443,101 @@ interface CheckDef {
 
 const undecided: FastCheck = () => false;
 
-/** Compiles `def`; whatever it does not know (a refinement, a transform, a format beyond a regex) is left to zod. */
+/**
+ * Compiles a schema into one straight function, as zod compiles its own objects: a
+ * property read by name and a regex test per field, nothing allocated. The code is made
+ * only from the schema (field names through JSON.stringify, patterns passed as values),
+ * never from the data. Where code cannot be generated, zod decides everything.
+ */
 function compileFastCheck(def: SchemaDef): FastCheck {
-  const checks = def.checks ?? [];
-  switch (def.type) {
-    case 'string': {
-      if (def.coerce || (def.format !== undefined && !def.pattern)) return undecided;
-      const tests: Array<(s: string) => boolean> = def.pattern ? [regexTest(def.pattern)] : [];
-      // A check's `when` only ever skips it, so testing unconditionally is at most stricter than zod.
-      for (const { _zod: { def: c } } of checks) {
-        if (c.check === 'string_format' && c.format === 'regex' && c.pattern) tests.push(regexTest(c.pattern));
-        else if (c.check === 'min_length' && c.minimum !== undefined) tests.push(minLength(c.minimum));
-        else if (c.check === 'max_length' && c.maximum !== undefined) tests.push(maxLength(c.maximum));
-        else return undecided;
-      }
-      return (value) => typeof value === 'string' && passesAll(tests, value);
-    }
-    case 'number': {
-      if (def.coerce || def.format !== undefined) return undecided;
-      const tests: Array<(n: number) => boolean> = [];
-      for (const { _zod: { def: c } } of checks) {
-        if (c.check === 'number_format' && c.format === 'safeint') tests.push(Number.isSafeInteger);
-        else if (c.check === 'greater_than' && typeof c.value === 'number') tests.push(greaterThan(c.value, c.inclusive === true));
-        else if (c.check === 'less_than' && typeof c.value === 'number') tests.push(lessThan(c.value, c.inclusive === true));
-        else return undecided;
-      }
-      return (value) => typeof value === 'number' && Number.isFinite(value) && passesAll(tests, value);
-    }
-    case 'boolean':
-      return checks.length || def.coerce ? undecided : (value) => typeof value === 'boolean';
-    case 'unknown':
-    case 'any':
-      return checks.length ? undecided : () => true;
-    case 'enum': {
-      if (checks.length || !def.entries) return undecided;
-      const values = new Set(Object.values(def.entries));
-      // An unknown value may be a newer writer's: zod decides (validateEvent keeps those).
-      return (value) => values.has(value);
-    }
-    case 'optional': {
-      if (checks.length || !def.innerType) return undecided;
-      const inner = compileFastCheck(def.innerType._zod.def);
-      return (value) => value === undefined || inner(value);
-    }
-    case 'default': {
-      if (checks.length || !def.innerType) return undecided;
-      // An absent value gets the default: zod's output would differ from the input.
-      const inner = compileFastCheck(def.innerType._zod.def);
-      return (value) => value !== undefined && inner(value);
-    }
-    case 'array': {
-      if (checks.length || !def.element) return undecided;
-      const element = compileFastCheck(def.element._zod.def);
-      return (value) => Array.isArray(value) && value.every(element);
-    }
-    case 'object': {
-      // Only loose objects return their input's keys unchanged; a strict or stripping one may not.
-      if (checks.length || !def.shape || def.catchall?._zod.def.type !== 'unknown') return undecided;
-      // Required and defaulted fields must be present (zod reports or fills in the others);
-      // a shape key an object inherits (`toString`…) is left to zod, which would read it.
-      const fields = new Map<string, { check: FastCheck; required: boolean }>();
-      for (const [key, schema] of Object.entries(def.shape)) {
-        if (key in Object.prototype) return undecided;
-        const check = compileFastCheck(schema._zod.def);
-        fields.set(key, { check, required: !check(undefined) });
-      }
-      const requiredCount = [...fields.values()].filter((f) => f.required).length;
-      // Walks the keys present (most optional fields are absent, and a missing key costs
-      // more to look up than a present one); extra keys are kept as they are.
-      return (value) => {
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-        let required = 0;
-        for (const key in value) {
-          const field = fields.get(key);
-          if (field === undefined) continue;
-          // A key present with the value undefined (never from JSON) is left to zod.
-          const item = (value as Record<string, unknown>)[key];
-          if (item === undefined || !field.check(item)) return false;
-          if (field.required) required++;
+  const patterns: RegExp[] = [];
+  const body: string[] = [];
+  let names = 0;
+  const fresh = () => `v${names++}`;
+  /** Statements that return false unless the value in variable `v` is one zod accepts and returns unchanged. */
+  const emit = (d: SchemaDef, v: string): void => {
+    const checks = (d.checks ?? []).map((c) => c._zod.def);
+    switch (d.type) {
+      case 'string': {
+        if (d.coerce || (d.format !== undefined && !d.pattern)) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'string') return false;`);
+        const test = (re: RegExp) => body.push(`if (!P[${patterns.push(new RegExp(re.source, re.flags.replace(/[gy]/g, ''))) - 1}].test(${v})) return false;`);
+        if (d.pattern) test(d.pattern);
+        // A check's `when` only ever skips it, so testing unconditionally is at most stricter than zod.
+        for (const c of checks) {
+          if (c.check === 'string_format' && c.format === 'regex' && c.pattern) test(c.pattern);
+          else if (c.check === 'min_length' && typeof c.minimum === 'number') body.push(`if (${v}.length < ${c.minimum}) return false;`);
+          else if (c.check === 'max_length' && typeof c.maximum === 'number') body.push(`if (${v}.length > ${c.maximum}) return false;`);
+          else return void body.push('return false;');
         }
-        return required === requiredCount;
-      };
+        return;
+      }
+      case 'number': {
+        if (d.coerce || d.format !== undefined) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'number' || !Number.isFinite(${v})) return false;`);
+        for (const c of checks) {
+          if (c.check === 'number_format' && c.format === 'safeint') body.push(`if (!Number.isSafeInteger(${v})) return false;`);
+          else if (c.check === 'greater_than' && typeof c.value === 'number') body.push(`if (!(${v} ${c.inclusive ? '>=' : '>'} ${c.value})) return false;`);
+          else if (c.check === 'less_than' && typeof c.value === 'number') body.push(`if (!(${v} ${c.inclusive ? '<=' : '<'} ${c.value})) return false;`);
+          else return void body.push('return false;');
+        }
+        return;
+      }
+      case 'boolean':
+        return void body.push(checks.length || d.coerce ? 'return false;' : `if (typeof ${v} !== 'boolean') return false;`);
+      case 'unknown':
+      case 'any':
+        if (checks.length) body.push('return false;');
+        return;
+      case 'enum': {
+        const values = Object.values(d.entries ?? {});
+        // An unknown value may be a newer writer's: zod decides (validateEvent keeps those).
+        if (checks.length || !values.length || !values.every((x) => typeof x === 'string')) return void body.push('return false;');
+        return void body.push(`if (${values.map((x) => `${v} !== ${JSON.stringify(x)}`).join(' && ')}) return false;`);
+      }
+      case 'optional':
+      case 'default': {
+        if (checks.length || !d.innerType) return void body.push('return false;');
+        // An absent value gets the default: zod's output would differ from the input.
+        if (d.type === 'default') body.push(`if (${v} === undefined) return false;`);
+        body.push(`if (${v} !== undefined) {`);
+        emit(d.innerType._zod.def, v);
+        return void body.push('}');
+      }
+      case 'array': {
+        if (checks.length || !d.element) return void body.push('return false;');
+        const i = fresh();
+        const item = fresh();
+        body.push(`if (!Array.isArray(${v})) return false;`, `for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`, `const ${item} = ${v}[${i}];`);
+        emit(d.element._zod.def, item);
+        return void body.push('}');
+      }
+      case 'object': {
+        // Only loose objects return their input's keys unchanged; a strict or stripping one
+        // may not. A shape key an object inherits (`toString`…) is left to zod, which would read it.
+        const shape = Object.entries(d.shape ?? {});
+        if (checks.length || !d.shape || d.catchall?._zod.def.type !== 'unknown' || shape.some(([key]) => key in Object.prototype)) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'object' || ${v} === null || Array.isArray(${v})) return false;`);
+        for (const [key, schema] of shape) {
+          const field = fresh();
+          body.push(`const ${field} = ${v}[${JSON.stringify(key)}];`);
+          // Absent where required: zod reports it. Present with the value undefined (never from JSON): as absent.
+          emit(schema._zod.def, field);
+        }
+        return;
+      }
+      default:
+        body.push('return false;');
     }
-    default:
-      return undecided;
+  };
+  emit(def, 'value');
+  try {
+    return new Function('P', `return function fastCheck(value) {\n${body.join('\n')}\nreturn true;\n}`)(patterns) as FastCheck;
+  } catch {
+    // Code generation refused (a host that forbids it): zod decides everything.
+    return undecided;
   }
 }
-
-function passesAll<T>(tests: ReadonlyArray<(value: T) => boolean>, value: T): boolean {
-  for (const test of tests) if (!test(value)) return false;
-  return true;
-}
-
-function regexTest(pattern: RegExp): (s: string) => boolean {
-  // A copy without the global/sticky state zod's own may carry between calls.
-  const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
-  return (s) => re.test(s);
-}
-const minLength = (minimum: number) => (s: string) => s.length >= minimum;
-const maxLength = (maximum: number) => (s: string) => s.length <= maximum;
-const greaterThan = (limit: number, inclusive: boolean) => (n: number) => (inclusive ? n >= limit : n > limit);
-const lessThan = (limit: number, inclusive: boolean) => (n: number) => (inclusive ? n <= limit : n < limit);
 
 const fastEnvelope = compileFastCheck(defOf(EventEnvelopeSchema));
 const fastPayloads = new Map<string, FastCheck>();
