@@ -352,14 +352,21 @@ function maxId(a: string, b: string): string {
   return a > b ? a : b;
 }
 
+const NO_IDS: ReadonlySet<string> = new Set();
+
+function isUndone(attempt: AttemptState): boolean {
+  return attempt.rolledBack || attempt.superseded;
+}
+
 /** The stage's attempts in the order they started, and what still counts. */
 function settleStage(stage: StageState, marks: StageMarks): void {
   const startOf = (a: AttemptState) => marks.started.get(a.id) ?? a.id;
   stage.attempts.sort((a, b) => (startOf(a) < startOf(b) ? -1 : startOf(a) > startOf(b) ? 1 : 0));
-  const undone = new Set(stage.attempts.filter((a) => a.rolledBack || a.superseded).map((a) => a.id));
-  // Latest result per criterion wins; what a rolled-back or superseded attempt produced no longer stands.
+  const undone = stage.attempts.some(isUndone) ? new Set(stage.attempts.filter(isUndone).map((a) => a.id)) : NO_IDS;
+  // Latest result per criterion wins; what a rolled-back or superseded attempt produced no
+  // longer stands. The results were collected in event-id order (the fold's order).
   const latest = new Map<string, CriterionResult>();
-  for (const { eventId, result } of marks.results.sort((a, b) => (a.eventId < b.eventId ? -1 : 1))) {
+  for (const { eventId, result } of marks.results) {
     if (result.attemptId ? undone.has(result.attemptId) : eventId < marks.resetAt) continue;
     latest.delete(result.criterionId);
     latest.set(result.criterionId, result);
