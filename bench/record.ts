@@ -108,22 +108,33 @@ async function recordBench(): Promise<void> {
     const raw = best(raws);
     const stored = best(stores);
 
-    // 2. In memory, the same bytes: the floor, then each step timed change by change.
-    collectGarbage();
-    const parseOnly = await time('in memory: JSON.parse of the same bytes', () => {
-      for (const change of texts) for (const t of change) JSON.parse(t);
-    });
-    collectGarbage();
-    const inMemory = await time('in memory: JSON.parse + validate + fold', () => {
-      texts.forEach((change, i) => {
-        const events = change.map((text) => {
-          const r = validateEvent(JSON.parse(text));
-          if (!r.ok) throw new Error(r.issue.message);
-          return r.event;
-        });
-        foldChange(ids[i]!, pipeline, events);
+    // 2. In memory, the same bytes: the floor and the whole, alternating, the better of
+    // two each (as on disk); then each step timed change by change.
+    const parseAll = () =>
+      time('in memory: JSON.parse of the same bytes', () => {
+        for (const change of texts) for (const t of change) JSON.parse(t);
       });
-    });
+    const validateAndFold = () =>
+      time('in memory: JSON.parse + validate + fold', () => {
+        texts.forEach((change, i) => {
+          const events = change.map((text) => {
+            const r = validateEvent(JSON.parse(text));
+            if (!r.ok) throw new Error(r.issue.message);
+            return r.event;
+          });
+          foldChange(ids[i]!, pipeline, events);
+        });
+      });
+    const parses: Array<{ ms: number; cpu: number }> = [];
+    const wholes: Array<{ ms: number; cpu: number }> = [];
+    for (let round = 0; round < 2; round++) {
+      collectGarbage();
+      parses.push(await parseAll());
+      collectGarbage();
+      wholes.push(await validateAndFold());
+    }
+    const parseOnly = best(parses);
+    const inMemory = best(wholes);
     // The same, each step timed on its own (the clocks cost a little: this pass is the slower).
     const steps = { parse: new StepClock(), validate: new StepClock(), fold: new StepClock() };
     collectGarbage();
@@ -165,7 +176,7 @@ async function recordBench(): Promise<void> {
     row('baseline: read + JSON.parse (best)', raw.ms, raw.cpu);
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
     console.log(`read + validate + fold: ${ratio(stored.ms, raw.ms)} the raw read + JSON.parse (cpu ${ratio(stored.cpu, raw.cpu)}; goal ≤ 1.5×; best of ${raws.length} each)`);
-    console.log(`in memory, JSON.parse + validate + fold: ${ratio(inMemory.ms, parseOnly.ms)} JSON.parse of the same bytes (cpu ${ratio(inMemory.cpu, parseOnly.cpu)}; goal ≤ 2.5×; validate ${ratio(steps.validate.cpu, parseOnly.cpu)}, fold ${ratio(steps.fold.cpu, parseOnly.cpu)} of it in cpu)`);
+    console.log(`in memory, JSON.parse + validate + fold: ${ratio(inMemory.ms, parseOnly.ms)} JSON.parse of the same bytes (cpu ${ratio(inMemory.cpu, parseOnly.cpu)}; goal ≤ 2.5×; best of ${parses.length} each; validate ${ratio(steps.validate.cpu, parseOnly.cpu)}, fold ${ratio(steps.fold.cpu, parseOnly.cpu)} of it in cpu)`);
 
     // 3. The summary index (the texts above released first: a heap that large would
     // make every garbage collection below slower than the work measured).
