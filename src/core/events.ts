@@ -347,8 +347,11 @@ export type FactoryEvent = KnownEvent | UnknownEvent;
 /** What a caller hands the store to append; the store assigns id, version and time. */
 export type EventDraft = { [T in KnownEventType]: { type: T; data: z.input<(typeof EventPayloads)[T]>; by?: { name: string; email?: string } } }[KnownEventType];
 
+const KNOWN_TYPE_SET: ReadonlySet<string> = new Set(KNOWN_EVENT_TYPES);
+
 export function isKnownType(type: string): type is KnownEventType {
-  return Object.prototype.hasOwnProperty.call(EventPayloads, type);
+  // A Set: asked once per event read and per event folded.
+  return KNOWN_TYPE_SET.has(type);
 }
 
 export interface ValidationIssue {
@@ -357,8 +360,21 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** Validates one parsed event file. Returns the typed event or the first failing field. */
+/**
+ * Validates one parsed event file. Returns the typed event or the first failing field.
+ * An event the zod schemas accept as it is (no default to fill in) is returned as the
+ * very object given, checked by checks compiled from those schemas (fastEventCheck):
+ * zod copies every object it validates, which cost twice JSON.parse on a large record.
+ * Anything the fast check cannot vouch for goes through zod, which decides and words
+ * the problem.
+ */
 export function validateEvent(raw: unknown): { ok: true; event: FactoryEvent } | { ok: false; issue: ValidationIssue } {
+  if (fastEventCheck(raw)) return { ok: true, event: raw as FactoryEvent };
+  return validateEventWithSchemas(raw);
+}
+
+/** validateEvent through zod alone: the reference the fast check is tested against. */
+export function validateEventWithSchemas(raw: unknown): { ok: true; event: FactoryEvent } | { ok: false; issue: ValidationIssue } {
   const envelope = EventEnvelopeSchema.safeParse(raw);
   if (!envelope.success) return { ok: false, issue: firstIssue(envelope.error) };
   if (envelope.data.v > EVENT_SCHEMA_VERSION) {
@@ -384,6 +400,162 @@ export function validateEvent(raw: unknown): { ok: true; event: FactoryEvent } |
   return { ok: true, event: { ...envelope.data, type, data: payload.data } as FactoryEvent };
 }
 
+/**
+ * True only when zod would accept the event and return an equal object: the envelope
+ * and, for a known type of this version, the payload pass their schema with nothing to
+ * fill in. False means "ask zod" (a problem, a default to apply, a newer value).
+ */
+export function fastEventCheck(raw: unknown): boolean {
+  if (!fastEnvelope(raw)) return false;
+  const { v, type, data } = raw as EventEnvelope;
+  if (v > EVENT_SCHEMA_VERSION) return true;
+  const check = fastPayloads.get(type) ?? compilePayloadCheck(type);
+  // An unknown type is kept with its envelope checked, as zod would.
+  return check === undefined || check(data);
+}
+
+/**
+ * A check compiled from a zod schema, for the few kinds the record's schemas use. True
+ * means zod accepts the value and returns it unchanged; false means zod must decide.
+ */
+type FastCheck = (value: unknown) => boolean;
+
+/** What the compiler reads of a zod schema's definition (zod's documented `_zod.def`). */
+interface SchemaDef {
+  type: string;
+  checks?: Array<{ _zod: { def: CheckDef } }>;
+  format?: string;
+  pattern?: RegExp;
+  coerce?: boolean;
+  entries?: Record<string, unknown>;
+  innerType?: { _zod: { def: SchemaDef } };
+  element?: { _zod: { def: SchemaDef } };
+  shape?: Record<string, { _zod: { def: SchemaDef } }>;
+  catchall?: { _zod: { def: SchemaDef } };
+}
+interface CheckDef {
+  check: string;
+  format?: string;
+  pattern?: RegExp;
+  minimum?: number;
+  maximum?: number;
+  value?: number;
+  inclusive?: boolean;
+}
+
+const undecided: FastCheck = () => false;
+
+/**
+ * Compiles a schema into one straight function, as zod compiles its own objects: a
+ * property read by name and a regex test per field, nothing allocated. The code is made
+ * only from the schema (field names through JSON.stringify, patterns passed as values),
+ * never from the data. Where code cannot be generated, zod decides everything.
+ */
+function compileFastCheck(def: SchemaDef): FastCheck {
+  const patterns: RegExp[] = [];
+  const body: string[] = [];
+  let names = 0;
+  const fresh = () => `v${names++}`;
+  /** Statements that return false unless the value in variable `v` is one zod accepts and returns unchanged. */
+  const emit = (d: SchemaDef, v: string): void => {
+    const checks = (d.checks ?? []).map((c) => c._zod.def);
+    switch (d.type) {
+      case 'string': {
+        if (d.coerce || (d.format !== undefined && !d.pattern)) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'string') return false;`);
+        const test = (re: RegExp) => body.push(`if (!P[${patterns.push(new RegExp(re.source, re.flags.replace(/[gy]/g, ''))) - 1}].test(${v})) return false;`);
+        if (d.pattern) test(d.pattern);
+        // A check's `when` only ever skips it, so testing unconditionally is at most stricter than zod.
+        for (const c of checks) {
+          if (c.check === 'string_format' && c.format === 'regex' && c.pattern) test(c.pattern);
+          else if (c.check === 'min_length' && typeof c.minimum === 'number') body.push(`if (${v}.length < ${c.minimum}) return false;`);
+          else if (c.check === 'max_length' && typeof c.maximum === 'number') body.push(`if (${v}.length > ${c.maximum}) return false;`);
+          else return void body.push('return false;');
+        }
+        return;
+      }
+      case 'number': {
+        if (d.coerce || d.format !== undefined) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'number' || !Number.isFinite(${v})) return false;`);
+        for (const c of checks) {
+          if (c.check === 'number_format' && c.format === 'safeint') body.push(`if (!Number.isSafeInteger(${v})) return false;`);
+          else if (c.check === 'greater_than' && typeof c.value === 'number') body.push(`if (!(${v} ${c.inclusive ? '>=' : '>'} ${c.value})) return false;`);
+          else if (c.check === 'less_than' && typeof c.value === 'number') body.push(`if (!(${v} ${c.inclusive ? '<=' : '<'} ${c.value})) return false;`);
+          else return void body.push('return false;');
+        }
+        return;
+      }
+      case 'boolean':
+        return void body.push(checks.length || d.coerce ? 'return false;' : `if (typeof ${v} !== 'boolean') return false;`);
+      case 'unknown':
+      case 'any':
+        if (checks.length) body.push('return false;');
+        return;
+      case 'enum': {
+        const values = Object.values(d.entries ?? {});
+        // An unknown value may be a newer writer's: zod decides (validateEvent keeps those).
+        if (checks.length || !values.length || !values.every((x) => typeof x === 'string')) return void body.push('return false;');
+        return void body.push(`if (${values.map((x) => `${v} !== ${JSON.stringify(x)}`).join(' && ')}) return false;`);
+      }
+      case 'optional':
+      case 'default': {
+        if (checks.length || !d.innerType) return void body.push('return false;');
+        // An absent value gets the default: zod's output would differ from the input.
+        if (d.type === 'default') body.push(`if (${v} === undefined) return false;`);
+        body.push(`if (${v} !== undefined) {`);
+        emit(d.innerType._zod.def, v);
+        return void body.push('}');
+      }
+      case 'array': {
+        if (checks.length || !d.element) return void body.push('return false;');
+        const i = fresh();
+        const item = fresh();
+        body.push(`if (!Array.isArray(${v})) return false;`, `for (let ${i} = 0; ${i} < ${v}.length; ${i}++) {`, `const ${item} = ${v}[${i}];`);
+        emit(d.element._zod.def, item);
+        return void body.push('}');
+      }
+      case 'object': {
+        // Only loose objects return their input's keys unchanged; a strict or stripping one
+        // may not. A shape key an object inherits (`toString`…) is left to zod, which would read it.
+        const shape = Object.entries(d.shape ?? {});
+        if (checks.length || !d.shape || d.catchall?._zod.def.type !== 'unknown' || shape.some(([key]) => key in Object.prototype)) return void body.push('return false;');
+        body.push(`if (typeof ${v} !== 'object' || ${v} === null || Array.isArray(${v})) return false;`);
+        for (const [key, schema] of shape) {
+          const field = fresh();
+          body.push(`const ${field} = ${v}[${JSON.stringify(key)}];`);
+          // Absent where required: zod reports it. Present with the value undefined (never from JSON): as absent.
+          emit(schema._zod.def, field);
+        }
+        return;
+      }
+      default:
+        body.push('return false;');
+    }
+  };
+  emit(def, 'value');
+  try {
+    return new Function('P', `return function fastCheck(value) {\n${body.join('\n')}\nreturn true;\n}`)(patterns) as FastCheck;
+  } catch {
+    // Code generation refused (a host that forbids it): zod decides everything.
+    return undecided;
+  }
+}
+
+const fastEnvelope = compileFastCheck(defOf(EventEnvelopeSchema));
+const fastPayloads = new Map<string, FastCheck>();
+
+/** Compiled on first use: activation pays for none of it. Undefined for a type this version does not know. */
+function compilePayloadCheck(type: string): FastCheck | undefined {
+  if (!isKnownType(type)) return undefined;
+  const check = compileFastCheck(defOf(EventPayloads[type]));
+  fastPayloads.set(type, check);
+  return check;
+}
+
+function defOf(schema: z.ZodType): SchemaDef {
+  return (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let value = root;
   for (const key of path) value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
@@ -402,6 +574,11 @@ const newerValues = new WeakSet<object>();
 /** True for an event this version keeps and shows but cannot fold: a newer schema version, an unknown type, or an unknown value. */
 export function isFromNewerVersion(event: FactoryEvent): boolean {
   return event.v > EVENT_SCHEMA_VERSION || !isKnownType(event.type) || newerValues.has(event);
+}
+
+/** True for an event of a known type kept only because it carries a value this version does not know (see validateEvent). */
+export function carriesNewerValue(event: FactoryEvent): boolean {
+  return newerValues.has(event);
 }
 
 /** Narrowing helper for folds and views. */

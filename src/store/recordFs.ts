@@ -16,7 +16,7 @@
 // A refusal is an UnsafeRecordPathError naming the workspace-relative path, which the
 // store reports as a RecordProblem. The threat is a hostile repository's content; a
 // process racing to swap folders while we read already has the user's disk.
-import { promises as fs, constants as fsConstants, lstatSync, openSync, fstatSync, readFileSync, readdirSync, closeSync, type Dirent, type Stats } from 'node:fs';
+import { promises as fs, constants as fsConstants, lstatSync, openSync, fstatSync, readFileSync, readSync, readdirSync, closeSync, type Dirent, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { AlreadyExistsError, createFileExclusive, fsyncDirectory, tempNameFor } from './atomicFile';
 
@@ -194,7 +194,7 @@ export class RecordFs {
       const stats = fstatSync(fd);
       if (!stats.isFile()) throw new UnsafeRecordPathError(this.relative(abs), 'is not a regular file');
       if (stats.size > maxBytes) return stats.size;
-      return readFileSync(fd, 'utf8');
+      return readToEnd(fd, stats.size);
     } finally {
       closeSync(fd);
     }
@@ -313,4 +313,21 @@ export function describeIoError(error: unknown): string {
     default:
       return `cannot be read: ${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(error)}`;
   }
+}
+
+/** Reused by every small read: a record's files are read one after another, synchronously. */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The rest of an open file as UTF-8, whose size fstat gave: one read into a reused buffer
+ * for a small file (readFileSync(fd) would fstat again and allocate a buffer per file,
+ * which half a million event files feel), and whatever it grew by since, read too.
+ */
+function readToEnd(fd: number, size: number): string {
+  const buffer = size < scratch.length ? scratch : Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (let n = -1; n !== 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
+  if (length < buffer.length) return buffer.toString('utf8', 0, length);
+  // Full: the file grew after fstat. Read the rest the ordinary way.
+  return Buffer.concat([buffer, readFileSync(fd)]).toString('utf8');
 }
