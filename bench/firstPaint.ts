@@ -5,14 +5,14 @@
 // - a refresh after one written event (the watcher names the change) against a full check;
 // - opening the index against reading + parsing its own file; its bytes per change.
 // Prints numbers; never fails on time. The record is generated once by
-// firstPaintRecord.ts (kept apart so the shared generated-record cache can replace it).
+// the shared generated-record cache (bench/support/benchRecord.ts).
 //   node --expose-gc --import tsx bench/firstPaint.ts [changes] [eventsPerChange]
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { monotonicFactory } from 'ulid';
-import { generatedRecord } from './firstPaintRecord';
+import { cachedBenchRecord } from './support/benchRecord';
 import { CACHE_DIR_ENV } from '../src/store/cacheDir';
 import { FileRecordStore } from '../src/store/recordStore';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const { createFactory } = await import('../src/engine/factory');
   const { loadChange } = await import('../src/engine/changes');
   const started = performance.now();
-  const { root, ids } = generatedRecord(CHANGES, EVENTS_PER_CHANGE);
+  const { root, ids } = cachedBenchRecord({ changes: CHANGES, eventsPerChange: EVENTS_PER_CHANGE });
   line(`record: ${CHANGES} changes × ${EVENTS_PER_CHANGE} events (generated once, then cached)`, performance.now() - started, root);
   const makeFactory = () => createFactory({ root, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => true } });
   const currentId = ids[Math.floor(ids.length * 0.9)]!;
