@@ -1,5 +1,5 @@
 // Loaded into the VS Code host as the "test module" by bench/activation.mjs: activates
-// the empty extension, then Factory Cockpit, timing each activate() call (module load
+// the two empty extensions, then Factory Cockpit, timing each activate() call (module load
 // + activate function); then opens the Factory view and notes when, so the runner can
 // time activation → stage rows drawn in the browser (the workbench loads on that first
 // use). The record is created with the CLI before Factory Cockpit activates, so its
@@ -22,6 +22,7 @@ async function time(id) {
 exports.run = async function run() {
   const out = process.env.FACTORY_BENCH_OUT;
   const empty = await time('factory-bench.empty-extension');
+  const emptyApi = await time('factory-bench.empty-api-extension');
   const cockpitExtension = vscode.extensions.getExtension('factory-cockpit.factory-cockpit');
   const root = vscode.workspace.workspaceFolders[0].uri.fsPath;
   execFileSync(process.execPath, [join(cockpitExtension.extensionPath, 'dist', 'cli.js'), '--root', root, 'change', 'start', 'Bench change', '--branch', 'none'], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: 'ignore' });
@@ -32,6 +33,7 @@ exports.run = async function run() {
   await vscode.commands.executeCommand('factory.showStages');
   const results = [
     { id: empty.id, ms: empty.ms },
+    { id: emptyApi.id, ms: emptyApi.ms },
     { id: cockpit.id, ms: cockpit.ms, activationStartEpoch: cockpit.epoch, activatedEpoch: activated, loadedAtActivation, loadReason: api.loaded().reason },
   ];
   writeFileSync(out, JSON.stringify(results));
