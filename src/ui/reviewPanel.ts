@@ -253,10 +253,12 @@ export class ReviewPanel {
     this.post(message);
     if (first) Object.assign(this.timing, { sent: performance.now(), bytes: JSON.stringify(message).length });
     if (!step) return;
-    await this.factory.review.checkIntegrity(this.session, [step.id]).catch(() => undefined);
-    await this.factory.review.reportFailures(this.session, [step.id]).catch(() => undefined);
+    const session = this.session;
+    await this.factory.review.checkIntegrity(session, [step.id]).catch(() => undefined);
+    await this.factory.review.reportFailures(session, [step.id]).catch(() => undefined);
     if (first) this.timing.checked = performance.now();
-    this.post({ type: 'step', step });
+    // Read again meanwhile: the newer overview sends its own step; this one would undo its news.
+    if (session === this.session) this.post({ type: 'step', step });
   }
 
   private post(message: ReviewHostMessage): void {

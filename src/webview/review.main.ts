@@ -141,7 +141,8 @@ export class ReviewApp extends LitElement {
     const message = parsed.message;
     switch (message.type) {
       case 'overview': {
-        const first = !this.overview;
+        const previous = this.overview;
+        const first = !previous;
         if (first) performance.mark('review:overview');
         this.overview = message.overview;
         // A new overview (after a decision or an edit): the step details are read again.
@@ -149,8 +150,12 @@ export class ReviewApp extends LitElement {
         this.diffs.clear();
         if (message.step) this.steps.set(message.step.id, message.step);
         this.timelineWanted = true;
-        const at = message.stepId ? message.overview.steps.findIndex((s) => s.id === message.stepId) : -1;
-        this.go(at >= 0 ? at : first ? 0 : Math.min(this.index, message.overview.steps.length - 1), !first);
+        // Only the first overview places the panel (on the step the command named). A later
+        // one is the record read again, possibly sent before the host heard where the person
+        // went since: the panel stays on the step shown and keeps the focus where it is.
+        const shown = first ? message.stepId : (previous?.steps[this.index]?.id ?? message.stepId);
+        const at = shown ? message.overview.steps.findIndex((s) => s.id === shown) : -1;
+        this.go(at >= 0 ? at : first ? 0 : Math.min(this.index, message.overview.steps.length - 1), false);
         break;
       }
       case 'reply': {

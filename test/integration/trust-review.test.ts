@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { FactoryEvent } from '../../src/core/events';
 import { parseUnifiedDiff } from '../../src/core/reviewHunks';
 import { FileRecordStore } from '../../src/store/recordStore';
+import { FileEvidenceStore } from '../../src/store/evidence';
 import type { ReviewHistory } from '../support/reviewHistory';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
@@ -66,7 +67,8 @@ describe('Review in an untrusted workspace', function () {
     const finished = (await new FileRecordStore(config.workspace).readChange(history.changeId)).events.find(
       (e): e is FactoryEvent & { data: { diff: { sha256: string } } } => e.type === 'attempt.finished' && e.data.attemptId === history.attempts.implement2,
     )!;
-    const patch = readFileSync(join(factoryDir, 'evidence', finished.data.diff.sha256.slice(0, 2), finished.data.diff.sha256.slice(2)), 'utf8');
+    // Evidence is stored gzip-compressed: read through the store (which only reads), not from its file.
+    const patch = (await new FileEvidenceStore(config.workspace).read(finished.data.diff)).toString('utf8');
     const hunk = parseUnifiedDiff(patch)[0]!.hunks[0]!;
     const target = { changeId: history.changeId, attemptId: history.attempts.implement2, path: 'src/auth.js', hunk: hunk.id };
     assert.equal(await vscode.commands.executeCommand('factory.review.rejectHunk', target), undefined);
