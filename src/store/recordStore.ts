@@ -189,7 +189,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    */
   private memory: IndexMemory | undefined;
   /** The full check under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
-  private fullCheck: { done: Promise<SummaryLoad>; listeners: Set<(progress: SummaryProgress) => void> } | undefined;
+  private fullCheck: { done: Promise<SummaryLoad>; listeners: Set<(progress: SummaryProgress) => void>; writesAtStart: number } | undefined;
+  /** Events this store appended: a full check started before the latest is not joined. */
+  private writes = 0;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
   private readonly onProblem: (problem: RecordProblem) => void;
@@ -396,6 +398,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       } as FactoryEvent;
       try {
         await createFileExclusive(path.join(dir, `${event.id}.json`), `${JSON.stringify(event, null, 2)}\n`);
+        this.writes++;
         return event;
       } catch (error) {
         // Only a colliding id (another process, same millisecond, same 80 random bits) retries.
@@ -416,11 +419,19 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * change itself for that. See SummaryOptions for a targeted refresh and progress.
    */
   async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
-    if (options.changed !== undefined && this.memory !== undefined) return this.checkNamed(options.changed, options.onProgress);
-    if (!this.fullCheck) {
+    if (options.changed !== undefined && this.memory !== undefined) {
+      // A full check under way may have looked at the named folders before they changed;
+      // the targeted look comes after it, so the newer answer is the one kept.
+      if (this.fullCheck) await this.fullCheck.done.catch(() => undefined);
+      return this.checkNamed(options.changed, options.onProgress);
+    }
+    // Join a full check under way only if no write happened since it started: it may have
+    // looked at a change folder before the write, and its answer would then be older
+    // than what the caller asks about.
+    if (!this.fullCheck || this.fullCheck.writesAtStart !== this.writes) {
       const listeners = new Set<(progress: SummaryProgress) => void>();
       const done = this.checkAll((p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
-      this.fullCheck = { done, listeners };
+      this.fullCheck = { done, listeners, writesAtStart: this.writes };
     }
     const { done, listeners } = this.fullCheck;
     if (!options.onProgress) return done;

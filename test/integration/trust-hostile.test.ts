@@ -118,14 +118,15 @@ describe('A hostile repository in Restricted Mode', function () {
     assert.match(statusText, /Ship it/);
     assert.equal((await browser.attributes(`${status} .codicon-check`, 'class')).length, 0, 'no check mark faked in the status bar');
 
-    // A notification quoting the stage title (the engine refuses an approval nobody asked for).
+    // A notification quoting the stage title (the engine refuses to stop a stage that is not running;
+    // an approval would be refused for Restricted Mode first, without the title).
     await vscode.commands.executeCommand('notifications.clearAll');
-    await vscode.commands.executeCommand('factory.approveStage', { changeId: 'hostile-title', stageId: 'plan' });
+    await vscode.commands.executeCommand('factory.stopStage', { changeId: 'hostile-title', stageId: 'plan' });
     await vscode.commands.executeCommand('notifications.showList');
     const message = '.notifications-center .notification-list-item-message';
     const texts = await eventually(async () => {
       const found = await browser.texts(message);
-      return found.some((t) => t.includes('has not asked for approval')) ? found : undefined;
+      return found.some((t) => t.includes('is not running')) ? found : undefined;
     }, 'the refusal quoting the hostile stage title');
     assert.ok(texts.some((t) => /\\u202E/.test(t) && t.includes('[x]')), JSON.stringify(texts));
     assert.equal((await browser.attributes(`${message} a`, 'href')).length, 0, 'nothing in a notification is a link');
