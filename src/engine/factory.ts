@@ -259,7 +259,9 @@ export class Factory {
     });
     const currentId = await this.currentChangeId(list.changes, branch);
     this.lastCurrent = { id: currentId, branch };
-    const full = currentId === undefined ? undefined : currentId === guessed && early ? early : await fold(currentId, list.pipeline);
+    // Folded again, not taken from the early fold: the list may have waited on a check under
+    // way, and events written meanwhile (a runner's finish) must not be shown older than the list.
+    const full = currentId === undefined ? undefined : await fold(currentId, list.pipeline);
     return stateOf(list, full, {
       ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
       ...(list.checked !== undefined ? { checked: list.checked } : {}),

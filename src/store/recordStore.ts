@@ -426,11 +426,15 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       return this.checkNamed(options.changed, options.onProgress);
     }
     // Join a full check under way only if no write happened since it started: it may have
-    // looked at a change folder before the write, and its answer would then be older
-    // than what the caller asks about.
+    // looked at a change folder before the write. Otherwise the next check runs after it,
+    // never beside it, so the index in memory is always replaced by a newer reading.
     if (!this.fullCheck || this.fullCheck.writesAtStart !== this.writes) {
       const listeners = new Set<(progress: SummaryProgress) => void>();
-      const done = this.checkAll((p) => listeners.forEach((l) => l(p))).finally(() => (this.fullCheck = undefined));
+      const before = this.fullCheck?.done.catch(() => undefined);
+      const check = () => this.checkAll((p) => listeners.forEach((l) => l(p)));
+      const done: Promise<SummaryLoad> = (before ? before.then(check) : check()).finally(() => {
+        if (this.fullCheck?.done === done) this.fullCheck = undefined;
+      });
       this.fullCheck = { done, listeners, writesAtStart: this.writes };
     }
     const { done, listeners } = this.fullCheck;
