@@ -231,10 +231,16 @@ export class Factory {
   private async currentChangeId(changes: readonly ChangeState[], branch: string | undefined): Promise<string | undefined> {
     const pointer = await this.pointer.read();
     let picked = pointer.changeId;
-    if (branch !== pointer.branch) {
+    // An empty pointer has nothing to carry across a checkout: the rules below pick without it.
+    if (branch !== pointer.branch && (pointer.changeId !== undefined || pointer.branch !== undefined)) {
       const bound = changeForBranch(changes, branch);
       if (bound) picked = bound.id;
-      await this.pointer.write({ ...(picked ? { changeId: picked } : {}), ...(branch ? { branch } : {}) }).catch((e: unknown) => this.log.warn(`Could not remember the current change: ${String(e)}`));
+      // Written only if nobody changed it since it was read: a change started meanwhile (its
+      // pointer written after this read's listing) must stay current.
+      const now = await this.pointer.read();
+      if (now.changeId === pointer.changeId && now.branch === pointer.branch) {
+        await this.pointer.write({ ...(picked ? { changeId: picked } : {}), ...(branch ? { branch } : {}) }).catch((e: unknown) => this.log.warn(`Could not remember the current change: ${String(e)}`));
+      } else if (now.branch === branch) picked = now.changeId;
     }
     const open = changes.filter((c) => !c.completed);
     return (changes.find((c) => c.id === picked) ?? changeForBranch(changes, branch) ?? open.at(-1))?.id;
