@@ -17,7 +17,7 @@ import { ContextPackStore } from '../../src/store/contextPackStore';
 import { EvidenceContentStore } from '../../src/store/contextContent';
 import { FileEvidenceStore } from '../../src/store/evidence';
 import type { ReviewHistory } from '../support/reviewHistory';
-import { browser, driver, eventually, runConfig, secondWindow } from './support/driver';
+import { browser, driver, eventually, runConfig, secondWindow, typeInQuickInput } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
 import { assertNoCspViolation } from './support/csp';
 
@@ -335,25 +335,13 @@ describe('Review panel', function () {
 
   it('shows a comment made in one window in a second window on the same folder', async () => {
     const secondTexts = async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector, window: 2 })).texts;
-    // A window just opened may not have put the focus in its quick input yet: typed keys would land elsewhere.
-    const typeInSecondWindowInput = async (text: string) => {
-      const input = '.quick-input-widget .quick-input-box input';
-      await secondWindow.waitFor(input, 30_000);
-      for (let attempt = 0; attempt < 3; attempt++) {
-        await secondWindow.click(input);
-        await secondWindow.press('ControlOrMeta+a');
-        await secondWindow.type(text);
-        if ((await driver<{ values: unknown[] }>('frameEval', { selector: input, property: 'value', window: 2 })).values.includes(text)) return;
-      }
-      throw new Error(`could not type "${text}" into the second window's quick input`);
-    };
     await secondWindow.open();
     // A person in the second window opens the same change's review from the palette.
     // The palette lists the commands contributed when it opens: in a window still registering
     // its extensions it may not have ours yet, so a person closes it and opens it again.
     for (let attempt = 1; ; attempt++) {
       await secondWindow.press('F1');
-      await typeInSecondWindowInput('>Factory: Review Change');
+      await typeInQuickInput('>Factory: Review Change', secondWindow, 30_000);
       const listed = await secondWindow.waitFor('.quick-input-widget .monaco-list-row >> text=Review Change', 15_000).then(
         () => true,
         (error: unknown) => {
@@ -366,7 +354,7 @@ describe('Review panel', function () {
     }
     await secondWindow.press('Enter');
     await secondWindow.waitFor('.quick-input-widget .monaco-list-row >> text=Harden login', 60_000);
-    await typeInSecondWindowInput('Harden login');
+    await typeInQuickInput('Harden login', secondWindow, 30_000);
     await secondWindow.press('Enter');
     await eventually(async () => (await secondTexts('factory-review #rv-step-heading'))[0] === HEADINGS[0], 'the review in the second window', 60_000);
 

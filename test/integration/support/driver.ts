@@ -43,13 +43,13 @@ function windowOps(window: 1 | 2) {
     contextClick: (selector: string, timeoutMs?: number) => driver('click', { selector, button: 'right', ...(timeoutMs ? { timeoutMs } : {}), ...on }),
     type: (text: string) => driver('type', { text, ...on }),
     press: (key: string) => driver('press', { key, ...on }),
+    frameEval: async (selector: string, property: string) => (await driver<{ values: unknown[] }>('frameEval', { selector, property, ...on })).values,
   };
 }
 
 export const browser = {
   ...windowOps(1),
   frameTexts: async (selector: string) => (await driver<{ texts: string[] }>('frameTexts', { selector })).texts,
-  frameEval: async (selector: string, property: string) => (await driver<{ values: unknown[] }>('frameEval', { selector, property })).values,
   frameClick: (selector: string, timeoutMs = 30_000) => driver('frameClick', { selector, timeoutMs }),
   /** Dispatches dragenter/dragover/drop with a `text/uri-list` on the first match in any frame. */
   frameDrop: (selector: string, uris: string[]) => driver('frameDrop', { selector, uriList: uris.join('\r\n') }),
@@ -67,24 +67,26 @@ export const secondWindow = {
 };
 
 /**
- * Types into the open quick input and accepts it, like a person: waits for the box,
- * focuses it, and checks the text landed there before pressing Enter (typing before
- * focus would send it elsewhere and leave a required box open).
+ * Types into the open quick input of a window, like a person: waits for the box,
+ * focuses it, and checks the text landed there (typing before focus would send it
+ * elsewhere, and a window just opened may not have focused its input yet).
  */
-export async function answerQuickInput(text: string): Promise<void> {
+export async function typeInQuickInput(text: string, win: Pick<typeof browser, 'waitFor' | 'click' | 'press' | 'type' | 'frameEval'> = browser, waitMs = 20_000): Promise<void> {
   const input = '.quick-input-widget .quick-input-box input';
-  await browser.waitFor(input, 20_000);
+  await win.waitFor(input, waitMs);
   for (let attempt = 0; attempt < 3; attempt++) {
-    await browser.click(input);
-    await browser.press('ControlOrMeta+a');
-    await browser.type(text);
-    const values = await browser.frameEval(input, 'value');
-    if (values.includes(text)) {
-      await browser.press('Enter');
-      return;
-    }
+    await win.click(input);
+    await win.press('ControlOrMeta+a');
+    await win.type(text);
+    if ((await win.frameEval(input, 'value')).includes(text)) return;
   }
   throw new Error(`could not type "${text}" into the quick input`);
+}
+
+/** Types into the open quick input and accepts it (Enter), once the text is in the box. */
+export async function answerQuickInput(text: string): Promise<void> {
+  await typeInQuickInput(text);
+  await browser.press('Enter');
 }
 
 /** Polls `check` until it returns a truthy value or the time runs out. */
