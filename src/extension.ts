@@ -7,7 +7,8 @@
 // what the last window showed until then. eslint keeps this folder's imports to
 // `vscode`, node: builtins, src/shell and core/safeText.
 import * as vscode from 'vscode';
-import { REMEMBERED_STATUS_KEY, type CockpitSnapshotLike, type FactoryCockpitApi, type RememberedStatus, type ShellParts } from './shell/contract';
+import type { CockpitSnapshot } from './ui/cockpit';
+import { REMEMBERED_STATUS_KEY, type FactoryCockpitApi, type RememberedStatus, type ShellParts } from './shell/contract';
 import { LazyWorkbench } from './shell/lazyWorkbench';
 import { commandTrampolines, LazyStagesTree, lazyTools, lazyWebviewView, mcpServerProvider } from './shell/placeholders';
 import { safeLog } from './shell/safeLog';
@@ -55,8 +56,8 @@ export function activate(context: vscode.ExtensionContext): FactoryCockpitApi | 
   const parts: ShellParts = { context, folder, log, statusItem, stagesView };
   const trampolines = commandTrampolines(commandIds, (reason) => workbench!.load(reason));
 
-  const snapshotChanged = new vscode.EventEmitter<CockpitSnapshotLike>();
-  const notLoaded: CockpitSnapshotLike = { ready: false, isRepository: false, changes: [], problems: [] };
+  const snapshotChanged = new vscode.EventEmitter<CockpitSnapshot>();
+  const notLoaded: CockpitSnapshot = { ready: false, isRepository: false, changes: [], problems: [] };
   const load = (reason: string) =>
     workbench!.load(reason).catch((error: unknown) => {
       // VS Code stays silent about errors after activation; say it.

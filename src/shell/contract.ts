@@ -3,16 +3,17 @@
 // Code needs at activation — command ids, the Stages tree view, the Context view, the
 // status bar item, the MCP provider — and the workbench fills them in on first use.
 import type * as vscode from 'vscode';
+// A type only: the shell never loads ui/cockpit.ts.
 import type { CockpitSnapshot } from '../ui/cockpit';
 
 /** The public API other extensions (and the integration tests) read. */
 export interface FactoryCockpitApi {
   readonly apiVersion: 1;
   /** The cockpit's current view of the record (asking for it loads the cockpit). */
-  snapshot(): CockpitSnapshotLike;
+  snapshot(): CockpitSnapshot;
   /** Re-reads the record now. */
-  refresh(): Promise<CockpitSnapshotLike>;
-  readonly onDidChange: vscode.Event<CockpitSnapshotLike>;
+  refresh(): Promise<CockpitSnapshot>;
+  readonly onDidChange: vscode.Event<CockpitSnapshot>;
   /** The status bar text as shown. */
   statusBarText(): string;
   /** The detached runners this window follows (runs that outlive the window). */
@@ -21,8 +22,6 @@ export interface FactoryCockpitApi {
   loaded?(): { loaded: boolean; reason?: string };
 }
 
-/** The workbench's snapshot (a type: the shell never loads ui/cockpit.ts). */
-export type CockpitSnapshotLike = CockpitSnapshot;
 
 /** The status bar text the last window showed, kept in workspace state for the next activation. */
 export interface RememberedStatus {
