@@ -57,9 +57,10 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     }
   }
 
-  getChildren(node?: StageNode): StageNode[] {
+  getChildren(element?: StageNode): StageNode[] {
     const snapshot = this.cockpit.state;
-    if (!node) return this.roots(snapshot);
+    if (!element) return this.roots(snapshot);
+    const node = this.latest(element);
     if (node.kind === 'change') return node.change.stages.map((stage) => ({ kind: 'stage', change: node.change, stage }));
     if (node.kind === 'stage') return node.stage.attempts.map((attempt, index) => ({ kind: 'attempt', change: node.change, stage: node.stage, attempt, index }));
     return [];
@@ -85,7 +86,24 @@ export class StagesTreeProvider implements vscode.TreeDataProvider<StageNode>, v
     return nodes;
   }
 
-  getTreeItem(node: StageNode): vscode.TreeItem {
+  /**
+   * The element as the current snapshot has it. VS Code may hand back an element from
+   * an earlier render (an expansion racing a refresh): its row must still show now.
+   */
+  private latest(node: StageNode): StageNode {
+    const change = this.cockpit.state.current;
+    if (node.kind !== 'change' && node.kind !== 'stage' && node.kind !== 'attempt') return node;
+    if (!change || change.id !== node.change.id) return node;
+    if (node.kind === 'change') return { kind: 'change', change };
+    const stage = change.stages.find((s) => s.id === node.stage.id);
+    if (!stage) return node;
+    if (node.kind === 'stage') return { kind: 'stage', change, stage };
+    const index = stage.attempts.findIndex((a) => a.id === node.attempt.id);
+    return index < 0 ? node : { kind: 'attempt', change, stage, attempt: stage.attempts[index]!, index };
+  }
+
+  getTreeItem(element: StageNode): vscode.TreeItem {
+    const node = this.latest(element);
     switch (node.kind) {
       case 'change':
         return changeItem(node.change);

@@ -98,9 +98,10 @@ describe('A real agent CLI runs a stage from the editor', function () {
       await browser.click(implementRow, 3_000);
       await browser.press('ArrowRight');
       const texts = await browser.texts(`${ROWS}:visible:has-text("Attempt 1")`);
-      return texts.find((t) => t.includes('claude-code (claude-sonnet-4-5'));
-    }, 'the attempt row with backend and model', 30_000);
-    assert.match(rowText, /succeeded/);
+      // The row re-renders a moment after the snapshot: wait for the finished attempt.
+      return texts.find((t) => t.includes('claude-code (claude-sonnet-4-5') && t.includes('succeeded'));
+    }, 'the attempt row with backend, model and its outcome', 30_000);
+    assert.doesNotMatch(rowText, /running/, rowText);
     await browser.screenshot('real-agent-attempt-row');
 
     await vscode.commands.executeCommand('factory.showTranscript', { changeId, attemptId: attempt.id });

@@ -176,7 +176,7 @@ describe('Stage engine in the editor', function () {
         await browser.press('Escape');
         return undefined;
       }, `the context menu of ${label}`);
-    const planMenu = await menuOf('Plan');
+    const planMenu = await menuOf('Plan', (items) => items.includes('Send Stage Back'));
     await browser.screenshot('stage-menu-passed');
     await browser.press('Escape');
     assert.ok(planMenu.includes('Send Stage Back'), JSON.stringify(planMenu));
