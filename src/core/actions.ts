@@ -120,10 +120,11 @@ export function decide(action: StageAction, change: ChangeState, stage: StageSta
       return ALLOWED;
     }
     case 'completeByHand':
+      if (!context.trusted) return canRecordHere(context);
       if (stage.status === 'passed') return refuse(`${title} has already passed`);
       return first(completed, notRunning);
     case 'changeOwner':
-      return notRunning();
+      return first(() => canRecordHere(context), notRunning);
     case 'verify':
       // Allowed while a stage runs (here or on a teammate's machine): every result is
       // bound to the tree it checked, so a check of a tree in motion shows as stale.

@@ -315,6 +315,11 @@ describe('engine: the factory entry point decides every rule', function () {
     const untrusted = createFactory({ root: s.dir, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => false } });
     await assert.rejects(untrusted.run({ changeId: change.id, stageId: 'plan' }), /not trusted.*trust the folder/i);
     await assert.rejects(untrusted.startChange({ title: 'No', branchMode: 'none' }), /not trusted/);
+    // Decisions are records too: in Restricted Mode nothing is written, so nothing is offered.
+    assert.deepEqual(await untrusted.allowed(await untrusted.change(change.id), 'plan'), []);
+    await assert.rejects(untrusted.completeByHand({ changeId: change.id, stageId: 'plan', note: 'done' }), /not trusted: decisions are recorded once/);
+    await assert.rejects(untrusted.changeOwner({ changeId: change.id, stageId: 'plan', owner: { backend: 'human', person: 'Rita' } }), /not trusted: decisions are recorded once/);
+    assert.deepEqual(await statuses(s, change.id), ['plan:pending'], 'nothing was recorded');
     rmSync(join(s.dir, '.git'), { recursive: true, force: true });
     await assert.rejects(s.factory.run({ changeId: change.id, stageId: 'plan' }), /not a git repository/);
   });
