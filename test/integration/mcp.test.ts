@@ -49,11 +49,15 @@ describe('MCP server in a trusted workspace', () => {
     await browser.screenshot('mcp-tools-on-attempt-row');
 
     // The tooltip is drawn on hover: read it from the view's own provider on the same snapshot (a real MarkdownString).
-    const snapshot = api.snapshot();
-    const cockpit = { state: snapshot, factory: { allowedOnAttempt: () => [], stageAutonomy: async () => [] }, actionContext: {}, onDidChange: () => ({ dispose: () => undefined }) } as unknown as Cockpit;
+    // The snapshot as it would be had the server failed, with a hostile detail from the record.
+    const read = api.snapshot();
+    const recorded = read.current!.stages.find((st) => st.id === 'implement')!;
+    const attempt: AttemptState = { ...recorded.attempts[0]!, mcpStatus: { status: 'failed', detail: 'status [pending](command:evil)' } };
+    const stage = { ...recorded, attempts: [attempt, ...recorded.attempts.slice(1)] };
+    const current = { ...read.current!, stages: read.current!.stages.map((st) => (st.id === 'implement' ? stage : st)) };
+    const cockpit = { state: { ...read, current }, factory: { allowedOnAttempt: () => [], stageAutonomy: async () => [] }, actionContext: {}, onDidChange: () => ({ dispose: () => undefined }) } as unknown as Cockpit;
     const provider = new StagesTreeProvider(cockpit, vscode.Uri.file(config.workspace));
-    const attempt: AttemptState = { ...snapshot.current!.stages.find((st) => st.id === 'implement')!.attempts[0]!, mcpStatus: { status: 'failed', detail: 'status [pending](command:evil)' } };
-    const item = provider.getTreeItem({ kind: 'attempt', change: snapshot.current!, stage: implement, attempt, index: 0 });
+    const item = provider.getTreeItem({ kind: 'attempt', change: current, stage, attempt, index: 0 });
     const tooltip = (item.tooltip as vscode.MarkdownString).value;
     assert.match(tooltip, /MCP tools called: get\\?_context, get\\?_criteria/);
     assert.match(tooltip, /MCP server did not start/);
