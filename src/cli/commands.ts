@@ -14,12 +14,10 @@ import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionCon
 import { PipelineInvalidError } from '../engine/changes';
 import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
-import { startDetachedRunner, type DetachedSpec } from '../engine/detachedStart';
-import { exportReview } from '../engine/reviewExport';
+import type { DetachedSpec } from '../engine/detachedStart';
 import { MCP_CAPABLE_BACKENDS } from '../engine/mcpRun';
-import { mcpSummary } from '../engine/viewModels';
 import { writeFile } from 'node:fs/promises';
-import { OUTPUT_VERSION } from './schemas';
+import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
 
@@ -286,7 +284,9 @@ const STATUS_MARK: Record<string, (s: string) => string> = {
 };
 const ICON: Record<string, string> = { passed: '✓', failed: '✗', running: '▶', needsApproval: '?', stale: '~', sentBack: '↩', pending: '·' };
 
-function printChange(change: Awaited<ReturnType<typeof changeOutput>>, runner?: RunnerRecord): void {
+// What only some commands need is imported when they run: `status` then evaluates none of it.
+async function printChange(change: Awaited<ReturnType<typeof changeOutput>>, runner?: RunnerRecord): Promise<void> {
+  const { mcpSummary } = await import('../engine/viewModels');
   print(`${c.bold(plain(change.title))}${change.ticket ? ` ${c.dim(`[${plain(change.ticket)}]`)}` : ''}  ${c.dim(change.id)}`);
   if (change.branch) print(`  branch ${plain(change.branch)}`);
   print(`  verification ${change.verification.state} (${change.verification.passed}/${change.verification.total} passed${change.verification.stale ? `, ${change.verification.stale} stale` : ''})${change.completed ? ' · completed' : ''}`);
@@ -395,7 +395,7 @@ export async function status(command: Command): Promise<number> {
     if (!state.isRepository && ctx.trusted) print(c.yellow(`${ctx.root} is not a git repository: the record is shown, nothing can run.`));
     if (!ctx.trusted) print(c.yellow('Untrusted: the record is only read.'));
     for (const i of interrupted) print(c.yellow(`Attempt ${i.attemptId} of ${i.stageId} was interrupted (its runner is gone) and is recorded so; retry it with \`factory-cockpit retry ${i.stageId}\`.`));
-    if (shown) printChange(shown, runners.find((r) => r.alive && r.record.changeId === shown.id)?.record);
+    if (shown) await printChange(shown, runners.find((r) => r.alive && r.record.changeId === shown.id)?.record);
     else print('No change is current: factory-cockpit change start "<title>"');
     const others = state.changes.filter((x) => x.id !== shown?.id && !x.completed);
     if (others.length) print(c.dim(`${others.length} other open change(s): factory-cockpit change list`));
@@ -606,6 +606,7 @@ async function startRun(command: Command, input: { mode: DetachedSpec['mode']; s
       secrets: ctx.settings.secrets,
       trusted: ctx.trusted,
     };
+    const { startDetachedRunner } = await import('../engine/detachedStart');
     const started = await startDetachedRunner({ node: process.execPath, cli: process.argv[1] ?? __filename, spec, env: process.env });
     if (!started.ok) {
       if (started.exitCode === EXIT.failed && started.running) throw new RunnerRefusal(started.error, started.running);
@@ -658,7 +659,7 @@ async function startRun(command: Command, input: { mode: DetachedSpec['mode']; s
   if (ctx.globals.json) printJson({ kind: 'run', version: OUTPUT_VERSION, changeId: change.id, stopped: report.stopped, stageId: report.stageId, attempts: report.attempts, detail: report.detail, change: after });
   else {
     print(`${code === EXIT.ok ? c.green('●') : c.red('●')} ${report.stageId}: ${report.stopped} — ${plain(report.detail)}`);
-    printChange(after);
+    await printChange(after);
   }
   return code;
 }
@@ -689,7 +690,7 @@ async function actionDone(ctx: CliContext, action: string, changeId: string, sta
   if (ctx.globals.json) printJson({ kind: 'action', version: OUTPUT_VERSION, action, changeId, stageId, change: after });
   else {
     print(message);
-    printChange(after);
+    await printChange(after);
   }
   return EXIT.ok;
 }
@@ -762,6 +763,7 @@ export async function reviewExport(changeId: string, command: Command): Promise<
   const format = opts.format ?? 'md';
   if (format !== 'md' && format !== 'html') throw new UsageError(`--format must be md or html (got "${plain(format)}").`);
   const session = await ctx.factory.review.open(changeId, opts.ref ? { ref: opts.ref } : {});
+  const { exportReview } = await import('../engine/reviewExport');
   const text = await exportReview(ctx.factory.review, session, format);
   if (opts.output) {
     const file = path.resolve(opts.output);

@@ -7,7 +7,10 @@
 // most of the engine. Node 22's module.enableCompileCache() does this for files, but
 // this code is not a file, and Node 20 (what VS Code ships on some platforms) has no
 // such API. A cache V8 rejects (another V8, a torn file) is rewritten; a cache that
-// cannot be written costs nothing but the compile.
+// cannot be written costs nothing but the compile. The decompressed source is kept
+// there too, under the payload's full hash: once the payload was checked, later runs
+// read it back instead of hashing and decompressing the payload again (brotli alone
+// costs more than a third of what Node takes to start).
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -27,6 +30,11 @@ export function codeCachePath(hash: string, cacheRoot: string = userCacheRoot())
   return path.join(cacheRoot, 'code-cache', `cli-${hash.slice(0, 16)}-${process.version}-${process.arch}.bin`);
 }
 
+/** Where the checked, decompressed source of a bundle lives (any Node: it is plain text). */
+export function sourceCachePath(hash: string, cacheRoot: string = userCacheRoot()): string {
+  return path.join(cacheRoot, 'cli-source', `${hash}.js`);
+}
+
 /** The payload appended to `filename`, refused unless it is the one built with it. */
 export function readPayload(bundle: EmbeddedBundle, filename: string): string {
   const text = readFileSync(filename, 'latin1');
@@ -41,7 +49,6 @@ export function readPayload(bundle: EmbeddedBundle, filename: string): string {
 
 /** Evaluates the bundle as a CommonJS module of `filename` and returns its exports. */
 export function loadEmbedded(bundle: EmbeddedBundle, filename: string, moduleRequire: NodeJS.Require): unknown {
-  const code = brotliDecompressSync(Buffer.from(readPayload(bundle, filename), 'base64')).toString('utf8');
   const cacheFile = codeCachePath(bundle.hash);
   let cachedData: Buffer | undefined;
   try {
@@ -49,8 +56,16 @@ export function loadEmbedded(bundle: EmbeddedBundle, filename: string, moduleReq
   } catch {
     /* the first run with this bundle and this Node */
   }
-  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${code}\n});`;
-  const script = new Script(wrapper, { filename, ...(cachedData ? { cachedData } : {}) });
+  const compile = (code: string) => new Script(`(function (exports, require, module, __filename, __dirname) { ${code}\n});`, { filename, ...(cachedData ? { cachedData } : {}) });
+  const source = readSource(bundle, filename);
+  let script: Script;
+  try {
+    script = compile(source.code);
+  } catch (error) {
+    // A kept source that does not compile (cut short by a full disk, edited) is replaced from the payload.
+    if (!source.kept) throw error;
+    script = compile(readSource(bundle, filename, { fromPayload: true }).code);
+  }
   if (!cachedData || script.cachedDataRejected) {
     // At exit, the cache also holds the functions the command compiled lazily.
     process.once('exit', () => writeCodeCache(cacheFile, script));
@@ -61,14 +76,42 @@ export function loadEmbedded(bundle: EmbeddedBundle, filename: string, moduleReq
   return module.exports;
 }
 
+/**
+ * The bundle's source: from the source cache when an earlier run checked and kept it
+ * (its name is the payload's hash, written whole or not at all, in the user's own
+ * cache folder that also holds the code cache V8 runs), else from the payload, checked
+ * against the hash and then kept.
+ */
+function readSource(bundle: EmbeddedBundle, filename: string, options: { fromPayload?: boolean } = {}): { code: string; kept: boolean } {
+  const kept = sourceCachePath(bundle.hash);
+  if (!options.fromPayload) {
+    try {
+      return { code: readFileSync(kept, 'utf8'), kept: true };
+    } catch {
+      /* the first run of this build */
+    }
+  }
+  const code = brotliDecompressSync(Buffer.from(readPayload(bundle, filename), 'base64')).toString('utf8');
+  writeCacheFile(kept, code);
+  return { code, kept: false };
+}
+
 function writeCodeCache(file: string, script: Script): void {
   try {
+    writeCacheFile(file, script.createCachedData());
+  } catch {
+    /* createCachedData failed: the next start compiles again */
+  }
+}
+
+/** Writes a cache file atomically (a concurrent start reads the old file or the new one, never half of one); a read-only cache folder costs only the work next time. */
+function writeCacheFile(file: string, data: string | Buffer): void {
+  try {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // Atomic: a concurrent start reads the old file or the new one, never half of one.
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+    writeFileSync(temporary, data, { mode: 0o600 });
     renameSync(temporary, file);
   } catch {
-    /* a read-only cache folder: the next start compiles again */
+    /* a read-only cache folder */
   }
 }

@@ -4,8 +4,9 @@
 // changed. Items of the context pack are the record's own schema (core/events.ts).
 import * as z from 'zod';
 import { AttemptOutcomeSchema, ContextItemSchema, EvidenceRefSchema } from '../core/events';
+import { OUTPUT_VERSION } from './outputVersion';
 
-export const OUTPUT_VERSION = 1;
+export { OUTPUT_VERSION };
 
 const base = <K extends string>(kind: K) => ({ kind: z.literal(kind), version: z.literal(OUTPUT_VERSION) });
 

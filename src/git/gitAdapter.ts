@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
+import { branchFromHeadFile } from './headFile';
 
 export { GitCommandError } from './gitProcess';
 
@@ -149,6 +150,10 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   }
 
   async currentBranch(): Promise<string | undefined> {
+    // The HEAD file answers without a process where its layout is the usual one (headFile.ts).
+    const gitDir = await this.layout().then((layout) => layout.gitDir, () => undefined);
+    const fromFile = gitDir ? await branchFromHeadFile(gitDir) : undefined;
+    if (fromFile) return fromFile;
     try {
       // symbolic-ref works on a repository with no commits yet, unlike rev-parse HEAD.
       const ref = await this.git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']);
