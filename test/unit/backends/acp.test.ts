@@ -139,7 +139,9 @@ describe('ACP backend (SDK agent as a subprocess)', function () {
   });
 
   it('timeout ends a hanging agent as timedOut', async () => {
-    const backend = new AcpBackend({ path: fake('acp-agent'), killGraceMs: 300, timeoutMs: 800 });
+    // Long enough for the fake to start and write its pids on a loaded machine: the
+    // timeout must catch the agent hanging, not still starting.
+    const backend = new AcpBackend({ path: fake('acp-agent'), killGraceMs: 300, timeoutMs: 4000 });
     const { result } = await collect(backend.start({ prompt: 'hang', cwd: ws.dir, env: fakeEnv(ws, { FAKE_SCENARIO: 'hang' }) }));
     assert.equal(result.outcome, 'timedOut');
     const pids = await waitForPids(ws);
