@@ -26,7 +26,7 @@ import { CurrentPointerFile } from '../store/currentPointer';
 import { FileEvidenceStore } from '../store/evidence';
 import { resolveInsideWorkspace } from '../store/paths';
 import { FileRecordStore, type RecordProblem, type RecordStore } from '../store/recordStore';
-import { byCreation, changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type LoadedChange, type StartChangeInput } from './changes';
+import { byCreation, changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type ListOptions, type LoadedChange, type StartChangeInput } from './changes';
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
 import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
 import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
@@ -250,13 +250,35 @@ export class Factory {
     // folded before the list, so a read that must index many changes shows it from the
     // start (alone, when no index was read yet): checked against the rules once the
     // list is complete, and read again only if they pick another.
-    const guessed = options.onProgress ? await this.likelyCurrentId(branch) : undefined;
-    const early = guessed ? await fold(guessed) : undefined;
-    if (early && early.eventCount > 0 && !this.store.hasIndex) options.onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
+    const { onProgress } = options;
+    const guessed = onProgress ? await this.likelyCurrentId(branch) : undefined;
+    let early = guessed ? await fold(guessed) : undefined;
+    if (early && early.eventCount > 0 && !this.store.hasIndex) onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
+    // While the others are indexed (seconds at 10,000 changes) the current change is read
+    // again at each step, one read at a time, so a write to it meanwhile (an attempt that
+    // finished) shows before the list is complete; nothing is told once the list is.
+    let latest: Parameters<NonNullable<ListOptions['onProgress']>>[0] | undefined;
+    let listed = false;
+    let refolding: Promise<void> | undefined;
+    const tell = () => onProgress!(stateOf(latest!, early, { indexing: latest!.indexing }));
+    const progressed = (partial: NonNullable<typeof latest>) => {
+      latest = partial;
+      tell();
+      if (guessed === undefined || refolding) return;
+      refolding = fold(guessed, partial.pipeline).then((again) => {
+        refolding = undefined;
+        if (listed || !again) return;
+        const moved = again.eventCount !== early?.eventCount;
+        early = again;
+        if (moved) tell();
+      });
+    };
     const list = await listChangeSummaries(this.deps, {
       ...(options.changed ? { changed: options.changed.changeIds } : {}),
-      ...(options.onProgress ? { onProgress: (partial) => options.onProgress!(stateOf(partial, early, { indexing: partial.indexing })) } : {}),
+      ...(onProgress ? { onProgress: progressed } : {}),
     });
+    listed = true;
+    await refolding;
     const currentId = await this.currentChangeId(list.changes, branch);
     this.lastCurrent = { id: currentId, branch };
     // Folded again, not taken from the early fold: the list may have waited on a check under

@@ -188,9 +188,15 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * (inode, size, mtime) of the file it matches; `dirty` when newer than the file.
    */
   private memory: IndexMemory | undefined;
-  /** The full check under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
-  private fullCheck: { done: Promise<SummaryLoad>; listeners: Set<(progress: SummaryProgress) => void>; writesAtStart: number } | undefined;
-  /** Events this store appended: a full check started before the latest is not joined. */
+  /**
+   * Every check of the index (full or targeted) runs after the one before it has ended: one
+   * queue, so the index in memory is only ever replaced by a newer reading, and checks end
+   * in the order they were asked for, each at least as new as the one before.
+   */
+  private checks: Promise<unknown> = Promise.resolve();
+  /** The last full check asked for, queued or under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
+  private fullCheck: FullCheck | undefined;
+  /** Events this store appended: a full check that started before the latest is not joined. */
   private writes = 0;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
@@ -419,32 +425,39 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * change itself for that. See SummaryOptions for a targeted refresh and progress.
    */
   async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
-    if (options.changed !== undefined && this.memory !== undefined) {
-      // A full check under way may have looked at the named folders before they changed;
-      // the targeted look comes after it, so the newer answer is the one kept.
-      if (this.fullCheck) await this.fullCheck.done.catch(() => undefined);
-      return this.checkNamed(options.changed, options.onProgress);
-    }
-    // Join a full check under way only if no write happened since it started: it may have
-    // looked at a change folder before the write. Otherwise the next check runs after it,
-    // never beside it, so the index in memory is always replaced by a newer reading.
-    if (!this.fullCheck || this.fullCheck.writesAtStart !== this.writes) {
-      const listeners = new Set<(progress: SummaryProgress) => void>();
-      const before = this.fullCheck?.done.catch(() => undefined);
-      const check = () => this.checkAll((p) => listeners.forEach((l) => l(p)));
-      const done: Promise<SummaryLoad> = (before ? before.then(check) : check()).finally(() => {
-        if (this.fullCheck?.done === done) this.fullCheck = undefined;
+    const { changed, onProgress } = options;
+    // A targeted check waits for the checks asked for before it: one of them may have
+    // looked at the named folders before they changed, and the newer answer must be last.
+    if (changed !== undefined && this.memory !== undefined) return this.queued(() => (this.memory ? this.checkNamed(changed, onProgress) : this.checkAll(onProgress)));
+    // A full check is joined while it waits its turn (it will look after this call), or
+    // while it runs if this store wrote nothing since it started (it may have looked at a
+    // change folder before the write). Otherwise another one is queued after it.
+    const joinable = this.fullCheck && (this.fullCheck.writesAtStart === undefined || this.fullCheck.writesAtStart === this.writes);
+    if (!joinable) {
+      const check: FullCheck = { listeners: new Set(), writesAtStart: undefined, done: Promise.resolve(undefined as unknown as SummaryLoad) };
+      check.done = this.queued(() => {
+        check.writesAtStart = this.writes;
+        return this.checkAll((p) => check.listeners.forEach((l) => l(p)));
+      }).finally(() => {
+        if (this.fullCheck === check) this.fullCheck = undefined;
       });
-      this.fullCheck = { done, listeners, writesAtStart: this.writes };
+      this.fullCheck = check;
     }
-    const { done, listeners } = this.fullCheck;
-    if (!options.onProgress) return done;
-    listeners.add(options.onProgress);
-    return done.finally(() => listeners.delete(options.onProgress!));
+    const { done, listeners } = this.fullCheck!;
+    if (!onProgress) return done;
+    listeners.add(onProgress);
+    return done.finally(() => listeners.delete(onProgress));
+  }
+
+  /** Runs `check` after every check asked for before it has ended (see `checks`). */
+  private queued<T>(check: () => Promise<T>): Promise<T> {
+    const result = this.checks.then(check);
+    this.checks = result.catch(() => undefined);
+    return result;
   }
 
   /** The full check: lists the changes folder and stats every change folder against the index. */
-  private async checkAll(onProgress: (progress: SummaryProgress) => void): Promise<SummaryLoad> {
+  private async checkAll(onProgress?: (progress: SummaryProgress) => void): Promise<SummaryLoad> {
     const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
     const stageIds = stageIdsOf(pipeline);
@@ -461,11 +474,13 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     });
     const stale = ids.flatMap((id, i) => (entries[i] ? [] : [{ id, i }]));
     const summariesSoFar = () => entries.flatMap((e) => (e ? [e.summary] : []));
-    const progress = progressFor(onProgress, stale, previous, pipeline, ids.length, summariesSoFar);
+    const progress = onProgress ? progressFor(onProgress, stale, previous, pipeline, ids.length, summariesSoFar) : undefined;
     const refolded = await this.readStale(stale, previous, mtimes, checkedAtMs, pipeline, problems, (i, entry) => (entries[i] = entry), progress);
     const changedAny = this.memory?.dirty === true || stale.length > 0 || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
     const complete = entries as IndexEntry[];
     this.memory = memoryOf(stageIds, new Map(complete.map((e) => [e.summary.id, e])), ids, this.memory?.fileIdentity, changedAny);
+    // Those set aside are gone from the folder; the others (Restricted Mode, a move that failed) are still there.
+    this.memory.listingProblems = listing.problems.filter((p) => p.quarantinedTo === undefined);
     if (changedAny) await this.writeIndex(stageIds, complete);
     return { summaries: complete.map((e) => e.summary), problems, refolded, checked: ids.length, pipeline };
   }
@@ -482,8 +497,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
     // Other stage ids: the rows must be adapted or refolded, which the full check does.
-    if (memory.stageIds.join() !== stageIdsOf(pipeline).join()) return this.summaries(onProgress ? { onProgress } : {});
+    if (memory.stageIds.join() !== stageIdsOf(pipeline).join()) return this.checkAll(onProgress);
     const { entries } = memory;
+    // What the last listing found wrong in the changes folder still stands: this check does not list it.
+    problems.push(...memory.listingProblems);
     const previous = new Map<string, IndexEntry>();
     let listChanged = false;
     const look: string[] = [];
@@ -751,6 +768,13 @@ function folderMtime(dir: string): number {
   }
 }
 
+/** A full check asked for: `writesAtStart` is undefined while it waits its turn. */
+interface FullCheck {
+  done: Promise<SummaryLoad>;
+  listeners: Set<(progress: SummaryProgress) => void>;
+  writesAtStart: number | undefined;
+}
+
 /** The index as a store holds it between reads. */
 interface IndexMemory {
   stageIds: readonly string[];
@@ -760,6 +784,8 @@ interface IndexMemory {
   ids: string[];
   /** Changes read with problems: looked at on every refresh while they last. */
   withProblems: Set<string>;
+  /** What the last full check's listing of the changes folder found wrong (a link, a file), which a targeted check does not list again. */
+  listingProblems: RecordProblem[];
   /** The identity (inode, size, mtime) of the index file these entries match. */
   fileIdentity?: string;
   /** Newer than the file: the next full check writes it. */
@@ -769,7 +795,7 @@ interface IndexMemory {
 function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean): IndexMemory {
   const withProblems = new Set<string>();
   for (const [id, entry] of entries) if (entry.summary.problemCount > 0) withProblems.add(id);
-  return { stageIds, entries, ids, withProblems, ...(fileIdentity ? { fileIdentity } : {}), dirty };
+  return { stageIds, entries, ids, withProblems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
 }
 
 /**

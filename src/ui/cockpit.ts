@@ -285,7 +285,7 @@ export class Cockpit implements vscode.Disposable {
       ...(currentTree ? { currentTree } : {}),
       ...(scope.full ? {} : { changed: { changeIds: [...scope.changeIds], branch: scope.branch } }),
       // A read that must index many changes shows the current change, then the list as it fills in.
-      onProgress: (partial: FactoryState) => void this.show(partial, currentTree, scope),
+      onProgress: (partial: FactoryState) => void this.show(partial, currentTree),
     });
     const elapsed = performance.now() - started;
     // What a slow view costs, in the log where a user looks (the first read, or any slow one).
@@ -293,21 +293,19 @@ export class Cockpit implements vscode.Disposable {
       const summarised = state.refolded ? `; ${state.refolded} summarised from their events` : '; all from the summary index';
       this.log.info(`Read the record: ${state.changes.length} changes in ${elapsed.toFixed(0)} ms${summarised}.`);
     }
-    return this.show(state, currentTree, scope);
+    return this.show(state, currentTree);
   }
 
   /** Makes `state` what the views show (a partial one while indexing), and tells them. */
-  private async show(state: FactoryState, currentTree: string | undefined, scope: RefreshScope): Promise<CockpitSnapshot> {
+  private async show(state: FactoryState, currentTree: string | undefined): Promise<CockpitSnapshot> {
     const { isRepository, branch, current, indexing, checked } = state;
     const list = { pipeline: state.pipeline, changes: state.changes, problems: state.problems };
     const fresh = list.problems.filter((p) => this.remember(p));
     // Set-aside files stay listed; other problems (pipeline.json) while they last. A
-    // targeted refresh looked only at the changes it names: what it did not look at
-    // (another change, a link in the changes folder) stays as the last read found it.
+    // targeted read still reports what it did not look at (the store keeps the changes
+    // with problems and the last listing's), so what is not reported is gone.
     const stillThere = new Set(list.problems.map(problemKey));
-    const shownBefore = new Set(this.loaded.problems.map(problemKey));
-    const unlooked = (p: RecordProblem) => !scope.full && shownBefore.has(problemKey(p)) && !scope.changeIds.has(changeOfProblem(p) ?? '');
-    const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)) || unlooked(p));
+    const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)));
     this.loaded = {
       ready: true,
       isRepository,
@@ -347,11 +345,6 @@ export class Cockpit implements vscode.Disposable {
     this.indexingDone?.();
     this.disposables.forEach((d) => d.dispose());
   }
-}
-
-/** The change a problem's file belongs to (`.factory/changes/<id>/…`), if any. */
-function changeOfProblem(p: RecordProblem): string | undefined {
-  return /^\.factory\/changes\/([^/]+)\/./.exec(p.path)?.[1];
 }
 
 function problemKey(p: RecordProblem): string {

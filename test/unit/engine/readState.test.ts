@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFactory, type Factory, type FactoryState, type RecordProblem } from '../../../src/engine/factory';
 import { tempWorkspace } from '../store/helpers';
-import { writeChange } from '../store/plainRecord';
+import { writeChange, writeEvents } from '../store/plainRecord';
 
 describe('engine: readState, current change first', () => {
   let ws: ReturnType<typeof tempWorkspace>;
@@ -79,5 +79,40 @@ describe('engine: readState, current change first', () => {
     }
     assert.equal(state.changes.length, ids.length + added.length);
     assert.equal(state.checked, added.length);
+  });
+
+  it('an event written to the current change while the others are indexed shows before the list is complete, and is never lost after', async () => {
+    await factory.setCurrent(ids[120]);
+    const told: FactoryState[] = [];
+    let wrote = false;
+    const state = await factory.readState({
+      onProgress: (s) => {
+        told.push(s);
+        if (wrote || !s.indexing) return;
+        wrote = true;
+        // The attempt the current change was running finishes, written by another process.
+        writeEvents(ws.dir, ids[120]!, [{ type: 'attempt.finished', data: { stageId: 'plan', attemptId: '01JB0000000000000000000000', outcome: 'failed' } }]);
+      },
+    });
+    const outcome = (s: FactoryState) => s.current?.stages.find((st) => st.id === 'plan')?.attempts[0]?.outcome;
+    const firstFinished = told.findIndex((s) => outcome(s) === 'failed');
+    assert.ok(firstFinished > 0 && told[firstFinished]!.indexing!.done < ids.length, `shown finished while indexing (${told.map((s) => `${s.indexing?.done}:${outcome(s) ?? 'running'}`).join(' ')})`);
+    assert.ok(told.slice(firstFinished).every((s) => outcome(s) === 'failed'), 'no later state shows it running again');
+    assert.equal(outcome(state), 'failed');
+    assert.equal(state.changes.find((c) => c.id === ids[120]), state.current, 'the list holds the current change as folded last');
+  });
+
+  it('a targeted read keeps reporting the problems of folders it did not look at', async () => {
+    writeFileSync(join(ws.dir, '.factory', 'changes', ids[30]!, 'events', '01JB0000000000000000000002.json'), '{"v":1,"id":');
+    writeFileSync(join(ws.dir, '.factory', 'changes', 'stray.txt'), 'not a change');
+    const restricted = createFactory({ root: ws.dir, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => false } });
+    await restricted.setCurrent(ids[0]).catch(() => undefined);
+    const full = await restricted.readState();
+    assert.ok(full.problems.some((p) => p.path.includes(`changes/${ids[30]}/events/`)));
+    assert.ok(full.problems.some((p) => p.path.endsWith('changes/stray.txt')));
+    writeChange(ws.dir, ids[31]!, 'ignored', [{ type: 'change.completed', data: {} }]);
+    const targeted = await restricted.readState({ changed: { changeIds: [ids[31]!] } });
+    assert.equal(targeted.changes.find((c) => c.id === ids[31])?.completed, true);
+    assert.deepEqual(targeted.problems.map((p) => p.path), full.problems.map((p) => p.path));
   });
 });
