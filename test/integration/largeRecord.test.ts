@@ -1,12 +1,18 @@
 // A large record in a real VS Code (issue 22): thousands of changes another process
 // adds are listed as they are indexed while the current change stays shown in full,
 // a corrupt one is announced, and an event written by another process appears after a
-// refresh that read only its change folder — checked through the API and the workbench.
+// refresh that read only its change folder, and events another process keeps writing
+// while the cockpit refreshes end up shown exactly as on disk, never an older reading
+// after a newer one — checked through the API and the workbench.
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import * as vscode from 'vscode';
+import { foldChange } from '../../src/core/fold';
+import { FileRecordStore } from '../../src/store/recordStore';
 import type { CockpitSnapshot } from '../../src/ui/cockpit';
 import { browser, eventually, runConfig } from './support/driver';
 import { cockpitApi, snapshotWhere } from './support/cockpit';
@@ -16,7 +22,7 @@ const nextId = monotonicFactory();
 
 describe('A large record', () => {
   const config = runConfig();
-  const { mainChangeId } = config.sample;
+  const { mainChangeId, otherChangeId } = config.sample;
   const changesDir = join(config.workspace, '.factory', 'changes');
 
   /** An event file as another process (a CLI, a teammate's pull) writes it: plain fs, no extension code. */
@@ -83,4 +89,89 @@ describe('A large record', () => {
     await eventually(async () => (await browser.attributes('.part.sidebar .monaco-list-row', 'aria-label')).some((l) => /^Review, .*owner codex/.test(l ?? '')), 'the Review row owned by codex');
   });
 
+  it('shows exactly what another process wrote while it refreshed, never an older reading after a newer one', async () => {
+    const api = await cockpitApi();
+    await snapshotWhere(api, (s) => s.current?.id === mainChangeId && s.indexing === undefined, 'the sample change shown');
+    const attemptsOf = (c: ChangeLike | undefined) => c?.stages.find((st) => st.id === 'qa')?.attempts.length;
+    const before = attemptsOf(api.snapshot().current)!;
+    // Attempts started and finished on the current change and on another one, written by a
+    // child process as a runner would (temp file, then rename), a few milliseconds apart.
+    const ROUNDS = 25;
+    const events: Array<{ dir: string; id: string; json: string }> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const changeId of [mainChangeId, otherChangeId]) {
+        const attemptId = nextId();
+        const started = { stageId: 'qa', attemptId, backend: 'human', number: round + 1 };
+        const finished = { stageId: 'qa', attemptId, outcome: round === ROUNDS - 1 && changeId === otherChangeId ? 'cancelled' : 'failed' };
+        for (const [type, data] of [['attempt.started', started], ['attempt.finished', finished]] as const) {
+          const id = nextId();
+          const json = JSON.stringify({ v: 1, id, change: changeId, type, at: new Date().toISOString(), by: { name: 'Another process' }, data });
+          events.push({ dir: join(changesDir, changeId, 'events'), id, json });
+        }
+      }
+    }
+    const plan = join(mkdtempSync(join(tmpdir(), 'fc-writer-')), 'events.json');
+    writeFileSync(plan, JSON.stringify(events));
+    const writer = `
+      const fs = require('node:fs'), path = require('node:path');
+      const events = JSON.parse(fs.readFileSync(process.argv[1], 'utf8'));
+      let i = 0;
+      const next = () => {
+        if (i === events.length) return;
+        const { dir, id, json } = events[i++];
+        const temp = path.join(dir, '.' + id + '.tmp');
+        fs.writeFileSync(temp, json);
+        fs.renameSync(temp, path.join(dir, id + '.json'));
+        setTimeout(next, 15 + Math.floor(Math.random() * 30));
+      };
+      next();`;
+    const seen: CockpitSnapshot[] = [];
+    const subscription = api.onDidChange((s) => seen.push(s));
+    try {
+      const child = spawn(process.execPath, ['-e', writer, plan], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      // Full checks (the safety net) asked for all along, racing the watcher's targeted refreshes.
+      let writing = true;
+      void exited.then(() => (writing = false));
+      while (writing) {
+        void vscode.commands.executeCommand('factory.refresh');
+        await new Promise((resolve) => setTimeout(resolve, 120));
+      }
+      assert.equal(await exited, 0, `the writer failed: ${stderr}`);
+
+      // What is on disk now, folded by a reader of its own.
+      const store = new FileRecordStore(config.workspace, { cacheDir: mkdtempSync(join(tmpdir(), 'fc-reader-')) });
+      const { pipeline } = await store.loadPipeline({ createIfMissing: false });
+      const onDisk = (id: string) => store.readChange(id).then((r) => foldChange(id, pipeline!, r.events));
+      const [main, other] = [await onDisk(mainChangeId), await onDisk(otherChangeId)];
+      assert.equal(attemptsOf(main), before + ROUNDS);
+      const statuses = (c: ChangeLike | undefined) => c?.stages.map((st) => `${st.id}:${st.status}`).join(' ');
+      const attemptCounts = (c: ChangeLike | undefined) => c?.stages.map((st) => `${st.id}:${st.attempts.length}:${st.attempts.at(-1)?.outcome ?? '-'}`).join(' ');
+      const final = await snapshotWhere(
+        api,
+        (s) => s.current?.id === mainChangeId && attemptCounts(s.current) === attemptCounts(main) && statuses(s.changes.find((c) => c.id === otherChangeId)) === statuses(other),
+        'the snapshot showing what is on disk',
+        30_000,
+      );
+      assert.equal(statuses(final.changes.find((c) => c.id === otherChangeId)), statuses(other));
+
+      // Published in order: once a snapshot showed n attempts, none after it shows fewer.
+      const counts = seen.filter((s) => s.current?.id === mainChangeId).map((s) => attemptsOf(s.current)!);
+      assert.ok(counts.length > 2, `snapshots were published while the writer ran (${counts.length})`);
+      counts.forEach((n, i) => assert.ok(i === 0 || n >= counts[i - 1]!, `snapshot ${i} shows ${n} attempts after one that showed ${counts[i - 1]}: ${counts.join(' ')}`));
+    } finally {
+      subscription.dispose();
+    }
+    // What a person sees: the QA row with every attempt.
+    await vscode.commands.executeCommand('factory.showStages');
+    const qaTitle = api.snapshot().current!.stages.find((st) => st.id === 'qa')!.title;
+    await eventually(
+      async () => (await browser.attributes('.part.sidebar .monaco-list-row', 'aria-label')).some((l) => (l ?? '').startsWith(`${qaTitle}, `) && (l ?? '').endsWith(`, ${before + ROUNDS} attempts`)),
+      `the ${qaTitle} row with ${before + ROUNDS} attempts`,
+    );
+  });
 });
+
+type ChangeLike = Pick<CockpitSnapshot['changes'][number], 'stages'>;
