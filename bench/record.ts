@@ -186,13 +186,14 @@ async function recordBench(): Promise<void> {
     await time('summaries(): build the index (folds every change)', () => store.summaries(), (_ms, r) => `${r.refolded} folded`);
     const indexBytes = statSync(store.indexPath).size;
     collectGarbage();
-    await time('summary index: read + JSON.parse only', async () => JSON.parse(await fs.readFile(store.indexPath, 'utf8')), () => `${(indexBytes / 1024 / 1024).toFixed(1)} MB`);
+    await time('summary index: read + JSON.parse only', async () => JSON.parse(await fs.readFile(store.indexPath, 'utf8')), () => `${(indexBytes / 1024 / 1024).toFixed(1)} MB, ${(indexBytes / ids.length).toFixed(0)} bytes per change`);
     // A window opening: a fresh process, nothing decoded or collected before it.
     const opens = Array.from({ length: 5 }, () => openInFreshProcess(root));
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     line('fresh process: first loadPipeline() (median of 5)', median(opens.map((o) => o.pipelineMs)), 'zod compiles its schemas on first use');
     line('fresh process: read + JSON.parse of the index (median of 5)', median(opens.map((o) => o.rawMs)));
     line('fresh process: indexedSummaries() (median of 5)', median(opens.map((o) => o.indexMs)), `min ${Math.min(...opens.map((o) => o.indexMs)).toFixed(1)} ms, ${opens[0]!.changes} summaries (goal well under 100 ms)`);
+    console.log(`summary index open: ${(median(opens.map((o) => o.indexMs)) / median(opens.map((o) => o.rawMs))).toFixed(2)}× its own read + JSON.parse in a fresh process (goal ≤ 1.5×; medians of 5; ${(indexBytes / ids.length).toFixed(0)} bytes per change)`);
     line('fresh process: summaries(), index + a stat per change (median of 5)', median(opens.map((o) => o.summariesMs)), `min ${Math.min(...opens.map((o) => o.summariesMs)).toFixed(1)} ms, ${opens[0]!.refolded} refolded`);
     for (let i = 0; i < 3; i++) {
       await time(`summaries(), same store (a refresh): stat per change #${i + 1}`, () => store.summaries(), (_ms, r) => `${r.refolded} refolded`);

@@ -2,7 +2,7 @@
 // bound to a branch. Called by ui/ and cli/ alike.
 import { foldChange, type ChangeState, type FoldOptions, type StageState, type StageStatus } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
-import type { RecordProblem, RecordStore, SummaryPort } from '../store/recordStore';
+import type { RecordProblem, RecordStore, SummaryOptions, SummaryPort } from '../store/recordStore';
 import type { ChangeSummary } from '../store/summaryIndex';
 import type { EngineDeps } from './ports';
 
@@ -28,6 +28,15 @@ export interface ChangeList {
   problems: RecordProblem[];
   /** From the summary index: how many changes had to be read and folded (their entry was missing or stale). */
   refolded?: number;
+  /** From the summary index: how many change folders were looked at (all of them on a full check). */
+  checked?: number;
+}
+
+export interface ListOptions {
+  /** Only these change folders changed since the last list (a file watcher said so): see SummaryOptions.changed. */
+  changed?: readonly string[];
+  /** The list as it fills in while many changes are indexed, with how far indexing is. */
+  onProgress?: (list: ChangeList & { pipeline: Pipeline; indexing: { done: number; total: number } }) => void;
 }
 
 export class PipelineInvalidError extends Error {
@@ -84,16 +93,72 @@ export async function listChanges(deps: EngineDeps, options: FoldOptions = {}): 
  * one small file instead of folding every event of every change. A summary-backed
  * state has stage statuses but no attempts or results; `loadChange` gives the rest.
  */
-export async function listChangeSummaries(deps: EngineDeps): Promise<ChangeList> {
+export async function listChangeSummaries(deps: EngineDeps, options: ListOptions = {}): Promise<ChangeList> {
   const store = deps.store as RecordStore & Partial<SummaryPort>;
   if (typeof store.summaries !== 'function') return listChanges(deps);
+  const { onProgress } = options;
+  const summaryOptions: SummaryOptions = {
+    ...(options.changed ? { changed: options.changed } : {}),
+    ...(onProgress
+      ? { onProgress: (p) => onProgress({ pipeline: p.pipeline, changes: statesOf(p.summaries, p.pipeline), problems: [], indexing: { done: p.done, total: p.total } }) }
+      : {}),
+  };
   // One read of pipeline.json: the store's summaries() reads it and hands it back.
-  const load = await store.summaries();
+  const load = await store.summaries(summaryOptions);
   const pipeline = load.pipeline;
   if (!pipeline) return { changes: [], problems: load.problems };
-  const stageOf = sharedStages(pipeline);
-  const changes = load.summaries.filter((s) => s.eventCount > 0).map((s) => stateFromSummary(s, pipeline, stageOf));
-  return { pipeline, changes: byCreation(changes), problems: load.problems, refolded: load.refolded };
+  return { pipeline, changes: statesOf(load.summaries, pipeline), problems: load.problems, refolded: load.refolded, checked: load.checked };
+}
+
+/**
+ * The states of summaries, oldest first. A refresh hands back the same summary objects
+ * for the changes that did not move (and the store the same pipeline object while the
+ * file is unchanged), so their states are made once and reused, and when the changes
+ * are those of the last list with a few replaced in place, the last order is kept
+ * without sorting again: a refresh after one event costs what changed.
+ */
+function statesOf(summaries: readonly ChangeSummary[], pipeline: Pipeline): ChangeState[] {
+  let made = statesByPipeline.get(pipeline);
+  if (!made) {
+    made = { stageOf: sharedStages(pipeline), states: new WeakMap() };
+    statesByPipeline.set(pipeline, made);
+  }
+  const { stageOf, states } = made;
+  const list: ChangeState[] = [];
+  for (const summary of summaries) {
+    if (summary.eventCount === 0) continue;
+    let state = states.get(summary);
+    if (!state) {
+      state = stateFromSummary(summary, pipeline, stageOf);
+      states.set(summary, state);
+    }
+    list.push(state);
+  }
+  const sorted = made.last ? sameOrder(made.last, list) : undefined;
+  made.last = { list, sorted: sorted ?? byCreation(list) };
+  return [...made.last.sorted];
+}
+
+interface MadeStates {
+  stageOf: SharedStage;
+  states: WeakMap<ChangeSummary, ChangeState>;
+  /** The last list made and its order by creation. */
+  last?: { list: ChangeState[]; sorted: ChangeState[] };
+}
+const statesByPipeline = new WeakMap<Pipeline, MadeStates>();
+
+/** The last order with the states replaced in place, when `list` differs from the last list only by such replacements. */
+function sameOrder(last: { list: ChangeState[]; sorted: ChangeState[] }, list: ChangeState[]): ChangeState[] | undefined {
+  if (last.list.length !== list.length) return undefined;
+  const replaced = new Map<ChangeState, ChangeState>();
+  for (let i = 0; i < list.length; i++) {
+    const before = last.list[i]!;
+    const now = list[i]!;
+    if (before === now) continue;
+    if (before.id !== now.id || before.createdAt !== now.createdAt) return undefined;
+    replaced.set(before, now);
+  }
+  return replaced.size === 0 ? last.sorted : last.sorted.map((s) => replaced.get(s) ?? s);
 }
 
 type SharedStage = (stageId: string, status: StageStatus, unverified?: boolean) => StageState;
@@ -140,7 +205,7 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
 }
 
 /** Oldest first, so "the newest change bound to a branch" is the last one. */
-function byCreation(changes: ChangeState[]): ChangeState[] {
+export function byCreation(changes: ChangeState[]): ChangeState[] {
   // Code-unit order, not localeCompare: ISO times and ids are ASCII, and 10,000 changes
   // sort in a few ms instead of tens.
   const key = (c: ChangeState) => `${c.createdAt ?? ''}\u0000${c.id}`;

@@ -26,7 +26,7 @@ import { CurrentPointerFile } from '../store/currentPointer';
 import { FileEvidenceStore } from '../store/evidence';
 import { resolveInsideWorkspace } from '../store/paths';
 import { FileRecordStore, type RecordProblem, type RecordStore } from '../store/recordStore';
-import { changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type StartChangeInput } from './changes';
+import { byCreation, changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type ListOptions, type LoadedChange, type StartChangeInput } from './changes';
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
 import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
 import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
@@ -100,6 +100,28 @@ export interface FactoryState {
   currentTree?: string;
   /** How many changes the summary index had to re-read (the first read after a clone). */
   refolded?: number;
+  /** How many change folders this read looked at: every one on a full check, those a watcher named on a targeted one. */
+  checked?: number;
+  /** While the changes are being indexed (told through ReadStateOptions.onProgress): how many of how many are listed. */
+  indexing?: { done: number; total: number };
+}
+
+export interface ReadStateOptions {
+  /** The working-tree hash the caller already knows (the editor keeps it current from file events). */
+  currentTree?: string;
+  /**
+   * What a file watcher saw change since this factory's last read: only these change
+   * folders are re-read (the changes folder is still listed, so a new change shows), and
+   * git is asked for the branch again only when `branch` is set (HEAD moved). Without
+   * it every change folder is checked against the summary index: the safety net.
+   */
+  changed?: { changeIds: readonly string[]; branch?: boolean };
+  /**
+   * The state as it fills in when many changes must be indexed (the first read after a
+   * clone, a pull that brought thousands): the current change first, then the list in
+   * batches, with `indexing`.
+   */
+  onProgress?: (state: FactoryState) => void;
 }
 
 /** An action the rules do not allow in the state the change is in; the message says why. */
@@ -200,27 +222,87 @@ export class Factory {
 
   /**
    * The factory now: every change (from the summary index), the current one in full.
-   * `currentTree`: the working-tree hash the caller already knows (the editor keeps it
-   * current from file events); otherwise it is hashed here when git may run.
+   * The current change is read first, so a first read that must index thousands of
+   * changes can show it at once (options.onProgress); see ReadStateOptions.
    */
-  async readState(options: { currentTree?: string } = {}): Promise<FactoryState> {
-    const [isRepository, branch] = await Promise.all([this.git.isRepository(), this.git.currentBranch()]);
+  async readState(options: ReadStateOptions = {}): Promise<FactoryState> {
+    // A watcher that saw only change folders move: the repository and branch are as last read.
+    if (!options.changed || options.changed.branch || !this.lastGit) {
+      const [isRepository, branch] = await Promise.all([this.git.isRepository(), this.git.currentBranch()]);
+      this.lastGit = { isRepository, branch };
+    }
+    const { isRepository, branch } = this.lastGit;
     const currentTree = isRepository ? (options.currentTree ?? (await this.git.workingTreeHash().catch(() => undefined))) : undefined;
-    const list = await listChangeSummaries(this.deps);
-    const currentId = await this.currentChangeId(list.changes, branch);
-    const full = currentId ? await loadChange(this.deps, currentId, currentTree ? { currentTree } : {}, list.pipeline).catch(() => undefined) : undefined;
-    const current = full?.state;
-    return {
-      isRepository,
-      trusted: this.isTrusted(),
-      ...(branch ? { branch } : {}),
-      ...(list.pipeline ? { pipeline: list.pipeline } : {}),
-      changes: current ? list.changes.map((c) => (c.id === current.id ? current : c)) : list.changes,
-      ...(current ? { current } : {}),
-      problems: [...list.problems, ...(full?.problems ?? [])],
-      ...(currentTree ? { currentTree } : {}),
-      ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
+    const base = { isRepository, trusted: this.isTrusted(), ...(branch ? { branch } : {}), ...(currentTree ? { currentTree } : {}) };
+    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : {}, pipeline).catch(() => undefined);
+    const stateOf = (list: ChangeList, loaded: LoadedChange | undefined, extra: Partial<FactoryState> = {}): FactoryState => {
+      const current = loaded && loaded.eventCount > 0 ? loaded.state : undefined;
+      return {
+        ...base,
+        ...(list.pipeline ? { pipeline: list.pipeline } : {}),
+        changes: current ? withChange(list.changes, current) : list.changes,
+        ...(current ? { current } : {}),
+        problems: [...list.problems, ...(loaded?.problems ?? [])],
+        ...extra,
+      };
     };
+    // The change the pointer (or a `factory/<id>` branch, or the last read) names is
+    // folded before the list, so a read that must index many changes shows it from the
+    // start (alone, when no index was read yet): checked against the rules once the
+    // list is complete, and read again only if they pick another.
+    const { onProgress } = options;
+    const guessed = onProgress ? await this.likelyCurrentId(branch) : undefined;
+    let early = guessed ? await fold(guessed) : undefined;
+    if (early && early.eventCount > 0 && !this.store.hasIndex) onProgress?.(stateOf({ pipeline: early.pipeline, changes: [], problems: [] }, early, { indexing: { done: 0, total: 0 } }));
+    // While the others are indexed (seconds at 10,000 changes) the current change is read
+    // again at each step, one read at a time, so a write to it meanwhile (an attempt that
+    // finished) shows before the list is complete; nothing is told once the list is.
+    let latest: Parameters<NonNullable<ListOptions['onProgress']>>[0] | undefined;
+    let listed = false;
+    let refolding: Promise<void> | undefined;
+    const tell = () => onProgress!(stateOf(latest!, early, { indexing: latest!.indexing }));
+    const progressed = (partial: NonNullable<typeof latest>) => {
+      latest = partial;
+      tell();
+      if (guessed === undefined || refolding) return;
+      refolding = fold(guessed, partial.pipeline).then((again) => {
+        refolding = undefined;
+        if (listed || !again) return;
+        const moved = again.eventCount !== early?.eventCount;
+        early = again;
+        if (moved) tell();
+      });
+    };
+    const list = await listChangeSummaries(this.deps, {
+      ...(options.changed ? { changed: options.changed.changeIds } : {}),
+      ...(onProgress ? { onProgress: progressed } : {}),
+    });
+    listed = true;
+    await refolding;
+    const currentId = await this.currentChangeId(list.changes, branch);
+    this.lastCurrent = { id: currentId, branch };
+    // Folded again, not taken from the early fold: the list may have waited on a check under
+    // way, and events written meanwhile (a runner's finish) must not be shown older than the list.
+    const full = currentId === undefined ? undefined : await fold(currentId, list.pipeline);
+    return stateOf(list, full, {
+      ...(list.refolded !== undefined ? { refolded: list.refolded } : {}),
+      ...(list.checked !== undefined ? { checked: list.checked } : {}),
+    });
+  }
+  private lastGit: { isRepository: boolean; branch: string | undefined } | undefined;
+  private lastCurrent: { id: string | undefined; branch: string | undefined } | undefined;
+
+  /**
+   * The current change as far as it is known without the list: the one picked here
+   * while the branch stays, the one the last read found on this branch, or the change a
+   * `factory/<id>` branch is named after.
+   */
+  private async likelyCurrentId(branch: string | undefined): Promise<string | undefined> {
+    const pointer = await this.pointer.read();
+    if (pointer.changeId && pointer.branch === branch) return pointer.changeId;
+    if (this.lastCurrent?.id && this.lastCurrent.branch === branch) return this.lastCurrent.id;
+    const named = branch?.startsWith('factory/') ? branch.slice('factory/'.length) : undefined;
+    return named && /^[a-z0-9][a-z0-9-]{0,79}$/.test(named) ? named : undefined;
   }
 
   /**
@@ -602,6 +684,15 @@ export class Factory {
   private async actor(): Promise<Actor> {
     return { ...(await this.git.identity().catch(() => ({ name: os.userInfo().username || 'unknown' }))) };
   }
+}
+
+/** The list with `change` in place of its summary (or added, when the list does not have it yet). */
+function withChange(changes: readonly ChangeState[], change: ChangeState): ChangeState[] {
+  const at = changes.findIndex((c) => c.id === change.id);
+  if (at === -1) return byCreation([...changes, change]);
+  const copy = [...changes];
+  copy[at] = change;
+  return copy;
 }
 
 /** Every event the factory writes says who did it, the same way on every path. */

@@ -34,8 +34,9 @@
 //   their random part, and file names make ids unique within a change, so the order is
 //   total and the same on every machine. Clocks drift, so events that depend on another
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
-import { promises as fs, lstatSync, realpathSync, type Dirent } from 'node:fs';
+import { promises as fs, lstatSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
 import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
@@ -49,7 +50,7 @@ import { ensureFactoryGitignore } from './gitignorePolicy';
 import { isWithin } from './paths';
 import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 import { summaryIndexPath, userCacheRoot } from './cacheDir';
-import { decodeIndex, encodeIndex, isEntryFresh, pipelineHash, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
+import { adaptToStages, decodeIndex, encodeIndex, isEntryFresh, stageIdsOf, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export { RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 
@@ -99,13 +100,36 @@ export interface SummaryLoad {
   problems: RecordProblem[];
   /** How many changes were re-read and folded because their index entry was missing or stale. */
   refolded: number;
+  /** How many change folders were looked at (a stat, a listing or a read): every one on a full check, the named ones on a targeted one. */
+  checked: number;
   /** The pipeline the statuses were folded with (absent when pipeline.json is invalid). */
   pipeline?: Pipeline;
 }
 
+export interface SummaryOptions {
+  /**
+   * What a file watcher saw change since this store's last summaries(): only these
+   * change folders are looked at (and the changes folder listed, so a new or removed
+   * change still shows); every other change is taken as this store last knew it.
+   * Without it, or before this store has read the record once, every folder is checked.
+   */
+  changed?: readonly string[];
+  /** Told as batches of changes are read and folded, when many are (the first read after a clone). */
+  onProgress?: (progress: SummaryProgress) => void;
+}
+
+export interface SummaryProgress {
+  pipeline: Pipeline;
+  /** The changes summarised so far, in listing order. */
+  summaries: ChangeSummary[];
+  /** Changes summarised so far, of `total`. */
+  done: number;
+  total: number;
+}
+
 /** The derived index: a summary per change without folding every event. */
 export interface SummaryPort {
-  summaries(): Promise<SummaryLoad>;
+  summaries(options?: SummaryOptions): Promise<SummaryLoad>;
 }
 
 export interface FileRecordStoreOptions {
@@ -151,12 +175,29 @@ const nextUlid = monotonicFactory();
 const READ_CONCURRENCY = 16;
 /** Event files read between two yields to the event loop (~ a few ms of work). */
 const SYNC_READ_SLICE = 256;
+/** Fewer changes missing from the index than this are read without telling progress (an ordinary refresh). */
+const PROGRESS_MIN_STALE = 64;
+/** How often progress is told while changes are read. */
+const PROGRESS_INTERVAL_MS = 150;
 
 export class FileRecordStore implements RecordStore, SummaryPort {
   readonly factoryDir: string;
   readonly pipelinePath: string;
-  /** The decoded index and the identity of the file it came from (inode, size, mtime). */
-  private lastIndex: { identity: string; hash: string; entries: ReadonlyMap<string, IndexEntry> } | undefined;
+  /**
+   * The index as this store last read or built it, by change id, with the identity
+   * (inode, size, mtime) of the file it matches; `dirty` when newer than the file.
+   */
+  private memory: IndexMemory | undefined;
+  /**
+   * Every check of the index (full or targeted) runs after the one before it has ended: one
+   * queue, so the index in memory is only ever replaced by a newer reading, and checks end
+   * in the order they were asked for, each at least as new as the one before.
+   */
+  private checks: Promise<unknown> = Promise.resolve();
+  /** The last full check asked for, queued or under way: a second caller (the cockpit and interrupted-attempt recovery at activation) joins it. */
+  private fullCheck: FullCheck | undefined;
+  /** Events this store appended: a full check that started before the latest is not joined. */
+  private writes = 0;
   readonly evidence: FileEvidenceStore;
   private readonly now: () => Date;
   private readonly onProblem: (problem: RecordProblem) => void;
@@ -184,6 +225,11 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     this.migrations = options.migrations ?? EVENT_MIGRATIONS;
     this.cacheDir = options.cacheDir;
     this.fsx = new RecordFs(workspaceRoot);
+  }
+
+  /** Whether this store has read (or built) the summary index: a later read starts from it. */
+  get hasIndex(): boolean {
+    return this.memory !== undefined;
   }
 
   /** Whether the record may be written now (false in Restricted Mode). */
@@ -223,9 +269,13 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     if (typeof read === 'number') {
       return { problems: [this.report({ path: rel, field: '', message: `is ${read} bytes, over the ${MAX_PIPELINE_BYTES}-byte limit for pipeline.json` })], created: false };
     }
+    const text = read.toString('utf8');
+    // Every refresh reads pipeline.json: the same text is not parsed and validated again
+    // (and the same pipeline object lets readers cache what they derive from it).
+    if (this.lastPipeline?.text === text) return { pipeline: this.lastPipeline.pipeline, problems: [], created: false };
     let parsed: ReturnType<typeof parseJsonSafely>;
     try {
-      parsed = parseJsonSafely(read.toString('utf8'));
+      parsed = parseJsonSafely(text);
     } catch (error) {
       return { problems: [this.report({ path: rel, ...jsonProblem(error) })], created: false };
     }
@@ -238,15 +288,20 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       const issue = firstIssue(result.error);
       return { problems: [this.report({ path: rel, field: issue.field, message: issue.message })], created: false };
     }
+    this.lastPipeline = { text, pipeline: result.data };
     return { pipeline: result.data, problems: [], created: false };
   }
+  private lastPipeline: { text: string; pipeline: Pipeline } | undefined;
 
   async listChangeIds(): Promise<string[]> {
     return (await this.listing()).ids;
   }
 
-  /** The change ids, and the problems of entries that are not change folders (set aside, or pending). */
-  private async listing(): Promise<{ ids: string[]; problems: RecordProblem[] }> {
+  /**
+   * The change ids, and the problems of entries that are not change folders (set aside,
+   * or pending). `known`: ids already validated (the index's), not checked again.
+   */
+  private async listing(known?: ReadonlyMap<string, unknown>): Promise<{ ids: string[]; problems: RecordProblem[] }> {
     const changesDir = path.join(this.factoryDir, 'changes');
     let entries: Dirent[] | undefined;
     try {
@@ -259,7 +314,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const problems: RecordProblem[] = [];
     for (const entry of entries ?? []) {
       if (entry.name.startsWith('.')) continue;
-      if (entry.isDirectory() && ChangeIdSchema.safeParse(entry.name).success) ids.push(entry.name);
+      if (entry.isDirectory() && (known?.has(entry.name) || ChangeIdSchema.safeParse(entry.name).success)) ids.push(entry.name);
       else {
         const why = entry.isSymbolicLink() ? LINK_REFUSED : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
         const problem: RecordProblem = { path: this.relative(path.join(changesDir, entry.name)), field: '', message: why };
@@ -349,6 +404,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       } as FactoryEvent;
       try {
         await createFileExclusive(path.join(dir, `${event.id}.json`), `${JSON.stringify(event, null, 2)}\n`);
+        this.writes++;
         return event;
       } catch (error) {
         // Only a colliding id (another process, same millisecond, same 80 random bits) retries.
@@ -366,39 +422,144 @@ export class FileRecordStore implements RecordStore, SummaryPort {
    * A summary per change from the index, re-reading and folding only changes whose
    * entry is missing or stale, then saving the index. Stage statuses are those of a
    * fold without the current tree (no staleness against the working tree); fold the
-   * change itself for that.
+   * change itself for that. See SummaryOptions for a targeted refresh and progress.
    */
-  async summaries(): Promise<SummaryLoad> {
+  async summaries(options: SummaryOptions = {}): Promise<SummaryLoad> {
+    const { changed, onProgress } = options;
+    // A targeted check waits for the checks asked for before it: one of them may have
+    // looked at the named folders before they changed, and the newer answer must be last.
+    if (changed !== undefined && this.memory !== undefined) return this.queued(() => (this.memory ? this.checkNamed(changed, onProgress) : this.checkAll(onProgress)));
+    // A full check is joined while it waits its turn (it will look after this call), or
+    // while it runs if this store wrote nothing since it started (it may have looked at a
+    // change folder before the write). Otherwise another one is queued after it.
+    const joinable = this.fullCheck && (this.fullCheck.writesAtStart === undefined || this.fullCheck.writesAtStart === this.writes);
+    if (!joinable) {
+      const check: FullCheck = { listeners: new Set(), writesAtStart: undefined, done: Promise.resolve(undefined as unknown as SummaryLoad) };
+      check.done = this.queued(() => {
+        check.writesAtStart = this.writes;
+        return this.checkAll((p) => check.listeners.forEach((l) => l(p)));
+      }).finally(() => {
+        if (this.fullCheck === check) this.fullCheck = undefined;
+      });
+      this.fullCheck = check;
+    }
+    const { done, listeners } = this.fullCheck!;
+    if (!onProgress) return done;
+    listeners.add(onProgress);
+    return done.finally(() => listeners.delete(onProgress));
+  }
+
+  /** Runs `check` after every check asked for before it has ended (see `checks`). */
+  private queued<T>(check: () => Promise<T>): Promise<T> {
+    const result = this.checks.then(check);
+    this.checks = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The full check: lists the changes folder and stats every change folder against the index. */
+  private async checkAll(onProgress?: (progress: SummaryProgress) => void): Promise<SummaryLoad> {
     const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
-    if (!pipeline) return { summaries: [], problems, refolded: 0 };
-    const hash = pipelineHash(pipeline);
-    const previous = await this.readIndex(hash);
-    const listing = await this.listing();
+    if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
+    const stageIds = stageIdsOf(pipeline);
+    const previous = await this.readIndex(stageIds);
+    const listing = await this.listing(previous);
     problems.push(...listing.problems);
     const ids = listing.ids;
-    let refolded = 0;
-    let changed = previous.size !== ids.length;
     // Observed before reading, so a write during the read shows up next time.
     const mtimes = await mtimesOf(ids.map((id) => this.eventsDir(id)));
     const checkedAtMs = Date.now();
     const entries: Array<IndexEntry | undefined> = ids.map((id, i) => {
       const old = previous.get(id);
-      // A change that had problems is never fresh: read again, a problem not yet set aside
-      // (Restricted Mode, a refused link) is reported on every refresh while it lasts.
-      return old && old.summary.problemCount === 0 && isEntryFresh(old, mtimes[i]!) ? old : undefined;
+      return old && isFresh(old, mtimes[i]!) ? old : undefined;
     });
-    const stale = ids.map((_, i) => i).filter((i) => entries[i] === undefined);
-    await mapLimit(stale, READ_CONCURRENCY, async (i) => {
-      const id = ids[i]!;
+    const stale = ids.flatMap((id, i) => (entries[i] ? [] : [{ id, i }]));
+    const summariesSoFar = () => entries.flatMap((e) => (e ? [e.summary] : []));
+    const progress = onProgress ? progressFor(onProgress, stale, previous, pipeline, ids.length, summariesSoFar) : undefined;
+    const refolded = await this.readStale(stale, previous, mtimes, checkedAtMs, pipeline, problems, (i, entry) => (entries[i] = entry), progress);
+    const changedAny = this.memory?.dirty === true || stale.length > 0 || previous.size !== ids.length || this.memory?.stageIds.join() !== stageIds.join();
+    const complete = entries as IndexEntry[];
+    this.memory = memoryOf(stageIds, new Map(complete.map((e) => [e.summary.id, e])), ids, this.memory?.fileIdentity, changedAny);
+    // Those set aside are gone from the folder; the others (Restricted Mode, a move that failed) are still there.
+    this.memory.listingProblems = listing.problems.filter((p) => p.quarantinedTo === undefined);
+    if (changedAny) await this.writeIndex(stageIds, complete);
+    return { summaries: complete.map((e) => e.summary), problems, refolded, checked: ids.length, pipeline };
+  }
+
+  /**
+   * The targeted refresh: only the named change folders (and those with problems) are
+   * looked at; the others are as this store last knew them. A named folder that is a
+   * change now is added (the watcher names a new change's files too), one that is not
+   * is dropped: listing 10,000 folders would cost more than the rest of the refresh. The
+   * index file is left for the next full check: a stale row costs only a re-read.
+   */
+  private async checkNamed(named: readonly string[], onProgress: ((progress: SummaryProgress) => void) | undefined): Promise<SummaryLoad> {
+    const memory = this.memory!;
+    const { pipeline, problems } = await this.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return { summaries: [], problems, refolded: 0, checked: 0 };
+    // Other stage ids: the rows must be adapted or refolded, which the full check does.
+    if (memory.stageIds.join() !== stageIdsOf(pipeline).join()) return this.checkAll(onProgress);
+    const { entries } = memory;
+    // What the last listing found wrong in the changes folder still stands: this check does not list it.
+    problems.push(...memory.listingProblems);
+    const previous = new Map<string, IndexEntry>();
+    let listChanged = false;
+    const look: string[] = [];
+    for (const id of new Set([...named, ...memory.withProblems])) {
+      const isChange = ChangeIdSchema.safeParse(id).success && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
+      const old = entries.get(id);
+      if (!isChange) listChanged = entries.delete(id) || listChanged;
+      else {
+        if (old) previous.set(id, old);
+        else listChanged = true;
+        look.push(id);
+      }
+    }
+    const mtimes = await mtimesOf(look.map((id) => this.eventsDir(id)));
+    const checkedAtMs = Date.now();
+    const stale = look.flatMap((id, i) => {
+      const old = previous.get(id);
+      return old && isFresh(old, mtimes[i]!) ? [] : [{ id, i }];
+    });
+    const summariesSoFar = () => [...entries.values()].map((e) => e.summary);
+    const total = entries.size + look.length - previous.size;
+    const progress = onProgress ? progressFor(onProgress, stale, previous, pipeline, total, summariesSoFar) : undefined;
+    const refolded = await this.readStale(stale, previous, mtimes, checkedAtMs, pipeline, problems, (_i, entry) => entries.set(entry.summary.id, entry), progress);
+    if (listChanged) memory.ids = [...entries.keys()].sort();
+    for (const id of look) {
+      if (entries.get(id)!.summary.problemCount > 0) memory.withProblems.add(id);
+      else memory.withProblems.delete(id);
+    }
+    memory.dirty ||= listChanged || stale.length > 0;
+    return { summaries: memory.ids.map((id) => entries.get(id)!.summary), problems, refolded, checked: look.length, pipeline };
+  }
+
+  /**
+   * Summarises the stale changes (at most READ_CONCURRENCY at once): an entry whose
+   * folder holds the same events is kept with the new mtime; the others are read and
+   * folded. Returns how many were folded.
+   */
+  private async readStale(
+    stale: ReadonlyArray<{ id: string; i: number }>,
+    previous: ReadonlyMap<string, IndexEntry>,
+    mtimes: readonly number[],
+    checkedAtMs: number,
+    pipeline: Pipeline,
+    problems: RecordProblem[],
+    put: (i: number, entry: IndexEntry) => void,
+    progress: { tell(start: boolean): void } | undefined,
+  ): Promise<number> {
+    let refolded = 0;
+    progress?.tell(true);
+    await mapLimit(stale, READ_CONCURRENCY, async ({ id, i }) => {
       const old = previous.get(id);
       const dirMtimeMs = mtimes[i]!;
-      changed = true;
       if (old && dirMtimeMs !== -1 && old.summary.problemCount === 0) {
         // The folder changed (or changed too recently to trust its mtime): same events?
         const names = (await this.eventNames(id)).filter((n) => checkEventFileName(n) === undefined);
         const last = names.reduce<string | undefined>((max, n) => (max === undefined || n > max ? n : max), undefined);
         if (names.length === old.summary.eventCount && last?.slice(0, -'.json'.length) === old.summary.lastEventId) {
-          entries[i] = { ...old, dirMtimeMs, checkedAtMs };
+          put(i, { ...old, dirMtimeMs, checkedAtMs });
+          progress?.tell(false);
           return;
         }
       }
@@ -411,11 +572,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
         record = { changeId: id, events: [], problems: [this.report(this.problemFor(error, path.dirname(this.eventsDir(id))))] };
       }
       problems.push(...record.problems);
-      entries[i] = { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs };
+      put(i, { summary: summarize(foldChange(id, pipeline, record.events), record.events, record.problems.length), dirMtimeMs, checkedAtMs });
+      progress?.tell(false);
     });
-    const complete = entries as IndexEntry[];
-    if (changed) await this.writeIndex(hash, pipeline, complete);
-    return { summaries: complete.map((e) => e.summary), problems, refolded, pipeline };
+    return refolded;
   }
 
   /** The names in a change's events folder, or none when it cannot be listed (readChange then says why). */
@@ -430,7 +590,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   /** Deletes nothing but the derived index: the next summaries() rebuilds it. */
   async dropIndex(): Promise<void> {
     await fs.rm(this.indexPath, { force: true });
-    this.lastIndex = undefined;
+    this.memory = undefined;
   }
 
   /** Writes `.factory/.gitignore` if there is none (also done on the first write); never in Restricted Mode. */
@@ -461,43 +621,53 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   /**
    * The summaries as the index has them, without checking them against the events:
    * for a first paint of a large record, followed by summaries(). Empty when there is
-   * no valid index for this pipeline.
+   * no valid index.
    */
   async indexedSummaries(): Promise<ChangeSummary[]> {
     const { pipeline } = await this.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
-    return [...(await this.readIndex(pipelineHash(pipeline))).values()].map((e) => e.summary);
+    const summaries: ChangeSummary[] = [];
+    for (const entry of (await this.readIndex(stageIdsOf(pipeline))).values()) summaries.push(entry.summary);
+    return summaries;
   }
 
-  private async readIndex(hash: string): Promise<Map<string, IndexEntry>> {
+  /**
+   * The index entries for these stage ids: this store's own while the file is still the
+   * one it read or wrote (a refresh then costs one stat), else the file's, adapted when
+   * it was taken with other stage ids.
+   */
+  private async readIndex(stageIds: readonly string[]): Promise<ReadonlyMap<string, IndexEntry>> {
+    const adapt = (from: readonly string[], entries: ReadonlyMap<string, IndexEntry>): ReadonlyMap<string, IndexEntry> =>
+      from.join() === stageIds.join() ? entries : new Map(adaptToStages([...entries.values()], from, stageIds).map((e) => [e.summary.id, e]));
     try {
-      // The index this store last read or wrote, while the file is still that one: a
-      // refresh then costs one stat instead of reading and decoding every row again.
-      const stat = await fs.stat(this.indexPath);
+      // Synchronous, like the small event files: one file of a couple of MB reads in about
+      // a millisecond, less than two round trips through the thread pool on a busy machine.
+      const stat = statSync(this.indexPath);
       const identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
-      if (this.lastIndex?.identity === identity && this.lastIndex.hash === hash) return new Map(this.lastIndex.entries);
-      const decoded = decodeIndex(JSON.parse(await fs.readFile(this.indexPath, 'utf8')));
-      if (!decoded || decoded.pipelineHash !== hash) return new Map();
-      const entries = new Map(decoded.entries.map((e) => [e.summary.id, e]));
-      this.lastIndex = { identity, hash, entries };
-      return new Map(entries);
+      if (this.memory && this.memory.fileIdentity === identity) return adapt(this.memory.stageIds, this.memory.entries);
+      const decoded = decodeIndex(JSON.parse(readFileSync(this.indexPath, 'utf8')));
+      if (!decoded) return new Map();
+      this.memory = memoryOf(decoded.stageIds, decoded.entries, [...decoded.entries.keys()], identity, false);
+      return adapt(decoded.stageIds, decoded.entries);
     } catch {
-      // Missing or corrupt: it is only a cache, rebuilt from the events.
-      return new Map();
+      // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
+      return this.memory && !this.memory.fileIdentity ? adapt(this.memory.stageIds, this.memory.entries) : new Map();
     }
   }
 
-  private async writeIndex(hash: string, pipeline: Pipeline, entries: IndexEntry[]): Promise<void> {
+  private async writeIndex(stageIds: readonly string[], entries: IndexEntry[]): Promise<void> {
+    const memory = this.memory!;
     // The cache is outside the repository, so it is written in Restricted Mode too,
     // unless someone pointed the cache folder into the repository itself.
     if (!this.mayWrite() && isWithin(realpathOrSelf(this.workspaceRoot), path.resolve(this.indexPath))) return;
     try {
-      await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(hash, pipeline.stages.map((s) => s.id), entries)));
-      const stat = await fs.stat(this.indexPath).catch(() => undefined);
-      this.lastIndex = stat ? { identity: `${stat.ino}:${stat.size}:${stat.mtimeMs}`, hash, entries: new Map(entries.map((e) => [e.summary.id, e])) } : undefined;
+      await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(stageIds, entries)));
+      const stat = await fs.stat(this.indexPath);
+      memory.fileIdentity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
+      memory.dirty = false;
     } catch {
       // An unwritable cache costs speed, never the list.
-      this.lastIndex = undefined;
+      delete memory.fileIdentity;
     }
   }
 
@@ -581,6 +751,14 @@ async function mtimesOf(dirs: readonly string[]): Promise<number[]> {
   return mtimes;
 }
 
+function isRealDirectory(dir: string): boolean {
+  try {
+    return lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 function folderMtime(dir: string): number {
   try {
     const stats = lstatSync(dir, { throwIfNoEntry: false });
@@ -588,6 +766,77 @@ function folderMtime(dir: string): number {
   } catch {
     return -1; // EACCES, ENOTDIR: readChange says what is wrong
   }
+}
+
+/** A full check asked for: `writesAtStart` is undefined while it waits its turn. */
+interface FullCheck {
+  done: Promise<SummaryLoad>;
+  listeners: Set<(progress: SummaryProgress) => void>;
+  writesAtStart: number | undefined;
+}
+
+/** The index as a store holds it between reads. */
+interface IndexMemory {
+  stageIds: readonly string[];
+  /** By change id; a targeted refresh updates it in place. */
+  entries: Map<string, IndexEntry>;
+  /** The change ids in listing order. */
+  ids: string[];
+  /** Changes read with problems: looked at on every refresh while they last. */
+  withProblems: Set<string>;
+  /** What the last full check's listing of the changes folder found wrong (a link, a file), which a targeted check does not list again. */
+  listingProblems: RecordProblem[];
+  /** The identity (inode, size, mtime) of the index file these entries match. */
+  fileIdentity?: string;
+  /** Newer than the file: the next full check writes it. */
+  dirty: boolean;
+}
+
+function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean): IndexMemory {
+  const withProblems = new Set<string>();
+  for (const [id, entry] of entries) if (entry.summary.problemCount > 0) withProblems.add(id);
+  return { stageIds, entries, ids, withProblems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
+}
+
+/**
+ * Whether an entry still stands for its folder. A change that had problems never
+ * does: read again, a problem not yet set aside (Restricted Mode, a refused link) is
+ * reported on every refresh while it lasts.
+ */
+function isFresh(entry: IndexEntry, dirMtimeMs: number): boolean {
+  return entry.summary.problemCount === 0 && isEntryFresh(entry, dirMtimeMs);
+}
+
+/** Progress for reading many changes the index does not have; none for re-listing folders touched recently. */
+function progressFor(
+  onProgress: (progress: SummaryProgress) => void,
+  stale: ReadonlyArray<{ id: string }>,
+  previous: ReadonlyMap<string, IndexEntry>,
+  pipeline: Pipeline,
+  total: number,
+  summariesSoFar: () => ChangeSummary[],
+) {
+  const unknown = stale.filter(({ id }) => !previous.has(id)).length;
+  return unknown >= PROGRESS_MIN_STALE ? progressTeller(onProgress, pipeline, total, total - stale.length, summariesSoFar) : undefined;
+}
+
+/**
+ * Tells progress at the start, then every 5% of the changes or PROGRESS_INTERVAL_MS,
+ * whichever comes first, with the summaries done so far.
+ */
+function progressTeller(onProgress: (progress: SummaryProgress) => void, pipeline: Pipeline, total: number, doneAtStart: number, summariesSoFar: () => ChangeSummary[]) {
+  const step = Math.max(1, Math.ceil(total / 20));
+  let told = 0;
+  let done = doneAtStart;
+  return {
+    tell(start: boolean): void {
+      if (!start) done++;
+      const now = performance.now();
+      if (!start && done % step !== 0 && now - told < PROGRESS_INTERVAL_MS) return;
+      told = now;
+      onProgress({ pipeline, summaries: summariesSoFar(), done, total });
+    },
+  };
 }
 
 function realpathOrSelf(p: string): string {

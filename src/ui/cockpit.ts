@@ -1,6 +1,9 @@
 // The UI's model of the workspace's factory: the changes, the current change and
 // what went wrong reading the record. It refreshes from the engine when `.factory/`
 // or the checked-out branch changes, and tells the views. No factory logic here.
+// A refresh costs what changed: the watcher names the change folders written to, and
+// only those are re-read; a full check of every folder runs at the first read, every
+// few minutes and when the window regains focus, as the safety net for a missed event.
 // It also knows the working-tree hash (re-hashed after saves and file changes, never
 // per keystroke), so every view shows a result verified at another tree as stale.
 import { performance } from 'node:perf_hooks';
@@ -9,10 +12,17 @@ import type { ActionContext } from '../core/actions';
 import type { ChangeState } from '../core/fold';
 import type { Factory, FactoryState, RecordProblem } from '../engine/factory';
 
-/** The factory's state as this window shows it: what the engine read, once the first read is done. */
+/**
+ * The factory's state as this window shows it: what the engine read, once the first
+ * read is done (or showed the current change: `indexing` is set while the rest is
+ * listed). `checked`: how many change folders the last read looked at.
+ */
 export interface CockpitSnapshot extends Omit<FactoryState, 'trusted' | 'refolded'> {
   ready: boolean;
 }
+
+/** What a refresh must look at: everything, or the change folders (and HEAD) a watcher named. */
+type RefreshScope = { full: true } | { full: false; changeIds: Set<string>; branch: boolean };
 
 /** A verification running in this window, shown in place of the change's last verdict. */
 export interface VerificationActivity {
@@ -28,13 +38,22 @@ const SLOW_LOAD_MS = 1000;
 /** How long after the last save or file change the tree is hashed again. */
 const TREE_DEBOUNCE_MS = 400;
 
+/** The safety net: every change folder is checked this often, and on focus when the last check is older than FOCUS_CHECK_MS. */
+const FULL_CHECK_MS = 5 * 60_000;
+const FOCUS_CHECK_MS = 60_000;
+
+/** `.factory/changes/<id>/…`, relative to the workspace: the change a written file belongs to. */
+const CHANGE_PATH = /^\/\.factory\/changes\/([^/]+)(\/|$)/;
+
 export class Cockpit implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<CockpitSnapshot>();
   readonly onDidChange = this.changed.event;
   private snapshot: CockpitSnapshot = { ready: false, isRepository: false, changes: [], problems: [] };
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private refreshing: Promise<CockpitSnapshot> | undefined;
-  private again = false;
+  /** What the next refresh must look at (requests made while one runs add up). */
+  private wanted: RefreshScope | undefined;
+  private lastFullCheck = 0;
   // Problems found this session: a bad file is set aside on first read, so later
   // reads no longer see it; the view keeps showing it until the window closes.
   private readonly seenProblems = new Map<string, RecordProblem>();
@@ -58,14 +77,26 @@ export class Cockpit implements vscode.Disposable {
     return { trusted: vscode.workspace.isTrusted, isRepository: this.snapshot.isRepository };
   }
 
-  /** Watches the record and the checked-out branch; refreshes on change (debounced). */
+  /**
+   * Watches the record and the checked-out branch; refreshes on change (debounced),
+   * re-reading only the change folders written to; checks everything now and then.
+   */
   watch(root: vscode.Uri): void {
     let timer: NodeJS.Timeout | undefined;
+    let seen: Extract<RefreshScope, { full: false }> = { full: false, changeIds: new Set(), branch: false };
     const schedule = (uri: vscode.Uri) => {
-      // The summary index is written by our own reads: refreshing on it would loop.
-      if (/[\\/]\.factory[\\/]\.cache([\\/]|$)/.test(uri.fsPath)) return;
+      const relative = uri.fsPath.startsWith(root.fsPath) ? uri.fsPath.slice(root.fsPath.length).replace(/\\/g, '/') : '';
+      // The summary index lived here in older versions and is written by reads: refreshing on it would loop.
+      if (/^\/\.factory\/\.cache(\/|$)/.test(relative)) return;
+      const changeId = CHANGE_PATH.exec(relative)?.[1];
+      if (changeId) seen.changeIds.add(changeId);
+      if (relative.startsWith('/.git/')) seen.branch = true;
       clearTimeout(timer);
-      timer = setTimeout(() => void this.refresh(), 200);
+      timer = setTimeout(() => {
+        const scope = seen;
+        seen = { full: false, changeIds: new Set(), branch: false };
+        void this.request(scope);
+      }, 200);
     };
     for (const glob of ['.factory/**', '.git/HEAD']) {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(root, glob));
@@ -74,7 +105,15 @@ export class Cockpit implements vscode.Disposable {
       watcher.onDidDelete(schedule);
       this.disposables.push(watcher);
     }
-    this.disposables.push({ dispose: () => clearTimeout(timer) });
+    // The safety net for an event the watcher missed (a network drive, a burst it dropped).
+    const periodic = setInterval(() => void this.refresh(), FULL_CHECK_MS);
+    this.disposables.push(
+      { dispose: () => clearTimeout(timer) },
+      { dispose: () => clearInterval(periodic) },
+      vscode.window.onDidChangeWindowState((state) => {
+        if (state.focused && this.loaded.ready && Date.now() - this.lastFullCheck > FOCUS_CHECK_MS) void this.refresh();
+      }),
+    );
     this.watchTree(root);
   }
 
@@ -141,16 +180,27 @@ export class Cockpit implements vscode.Disposable {
     return { ...snapshot, changes, ...(current ? { current } : {}) };
   }
 
-  /** Reloads everything; concurrent calls coalesce into one more run. */
+  /** Reloads everything (every change folder is checked); concurrent calls coalesce into one more run. */
   refresh(): Promise<CockpitSnapshot> {
-    if (this.refreshing) {
-      this.again = true;
-      return this.refreshing;
+    return this.request({ full: true });
+  }
+
+  /** Refreshes what `scope` names; requests made while a refresh runs add up into one more run. */
+  private request(scope: RefreshScope): Promise<CockpitSnapshot> {
+    const wanted = this.wanted;
+    if (scope.full || wanted?.full) this.wanted = { full: true };
+    else if (!wanted) this.wanted = scope;
+    else {
+      scope.changeIds.forEach((id) => wanted.changeIds.add(id));
+      wanted.branch ||= scope.branch;
     }
+    if (this.refreshing) return this.refreshing;
+    const next = this.wanted!;
+    this.wanted = undefined;
     // The first read of a large record (no summary index yet, e.g. just after a clone
-    // that brought thousands of changes) can take seconds: the Stages view shows it
-    // is loading instead of looking empty.
-    const loading = this.snapshot.ready ? this.load() : Promise.resolve(vscode.window.withProgress({ location: { viewId: 'factory.stages' } }, () => this.load()));
+    // that brought thousands of changes) can take seconds: the current change shows at
+    // once, and the Stages view shows progress while the others are listed.
+    const loading = this.snapshot.ready ? this.load(next) : Promise.resolve(vscode.window.withProgress({ location: { viewId: 'factory.stages' } }, () => this.load({ full: true })));
     this.refreshing = loading
       .catch((error: unknown) => {
         this.log.error(`Reading the record failed: ${error instanceof Error ? error.stack : String(error)}`);
@@ -158,10 +208,7 @@ export class Cockpit implements vscode.Disposable {
       })
       .finally(() => {
         this.refreshing = undefined;
-        if (this.again) {
-          this.again = false;
-          void this.refresh();
-        }
+        if (this.wanted) void this.request(this.wanted);
       });
     return this.refreshing;
   }
@@ -185,8 +232,11 @@ export class Cockpit implements vscode.Disposable {
     this.refreshAfterAnnounce ||= refresh;
     clearTimeout(this.announceTimer);
     this.announceTimer = setTimeout(() => {
-      this.onNewProblems(this.pendingProblems.splice(0).map((p) => this.seenProblems.get(problemKey(p)) ?? p));
-      if (this.refreshAfterAnnounce) void this.refresh();
+      const announced = this.pendingProblems.splice(0).map((p) => this.seenProblems.get(problemKey(p)) ?? p);
+      this.onNewProblems(announced);
+      // Another reader set files aside: the changes they belong to are read again (everything when one is outside a change).
+      const changeIds = announced.map((p) => CHANGE_PATH.exec(`/${p.path}`)?.[1]);
+      if (this.refreshAfterAnnounce) void this.request(changeIds.every((id) => id !== undefined) ? { full: false, changeIds: new Set(changeIds as string[]), branch: false } : { full: true });
       this.refreshAfterAnnounce = false;
     }, 100);
   }
@@ -220,30 +270,56 @@ export class Cockpit implements vscode.Disposable {
   async changeById(id: string): Promise<ChangeState> {
     const snapshot = this.snapshot.ready ? this.snapshot : await this.refresh();
     if (snapshot.current?.id === id) return snapshot.current;
-    if (!snapshot.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}" in .factory/changes.`);
+    // While the list fills in, a change not listed yet is read from the record.
+    if (!snapshot.indexing && !snapshot.changes.some((c) => c.id === id)) throw new Error(`There is no change "${id}" in .factory/changes.`);
     return this.factory.change(id, snapshot.currentTree);
   }
 
-  private async load(): Promise<CockpitSnapshot> {
+  private async load(scope: RefreshScope): Promise<CockpitSnapshot> {
     const started = performance.now();
     const first = !this.loaded.ready;
     // Hashed once here; afterwards the tree watcher keeps it current.
     const currentTree = this.currentTree ?? (await this.hashTree());
-    const state = await this.factory.readState(currentTree ? { currentTree } : {});
+    if (scope.full) this.lastFullCheck = Date.now();
+    const state = await this.factory.readState({
+      ...(currentTree ? { currentTree } : {}),
+      ...(scope.full ? {} : { changed: { changeIds: [...scope.changeIds], branch: scope.branch } }),
+      // A read that must index many changes shows the current change, then the list as it fills in.
+      onProgress: (partial: FactoryState) => void this.show(partial, currentTree),
+    });
     const elapsed = performance.now() - started;
     // What a slow view costs, in the log where a user looks (the first read, or any slow one).
     if (first || elapsed > SLOW_LOAD_MS) {
       const summarised = state.refolded ? `; ${state.refolded} summarised from their events` : '; all from the summary index';
       this.log.info(`Read the record: ${state.changes.length} changes in ${elapsed.toFixed(0)} ms${summarised}.`);
     }
-    const { isRepository, branch, current } = state;
+    return this.show(state, currentTree);
+  }
+
+  /** Makes `state` what the views show (a partial one while indexing), and tells them. */
+  private async show(state: FactoryState, currentTree: string | undefined): Promise<CockpitSnapshot> {
+    const { isRepository, branch, current, indexing, checked } = state;
     const list = { pipeline: state.pipeline, changes: state.changes, problems: state.problems };
     const fresh = list.problems.filter((p) => this.remember(p));
-    // Set-aside files stay listed; other problems (pipeline.json) while they last.
+    // Set-aside files stay listed; other problems (pipeline.json) while they last. A
+    // targeted read still reports what it did not look at (the store keeps the changes
+    // with problems and the last listing's), so what is not reported is gone.
     const stillThere = new Set(list.problems.map(problemKey));
     const problems = [...this.seenProblems.values()].filter((p) => p.quarantinedTo !== undefined || stillThere.has(problemKey(p)));
-    this.loaded = { ready: true, isRepository, branch, pipeline: list.pipeline, changes: list.changes, current, problems, ...(currentTree ? { currentTree } : {}) };
+    this.loaded = {
+      ready: true,
+      isRepository,
+      branch,
+      pipeline: list.pipeline,
+      changes: list.changes,
+      current,
+      problems,
+      ...(currentTree ? { currentTree } : {}),
+      ...(indexing ? { indexing } : {}),
+      ...(checked !== undefined ? { checked } : {}),
+    };
     this.snapshot = this.withActivity(this.loaded);
+    this.showIndexing(indexing !== undefined);
     if (fresh.length > 0) this.announce(fresh, false);
     await Promise.all([
       vscode.commands.executeCommand('setContext', 'factory.ready', true),
@@ -254,7 +330,19 @@ export class Cockpit implements vscode.Disposable {
     return this.snapshot;
   }
 
+  /** The Stages view's progress bar while changes are indexed (a read after a clone or a large pull). */
+  private showIndexing(indexing: boolean): void {
+    if (indexing && !this.indexingDone) {
+      void vscode.window.withProgress({ location: { viewId: 'factory.stages' } }, () => new Promise<void>((resolve) => (this.indexingDone = resolve)));
+    } else if (!indexing && this.indexingDone) {
+      this.indexingDone();
+      this.indexingDone = undefined;
+    }
+  }
+  private indexingDone: (() => void) | undefined;
+
   dispose(): void {
+    this.indexingDone?.();
     this.disposables.forEach((d) => d.dispose());
   }
 }

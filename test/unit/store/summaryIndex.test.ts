@@ -75,12 +75,39 @@ describe('store: summary index', () => {
     assert.deepEqual((await store.summaries()).summaries, before.summaries);
   });
 
-  it('refolds everything when the pipeline changes', async () => {
+  it('keeps every row when pipeline.json is saved with the same stages, or edited outside the stage ids', async () => {
     await store.summaries();
-    const pipeline = JSON.parse(readFileSync(store.pipelinePath, 'utf8')) as { stages: Array<{ title: string }> };
+    const pipeline = JSON.parse(readFileSync(store.pipelinePath, 'utf8')) as { stages: Array<{ title: string; prompt?: string }> };
+    writeFileSync(store.pipelinePath, JSON.stringify(pipeline, null, 4));
+    assert.equal((await store.summaries()).refolded, 0, 'saved again, reformatted');
     pipeline.stages[0]!.title = 'Planning';
+    pipeline.stages[1]!.prompt = 'Another prompt';
     writeFileSync(store.pipelinePath, JSON.stringify(pipeline));
-    assert.equal((await store.summaries()).refolded, 2);
+    const after = await store.summaries();
+    assert.equal(after.refolded, 0, 'titles and prompts are not folded into statuses');
+    assert.deepEqual(after.summaries, await expected());
+  });
+
+  it('a change to the stage ids refolds only the changes whose events name a stage that was added, removed or moved', async () => {
+    const ids = await store.listChangeIds();
+    // One change also names `test`: moving `test` before `plan` changes how its send-backs reset.
+    await store.append(ids[0]!, { type: 'stage.sentBack', data: { fromStage: 'test', toStage: 'plan', note: 'Again.' } });
+    await store.summaries();
+    const pipeline = JSON.parse(readFileSync(store.pipelinePath, 'utf8')) as { stages: Array<{ id: string; title: string }> };
+    const edit = async (stages: Array<{ id: string; title: string }>, refolded: number, why: string) => {
+      writeFileSync(store.pipelinePath, JSON.stringify({ ...pipeline, stages }));
+      const load = await store.summaries();
+      assert.equal(load.refolded, refolded, why);
+      const fresh = new FileRecordStore(ws.dir, { cacheDir: join(ws.dir, 'other-cache') });
+      assert.deepEqual(load.summaries, (await fresh.summaries()).summaries, `${why}: the same as a fold from scratch`);
+    };
+    const [plan, implement, test, ...rest] = pipeline.stages;
+    await edit([...pipeline.stages, { ...implement!, id: 'docs', title: 'Docs' }], 0, 'a stage no event names, added at the end');
+    await edit([plan!, implement!, test!, ...rest], 0, 'that stage removed again');
+    await edit([plan!, test!, ...rest], 0, 'a stage no event names removed');
+    await edit([test!, plan!, ...rest], 1, 'two stages one change names, swapped');
+    await edit(pipeline.stages.filter((s) => s.id !== 'plan'), 2, 'a stage both changes name, removed');
+    await edit(pipeline.stages, 2, 'and added back');
   });
 
   it('rebuilds from the events when a row of the index has the wrong shape, and never trusts a rewritten file', async () => {
@@ -88,7 +115,7 @@ describe('store: summary index', () => {
     const index = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
     // Same length and order, one field of the wrong type: the whole index is discarded.
     const tampered = structuredClone(index);
-    tampered.rows[0]![8] = 'three';
+    tampered.rows[0]![7] = 'three';
     writeFileSync(store.indexPath, JSON.stringify(tampered));
     const afterBadRow = await store.summaries();
     assert.equal(afterBadRow.refolded, 2);
