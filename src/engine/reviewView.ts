@@ -2,7 +2,7 @@
 // overview (the steps) sent with the first step, then the timeline, a step's detail,
 // transcript, evidence and diff per step on request. ui/ hosts the panel and asks these.
 import type { ReviewModel } from '../core/review';
-import type { EvidenceContent, Overview } from '../core/reviewProtocol';
+import type { EvidenceContent, Overview, ReviewHostMessage } from '../core/reviewProtocol';
 import type { DiffFile } from '../core/reviewHunks';
 import { EvidenceAlteredError } from '../store/evidence';
 import type { ReviewService, ReviewSession } from './review';
@@ -35,6 +35,30 @@ export function overviewOf(model: ReviewModel, options: { trusted: boolean; read
     totals: model.totals,
     newerEvents: model.newerEvents,
   };
+}
+
+/**
+ * The messages that draw a review, its first step first: the overview with the step
+ * to show as the record has it (its evidence "not checked yet": nothing is read, no
+ * transcript decompressed, nothing hashed before it is drawn), then the same step once
+ * its evidence is re-hashed against the record (altered and missing flagged) and its
+ * test reports read. The timeline is not here: the panel asks for it once the step is
+ * drawn. Each message is yielded before the next one is worked on, so a consumer that
+ * sends one on receipt sends the unchecked step before the check begins.
+ */
+export async function* reviewMessages(
+  review: Pick<ReviewService, 'checkIntegrity' | 'reportFailures'>,
+  session: ReviewSession,
+  options: { trusted: boolean; readOnly: boolean; stepId?: string | undefined },
+  stages: { id: string; title: string; status: string }[],
+): AsyncGenerator<Extract<ReviewHostMessage, { type: 'overview' | 'step' }>> {
+  const step = session.model.steps.find((s) => s.id === options.stepId) ?? session.model.steps[0];
+  yield { type: 'overview', overview: overviewOf(session.model, options, stages), ...(step ? { stepId: step.id, step } : {}) };
+  if (!step) return;
+  // Failing to check is not failing to show: the step stays "not checked yet".
+  await review.checkIntegrity(session, [step.id]).catch(() => undefined);
+  await review.reportFailures(session, [step.id]).catch(() => undefined);
+  yield { type: 'step', step };
 }
 
 /** A piece of evidence for the panel: text inline (bounded), images as a data: URI, re-hashed first. */

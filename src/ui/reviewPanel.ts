@@ -1,5 +1,5 @@
 // The review panel: a webview per change in the editor area where a reviewer steps
-// through the change's evidence (src/webview/review.main.ts), and the glue around
+// through the change's evidence (src/webview/review.main.ts, reviewApp.ts), and the glue around
 // it: Factory: Review Change with a picker of every change (other branches' too),
 // next/previous step commands, diffs in VS Code's diff editor and multi-file diff
 // editor through the read-only `factory-tree:` content provider (transcriptView.ts),
@@ -16,7 +16,7 @@ import type { AttemptStep } from '../core/review';
 import type { DiffFile } from '../core/reviewHunks';
 import type { ReviewSession } from '../engine/review';
 import { exportReview, type ExportFormat } from '../engine/reviewExport';
-import { diffWithDecisions, evidenceContent, overviewOf, parseReviewHostMessage, parseReviewWebviewMessage, plainLabel, plainMessage } from '../engine/reviewView';
+import { diffWithDecisions, evidenceContent, parseReviewHostMessage, parseReviewWebviewMessage, plainLabel, plainMessage, reviewMessages } from '../engine/reviewView';
 import type { Cockpit } from './cockpit';
 import { reportingCommands } from './reportingCommand';
 import { TREE_SCHEME } from './treeDocuments';
@@ -183,9 +183,11 @@ export class ReviewPanel {
   private reloadTimer: NodeJS.Timeout | undefined;
   private readonly diffCache = new Map<string, Promise<DiffFile[]>>();
   private readonly subscriptions: vscode.Disposable[];
-  /** Resolved when the webview said `ready` (tests and commands wait for it). */
+  /** Resolved when the webview said `ready` the first time. */
+  private readonly greeting: Promise<void>;
+  private greeted!: () => void;
+  /** Resolved once the first overview and its checked step went out. */
   readonly whenReady: Promise<void>;
-  private markReady!: () => void;
   /** When the first overview went out (performance.now()): logged on open, for the bench's breakdown. */
   readonly timing = { ready: 0, sent: 0, checked: 0, bytes: 0 };
 
@@ -197,7 +199,9 @@ export class ReviewPanel {
     initialStep: string | undefined,
   ) {
     this.stepId = initialStep;
-    this.whenReady = new Promise((resolve) => (this.markReady = resolve));
+    this.greeting = new Promise((resolve) => (this.greeted = resolve));
+    // Built and checked while the webview boots, sent when it says `ready`.
+    this.whenReady = this.sendOverview().catch((e: unknown) => this.owner.log.error(`Review panel: the first overview was not sent: ${String(e)}`));
     // Kept alive while hidden (retainContextWhenHidden); a webview that reloads says `ready` again.
     this.subscriptions = [panel.webview.onDidReceiveMessage((raw: unknown) => void this.onMessage(raw))];
   }
@@ -243,32 +247,33 @@ export class ReviewPanel {
 
   private async sendOverview(): Promise<void> {
     const stages = this.session.record.state.stages.map((s) => ({ id: s.id, title: s.title, status: s.approvalStale ? 'stale' : s.status }));
-    const stepNow = () => this.session.model.steps.find((s) => s.id === this.stepId) ?? this.session.model.steps[0];
-    const step = stepNow();
-    const first = !this.timing.sent;
-    // Progressive: the steps and the step to show go first, as the record has them (its
-    // evidence badges say "not checked yet"); the step again once its evidence is
-    // re-hashed and its test reports read; the timeline when the webview asks for it.
-    const message: ReviewHostMessage = { type: 'overview', overview: overviewOf(this.session.model, { trusted: this.factory.isTrusted(), readOnly: this.ref !== undefined }, stages), ...(step ? { stepId: step.id, step } : {}) };
-    this.post(message);
-    if (first) Object.assign(this.timing, { sent: performance.now(), bytes: JSON.stringify(message).length });
-    if (!step) return;
     const session = this.session;
-    await this.factory.review.checkIntegrity(session, [step.id]).catch(() => undefined);
-    await this.factory.review.reportFailures(session, [step.id]).catch(() => undefined);
-    if (first) this.timing.checked = performance.now();
-    // Read again meanwhile: the newer overview sends its own step; this one would undo its news.
-    if (session === this.session) this.post({ type: 'step', step });
+    const first = !this.timing.sent;
+    // Progressive (engine/reviewView.ts): the steps and the step to show first, then that
+    // step again once its evidence is re-hashed; the timeline when the webview asks.
+    for await (const message of reviewMessages(this.factory.review, session, { trusted: this.factory.isTrusted(), readOnly: this.ref !== undefined, stepId: this.stepId }, stages)) {
+      const checked = this.checked(message);
+      await this.greeting;
+      // Read again meanwhile: the newer overview sends its own step; this one would undo its news.
+      if (session !== this.session) return;
+      if (checked) void this.panel.webview.postMessage(checked);
+      if (first && message.type === 'overview') Object.assign(this.timing, { sent: performance.now(), bytes: JSON.stringify(message).length });
+      if (first && message.type === 'step') this.timing.checked = performance.now();
+    }
   }
 
   private post(message: ReviewHostMessage): void {
     if (!this.ready) return;
+    const checked = this.checked(message);
+    if (checked) void this.panel.webview.postMessage(checked);
+  }
+
+  /** The message as the protocol has it, or undefined (logged) when it breaks the protocol. */
+  private checked(message: ReviewHostMessage): ReviewHostMessage | undefined {
     const checked = parseReviewHostMessage(message);
-    if (!checked.ok) {
-      this.owner.log.error(`Review panel: not sending an invalid message: ${checked.error}`);
-      return;
-    }
-    void this.panel.webview.postMessage(checked.message);
+    if (checked.ok) return checked.message;
+    this.owner.log.error(`Review panel: not sending an invalid message: ${checked.error}`);
+    return undefined;
   }
 
   private notice(level: 'info' | 'warning' | 'error', text: string): void {
@@ -288,10 +293,11 @@ export class ReviewPanel {
     }
     const message = parsed.message;
     if (message.type === 'ready') {
+      // The first overview is on its way already; a webview that reloaded gets a new one.
+      if (this.ready) await this.sendOverview();
       this.ready = true;
       this.timing.ready ||= performance.now();
-      await this.sendOverview();
-      this.markReady();
+      this.greeted();
       return;
     }
     if (message.type === 'request') {
