@@ -54,7 +54,7 @@ describe('transcript recorded from bytes (issue #22)', () => {
   });
 
   describe('through the runner with redaction', () => {
-    const secrets = ['sk-ant-api03-0123456789abcdef', 'ghp_0123456789abcdefghij', 'pa"ss\\word-with-escapes'];
+    const secrets = ['sk-ant-api03-0123456789abcdef', 'ghp_0123456789abcdefghij', 'pa"ss\\word-with-escapes'] as const;
     const escapedSecret = JSON.stringify(secrets[2]).slice(1, -1);
 
     async function record(pieces: Buffer[], maxLineBytes?: number) {
