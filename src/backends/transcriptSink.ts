@@ -6,6 +6,7 @@
 // escaped byte by byte from them: no JSON.stringify string, no UTF-8 re-encoding,
 // the same bytes out.
 import { isUtf8 } from 'node:buffer';
+import { WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { TranscriptEntry, TranscriptSink } from './types';
 
@@ -26,20 +27,27 @@ const ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
   meta: entryHead('meta'),
 };
 const ENTRY_TAIL = Buffer.from('"}\n');
+/** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
+const MAX_SPARE_BATCHES = 4;
 /** A byte escaped in JSON takes at most 6 (`\u001f`). */
 const MAX_ESCAPED = 6;
 
 export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES): JsonLinesSink {
-  // The stream keeps a written batch until it reaches the file; then its buffer is
-  // reused: a fresh 256 KB buffer a batch made the garbage collector run for them.
-  const spare: Buffer[] = [];
+  // A file stream is done with a batch once its write callback comes: its buffer is
+  // reused then (a fresh 256 KB buffer a batch kept the garbage collector busy). Any
+  // other stream may hand the very buffer on (a PassThrough does): it gets fresh ones.
+  const spare: Buffer[] | undefined = out instanceof WriteStream ? [] : undefined;
   let buffer: Buffer = Buffer.allocUnsafe(batchBytes);
   let used = 0;
   const flush = () => {
     if (used === 0) return;
     const written = buffer;
-    out.write(written.subarray(0, used), () => spare.push(written));
-    buffer = spare.pop() ?? Buffer.allocUnsafe(batchBytes);
+    if (!spare) out.write(written.subarray(0, used));
+    else
+      out.write(written.subarray(0, used), () => {
+        if (spare.length < MAX_SPARE_BATCHES) spare.push(written);
+      });
+    buffer = spare?.pop() ?? Buffer.allocUnsafe(batchBytes);
     used = 0;
   };
   const write = (entry: TranscriptEntry) => {

@@ -2,7 +2,10 @@
 // redaction left as it was is escaped from those bytes. It must write exactly what the
 // string path (JSON.stringify of the entry) writes, and no secret may reach it.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { REDACTED, Redactor } from '../../../src/backends/redact';
 import { outputLines } from '../../../src/backends/runner';
 import { jsonLinesSink } from '../../../src/backends/transcriptSink';
@@ -51,6 +54,42 @@ describe('transcript recorded from bytes (issue #22)', () => {
       assert.deepEqual(out, stringWay(expected), `batch of ${batchBytes} bytes`);
       for (const line of out.toString('utf8').trimEnd().split('\n')) assert.equal(typeof (JSON.parse(line) as TranscriptEntry).line, 'string');
     }
+  });
+
+  it('batches reach a file intact while the file stream\'s written batch buffers are reused', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'factory-sink-test-'));
+    try {
+      const file = path.join(dir, 'transcript.jsonl');
+      const sink = jsonLinesSink(createWriteStream(file), 512);
+      const expected: TranscriptEntry[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const bytes = Buffer.from(`{"i":${i},"text":"${'é"x'.repeat(i % 50)}"}`);
+        sink.writeUtf8('stdout', bytes, 0, bytes.length, bytes.toString('utf8'));
+        expected.push({ stream: 'stdout', line: bytes.toString('utf8') });
+        // Let write callbacks come in between, so later batches reuse earlier buffers.
+        if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await sink.close();
+      assert.deepEqual(readFileSync(file), stringWay(expected));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a stream that hands its chunks on (a PassThrough) gets buffers that are never reused', async () => {
+    const through = new PassThrough({ highWaterMark: 1 << 20 });
+    const sink = jsonLinesSink(through, 256);
+    const expected: TranscriptEntry[] = [];
+    for (let i = 0; i < 500; i++) {
+      const bytes = Buffer.from(`{"n":${i}}`);
+      sink.writeUtf8('stderr', bytes, 0, bytes.length, bytes.toString('utf8'));
+      expected.push({ stream: 'stderr', line: bytes.toString('utf8') });
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await sink.close();
+    const read: Buffer[] = [];
+    for await (const chunk of through) read.push(chunk as Buffer);
+    assert.deepEqual(Buffer.concat(read), stringWay(expected));
   });
 
   describe('through the runner with redaction', () => {
