@@ -9,8 +9,11 @@
 
 export interface LineSplitterOptions {
   maxLineBytes: number;
-  /** `bytes`: the line's length in bytes as received (without its CR/LF), so no one re-encodes it to count. */
-  onLine(line: string, cut: boolean, bytes: number): void;
+  /**
+   * `bytes`: the line's length in bytes as received (without its CR/LF), so no one
+   * re-encodes it to count; they are `source[start, start + bytes)`, valid only during the call.
+   */
+  onLine(line: string, cut: boolean, bytes: number, source: Buffer, start: number): void;
 }
 
 const LF = 10;
@@ -44,7 +47,7 @@ export class LineSplitter {
   /** A line's bytes, decoded in place. */
   private emitWhole(chunk: Buffer, start: number, end: number, cut = false): void {
     const stop = end > start && chunk[end - 1] === CR ? end - 1 : end;
-    this.options.onLine(chunk.toString('utf8', start, stop), cut, stop - start);
+    this.options.onLine(chunk.toString('utf8', start, stop), cut, stop - start, chunk, start);
   }
 
   private take(piece: Buffer, complete: boolean): void {

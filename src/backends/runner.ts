@@ -154,21 +154,26 @@ export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter
     sink?.write({ stream: 'meta', line: truncationMarker(maxOutput) });
     return false;
   };
+  // A line redaction left as it was is recorded from the bytes it came in (no re-encoding).
+  const record = (stream: 'stdout' | 'stderr', raw: string, line: string, source: Buffer, start: number, bytes: number) => {
+    if (line === raw && sink?.writeUtf8) sink.writeUtf8(stream, source, start, start + bytes, line);
+    else sink?.write({ stream, line });
+  };
   const stdout = new LineSplitter({
     maxLineBytes,
-    onLine: (raw, cut, bytes) => {
+    onLine: (raw, cut, bytes, source, start) => {
       const line = redactor.redact(raw);
       if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true);
-      sink?.write({ stream: 'stdout', line });
+      record('stdout', raw, line, source, start, bytes);
       options.onStdoutLine(line, cut, false);
     },
   });
   const stderr = new LineSplitter({
     maxLineBytes,
-    onLine: (raw, _cut, bytes) => {
+    onLine: (raw, _cut, bytes, source, start) => {
       if (!countAndCheck(bytes + 1)) return;
       const line = redactor.redact(raw);
-      sink?.write({ stream: 'stderr', line });
+      record('stderr', raw, line, source, start, bytes);
       options.onStderrLine?.(line);
     },
   });

@@ -2,39 +2,153 @@
 // on a byte stream (a temp file that becomes evidence). Entries are batched into
 // writes of 256 KB (issue #22): each line is encoded straight into the batch buffer,
 // one write call per batch instead of one write and one Buffer per line (which cost
-// more than the line's JSON escaping).
+// more than the line's JSON escaping). A line that comes as bytes (`writeUtf8`) is
+// escaped byte by byte from them: no JSON.stringify string, no UTF-8 re-encoding,
+// the same bytes out.
+import { isUtf8 } from 'node:buffer';
+import { WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { TranscriptSink } from './types';
+import type { TranscriptEntry, TranscriptSink } from './types';
 
 /** Bytes per write: entries are encoded into a buffer this size, which is written when full. */
 export const TRANSCRIPT_BATCH_BYTES = 256 * 1024;
 
 export interface JsonLinesSink extends TranscriptSink {
+  writeUtf8: NonNullable<TranscriptSink['writeUtf8']>;
   /** Writes what is batched and ends the stream; resolves once it is ended (a write error is the stream's to report, as before). */
   close(): Promise<void>;
 }
 
+/** What JSON.stringify({ stream, line }) writes before the line's escaped text. */
+const ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
+  stdout: entryHead('stdout'),
+  stderr: entryHead('stderr'),
+  stdin: entryHead('stdin'),
+  meta: entryHead('meta'),
+};
+const ENTRY_TAIL = Buffer.from('"}\n');
+/** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
+const MAX_SPARE_BATCHES = 4;
+/** A byte escaped in JSON takes at most 6 (`\u001f`). */
+const MAX_ESCAPED = 6;
+
 export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES): JsonLinesSink {
-  let buffer = Buffer.allocUnsafe(batchBytes);
+  // A file stream is done with a batch once its write callback comes: its buffer is
+  // reused then (a fresh 256 KB buffer a batch kept the garbage collector busy). Any
+  // other stream may hand the very buffer on (a PassThrough does): it gets fresh ones.
+  const spare: Buffer[] | undefined = out instanceof WriteStream ? [] : undefined;
+  let buffer: Buffer = Buffer.allocUnsafe(batchBytes);
   let used = 0;
   const flush = () => {
     if (used === 0) return;
-    // The stream keeps the written bytes until they reach the file: the next batch gets a fresh buffer.
-    out.write(buffer.subarray(0, used));
-    buffer = Buffer.allocUnsafe(batchBytes);
+    const written = buffer;
+    if (!spare) out.write(written.subarray(0, used));
+    else
+      out.write(written.subarray(0, used), () => {
+        if (spare.length < MAX_SPARE_BATCHES) spare.push(written);
+      });
+    buffer = spare?.pop() ?? Buffer.allocUnsafe(batchBytes);
     used = 0;
   };
+  const write = (entry: TranscriptEntry) => {
+    const json = `${JSON.stringify(entry)}\n`;
+    // A UTF-16 unit takes at most 3 bytes in UTF-8.
+    if (used + json.length * 3 > buffer.length) flush();
+    if (json.length * 3 > buffer.length) out.write(json);
+    else used += buffer.write(json, used);
+  };
+  /** A line that may not fit a batch (tens of KB and more) gets a buffer of its exact escaped size. */
+  const writeLongLine = (stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string) => {
+    const head = ENTRY_HEADS[stream];
+    if (!isUtf8(bytes.subarray(start, end))) return write({ stream, line });
+    const own = Buffer.allocUnsafe(head.length + escapedLength(bytes, start, end) + ENTRY_TAIL.length);
+    head.copy(own, 0);
+    ENTRY_TAIL.copy(own, Math.abs(escapeJsonBytes(bytes, start, end, own, head.length)));
+    out.write(own);
+  };
   return {
-    write(entry) {
-      const json = `${JSON.stringify(entry)}\n`;
-      // A UTF-16 unit takes at most 3 bytes in UTF-8.
-      if (used + json.length * 3 > buffer.length) flush();
-      if (json.length * 3 > buffer.length) out.write(json);
-      else used += buffer.write(json, used);
+    write,
+    writeUtf8(stream, bytes, start, end, line) {
+      const head = ENTRY_HEADS[stream];
+      const worst = head.length + (end - start) * MAX_ESCAPED + ENTRY_TAIL.length;
+      if (used + worst > buffer.length) flush();
+      if (worst > buffer.length) return writeLongLine(stream, bytes, start, end, line);
+      const entryStart = used;
+      used = copyBytes(head, buffer, used);
+      const escapedEnd = escapeJsonBytes(bytes, start, end, buffer, used);
+      // Bytes that are not UTF-8 (a cut character, a stray byte) decoded to U+FFFD: the string says what to record.
+      if (escapedEnd < 0 && !isUtf8(bytes.subarray(start, end))) {
+        used = entryStart;
+        return write({ stream, line });
+      }
+      used = copyBytes(ENTRY_TAIL, buffer, Math.abs(escapedEnd));
     },
     close() {
       flush();
       return new Promise<void>((resolve) => out.end(() => resolve()));
     },
   };
+}
+
+/** Buffer#copy for a few bytes, without its call into the runtime. */
+function copyBytes(src: Uint8Array, dst: Uint8Array, at: number): number {
+  for (let i = 0; i < src.length; i++) dst[at + i] = src[i] as number;
+  return at + src.length;
+}
+
+function entryHead(stream: TranscriptEntry['stream']): Buffer {
+  const json = JSON.stringify({ stream, line: '' });
+  return Buffer.from(json.slice(0, json.length - '"}'.length));
+}
+
+/**
+ * How JSON.stringify escapes each byte of UTF-8 text in a string: 0 as it is, 1 as
+ * `\u00XX`, else a backslash and this letter. Bytes from 0x80 are copied (a valid
+ * multi-byte character is written as it is) and flagged with 2.
+ */
+const ESCAPES = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) ESCAPES[c] = 1;
+for (const [c, letter] of [[0x08, 'b'], [0x09, 't'], [0x0a, 'n'], [0x0c, 'f'], [0x0d, 'r'], [0x22, '"'], [0x5c, '\\']] as const) ESCAPES[c] = letter.charCodeAt(0);
+for (let c = 0x80; c < 0x100; c++) ESCAPES[c] = 2;
+const HEX_DIGITS = Buffer.from('0123456789abcdef');
+
+/** How many bytes `escapeJsonBytes` writes for `src[start, end)`. */
+function escapedLength(src: Uint8Array, start: number, end: number): number {
+  let length = end - start;
+  for (let i = start; i < end; i++) {
+    const escape = ESCAPES[src[i] as number] as number;
+    if (escape === 1) length += 5;
+    else if (escape > 2) length += 1;
+  }
+  return length;
+}
+
+/**
+ * Writes `src[start, end)` escaped as the inside of a JSON string into `dst` from `at`
+ * (> 0; room for 6 bytes a byte is the caller's); returns where it ended, negated if
+ * the bytes were not all ASCII (the caller must then know they are UTF-8).
+ */
+function escapeJsonBytes(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  let j = at;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const c = src[i] as number;
+    const escape = ESCAPES[c] as number;
+    if (escape === 0) dst[j++] = c;
+    else if (escape === 2) {
+      dst[j++] = c;
+      ascii = false;
+    } else if (escape !== 1) {
+      dst[j++] = 0x5c;
+      dst[j++] = escape;
+    } else {
+      dst[j++] = 0x5c;
+      dst[j++] = 0x75;
+      dst[j++] = 0x30;
+      dst[j++] = 0x30;
+      dst[j++] = HEX_DIGITS[c >> 4] as number;
+      dst[j++] = HEX_DIGITS[c & 15] as number;
+    }
+  }
+  return ascii ? j : -j;
 }

@@ -15,6 +15,12 @@ export interface ContextPackInput {
 /** Where the raw transcript goes while the attempt runs (the engine keeps it as evidence). Lines are already redacted. */
 export interface TranscriptSink {
   write(entry: TranscriptEntry): void;
+  /**
+   * The same as `write({ stream, line })` for a line received as bytes: `bytes[start, end)`
+   * are its UTF-8 (valid only during the call), `line` their decoding. A sink that stores
+   * bytes can copy them instead of re-encoding the string (issue #22); one without it gets `write`.
+   */
+  writeUtf8?(stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string): void;
 }
 export interface TranscriptEntry {
   /** `stdin`: what the cockpit sent (ACP requests). `meta`: what the runner itself recorded (the command line, truncation marker, stop reason). */

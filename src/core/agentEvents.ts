@@ -5,7 +5,7 @@
 // backend may add fields, an older reader keeps them.
 import { posix } from 'node:path';
 import * as z from 'zod';
-import { AttemptOutcomeSchema, UsageSchema } from './events';
+import { AttemptOutcomeSchema, compileFastCheck, defOf, UsageSchema, type FastCheck } from './events';
 
 /** What a tool call did, as far as the agent says; drives re-read detection and the transcript icons. */
 export const ToolKindSchema = z.enum(['read', 'edit', 'delete', 'move', 'search', 'execute', 'fetch', 'think', 'other']);
@@ -222,11 +222,41 @@ export const BackendCapabilitiesSchema = z.looseObject({
 });
 export type BackendCapabilities = z.infer<typeof BackendCapabilitiesSchema>;
 
+/**
+ * Validates an agent event. One that zod would accept and return unchanged is returned
+ * as the very object given, vouched for by a check compiled from its kind's schema (as
+ * validateEvent does for the record, issue #22); anything else zod decides and words.
+ */
 export function parseAgentEvent(raw: unknown): { ok: true; event: AgentEvent } | { ok: false; message: string } {
+  if (fastAgentEventCheck(raw)) return { ok: true, event: raw as AgentEvent };
+  return parseAgentEventWithSchema(raw);
+}
+
+/** parseAgentEvent through zod alone: the reference the fast check is tested against. */
+export function parseAgentEventWithSchema(raw: unknown): { ok: true; event: AgentEvent } | { ok: false; message: string } {
   const parsed = AgentEventSchema.safeParse(raw);
   if (parsed.success) return { ok: true, event: parsed.data };
   const issue = parsed.error.issues[0];
   return { ok: false, message: issue ? `${issue.path.map(String).join('.') || 'event'}: ${issue.message}` : 'invalid agent event' };
+}
+
+const agentEventSchemas = new Map<string, z.ZodObject>(AgentEventSchema.options.map((schema) => [schema.shape.kind.value, schema]));
+const fastAgentChecks = new Map<string, FastCheck>();
+
+/** True only when zod would accept the event and return an equal object; false means "ask zod". */
+export function fastAgentEventCheck(raw: unknown): boolean {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const kind = (raw as { kind?: unknown }).kind;
+  if (typeof kind !== 'string') return false;
+  let check = fastAgentChecks.get(kind);
+  if (!check) {
+    const schema = agentEventSchemas.get(kind);
+    if (!schema) return false;
+    // The kind is the key it was found by: the rest of its schema is compiled (on first use).
+    check = compileFastCheck(defOf(schema.omit({ kind: true })));
+    fastAgentChecks.set(kind, check);
+  }
+  return check(raw);
 }
 
 /** Tool names that read a file, per agent: Claude Code/Droid `Read`, Gemini `read_file`/`read_many_files`, ACP `read`, editors' `view`. */

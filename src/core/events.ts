@@ -418,7 +418,7 @@ export function fastEventCheck(raw: unknown): boolean {
  * A check compiled from a zod schema, for the few kinds the record's schemas use. True
  * means zod accepts the value and returns it unchanged; false means zod must decide.
  */
-type FastCheck = (value: unknown) => boolean;
+export type FastCheck = (value: unknown) => boolean;
 
 /** What the compiler reads of a zod schema's definition (zod's documented `_zod.def`). */
 interface SchemaDef {
@@ -451,7 +451,7 @@ const undecided: FastCheck = () => false;
  * only from the schema (field names through JSON.stringify, patterns passed as values),
  * never from the data. Where code cannot be generated, zod decides everything.
  */
-function compileFastCheck(def: SchemaDef): FastCheck {
+export function compileFastCheck(def: SchemaDef): FastCheck {
   const patterns: RegExp[] = [];
   const body: string[] = [];
   let names = 0;
@@ -552,7 +552,7 @@ function compilePayloadCheck(type: string): FastCheck | undefined {
   return check;
 }
 
-function defOf(schema: z.ZodType): SchemaDef {
+export function defOf(schema: z.ZodType): SchemaDef {
   return (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
 }
 

@@ -31,16 +31,23 @@ export function decodeJsonLine(line: string, cut = false): { ok: true; value: Js
   // Most lines are one clean object: no trim copy, and the preview is built only for a diagnostic.
   const trimmed = line.charCodeAt(0) === 0x7b && line.charCodeAt(line.length - 1) === 0x7d ? line : line.trim();
   if (!trimmed) return { ok: false, event: undefined };
-  const problem = (message: string): { ok: false; event: AgentEvent } => ({ ok: false, event: { kind: 'diagnostic', level: 'warn', message, line: trimmed.length > LINE_PREVIEW ? `${trimmed.slice(0, LINE_PREVIEW)}…` : trimmed } });
-  if (cut) return problem('a line longer than the line limit was cut; it was not parsed');
-  if (trimmed[0] !== '{') return problem('not a JSON line');
+  if (cut) return lineProblem(trimmed, 'a line longer than the line limit was cut; it was not parsed');
+  if (trimmed[0] !== '{') return lineProblem(trimmed, 'not a JSON line');
   try {
     const value: unknown = JSON.parse(trimmed);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return problem('a JSON line that is not an object');
-    return { ok: true, value: value as Json };
+    if (!isJsonObject(value)) return lineProblem(trimmed, 'a JSON line that is not an object');
+    return { ok: true, value };
   } catch (error) {
-    return problem(`malformed JSON line: ${(error as Error).message}`);
+    return lineProblem(trimmed, `malformed JSON line: ${(error as Error).message}`);
   }
+}
+
+function lineProblem(trimmed: string, message: string): { ok: false; event: AgentEvent } {
+  return { ok: false, event: { kind: 'diagnostic', level: 'warn', message, line: trimmed.length > LINE_PREVIEW ? `${trimmed.slice(0, LINE_PREVIEW)}…` : trimmed } };
+}
+
+function isJsonObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**
@@ -49,10 +56,24 @@ export function decodeJsonLine(line: string, cut = false): { ok: true; value: Js
  */
 export function parseJsonLines(onValue: (value: Json, line: string) => AgentEvent[]): LineParser['parse'] {
   return (line, cut) => {
+    // The usual line, one whole object, is parsed here without a result wrapper (issue #22);
+    // anything else (or a parse error) takes decodeJsonLine's way, which names the problem.
+    if (!cut && line.charCodeAt(0) === 0x7b && line.charCodeAt(line.length - 1) === 0x7d) {
+      const value = parseOrUndefined(line);
+      if (isJsonObject(value)) return onValue(value, line);
+    }
     const decoded = decodeJsonLine(line, cut);
     if (!decoded.ok) return decoded.event ? [decoded.event] : [];
     return onValue(decoded.value, line);
   };
+}
+
+function parseOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function unknownEvent(agent: string, type: unknown, line: string): AgentEvent {
