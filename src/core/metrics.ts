@@ -7,7 +7,7 @@
 // the time zone the caller names (the user's).
 import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { foldChange, type AttemptState, type ChangeState } from './fold';
+import { foldChange, type AttemptState, type ChangeState, type StageState } from './fold';
 import type { Pipeline } from './pipeline';
 import { checkAttemptsContext, inIdOrder } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
@@ -35,9 +35,24 @@ export const FAILURE_LABELS: Record<FailureKind, string> = {
 
 
 
+const modelLabels = new Map<string, Map<string, string>>();
+
 export function ownerLabel(owner: { backend: string; model?: string; person?: string }, personFallback?: string): string {
   if (owner.backend === 'human') return `person:${owner.person ?? personFallback ?? 'someone'}`;
-  return owner.model ? `${owner.backend}/${owner.model}` : owner.backend;
+  if (!owner.model) return owner.backend;
+  // One string per backend and model, shared by every fact: the metrics' lookups by owner
+  // then compare the same string, not equal ones character by character.
+  let models = modelLabels.get(owner.backend);
+  if (!models) {
+    if (modelLabels.size > 1000) modelLabels.clear();
+    modelLabels.set(owner.backend, (models = new Map()));
+  }
+  let label = models.get(owner.model);
+  if (label === undefined) {
+    if (models.size > 1000) models.clear();
+    models.set(owner.model, (label = `${owner.backend}/${owner.model}`));
+  }
+  return label;
 }
 
 /** Epoch ms of an event's time, undefined when it is not one. */
@@ -103,7 +118,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const actorMismatches: ActorMismatch[] = [];
   let completedAt: number | undefined;
   let lastEventAt: number | undefined;
-  const ownerAt = new Map(state.stages.map((s) => [s.id, s.owner] as const));
+  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
+  let ownerAt: Map<string, StageState['owner']> | undefined;
   const attemptOwner = (attemptId: string | undefined): string | undefined => {
     if (!attemptId) return undefined;
     for (const stage of state.stages) {
@@ -189,7 +205,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         if (isEvent(event, 'change.completed')) completedAt = time(event.at);
         break;
       case 'stage.ownerChanged':
-        if (isEvent(event, 'stage.ownerChanged')) ownerAt.set(event.data.stageId, event.data.owner);
+        if (isEvent(event, 'stage.ownerChanged')) (ownerAt ??= new Map()).set(event.data.stageId, event.data.owner);
         break;
     }
   }
@@ -251,7 +267,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
       }
     }
-    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt.get(stage.id) ?? stage.owner);
+    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
     const through = stage.status === 'passed' || stage.status === 'stale';
     const reopenCount = reopened.get(stage.id) ?? 0;
     const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
@@ -261,7 +277,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       stageId: stage.id,
       status: stage.status,
       owner,
-      backend: first?.backend ?? (ownerAt.get(stage.id) ?? stage.owner).backend,
+      backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
       attempts: liveCount,
       retries: Math.max(0, liveCount - 1 - reopenCount),
       sendBacks: reopenCount,
@@ -315,29 +331,29 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         ? 'agent'
         : 'start';
   const createdAt = time(state.createdAt);
-  return {
-    id: changeId,
-    title: state.title,
-    ...(state.ticket ? { ticket: state.ticket } : {}),
-    ...(state.branch ? { branch: state.branch } : {}),
-    branches: [...(options.branches ?? [])],
-    ...(state.createdBy ? { author: state.createdBy } : {}),
-    ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(lastEventAt !== undefined ? { lastEventAt } : {}),
-    ...(ordered.length ? { lastEventId: ordered[ordered.length - 1]!.id } : {}),
-    eventCount: events.length,
-    completed,
-    ...(doneAt !== undefined && completed ? { doneAt } : {}),
-    ...(!completed && state.activeStageId ? { activeStageId: state.activeStageId, activeStatus: active?.status } : {}),
-    ...(waitingFor ? { waitingFor } : {}),
-    stages,
-    attempts,
-    failures,
-    signal: { verdict, ...(decidedAt !== undefined ? { decidedAt } : {}), breaks },
-    costUsd: stages.reduce((s, x) => s + x.costUsd, 0),
-    tokens: stages.reduce((s, x) => s + x.tokens, 0),
-    actorMismatches,
-  };
+  let costUsd = 0;
+  let tokens = 0;
+  for (const x of stages) {
+    costUsd += x.costUsd;
+    tokens += x.tokens;
+  }
+  // Optional fields assigned, not spread: one fact per change of the team's history.
+  const signalFact: ChangeFact['signal'] = { verdict, breaks };
+  if (decidedAt !== undefined) signalFact.decidedAt = decidedAt;
+  const fact: ChangeFact = { id: changeId, title: state.title, branches: [...(options.branches ?? [])], eventCount: events.length, completed, stages, attempts, failures, signal: signalFact, costUsd, tokens, actorMismatches };
+  if (state.ticket) fact.ticket = state.ticket;
+  if (state.branch) fact.branch = state.branch;
+  if (state.createdBy) fact.author = state.createdBy;
+  if (createdAt !== undefined) fact.createdAt = createdAt;
+  if (lastEventAt !== undefined) fact.lastEventAt = lastEventAt;
+  if (ordered.length) fact.lastEventId = ordered[ordered.length - 1]!.id;
+  if (doneAt !== undefined && completed) fact.doneAt = doneAt;
+  if (!completed && state.activeStageId) {
+    fact.activeStageId = state.activeStageId;
+    fact.activeStatus = active?.status;
+  }
+  if (waitingFor) fact.waitingFor = waitingFor;
+  return fact;
 }
 
 /** An attempt's owner: its backend and model, or for a person's attempt who (the stage's person, else who started it). */
