@@ -2,7 +2,7 @@
 // merged by change and folded into facts, against `git ls-tree` + `git cat-file --batch`
 // reading the same objects by hand. Goal: the first read ≤ 2× the plumbing; a refresh
 // where nothing moved, far less. Prints numbers; never fails on time.
-//   node --expose-gc --import tsx bench/history.ts [changes] [branches] [weeks]
+//   node --expose-gc --import tsx bench/history.ts [changes] [branches] [weeks]     (default 10000 500 52, the issue's size)
 // The generated repository is cached (keyed by the generator's version and the sizes)
 // under ~/.cache/factory-cockpit-bench (FACTORY_BENCH_CACHE), so only the first run builds it.
 import { execFileSync } from 'node:child_process';
@@ -14,9 +14,9 @@ import { cachedSampleHistory } from '../scripts/sample-history';
 import { readTeamHistory } from '../src/engine/teamHistory';
 import { FileRecordStore } from '../src/store/recordStore';
 
-const CHANGES = Number(process.argv[2] ?? 2_000);
-const BRANCHES = Number(process.argv[3] ?? 100);
-const WEEKS = Number(process.argv[4] ?? 26);
+const CHANGES = Number(process.argv[2] ?? 10_000);
+const BRANCHES = Number(process.argv[3] ?? 500);
+const WEEKS = Number(process.argv[4] ?? 52);
 
 function line(label: string, ms: number, extra = ''): void {
   console.log(`${label.padEnd(62)} ${ms.toFixed(1).padStart(9)} ms${extra ? `  ${extra}` : ''}`);

@@ -7,7 +7,7 @@
 // the time zone the caller names (the user's).
 import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { foldChange, type AttemptState, type ChangeState } from './fold';
+import { foldChange, type AttemptState, type ChangeState, type StageState } from './fold';
 import type { Pipeline } from './pipeline';
 import { checkAttemptsContext, inIdOrder } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
@@ -35,16 +35,63 @@ export const FAILURE_LABELS: Record<FailureKind, string> = {
 
 
 
+const modelLabels = new Map<string, Map<string, string>>();
+
 export function ownerLabel(owner: { backend: string; model?: string; person?: string }, personFallback?: string): string {
   if (owner.backend === 'human') return `person:${owner.person ?? personFallback ?? 'someone'}`;
-  return owner.model ? `${owner.backend}/${owner.model}` : owner.backend;
+  if (!owner.model) return owner.backend;
+  // One string per backend and model, shared by every fact: the metrics' lookups by owner
+  // then compare the same string, not equal ones character by character.
+  let models = modelLabels.get(owner.backend);
+  if (!models) {
+    if (modelLabels.size > 1000) modelLabels.clear();
+    modelLabels.set(owner.backend, (models = new Map()));
+  }
+  let label = models.get(owner.model);
+  if (label === undefined) {
+    if (models.size > 1000) models.clear();
+    models.set(owner.model, (label = `${owner.backend}/${owner.model}`));
+  }
+  return label;
 }
 
-const time = (iso: string | undefined): number | undefined => {
+/** Epoch ms of an event's time, undefined when it is not one. */
+export function isoTime(iso: string | undefined): number | undefined {
   if (!iso) return undefined;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : undefined;
-};
+  // What the store writes is read digit by digit (Date.parse, the general reader, was a
+  // tenth of the facts' cost); every other form, and any field out of the plain range, as before.
+  const ms = isCanonicalIso(iso) ? canonicalTime(iso) : undefined;
+  if (ms !== undefined) return ms;
+  const parsed = Date.parse(iso);
+  return Number.isFinite(parsed) ? parsed : undefined;
+}
+const time = isoTime;
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` → epoch ms, or undefined when a field is not plainly in range (left to Date.parse). */
+function canonicalTime(iso: string): number | undefined {
+  if (iso.charCodeAt(7) !== 45 /* - */ || iso.charCodeAt(13) !== 58 /* : */ || iso.charCodeAt(16) !== 58 || iso.charCodeAt(19) !== 46 /* . */) return undefined;
+  const year = digits(iso, 0, 4);
+  const month = digits(iso, 5, 2);
+  const day = digits(iso, 8, 2);
+  const hour = digits(iso, 11, 2);
+  const minute = digits(iso, 14, 2);
+  const second = digits(iso, 17, 2);
+  const milli = digits(iso, 20, 3);
+  // Days up to 31 in any month roll over in Date.parse as in Date.UTC (a test holds them equal); years below 100 do not.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/** The decimal number in `count` characters from `at`, or -1 when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ`: fixed width, so two of them compare as strings as their times do. */
 function isCanonicalIso(iso: string): boolean {
@@ -71,7 +118,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const actorMismatches: ActorMismatch[] = [];
   let completedAt: number | undefined;
   let lastEventAt: number | undefined;
-  const ownerAt = new Map(state.stages.map((s) => [s.id, s.owner] as const));
+  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
+  let ownerAt: Map<string, StageState['owner']> | undefined;
   const attemptOwner = (attemptId: string | undefined): string | undefined => {
     if (!attemptId) return undefined;
     for (const stage of state.stages) {
@@ -157,7 +205,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         if (isEvent(event, 'change.completed')) completedAt = time(event.at);
         break;
       case 'stage.ownerChanged':
-        if (isEvent(event, 'stage.ownerChanged')) ownerAt.set(event.data.stageId, event.data.owner);
+        if (isEvent(event, 'stage.ownerChanged')) (ownerAt ??= new Map()).set(event.data.stageId, event.data.owner);
         break;
     }
   }
@@ -219,7 +267,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
       }
     }
-    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt.get(stage.id) ?? stage.owner);
+    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
     const through = stage.status === 'passed' || stage.status === 'stale';
     const reopenCount = reopened.get(stage.id) ?? 0;
     const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
@@ -229,7 +277,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       stageId: stage.id,
       status: stage.status,
       owner,
-      backend: first?.backend ?? (ownerAt.get(stage.id) ?? stage.owner).backend,
+      backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
       attempts: liveCount,
       retries: Math.max(0, liveCount - 1 - reopenCount),
       sendBacks: reopenCount,
@@ -283,29 +331,29 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
         ? 'agent'
         : 'start';
   const createdAt = time(state.createdAt);
-  return {
-    id: changeId,
-    title: state.title,
-    ...(state.ticket ? { ticket: state.ticket } : {}),
-    ...(state.branch ? { branch: state.branch } : {}),
-    branches: [...(options.branches ?? [])],
-    ...(state.createdBy ? { author: state.createdBy } : {}),
-    ...(createdAt !== undefined ? { createdAt } : {}),
-    ...(lastEventAt !== undefined ? { lastEventAt } : {}),
-    ...(ordered.length ? { lastEventId: ordered[ordered.length - 1]!.id } : {}),
-    eventCount: events.length,
-    completed,
-    ...(doneAt !== undefined && completed ? { doneAt } : {}),
-    ...(!completed && state.activeStageId ? { activeStageId: state.activeStageId, activeStatus: active?.status } : {}),
-    ...(waitingFor ? { waitingFor } : {}),
-    stages,
-    attempts,
-    failures,
-    signal: { verdict, ...(decidedAt !== undefined ? { decidedAt } : {}), breaks },
-    costUsd: stages.reduce((s, x) => s + x.costUsd, 0),
-    tokens: stages.reduce((s, x) => s + x.tokens, 0),
-    actorMismatches,
-  };
+  let costUsd = 0;
+  let tokens = 0;
+  for (const x of stages) {
+    costUsd += x.costUsd;
+    tokens += x.tokens;
+  }
+  // Optional fields assigned, not spread: one fact per change of the team's history.
+  const signalFact: ChangeFact['signal'] = { verdict, breaks };
+  if (decidedAt !== undefined) signalFact.decidedAt = decidedAt;
+  const fact: ChangeFact = { id: changeId, title: state.title, branches: [...(options.branches ?? [])], eventCount: events.length, completed, stages, attempts, failures, signal: signalFact, costUsd, tokens, actorMismatches };
+  if (state.ticket) fact.ticket = state.ticket;
+  if (state.branch) fact.branch = state.branch;
+  if (state.createdBy) fact.author = state.createdBy;
+  if (createdAt !== undefined) fact.createdAt = createdAt;
+  if (lastEventAt !== undefined) fact.lastEventAt = lastEventAt;
+  if (ordered.length) fact.lastEventId = ordered[ordered.length - 1]!.id;
+  if (doneAt !== undefined && completed) fact.doneAt = doneAt;
+  if (!completed && state.activeStageId) {
+    fact.activeStageId = state.activeStageId;
+    fact.activeStatus = active?.status;
+  }
+  if (waitingFor) fact.waitingFor = waitingFor;
+  return fact;
 }
 
 /** An attempt's owner: its backend and model, or for a person's attempt who (the stage's person, else who started it). */
@@ -388,27 +436,59 @@ export function spread(values: readonly number[]): Spread {
 // Calendar in the user's time zone
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-/** Answers per zone and quarter hour (every zone's offset is a multiple of 15 minutes), keyed by number: no string built per call. */
-const dayKeys = new Map<string, Map<number, string>>();
-const weekKeys = new Map<string, Map<number, string>>();
 const QUARTER_HOUR = 900_000;
+const MEMO_LIMIT = 200_000;
 
-function memoByQuarterHour(memo: Map<string, Map<number, string>>, ms: number, tz: string, compute: () => string): string {
-  let zone = memo.get(tz);
-  if (!zone) memo.set(tz, (zone = new Map()));
-  const quarter = Math.floor(ms / QUARTER_HOUR);
-  let known = zone.get(quarter);
-  if (known === undefined) {
-    if (zone.size > 200_000) zone.clear();
-    zone.set(quarter, (known = compute()));
+/**
+ * `compute` memoized per quarter hour (every zone's offset is a multiple of 15 minutes),
+ * keyed by the quarter's number: no string built per call. Quarters beyond a small
+ * integer (a bogus year) are computed, not kept.
+ */
+function byQuarterHour(compute: (ms: number) => string): (ms: number) => string {
+  const memo = new Map<number, string>();
+  return (ms) => {
+    const quarter = Math.floor(ms / QUARTER_HOUR);
+    if ((quarter | 0) !== quarter) return compute(ms);
+    let known = memo.get(quarter);
+    if (known === undefined) {
+      if (memo.size > MEMO_LIMIT) memo.clear();
+      memo.set(quarter, (known = compute(ms)));
+    }
+    return known;
+  };
+}
+
+const dayKeyers = new Map<string, (ms: number) => string>();
+const weekKeyers = new Map<string, (ms: number) => string>();
+
+/** dayKey bound to one zone (found once per computation, not per call). */
+function dayKeys(tz: string): (ms: number) => string {
+  let keyer = dayKeyers.get(tz);
+  if (!keyer) dayKeyers.set(tz, (keyer = byQuarterHour((ms) => formatDay(ms, tz))));
+  return keyer;
+}
+
+/** weekKey bound to one zone (found once per computation, not per call). */
+function weekKeys(tz: string): (ms: number) => string {
+  let keyer = weekKeyers.get(tz);
+  if (!keyer) {
+    const day = dayKeys(tz);
+    weekKeyers.set(
+      tz,
+      (keyer = byQuarterHour((ms) => {
+        const [y, m, d] = day(ms).split('-').map(Number) as [number, number, number];
+        const utc = Date.UTC(y, m - 1, d);
+        const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
+        return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+      })),
+    );
   }
-  return known;
+  return keyer;
 }
 
 /** `YYYY-MM-DD` of `ms` in `timeZone` (an IANA name; undefined = UTC). */
 export function dayKey(ms: number, timeZone?: string): string {
-  const tz = timeZone ?? 'UTC';
-  return memoByQuarterHour(dayKeys, ms, tz, () => formatDay(ms, tz));
+  return dayKeys(timeZone ?? 'UTC')(ms);
 }
 
 function formatDay(ms: number, tz: string): string {
@@ -424,13 +504,7 @@ function formatDay(ms: number, tz: string): string {
 
 /** The Monday (`YYYY-MM-DD`) of the week holding `ms` in `timeZone`. */
 export function weekKey(ms: number, timeZone?: string): string {
-  const tz = timeZone ?? 'UTC';
-  return memoByQuarterHour(weekKeys, ms, tz, () => {
-    const [y, m, d] = dayKey(ms, tz).split('-').map(Number) as [number, number, number];
-    const utc = Date.UTC(y, m - 1, d);
-    const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
-    return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
-  });
+  return weekKeys(timeZone ?? 'UTC')(ms);
 }
 
 /** Consecutive week keys from `from` to `to` (both week keys). */
@@ -490,9 +564,17 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
   const tz = options.timeZone ?? 'UTC';
   const stuckMs = (options.stuckDays ?? 3) * DAY;
   const now = options.now;
-  const facts = all.filter((c) => changeMatches(c, f));
+  const weekOf = weekKeys(tz);
+  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
 
-  // --- the signal
+  // One pass over every change collects what every metric needs (the filter's choices
+  // from all of them, the rest from those in view), in the order of the facts.
+  const facts: ChangeFact[] = [];
+  const owners = new Set<string>();
+  const backends = new Set<string>();
+  const branches = new Set<string>();
+  const authors = new Set<string>();
+
   const weeklySignal = new Map<string, { kept: number; recreated: number }>();
   let kept = 0;
   let recreated = 0;
@@ -500,93 +582,160 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
   let incomplete = 0;
   const broken: SignalMetrics['broken'] = [];
   const breaksByStage = new Map<string, number>();
-  for (const c of facts) {
-    const v = c.signal.verdict;
-    if (v === 'incomplete') {
-      incomplete++;
-      continue;
-    }
-    if (!inPeriod(c.signal.decidedAt, f)) continue;
-    if (v === true) kept++;
-    else if (v === false) recreated++;
-    else unverified++;
-    if (c.signal.decidedAt !== undefined) {
-      const w = weekKey(c.signal.decidedAt, tz);
-      const entry = weeklySignal.get(w) ?? { kept: 0, recreated: 0 };
-      // An unverified change did not keep the promise either (as signalShare counts it).
-      if (v === true) entry.kept++;
-      else entry.recreated++;
-      weeklySignal.set(w, entry);
-    }
-    if (v !== true && c.signal.breaks.length > 0) {
-      const b = c.signal.breaks[0]!;
-      broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
-      breaksByStage.set(b.stageId, (breaksByStage.get(b.stageId) ?? 0) + 1);
-    }
-  }
-  broken.sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
-  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
-  const signalShare = share(kept, recreated + unverified);
 
-  // --- stuck
-  const stuck: StuckChange[] = facts
-    .filter((c) => !c.completed && c.lastEventAt !== undefined && now - c.lastEventAt >= stuckMs)
-    .map((c) => ({
-      changeId: c.id,
-      title: c.title,
-      ...(c.activeStageId ? { stageId: c.activeStageId } : {}),
-      ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
-      ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
-      idleDays: Math.floor((now - (c.lastEventAt ?? now)) / DAY),
-    }))
-    .sort((a, b) => (a.lastEventAt ?? 0) - (b.lastEventAt ?? 0));
-  const stuckIds = new Set(stuck.map((s) => s.changeId));
-
-  // --- per stage and per owner
+  const stuck: StuckChange[] = [];
   const byStage = new Map<string, StageOwnerRow & { times: number[] }>();
   const byOwner = new Map<string, StageOwnerRow & { times: number[] }>();
   const hotspotMap = new Map<string, Hotspot>();
-  for (const c of facts) {
+  /** First-pass decisions per week of the stage's start, for the headline's trend. */
+  const firstPassWeekly = new Map<string, { decided: number; passed: number }>();
+
+  const weekly = new Map<string, { done: number; started: number; leads: number[] }>();
+  const bucket = (w: string) => {
+    let b = weekly.get(w);
+    if (!b) weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
+    return b;
+  };
+  const leads: number[] = [];
+  let wip = 0;
+  let firstWeek: string | undefined;
+  let lastWeek = weekOf(f.until !== undefined ? Math.min(now, f.until - 1) : now);
+  const rows: ChangeRow[] = [];
+  const actorMismatches: Metrics['actorMismatches'] = [];
+  let costUsd = 0;
+
+  for (const c of all) {
     for (const s of c.stages) {
+      if (s.attempts === 0) continue;
+      owners.add(s.owner);
+      backends.add(s.backend);
+    }
+    if (c.branch) branches.add(c.branch);
+    for (const b of c.branches) branches.add(b);
+    if (c.author) authors.add(c.author);
+    if (!changeMatches(c, f)) continue;
+    facts.push(c);
+
+    // --- the signal
+    const v = c.signal.verdict;
+    if (v === 'incomplete') incomplete++;
+    else if (inPeriod(c.signal.decidedAt, f)) {
+      if (v === true) kept++;
+      else if (v === false) recreated++;
+      else unverified++;
+      if (c.signal.decidedAt !== undefined) {
+        const w = weekOf(c.signal.decidedAt);
+        let entry = weeklySignal.get(w);
+        if (!entry) weeklySignal.set(w, (entry = { kept: 0, recreated: 0 }));
+        // An unverified change did not keep the promise either (as signalShare counts it).
+        if (v === true) entry.kept++;
+        else entry.recreated++;
+      }
+      if (v !== true && c.signal.breaks.length > 0) {
+        const b = c.signal.breaks[0]!;
+        broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
+        breaksByStage.set(b.stageId, (breaksByStage.get(b.stageId) ?? 0) + 1);
+      }
+    }
+
+    // --- stuck
+    const isStuck = !c.completed && c.lastEventAt !== undefined && now - c.lastEventAt >= stuckMs;
+    if (isStuck) {
+      stuck.push({
+        changeId: c.id,
+        title: c.title,
+        ...(c.activeStageId ? { stageId: c.activeStageId } : {}),
+        ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
+        ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
+        idleDays: Math.floor((now - (c.lastEventAt ?? now)) / DAY),
+      });
+    }
+
+    // --- per stage and per owner
+    let attempts = 0;
+    for (const s of c.stages) {
+      attempts += s.attempts;
       if (!stageMatches(s, f)) continue;
+      if (s.firstPass !== undefined && s.startedAt !== undefined) {
+        const w = weekOf(s.startedAt);
+        let entry = firstPassWeekly.get(w);
+        if (!entry) firstPassWeekly.set(w, (entry = { decided: 0, passed: 0 }));
+        entry.decided++;
+        if (s.firstPass) entry.passed++;
+      }
       if (s.attempts === 0 && s.sendBacks === 0) continue;
       if (!inPeriod(s.startedAt ?? c.createdAt, f)) continue;
-      const ownerKey = `${s.stageId}\u0000${s.owner}`;
       let stageRow = byStage.get(s.stageId);
       if (!stageRow) byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
+      const ownerKey = `${s.stageId}\u0000${s.owner}`;
       let ownerRow = byOwner.get(ownerKey);
       if (!ownerRow) byOwner.set(ownerKey, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
-      for (const row of [stageRow, ownerRow]) {
-        row.visits++;
-        row.attempts += s.attempts;
-        if (s.firstPass !== undefined) {
-          row.decided++;
-          if (s.firstPass) row.firstPass++;
-        }
-        row.retries += s.retries;
-        row.sendBacks += s.sendBacks;
-        row.rollbacks += s.rollbacks;
-        row.workMs += s.workMs;
-        row.personWaitMs += s.personWaitMs;
-        row.costUsd += s.costUsd;
-        row.tokens += s.tokens;
-        if (s.startedAt !== undefined && s.endedAt !== undefined) row.times.push(Math.max(0, s.endedAt - s.startedAt));
-      }
+      addVisit(stageRow, s);
+      addVisit(ownerRow, s);
     }
     for (const failure of c.failures) {
       if (f.stage && failure.stageId !== f.stage) continue;
       if (f.owner && failure.owner !== f.owner) continue;
       if (!inPeriod(failure.at, f)) continue;
-      for (const row of [byStage.get(failure.stageId), byOwner.get(`${failure.stageId}\u0000${failure.owner}`)]) {
-        if (row) row.failures[failure.kind] = (row.failures[failure.kind] ?? 0) + 1;
-      }
+      const stageRow = byStage.get(failure.stageId);
+      if (stageRow) stageRow.failures[failure.kind] = (stageRow.failures[failure.kind] ?? 0) + 1;
+      const ownerRow = byOwner.get(`${failure.stageId}\u0000${failure.owner}`);
+      if (ownerRow) ownerRow.failures[failure.kind] = (ownerRow.failures[failure.kind] ?? 0) + 1;
       const key = `${failure.stageId}\u0000${failure.kind}`;
       let h = hotspotMap.get(key);
       if (!h) hotspotMap.set(key, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
       h.count++;
       if (h.examples.length < 3) h.examples.push({ changeId: c.id, owner: failure.owner, ...(failure.reason ? { reason: failure.reason } : {}) });
     }
+
+    // --- flow
+    if (c.createdAt !== undefined && inPeriod(c.createdAt, f)) {
+      const w = weekOf(c.createdAt);
+      bucket(w).started++;
+      if (!firstWeek || w < firstWeek) firstWeek = w;
+    }
+    if (c.completed && c.doneAt !== undefined && inPeriod(c.doneAt, f)) {
+      const w = weekOf(c.doneAt);
+      const b = bucket(w);
+      b.done++;
+      if (!firstWeek || w < firstWeek) firstWeek = w;
+      if (c.createdAt !== undefined) {
+        const lead = Math.max(0, c.doneAt - c.createdAt);
+        b.leads.push(lead);
+        leads.push(lead);
+      }
+    }
+    if (!c.completed && c.eventCount > 0) wip++;
+
+    // --- the table's row (optional fields assigned, not spread: one row per change of the team's history)
+    const row: ChangeRow = {
+      id: c.id,
+      title: c.title,
+      branches: c.branches,
+      state: c.completed ? 'done' : isStuck ? 'stuck' : 'open',
+      attempts,
+      costUsd: c.costUsd,
+      signal: v === true ? 'kept' : v === false ? 'recreated' : v === 'incomplete' ? 'incomplete' : 'unverified',
+      mismatches: c.actorMismatches.length,
+    };
+    if (c.ticket) row.ticket = c.ticket;
+    if (c.branch) row.branch = c.branch;
+    if (c.author) row.author = c.author;
+    if (c.activeStageId) row.stage = c.activeStageId;
+    if (c.waitingFor) row.waitingFor = c.waitingFor;
+    if (c.createdAt !== undefined) row.createdAt = c.createdAt;
+    if (c.lastEventAt !== undefined) row.lastEventAt = c.lastEventAt;
+    if (c.completed && c.doneAt !== undefined && c.createdAt !== undefined) row.leadTimeMs = Math.max(0, c.doneAt - c.createdAt);
+    if (c.local) row.local = true;
+    rows.push(row);
+    for (const m of c.actorMismatches) actorMismatches.push({ ...m, changeId: c.id });
+    costUsd += c.costUsd;
   }
+
+  broken.sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
+  const signalShare = share(kept, recreated + unverified);
+  stuck.sort((a, b) => (a.lastEventAt ?? 0) - (b.lastEventAt ?? 0));
+
   const finish = (row: StageOwnerRow & { times: number[] }): StageOwnerRow => {
     const { times, ...rest } = row;
     return { ...rest, timeInStage: spread(times), ...(row.decided > 0 ? { firstPassRate: row.firstPass / row.decided } : {}) };
@@ -599,37 +748,7 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
   const stageOwners = [...byOwner.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
   const hotspots = [...hotspotMap.values()].filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
 
-  // --- flow
-  const weekly = new Map<string, { done: number; started: number; leads: number[] }>();
-  const bucket = (w: string) => {
-    let b = weekly.get(w);
-    if (!b) weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
-    return b;
-  };
-  const leads: number[] = [];
-  let wip = 0;
-  let firstWeek: string | undefined;
-  let lastWeek = weekKey(f.until !== undefined ? Math.min(now, f.until - 1) : now, tz);
-  for (const c of facts) {
-    if (c.createdAt !== undefined && inPeriod(c.createdAt, f)) {
-      const w = weekKey(c.createdAt, tz);
-      bucket(w).started++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
-    }
-    if (c.completed && c.doneAt !== undefined && inPeriod(c.doneAt, f)) {
-      const w = weekKey(c.doneAt, tz);
-      const b = bucket(w);
-      b.done++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
-      if (c.createdAt !== undefined) {
-        const lead = Math.max(0, c.doneAt - c.createdAt);
-        b.leads.push(lead);
-        leads.push(lead);
-      }
-    }
-    if (!c.completed && c.eventCount > 0) wip++;
-  }
-  if (f.since !== undefined) firstWeek = weekKey(f.since, tz);
+  if (f.since !== undefined) firstWeek = weekOf(f.since);
   if (firstWeek && firstWeek > lastWeek) lastWeek = firstWeek;
   const weeks = firstWeek ? weeksBetween(firstWeek, lastWeek) : [];
   const flowWeekly = weeks.map((week) => {
@@ -641,65 +760,22 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
 
   // --- headline trend: the last four weeks against the four before
   const before = weeks.slice(-8, -4);
-  const sumSignal = (ws: string[]) => ws.reduce((acc, w) => ({ kept: acc.kept + (weeklySignal.get(w)?.kept ?? 0), recreated: acc.recreated + (weeklySignal.get(w)?.recreated ?? 0) }), { kept: 0, recreated: 0 });
-  const sBefore = sumSignal(before);
-  const firstPassIn = (ws: Set<string>) => {
-    let passed = 0;
-    let decided = 0;
-    for (const c of facts)
-      for (const s of c.stages) {
-        if (s.firstPass === undefined || s.startedAt === undefined || !stageMatches(s, f) || !ws.has(weekKey(s.startedAt, tz))) continue;
-        decided++;
-        if (s.firstPass) passed++;
-      }
-    return decided > 0 ? passed / decided : undefined;
-  };
+  let keptBefore = 0;
+  let recreatedBefore = 0;
+  let decidedBefore = 0;
+  let passedBefore = 0;
+  for (const w of before) {
+    keptBefore += weeklySignal.get(w)?.kept ?? 0;
+    recreatedBefore += weeklySignal.get(w)?.recreated ?? 0;
+    decidedBefore += firstPassWeekly.get(w)?.decided ?? 0;
+    passedBefore += firstPassWeekly.get(w)?.passed ?? 0;
+  }
   const totalDecided = stages.reduce((s, r) => s + r.decided, 0);
   const totalFirst = stages.reduce((s, r) => s + r.firstPass, 0);
-  const sharePrev = share(sBefore.kept, sBefore.recreated);
-  const fpBefore = before.length ? firstPassIn(new Set(before)) : undefined;
+  const sharePrev = share(keptBefore, recreatedBefore);
+  const fpBefore = decidedBefore > 0 ? passedBefore / decidedBefore : undefined;
   const leadMedian = quantile(leads, 0.5);
 
-  const rows: ChangeRow[] = facts.map((c) => {
-    // Optional fields assigned, not spread: one row per change of the team's history.
-    let attempts = 0;
-    for (const x of c.stages) attempts += x.attempts;
-    const row: ChangeRow = {
-      id: c.id,
-      title: c.title,
-      branches: c.branches,
-      state: c.completed ? 'done' : stuckIds.has(c.id) ? 'stuck' : 'open',
-      attempts,
-      costUsd: c.costUsd,
-      signal: c.signal.verdict === true ? 'kept' : c.signal.verdict === false ? 'recreated' : c.signal.verdict === 'incomplete' ? 'incomplete' : 'unverified',
-      mismatches: c.actorMismatches.length,
-    };
-    if (c.ticket) row.ticket = c.ticket;
-    if (c.branch) row.branch = c.branch;
-    if (c.author) row.author = c.author;
-    if (c.activeStageId) row.stage = c.activeStageId;
-    if (c.waitingFor) row.waitingFor = c.waitingFor;
-    if (c.createdAt !== undefined) row.createdAt = c.createdAt;
-    if (c.lastEventAt !== undefined) row.lastEventAt = c.lastEventAt;
-    if (c.completed && c.doneAt !== undefined && c.createdAt !== undefined) row.leadTimeMs = Math.max(0, c.doneAt - c.createdAt);
-    if (c.local) row.local = true;
-    return row;
-  });
-
-  const owners = new Set<string>();
-  const backends = new Set<string>();
-  const branches = new Set<string>();
-  const authors = new Set<string>();
-  for (const c of all) {
-    for (const s of c.stages) {
-      if (s.attempts === 0) continue;
-      owners.add(s.owner);
-      backends.add(s.backend);
-    }
-    if (c.branch) branches.add(c.branch);
-    for (const b of c.branches) branches.add(b);
-    if (c.author) authors.add(c.author);
-  }
   const sorted = (xs: Set<string>) => [...xs].filter(Boolean).sort();
   return {
     generatedAt: now,
@@ -716,7 +792,7 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
       ...(leadMedian !== undefined ? { leadTimeMedianMs: leadMedian } : {}),
       wip,
       stuck: stuck.length,
-      costUsd: facts.reduce((s, c) => s + c.costUsd, 0),
+      costUsd,
     },
     signal: {
       kept,
@@ -745,8 +821,25 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
       branches: sorted(branches),
       authors: sorted(authors),
     },
-    actorMismatches: facts.flatMap((c) => c.actorMismatches.map((m) => ({ ...m, changeId: c.id }))),
+    actorMismatches,
   };
+}
+
+function addVisit(row: StageOwnerRow & { times: number[] }, s: StageFact): void {
+  row.visits++;
+  row.attempts += s.attempts;
+  if (s.firstPass !== undefined) {
+    row.decided++;
+    if (s.firstPass) row.firstPass++;
+  }
+  row.retries += s.retries;
+  row.sendBacks += s.sendBacks;
+  row.rollbacks += s.rollbacks;
+  row.workMs += s.workMs;
+  row.personWaitMs += s.personWaitMs;
+  row.costUsd += s.costUsd;
+  row.tokens += s.tokens;
+  if (s.startedAt !== undefined && s.endedAt !== undefined) row.times.push(Math.max(0, s.endedAt - s.startedAt));
 }
 
 /**
@@ -756,7 +849,15 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
  */
 export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonly string[], weeks: readonly string[]): FlowMetrics['cumulative'] {
   const ends = weeks.map((week) => Date.parse(`${week}T00:00:00Z`) + 7 * DAY);
-  const counts: Record<string, number>[] = weeks.map(() => Object.fromEntries([...stageOrder, 'done'].map((s) => [s, 0])));
+  // Counted by position (the pipeline's stages, then done) in one array per week; a stage
+  // the pipeline no longer names is counted by name beside them.
+  const columns = [...stageOrder, 'done'];
+  const column = new Map(columns.map((id, i) => [id, i] as const));
+  const done = stageOrder.length;
+  const counts = weeks.map(() => new Float64Array(columns.length));
+  const others: Map<string, number>[] = weeks.map(() => new Map());
+  // A change done by a week's end is done at every later week's end: counted once, summed after.
+  const doneFrom = new Float64Array(weeks.length + 1);
   for (const c of facts) {
     if (c.createdAt === undefined) continue;
     // The change is in the first stage whose standing handoff is not before the week's
@@ -764,13 +865,13 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
     // moves forward as weeks pass, so one pointer walks the stages once per change.
     let stage = 0;
     let reached = c.stages[0]?.endedAt ?? Infinity;
-    for (let w = 0; w < weeks.length; w++) {
+    let w = 0;
+    while (w < weeks.length && c.createdAt >= ends[w]!) w++;
+    for (; w < weeks.length; w++) {
       const end = ends[w]!;
-      if (c.createdAt >= end) continue;
-      const count = counts[w]!;
       if (c.completed && c.doneAt !== undefined && c.doneAt < end) {
-        count.done!++;
-        continue;
+        doneFrom[w]!++;
+        break;
       }
       while (stage < c.stages.length && reached < end) {
         stage++;
@@ -778,8 +879,19 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
         reached = next === undefined ? Infinity : Math.max(reached, next);
       }
       const id = c.stages[stage]?.stageId ?? 'done';
-      count[id] = (count[id] ?? 0) + 1;
+      const at = column.get(id);
+      if (at !== undefined) counts[w]![at]!++;
+      else others[w]!.set(id, (others[w]!.get(id) ?? 0) + 1);
     }
   }
-  return weeks.map((week, w) => ({ week, counts: counts[w]! }));
+  let doneSoFar = 0;
+  return weeks.map((week, w) => {
+    doneSoFar += doneFrom[w]!;
+    const row = counts[w]!;
+    row[done]! += doneSoFar;
+    const out: Record<string, number> = {};
+    for (let i = 0; i < columns.length; i++) out[columns[i]!] = row[i]!;
+    for (const [id, n] of others[w]!) out[id] = n;
+    return { week, counts: out };
+  });
 }
