@@ -7,7 +7,7 @@
 // hands them to the stage after it.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFactory, type Factory } from '../../../src/engine/factory';
@@ -80,9 +80,12 @@ describe('review feedback: hunk decisions and comments reach the next run', func
     const [file] = await s.factory.review.diffFiles(session, attempt);
     const secret = file!.hunks.find((h) => h.lines.some((l) => l.includes('hunter2')))!;
     const kept = file!.hunks.find((h) => h !== secret)!;
+    chmodSync(join(s.dir, 'src', 'app.js'), 0o755);
     await s.factory.review.decideHunk(session, { changeId: change.id, attemptId: attempt, path: 'src/app.js', hunk: secret.id, decision: 'rejected' });
     await s.factory.review.decideHunk(session, { changeId: change.id, attemptId: attempt, path: 'src/app.js', hunk: kept.id, decision: 'accepted' });
     assert.ok(!readFileSync(join(s.dir, 'src', 'app.js'), 'utf8').includes('hunter2'), 'the rejected hunk is reverted');
+    assert.equal(statSync(join(s.dir, 'src', 'app.js')).mode & 0o777, 0o755, 'the revert replaced the file with its mode kept');
+    assert.deepEqual(readdirSync(join(s.dir, 'src')), ['app.js'], 'no temporary file left beside it');
     await s.factory.review.comment({ changeId: change.id, body: 'Read secrets from the environment.', stageId: 'implement', attemptId: attempt, path: 'src/app.js', line: 2, side: 'end' });
     await s.factory.review.comment({ changeId: change.id, body: 'Otherwise fine.', stageId: 'implement', attemptId: attempt });
     await s.factory.sendBack({ changeId: change.id, stageId: 'implement', note: 'No secrets in the code.' });
