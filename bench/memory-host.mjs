@@ -14,8 +14,9 @@
 //      stage owned by Claude Code whose CLI is a script that prints an M MB stream-json
 //      run; the plan stage fails verification (no PLAN.md), so a run retries it until
 //      retry.maxAttempts, which is raised by 10 between runs: a reading every 10 attempts.
-// Numbers only; nothing fails on them.
-//   node bench/memory-host.mjs [changes] [attempts] [megabytes]     (default 10000 50 10)
+// Numbers only; nothing fails on them. --by-constructor: heap snapshots before and after
+// the attempts, and what grew between them, by constructor.
+//   node bench/memory-host.mjs [changes] [attempts] [megabytes] [--by-constructor]   (default 10000 50 10)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,7 +26,9 @@ import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
 import { buildExtensionIn } from './support/buildExtension.mjs';
 import { openWorkbench } from './support/openWorkbench.mjs';
 
-const [changes = 10_000, attempts = 50, megabytes = 10] = process.argv.slice(2).map(Number);
+const args = process.argv.slice(2);
+const [changes = 10_000, attempts = 50, megabytes = 10] = args.filter((a) => !a.startsWith('--')).map(Number);
+const byConstructor = args.includes('--by-constructor');
 const BATCH = 10;
 const MiB = 1024 * 1024;
 const BENCH_TITLE = 'Memory bench attempts';
@@ -71,11 +74,15 @@ function rssOf(pid) {
 }
 
 /** The extension host's memory: after a full collection through its inspector when it answers, else its RSS only. */
-function hostMemory(window) {
-  const probe = spawnSync(hostPaths().node, [join(repo, 'bench', 'support', 'hostHeap.mjs'), String(window.inspectorPort)], { encoding: 'utf8', timeout: 120_000 });
+function hostMemory(window, { snapshot = false } = {}) {
+  const probe = spawnSync(hostPaths().node, ['--max-old-space-size=4096', join(repo, 'bench', 'support', 'hostHeap.mjs'), String(window.inspectorPort), ...(snapshot ? ['--by-constructor'] : [])], {
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 1 << 26,
+  });
   if (probe.status === 0) {
     const m = JSON.parse(probe.stdout.trim().split('\n').pop());
-    return { via: 'inspector', pid: m.pid, heapMB: m.heapUsed / MiB, externalMB: (m.external + m.arrayBuffers) / MiB, rssMB: rssOf(m.pid) ?? m.rss / MiB };
+    return { via: 'inspector', pid: m.pid, heapMB: m.heapUsed / MiB, externalMB: (m.external + m.arrayBuffers) / MiB, rssMB: rssOf(m.pid) ?? m.rss / MiB, byConstructor: m.byConstructor };
   }
   if (!window.warned) {
     window.warned = true;
@@ -83,6 +90,17 @@ function hostMemory(window) {
   }
   const pid = extensionHostPid(window.runDir);
   return { via: 'rss', pid, rssMB: pid ? rssOf(pid) : undefined };
+}
+
+/** The constructors whose live bytes grew most between two snapshots. */
+function printGrowthByConstructor(before, after, top = 15) {
+  if (!before || !after) return;
+  const rows = Object.entries(after)
+    .map(([name, a]) => ({ name, bytes: a.bytes - (before[name]?.bytes ?? 0), count: a.count - (before[name]?.count ?? 0) }))
+    .sort((x, y) => y.bytes - x.bytes)
+    .slice(0, top);
+  console.log(`\ngrew most between the snapshots (self size):\n${'constructor or kind'.padEnd(48)}${'bytes'.padStart(14)}${'count'.padStart(10)}`);
+  for (const r of rows) console.log(`${r.name.slice(0, 46).padEnd(48)}${`${(r.bytes / 1024).toFixed(0)} KB`.padStart(14)}${String(r.count).padStart(10)}`);
 }
 
 const mb = (value, digits = 1) => (value === undefined ? '—' : `${value.toFixed(digits)} MB`);
@@ -204,7 +222,7 @@ try {
       await page.keyboard.type(BENCH_TITLE);
       await page.keyboard.press('Enter');
       await page.locator('.part.sidebar .monaco-list-row', { hasText: BENCH_TITLE }).first().waitFor({ timeout: 120_000 });
-      const before = printRow(`${label}: bench change current, 0 attempts`, hostMemory(window));
+      const before = printRow(`${label}: bench change current, 0 attempts`, hostMemory(window, { snapshot: byConstructor }));
       const readings = [];
       const started = Date.now();
       for (let done = 0; done < attempts; ) {
@@ -216,7 +234,7 @@ try {
         // The window's own refresh after the run (the cockpit re-reads the record).
         await page.locator(`.part.sidebar .monaco-list-row[aria-label*="${target} attempts"]`).first().waitFor({ timeout: 120_000 }).catch(() => undefined);
         done = target;
-        readings.push(printRow(`${label}: after ${done} attempts (${((Date.now() - started) / 1000 / done).toFixed(1)} s each)`, hostMemory(window)));
+        readings.push(printRow(`${label}: after ${done} attempts (${((Date.now() - started) / 1000 / done).toFixed(1)} s each)`, hostMemory(window, { snapshot: byConstructor && done === attempts })));
       }
       const last = readings.at(-1);
       const growth = (key) => (last?.[key] !== undefined && before[key] !== undefined ? last[key] - before[key] : undefined);
@@ -224,6 +242,7 @@ try {
       console.log(
         `\nover ${attempts} attempts (${attempts * megabytes} MB of transcript): heap ${mb(growth('heapMB'))} (${perAttempt('heapMB') === undefined ? '—' : `${(perAttempt('heapMB') * 1024).toFixed(0)} KB`} per attempt), RSS ${mb(growth('rssMB'), 0)}`,
       );
+      printGrowthByConstructor(before.byConstructor, last?.byConstructor);
       if (readings.length >= 3 && readings.every((r) => r.heapMB !== undefined)) {
         const half = readings.slice(Math.floor(readings.length / 2));
         const slope = (half.at(-1).heapMB - half[0].heapMB) / ((half.length - 1) * BATCH);
