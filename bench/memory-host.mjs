@@ -153,7 +153,7 @@ async function openWindow(extensionPath, extra) {
   const workspace = join(runDir, 'workspace');
   makeSampleWorkspace(workspace);
   const agentOutput = join(runDir, 'agent-output.jsonl');
-  const { changeId } = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'support', 'memoryWorkspace.ts'), workspace, String(extra), agentOutput, String(megabytes)], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop());
+  const { changeId, inRecord } = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'bench', 'support', 'memoryWorkspace.ts'), workspace, String(extra), agentOutput, String(megabytes)], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop());
   setPlanAttempts(workspace, BATCH);
   // Committed, as a record that arrived with a clone or a pull is.
   execFileSync('git', ['add', '-A'], { cwd: workspace });
@@ -166,15 +166,22 @@ async function openWindow(extensionPath, extra) {
   writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(readFileSync(settingsFile, 'utf8')), 'factory.backends.claude-code.path': agent }, null, 2));
   const inspectorPort = await freePort();
   const page = await openWorkbench({ runDir, workspace, cleanups, extensionPath, payload: [['inspect-extensions', String(inspectorPort)]] });
-  return { runDir, workspace, cleanups, page, changeId, inspectorPort };
+  return { runDir, workspace, cleanups, page, changeId, inRecord, inspectorPort };
 }
 
-/** The Stages view drawn (the current change's rows), then Switch Change's list shown and closed. */
-async function stagesAndSwitchList(page) {
+/**
+ * The Stages view drawn (the current change's rows), then Switch Change's list shown
+ * and closed; with generated changes, once it lists the oldest of them (change-00000).
+ */
+async function stagesAndSwitchList(page, extra) {
   await page.locator('.activitybar [aria-label^="Factory"]').first().click();
   await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Implement' }).first().waitFor({ timeout: 300_000 });
   await palette(page, 'Factory: Switch Change');
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: BENCH_TITLE }).first().waitFor({ timeout: 300_000 });
+  if (extra > 0) {
+    await page.keyboard.type('change-00000');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Change change-00000' }).first().waitFor({ timeout: 300_000 });
+  }
   await page.keyboard.press('Escape');
 }
 
@@ -209,10 +216,10 @@ try {
   for (const extra of sizes) {
     const window = await openWindow(extensionPath, extra);
     try {
-      const label = extra === 0 ? 'sample workspace' : `${extra} changes`;
+      const label = extra === 0 ? `sample workspace (${window.inRecord} changes)` : `${window.inRecord} changes`;
       printRow(`${label}: window opened`, hostMemory(window));
       const listStart = Date.now();
-      await stagesAndSwitchList(window.page);
+      await stagesAndSwitchList(window.page, extra);
       printRow(`${label}: Stages drawn, Switch Change listed (${((Date.now() - listStart) / 1000).toFixed(0)} s)`, hostMemory(window));
       if (extra !== changes) continue;
 

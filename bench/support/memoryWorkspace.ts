@@ -4,6 +4,7 @@
 // store, and the fake agent's <mb> MB Claude Code stream-json output. Prints JSON.
 //   node --import tsx bench/support/memoryWorkspace.ts <workspace> <changes> <agentOutput> <mb>
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FileRecordStore } from '../../src/store/recordStore';
 import { cachedBenchRecord } from './benchRecord';
@@ -14,7 +15,8 @@ if (!workspace || !changesArg || !agentOutput || !mbArg) throw new Error('usage:
 const changes = Number(changesArg);
 if (changes > 0) {
   const record = cachedBenchRecord({ changes, eventsPerChange: 10 });
-  const from = path.join(record.root, '.factory', 'changes', '.');
+  // `<dir>/.`: the folder's contents (path.join would drop the dot, and cp would nest the folder).
+  const from = `${path.join(record.root, '.factory', 'changes')}/.`;
   const to = path.join(workspace, '.factory', 'changes');
   // Hard links: event files are immutable (the store creates new files, never rewrites one).
   try {
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
   await store.append(changeId, { type: 'change.created', by: { name: 'Bench', email: 'bench@example.com' }, data: { title, ticket: 'BENCH-1', branch: 'main' } });
   // Varied prose: a transcript of repeated text would compress to nothing in the evidence store.
   await generateClaudeTranscript(agentOutput!, Number(mbArg), 0, true);
-  console.log(JSON.stringify({ changeId }));
+  const inRecord = readdirSync(path.join(workspace!, '.factory', 'changes')).length;
+  console.log(JSON.stringify({ changeId, inRecord }));
 }
 
 void main();
