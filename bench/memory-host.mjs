@@ -105,7 +105,7 @@ function printGrowthByConstructor(before, after, top = 15) {
 
 const mb = (value, digits = 1) => (value === undefined ? '—' : `${value.toFixed(digits)} MB`);
 const COLUMNS = [
-  ['', 58],
+  ['', 74],
   ['heap (after GC)', 16],
   ['external', 12],
   ['RSS', 10],
@@ -136,12 +136,18 @@ async function palette(page, command) {
   await page.keyboard.press('Enter');
 }
 
-/** Sets the plan stage's retry.maxAttempts, written as an editor would save it (whole file, replaced at once). */
+/**
+ * Sets the plan stage's retry.maxAttempts, written as an editor would save it (whole
+ * file, replaced at once). Its outputs are emptied: its verification (PLAN.md exists)
+ * then fails each attempt and the stage reads failed, which Run Next Stage runs again; a
+ * missing output would leave it reading "needs approval" instead, which it refuses.
+ */
 function setPlanAttempts(workspace, maxAttempts) {
   const file = join(workspace, '.factory', 'pipeline.json');
   const pipeline = JSON.parse(readFileSync(file, 'utf8'));
   const plan = pipeline.stages.find((s) => s.id === 'plan');
   plan.retry = { ...plan.retry, maxAttempts };
+  plan.outputs = [];
   writeFileSync(`${file}.tmp`, `${JSON.stringify(pipeline, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
 }
@@ -260,6 +266,7 @@ try {
     }
   }
   console.log('\n(heap and external: process.memoryUsage() in the extension host after two full collections, through its inspector; RSS: /proc/<pid>/status VmRSS)');
+  if (byConstructor) console.log('(--by-constructor: taking a heap snapshot raises the RSS that follows; compare heaps)');
 } finally {
   removeDir(scratch);
 }
