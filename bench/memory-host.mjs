@@ -242,6 +242,8 @@ try {
         const target = Math.min(done + BATCH, attempts);
         setPlanAttempts(workspace, target);
         await palette(page, 'Factory: Run Next Stage');
+        // A refused run (its reason is in a notification) starts no runner: fail fast rather than wait for attempts.
+        await until('the run to start', () => runnerRegistered(runDir, changeId) || attemptsFinished(workspace, changeId) > done, 180_000);
         await until(`${target} attempts finished`, () => attemptsFinished(workspace, changeId) >= target, (target - done) * 300_000);
         await until('the runner to end', () => !runnerRegistered(runDir, changeId), 120_000);
         // The window's own refresh after the run (the cockpit re-reads the record).
