@@ -4,15 +4,18 @@
 import { repo } from '../../test/harness/common.mjs';
 import { killGroup, launchChromium, remoteUri, startCodeServer, workbenchUrl } from '../../test/harness/host.mjs';
 
-/** `extensionPath`: the extension to develop (the checkout by default; a bench may build its own copy). */
-export async function openWorkbench({ runDir, workspace, cleanups, extensionPath = repo }) {
+/**
+ * `extensionPath`: the extension to develop (the checkout by default; a bench may build its own copy).
+ * `payload`: more workbench options, e.g. [['inspect-extensions', '9333']] (the extension host's inspector port).
+ */
+export async function openWorkbench({ runDir, workspace, cleanups, extensionPath = repo, payload = [] }) {
   const server = startCodeServer({ runDir });
   cleanups.push(() => killGroup(server.child));
   const port = await server.ready;
   const browser = await launchChromium(runDir);
   cleanups.push(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, extensionPath)]]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
+  await page.goto(workbenchUrl(port, workspace, [['extensionDevelopmentPath', remoteUri(port, extensionPath)], ...payload]), { waitUntil: 'domcontentloaded', timeout: 120_000 });
   await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
   return page;
 }
