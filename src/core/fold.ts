@@ -371,6 +371,12 @@ function maxId(a: string, b: string): string {
 
 const NO_IDS: ReadonlySet<string> = new Set();
 
+/**
+ * The criterion id under which the engine records a succeeded attempt that left a
+ * declared output missing (a colon: no pipeline criterion can take it).
+ */
+export const OUTPUTS_CHECK = 'stage:outputs';
+
 function isUndone(attempt: AttemptState): boolean {
   return attempt.rolledBack || attempt.superseded;
 }
@@ -388,6 +394,9 @@ function settleStage(stage: StageState, marks: StageMarks): void {
     latest.delete(result.criterionId);
     latest.set(result.criterionId, result);
   }
+  // The declared-outputs check speaks of its own attempt only: a later attempt is checked anew.
+  const outputs = latest.get(OUTPUTS_CHECK);
+  if (outputs && outputs.attemptId !== stage.attempts.filter((a) => !isUndone(a)).at(-1)?.id) latest.delete(OUTPUTS_CHECK);
   stage.results = [...latest.values()];
 }
 

@@ -13,7 +13,7 @@ import { filesReadBy } from '../core/agentEvents';
 import { addSpend, attemptBudget, NO_SPEND, type Spend } from '../core/budget';
 import type { Actor, AttemptOutcome, EventDraft, EvidenceRef, FactoryEvent } from '../core/events';
 import { isEvent } from '../core/events';
-import { foldChange, type ChangeState, type StageState } from '../core/fold';
+import { foldChange, OUTPUTS_CHECK, type ChangeState, type StageState } from '../core/fold';
 import type { Owner, Pipeline, Stage } from '../core/pipeline';
 import { renderPrompt } from '../core/prompt';
 import type { AgentBackend } from '../backends/types';
@@ -334,9 +334,18 @@ export class StageRunner {
     let verification: VerifyOutcome | undefined;
     if (outcome === 'succeeded') {
       const missing = await missingOutputs(deps.store.workspaceRoot, stage.outputs);
-      verification = missing.length
-        ? { passed: false, waitingForApproval: false, failureFeedback: `The stage must produce ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing.` }
-        : await deps.verify({ changeId, stageId: stage.id, attemptId, signal: slot.controller.signal });
+      if (missing.length) {
+        const failureFeedback = `The stage must produce ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing.`;
+        // Recorded like any criterion, so the stage reads as failed (not waiting for approval) and the retry is fed why.
+        await this.append(changeId, {
+          type: 'verification.recorded',
+          by: await this.actor(),
+          data: { stageId: stage.id, criterionId: OUTPUTS_CHECK, attemptId, outcome: 'failed', required: true, kind: 'outputs', message: failureFeedback, failureFeedback, evidence: [] },
+        });
+        verification = { passed: false, waitingForApproval: false, failureFeedback };
+      } else {
+        verification = await deps.verify({ changeId, stageId: stage.id, attemptId, signal: slot.controller.signal });
+      }
       this.observer.changed?.(changeId);
     }
     this.observer.attemptFinished?.(info, result, verification);

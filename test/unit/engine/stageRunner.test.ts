@@ -143,6 +143,29 @@ describe('engine: stage runner', function () {
     assert.deepEqual(started.map((e) => e.data.trigger), ['run', 'retry', 'retry']);
   });
 
+  it('a succeeded attempt that leaves a declared output missing fails the stage in the record, and the next run retries it with why', async () => {
+    // The default Plan stage declares PLAN.md and asks for approval: a run without it must read as failed, not waiting.
+    const s = setup(pipeline([stage('plan', { autonomy: 'approve', retry: { maxAttempts: 1 }, prompt: 'Plan.\n{{failures}}', outputs: ['PLAN.md'] })]));
+    cleanups.push(s.dir);
+    s.steps([{ text: 'Planned in my head.' }, { text: 'Written.', write: { 'PLAN.md': 'the plan' } }]);
+    const change = await s.factory.startChange({ title: 'No plan file', branchMode: 'none' });
+    assert.equal((await s.factory.run({ changeId: change.id })).stopped, 'failed');
+    const failed = await s.factory.change(change.id);
+    assert.equal(failed.stages[0]!.status, 'failed');
+    assert.deepEqual(failed.stages[0]!.results.map((r) => [r.criterionId, r.outcome, r.message]), [['stage:outputs', 'failed', 'The stage must produce PLAN.md, which is missing.']]);
+    assert.ok((await s.factory.allowed(failed, 'plan')).includes('retry'), 'Retry is offered, Approve is not');
+    assert.ok(!(await s.factory.allowed(failed, 'plan')).includes('approve'));
+
+    // Retried (the limit raised, as a person would in pipeline.json): the prompt says what was missing; the new attempt is checked anew.
+    writeFileSync(join(s.dir, '.factory', 'pipeline.json'), pipeline([stage('plan', { autonomy: 'approve', retry: { maxAttempts: 2 }, prompt: 'Plan.\n{{failures}}', outputs: ['PLAN.md'] })]));
+    assert.equal((await s.factory.runNext(change.id)).stopped, 'approval');
+    const started = (await s.events(change.id)).filter((e) => isEvent(e, 'attempt.started'));
+    assert.match(String(started[1]!.data.prompt), /The stage must produce PLAN\.md, which is missing\./);
+    const waiting = await s.factory.change(change.id);
+    assert.equal(waiting.stages[0]!.status, 'needsApproval');
+    assert.deepEqual(waiting.stages[0]!.results, [], 'the first attempt\'s missing output no longer stands');
+  });
+
   it('gives up after the retry limit and says so', async () => {
     const s = setup(pipeline([stage('implement', { retry: { maxAttempts: 2 } })]));
     cleanups.push(s.dir);
