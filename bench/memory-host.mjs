@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
 import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
 import { buildExtensionIn } from './support/buildExtension.mjs';
-import { openWorkbench } from './support/openWorkbench.mjs';
+import { openWorkbench, typeCommand } from './support/openWorkbench.mjs';
 
 const args = process.argv.slice(2);
 const [changes = 10_000, attempts = 50, megabytes = 10] = args.filter((a) => !a.startsWith('--')).map(Number);
@@ -119,20 +119,9 @@ function printRow(label, m) {
   return m;
 }
 
-/** Runs a palette command; F1 is pressed again when a webview kept the key. */
+/** Runs a palette command. */
 async function palette(page, command) {
-  for (let tries = 0; ; tries++) {
-    await page.keyboard.press('F1');
-    try {
-      await page.locator('.quick-input-widget .quick-input-box input').waitFor({ timeout: 5_000 });
-      break;
-    } catch (error) {
-      if (tries >= 4) throw error;
-      await page.locator('.part.sidebar .title-label').first().click();
-    }
-  }
-  await page.keyboard.type(command);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: command.replace(/^.*: /, '') }).first().waitFor();
+  await typeCommand(page, command);
   await page.keyboard.press('Enter');
 }
 

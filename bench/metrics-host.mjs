@@ -9,25 +9,17 @@
 // default is the one bench/history.ts uses). The extension is built for production into
 // the run's own folder, never into the checkout's dist/, which other host runs may be using.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
 import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
+import { buildExtensionIn } from './support/buildExtension.mjs';
 import { openWorkbench } from './support/openWorkbench.mjs';
 
 const [changes = 10_000, branches = 500, weeks = 52] = process.argv.slice(2).map(Number);
 if (!hostPaths().complete) {
   console.error('The VS Code host is not installed: run `bash scripts/setup-host.sh`.');
   process.exit(1);
-}
-/** A production build of the checkout in `dir`: the sources linked, the build script and manifest copied, dist/ its own. */
-function buildExtensionIn(dir) {
-  mkdirSync(dir, { recursive: true });
-  for (const name of ['src', 'node_modules', 'media', 'schemas']) symlinkSync(join(repo, name), join(dir, name));
-  for (const name of ['package.json', 'tsconfig.json', 'esbuild.config.mjs']) copyFileSync(join(repo, name), join(dir, name));
-  execFileSync(process.execPath, ['esbuild.config.mjs', '--production'], { cwd: dir, stdio: 'inherit' });
-  return dir;
 }
 const history = JSON.parse(
   execFileSync(process.execPath, ['--import', 'tsx', '-e', `require('./scripts/sample-history').cachedSampleHistory({ changes: ${changes}, branches: ${branches}, weeks: ${weeks}, now: Date.parse('2026-12-01T00:00:00Z'), writer: 'files', uncommitted: 0, seed: 17 }).then((h) => console.log(JSON.stringify(h)))`], { cwd: repo, encoding: 'utf8', maxBuffer: 1 << 28 }),

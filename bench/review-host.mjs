@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeSampleWorkspace, repo } from '../test/harness/common.mjs';
 import { hostPaths, makeRunDir, removeDir } from '../test/harness/host.mjs';
-import { openWorkbench } from './support/openWorkbench.mjs';
+import { openWorkbench, typeCommand } from './support/openWorkbench.mjs';
 
 const attempts = process.argv[2] ?? '200';
 const megabytes = process.argv[3] ?? '50';
@@ -70,21 +70,7 @@ try {
   await page.locator('.activitybar [aria-label^="Factory"]').first().click();
   await page.locator('.part.sidebar .monaco-list-row').first().waitFor({ timeout: 180_000 });
 
-  /** Runs a palette command; F1 is pressed again when a webview kept the key (its frame had the focus). */
-  const palette = async (command) => {
-    for (let tries = 0; ; tries++) {
-      await page.keyboard.press('F1');
-      try {
-        await page.locator('.quick-input-widget .quick-input-box input').waitFor({ timeout: 5_000 });
-        break;
-      } catch (error) {
-        if (tries >= 4) throw error;
-        await page.locator('.part.sidebar .title-label').first().click();
-      }
-    }
-    await page.keyboard.type(command);
-    await page.locator('.quick-input-widget .monaco-list-row', { hasText: command.replace(/^.*: /, '') }).first().waitFor();
-  };
+  const palette = (command) => typeCommand(page, command);
 
   /** The review webview's own timings (performance marks of src/webview/review.main.ts, reviewApp.ts), as ms after `enterEpoch`. */
   const webviewTimings = async (enterEpoch) => {

@@ -19,3 +19,23 @@ export async function openWorkbench({ runDir, workspace, cleanups, extensionPath
   await page.locator('.activitybar [aria-label^="Factory"]').first().waitFor({ timeout: 120_000 });
   return page;
 }
+
+/**
+ * Types `command` into the command palette and waits until it is listed (the caller
+ * presses Enter, so it can time from that key). F1 is pressed again when a webview kept
+ * the key (its frame had the focus).
+ */
+export async function typeCommand(page, command) {
+  for (let tries = 0; ; tries++) {
+    await page.keyboard.press('F1');
+    try {
+      await page.locator('.quick-input-widget .quick-input-box input').waitFor({ timeout: 5_000 });
+      break;
+    } catch (error) {
+      if (tries >= 4) throw error;
+      await page.locator('.part.sidebar .title-label').first().click();
+    }
+  }
+  await page.keyboard.type(command);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: command.replace(/^.*: /, '') }).first().waitFor();
+}
