@@ -431,8 +431,12 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     if (changed !== undefined && this.memory !== undefined) return this.queued(() => (this.memory ? this.checkNamed(changed, onProgress) : this.checkAll(onProgress)));
     // A full check is joined while it waits its turn (it will look after this call), or
     // while it runs if this store wrote nothing since it started (it may have looked at a
-    // change folder before the write). Otherwise another one is queued after it.
-    const joinable = this.fullCheck && (this.fullCheck.writesAtStart === undefined || this.fullCheck.writesAtStart === this.writes);
+    // change folder before the write). Otherwise another one is queued after it. (Before
+    // the first full check has ended there is nothing to target: a targeted call is full.)
+    // A targeted caller (the watcher) knows of a write the store did not make: it joins
+    // only a check that has not started looking yet.
+    const joinable =
+      this.fullCheck && (this.fullCheck.writesAtStart === undefined || (changed === undefined && this.fullCheck.writesAtStart === this.writes));
     if (!joinable) {
       const check: FullCheck = { listeners: new Set(), writesAtStart: undefined, done: Promise.resolve(undefined as unknown as SummaryLoad) };
       check.done = this.queued(() => {

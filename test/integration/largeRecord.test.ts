@@ -34,7 +34,9 @@ describe('A large record', () => {
     return id;
   };
 
-  it('lists thousands of changes as they are indexed, the current change shown throughout, and announces a corrupt one', async () => {
+  it('lists thousands of changes as they are indexed, the current change shown throughout, and announces a corrupt one', async function () {
+    // Its own wait for the list is 180 s (a loaded machine), so mocha's must be longer.
+    this.timeout(240_000);
     const api = await cockpitApi();
     const before = await snapshotWhere(api, (s) => s.current?.id === mainChangeId && s.indexing === undefined, 'the sample change shown');
     const seen: CockpitSnapshot[] = [];

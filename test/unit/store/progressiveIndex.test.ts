@@ -144,6 +144,19 @@ describe('store: progressive index and targeted refresh', () => {
     assert.equal((await after).summaries.find((s) => s.id === ids[22])?.completed, true);
   });
 
+  it('a change another process adds while the first full check runs is listed by the watcher\'s call, which does not join that check', async () => {
+    const slow = new HeldStore(ws.dir, { cacheDir: join(ws.dir, 'cache') });
+    const held = slow.holdAfterReading(ids[20]!);
+    const first = slow.summaries();
+    await held.reached;
+    // The folder listing is done: a change written now is not in it, and the watcher names it.
+    writeChange(ws.dir, 'change-new', 'Written meanwhile');
+    const named = slow.summaries({ changed: ['change-new'] });
+    held.release();
+    assert.equal((await first).summaries.some((s) => s.id === 'change-new'), false, 'the running check listed before the write');
+    assert.equal((await named).summaries.some((s) => s.id === 'change-new'), true, 'the watcher\'s call looked after it');
+  });
+
   it('a targeted refresh still reports what it did not look at: the changes folder\'s bad entries and changes with problems (Restricted Mode)', async () => {
     writeFileSync(join(ws.dir, '.factory', 'changes', 'stray.txt'), 'not a change');
     writeFileSync(join(ws.dir, '.factory', 'changes', ids[5]!, 'events', `${nextEventId()}.json`), '{ not json');
