@@ -50,6 +50,20 @@ export class Redactor {
     return out;
   }
 
+  /**
+   * The head of a line cut at the line limit: redacted, and a tail that could be the
+   * start of a secret the cut split is redacted too (the rest of the line is never seen).
+   */
+  redactCut(text: string): string {
+    const out = this.redact(text);
+    for (const needle of this.needles) {
+      for (let k = Math.min(needle.length - 1, out.length); k > 0; k--) {
+        if (out.endsWith(needle.slice(0, k))) return `${out.slice(0, out.length - k)}${REDACTED}`;
+      }
+    }
+    return out;
+  }
+
   redactArgv(argv: readonly string[]): string[] {
     return argv.map((arg) => this.redact(arg));
   }

@@ -162,7 +162,7 @@ export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter
   const stdout = new LineSplitter({
     maxLineBytes,
     onLine: (raw, cut, bytes, source, start) => {
-      const line = redactor.redact(raw);
+      const line = cut ? redactor.redactCut(raw) : redactor.redact(raw);
       if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true);
       record('stdout', raw, line, source, start, bytes);
       options.onStdoutLine(line, cut, false);
@@ -170,9 +170,9 @@ export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter
   });
   const stderr = new LineSplitter({
     maxLineBytes,
-    onLine: (raw, _cut, bytes, source, start) => {
+    onLine: (raw, cut, bytes, source, start) => {
       if (!countAndCheck(bytes + 1)) return;
-      const line = redactor.redact(raw);
+      const line = cut ? redactor.redactCut(raw) : redactor.redact(raw);
       record('stderr', raw, line, source, start, bytes);
       options.onStderrLine?.(line);
     },

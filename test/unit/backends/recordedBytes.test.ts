@@ -163,6 +163,18 @@ key ${secrets[1]}
       }
     });
 
+    it('a line cut at the line limit inside a secret records no part of it, wherever the cut falls', async () => {
+      const prefix = '{"text":"';
+      for (let at = 1; at < secrets[0].length; at++) {
+        const limit = prefix.length + at;
+        const recorded = await record([Buffer.from(`${prefix}${secrets[0]}"}\nok\n`)], limit);
+        const lines = recorded.trimEnd().split('\n').map((l) => (JSON.parse(l) as TranscriptEntry).line);
+        assert.equal(lines[0], `${prefix}${REDACTED}`, `cut after ${at} characters of the secret`);
+        assert.ok(!recorded.includes(secrets[0].slice(0, Math.max(at, 2))), `no part of it reached the transcript (cut at ${at})`);
+        assert.equal(lines[1], 'ok');
+      }
+    });
+
     it('a line cut inside a character is recorded as its string (with U+FFFD), as before', async () => {
       const recorded = await record([Buffer.from('ab€cd\nok\n')], 3);
       assert.equal(recorded, stringWay([
