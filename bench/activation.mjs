@@ -14,7 +14,9 @@ import { printBundleReport, staticClosureBytes } from './support/bundleReport.mj
 import { killGroup, launchChromium, makeRunDir, remoteUri, removeDir, startCodeServer, workbenchUrl } from '../test/harness/host.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const runs = Number(process.env.BENCH_RUNS ?? 3);
+// Each activate() shares the host's event loop with the other extensions starting up: a
+// run is noisy, so several are taken and the fastest are compared too.
+const runs = Number(process.env.BENCH_RUNS ?? 5);
 execFileSync(process.execPath, [join(repo, 'esbuild.config.mjs'), '--production'], { cwd: repo, stdio: 'inherit' });
 const bundle = join(repo, 'dist', 'extension.js');
 const bytes = statSync(bundle).size;
@@ -94,4 +96,6 @@ console.log(`  activate() empty extension   ${fmt(median(samples.empty))} ms  (m
 console.log(`  activate() empty + API       ${fmt(median(samples.emptyApi))} ms  (median of ${samples.emptyApi.length}: ${samples.emptyApi.map(fmt).join(', ')}; require('vscode') and nothing else)`);
 console.log(`  activate() Factory Cockpit   ${fmt(median(samples.cockpit))} ms  (median of ${samples.cockpit.length}: ${samples.cockpit.map(fmt).join(', ')})`);
 console.log(`  ratio                        ${fmt(median(samples.cockpit) / median(samples.emptyApi))}× the empty extension that asks for the API (goal ≤ 1.5×); ${fmt(median(samples.cockpit) / median(samples.empty))}× the one that never does`);
+const fastest = (xs) => Math.min(...xs.filter(Number.isFinite));
+console.log(`  ratio of the fastest runs     ${fmt(fastest(samples.cockpit) / fastest(samples.emptyApi))}× the empty extension that asks for the API (${fmt(fastest(samples.cockpit))} against ${fmt(fastest(samples.emptyApi))} ms: the least disturbed run of each)`);
 console.log(`  activation → Stages rows     ${fmt(median(samples.rows))} ms  (median of ${samples.rows.length}: ${samples.rows.map(fmt).join(', ')}; ${[...new Set(loads)].join('; ')})`);
