@@ -1,9 +1,10 @@
 // A change's review as a document to keep or share: Markdown (for a pull request's
 // description or a comment) and one self-contained HTML file (timeline, steps,
 // decisions, comments, evidence hashes with their integrity, screenshots embedded as
-// data: URIs; no script, no network: its own CSP allows inline styles and data:
-// images only). Every piece of evidence is re-hashed before it is listed or embedded.
+// data: URIs; no script, no network: its own CSP allows its one style block, by hash,
+// and data: images only). Every piece of evidence is re-hashed before it is listed or embedded.
 // The editor's review panel and the CLI's `review export` call this.
+import { createHash } from 'node:crypto';
 import type { AttemptStep, ReviewEvidence, ReviewModel, ReviewStep, StageStep, TimelineEntry } from '../core/review';
 import { reviewEvidence, totalsWords } from '../core/review';
 import type { ReviewService, ReviewSession } from './review';
@@ -135,6 +136,9 @@ pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;border-radius:4px;max-he
 @media (prefers-color-scheme: dark){body{background:#0d1117;color:#e6edf3}th,pre{background:#161b22}th,td,.step,img{border-color:#30363d}.muted{color:#8b949e}}
 `;
 
+/** The page's one style block, allowed by its hash: no other inline style applies, whatever the record holds. */
+const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
 function html(model: ReviewModel, now: Date, images: Map<string, string>): string {
   const stageRows = model.steps
     .filter((x): x is StageStep => x.kind === 'stage')
@@ -152,7 +156,7 @@ function html(model: ReviewModel, now: Date, images: Map<string, string>): strin
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src ${STYLE_SOURCE}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Review: ${h(model.title)}</title>
 <style>${STYLE}</style>

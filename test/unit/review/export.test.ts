@@ -49,6 +49,10 @@ describe('review: export', function () {
       page.on('request', (r) => {
         if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url());
       });
+      const refused: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+      });
       const dialogs: string[] = [];
       page.on('dialog', (d) => {
         dialogs.push(d.message());
@@ -58,6 +62,9 @@ describe('review: export', function () {
       await page.waitForLoadState('load');
       assert.deepEqual(requests, []);
       assert.deepEqual(dialogs, []);
+      assert.deepEqual(refused, [], 'the style block is allowed by its hash, nothing else was refused');
+      assert.equal(await page.locator('th').first().evaluate((th) => (globalThis as unknown as { getComputedStyle(e: unknown): { getPropertyValue(p: string): string } }).getComputedStyle(th).getPropertyValue('border-top-style')), 'solid', 'the page\'s own style applies');
+      assert.match(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content') ?? '', /style-src 'sha256-[A-Za-z0-9+/]+=*'$/, 'no unsafe-inline');
       assert.equal(await page.locator('script').count(), 0);
       assert.equal(await page.locator('img').count(), 1, 'the screenshot, embedded');
       assert.ok(Number(await page.locator('img').first().evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)) > 0);
