@@ -8,7 +8,6 @@
 // working tree by a reverse three-way apply), a comment.
 //
 // No `vscode` here: the editor's review panel and the CLI's `review export` call it.
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { Actor, EvidenceRef, FactoryEvent } from '../core/events';
@@ -24,6 +23,7 @@ import type { AttemptResult } from '../core/agentEvents';
 import { GitObjectReader } from '../git/gitObjects';
 import { mergeFileContents } from '../git/gitAdapter';
 import { runGit } from '../git/gitProcess';
+import { writeFileReplacing } from '../store/atomicFile';
 import { EvidenceAlteredError, evidenceContent, type EvidencePort } from '../store/evidence';
 import { GitTreeRecordReader } from '../store/gitTreeRecord';
 import type { RecordStore } from '../store/recordStore';
@@ -482,7 +482,8 @@ export class ReviewService {
       const merged = await mergeFileContents(this.host.root, { ours, base, theirs });
       if (merged.conflicts > 0) throw new HunkConflictError(file.path, conflictRegions(merged.merged));
       if (merged.merged === '' && file.status === 'added') await fs.rm(absolute, { force: true });
-      else await replaceWorkingFile(absolute, merged.merged);
+      // Whole or not at all, mode kept: an editor or a watcher never reads half a revert.
+      else await writeFileReplacing(absolute, merged.merged);
     }
     const at = await this.host.git.snapshot().catch(() => undefined);
     await this.host.store.append(input.changeId, {
@@ -537,20 +538,4 @@ function summaryOf(c: ChangeState, ref?: string): ReviewableChange {
 
 async function* streamOnce(read: () => Promise<Buffer>): AsyncGenerator<Buffer> {
   yield await read();
-}
-
-/**
- * Writes the file whole or not at all (a temporary file beside it, renamed over it), with
- * its mode kept: an editor or a watcher reading it meanwhile never sees half a revert.
- */
-async function replaceWorkingFile(absolute: string, text: string): Promise<void> {
-  const { mode } = await fs.stat(absolute);
-  const temp = `${absolute}.${randomUUID()}.factory-tmp`;
-  try {
-    await fs.writeFile(temp, text, { mode, flag: 'wx' });
-    await fs.chmod(temp, mode);
-    await fs.rename(temp, absolute);
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
 }
