@@ -32,6 +32,10 @@ function line(label: string, ms: number, extra = ''): void {
 }
 
 /** Wall time, and this process's CPU time (user + system): on a shared machine the CPU time is the steadier of the two. */
+type Timing = { ms: number; cpu: number };
+/** Floor and whole are each timed this many times, alternating; the better run counts. */
+const ROUNDS = 2;
+
 async function time<T>(label: string, fn: () => Promise<T> | T, extra?: (ms: number, result: T) => string): Promise<{ ms: number; cpu: number; result: T }> {
   const cpuStart = process.cpuUsage();
   const start = performance.now();
@@ -96,17 +100,7 @@ async function recordBench(): Promise<void> {
         const states = await mapLimit(ids, CHANGE_CONCURRENCY, async (id) => foldChange(id, pipeline, (await store.readChange(id)).events));
         return states.length;
       });
-    const raws: Array<{ ms: number; cpu: number }> = [];
-    const stores: Array<{ ms: number; cpu: number }> = [];
-    for (let round = 0; round < 2; round++) {
-      collectGarbage();
-      raws.push(await baseline());
-      collectGarbage();
-      stores.push(await ours());
-    }
-    const best = (runs: Array<{ ms: number; cpu: number }>) => ({ ms: Math.min(...runs.map((r) => r.ms)), cpu: Math.min(...runs.map((r) => r.cpu)) });
-    const raw = best(raws);
-    const stored = best(stores);
+    const [raw, stored] = await bestOfTwoAlternating(baseline, ours);
 
     // 2. In memory, the same bytes: the floor and the whole, alternating, the better of
     // two each (as on disk); then each step timed change by change.
@@ -125,16 +119,7 @@ async function recordBench(): Promise<void> {
           foldChange(ids[i]!, pipeline, events);
         });
       });
-    const parses: Array<{ ms: number; cpu: number }> = [];
-    const wholes: Array<{ ms: number; cpu: number }> = [];
-    for (let round = 0; round < 2; round++) {
-      collectGarbage();
-      parses.push(await parseAll());
-      collectGarbage();
-      wholes.push(await validateAndFold());
-    }
-    const parseOnly = best(parses);
-    const inMemory = best(wholes);
+    const [parseOnly, inMemory] = await bestOfTwoAlternating(parseAll, validateAndFold);
     // The same, each step timed on its own (the clocks cost a little: this pass is the slower).
     const steps = { parse: new StepClock(), validate: new StepClock(), fold: new StepClock() };
     collectGarbage();
@@ -175,8 +160,8 @@ async function recordBench(): Promise<void> {
     row('store: readChange + foldChange (best)', stored.ms, stored.cpu);
     row('baseline: read + JSON.parse (best)', raw.ms, raw.cpu);
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-    console.log(`read + validate + fold: ${ratio(stored.ms, raw.ms)} the raw read + JSON.parse (cpu ${ratio(stored.cpu, raw.cpu)}; goal ≤ 1.5×; best of ${raws.length} each)`);
-    console.log(`in memory, JSON.parse + validate + fold: ${ratio(inMemory.ms, parseOnly.ms)} JSON.parse of the same bytes (cpu ${ratio(inMemory.cpu, parseOnly.cpu)}; goal ≤ 2.5×; best of ${parses.length} each; validate ${ratio(steps.validate.cpu, parseOnly.cpu)}, fold ${ratio(steps.fold.cpu, parseOnly.cpu)} of it in cpu)`);
+    console.log(`read + validate + fold: ${ratio(stored.ms, raw.ms)} the raw read + JSON.parse (cpu ${ratio(stored.cpu, raw.cpu)}; goal ≤ 1.5×; best of ${ROUNDS} each)`);
+    console.log(`in memory, JSON.parse + validate + fold: ${ratio(inMemory.ms, parseOnly.ms)} JSON.parse of the same bytes (cpu ${ratio(inMemory.cpu, parseOnly.cpu)}; goal ≤ 2.5×; best of ${ROUNDS} each; validate ${ratio(steps.validate.cpu, parseOnly.cpu)}, fold ${ratio(steps.fold.cpu, parseOnly.cpu)} of it in cpu)`);
 
     // 3. The summary index (the texts above released first: a heap that large would
     // make every garbage collection below slower than the work measured).
@@ -303,3 +288,18 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;
 });
+
+
+/** The floor and the whole, alternating over ROUNDS rounds (a GC before each): the better of each. */
+async function bestOfTwoAlternating(floor: () => Promise<Timing>, whole: () => Promise<Timing>): Promise<[Timing, Timing]> {
+  const floors: Timing[] = [];
+  const wholes: Timing[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    collectGarbage();
+    floors.push(await floor());
+    collectGarbage();
+    wholes.push(await whole());
+  }
+  const best = (runs: Timing[]): Timing => ({ ms: Math.min(...runs.map((r) => r.ms)), cpu: Math.min(...runs.map((r) => r.cpu)) });
+  return [best(floors), best(wholes)];
+}
