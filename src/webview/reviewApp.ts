@@ -228,33 +228,24 @@ export class ReviewApp extends LitElement {
 
   private loadFor(step: StepDetail): void {
     if (step.kind !== 'attempt') return;
-    if (!this.transcripts.has(step.attemptId)) {
-      this.transcripts.set(step.attemptId, { error: '' });
-      void this.request({ kind: 'transcript', attemptId: step.attemptId }).then(
-        (r) => {
-          this.transcripts.set(step.attemptId, r);
-          this.revision++;
-        },
-        (e: Error) => {
-          this.transcripts.set(step.attemptId, { error: e.message });
-          this.revision++;
-        },
-      );
-    }
-    if (!this.diffs.has(step.attemptId) && step.changedFiles.length > 0 && this.overview?.trusted) {
-      this.diffs.set(step.attemptId, { error: '' });
-      void this.request({ kind: 'diffFiles', attemptId: step.attemptId }).then(
-        (r) => {
-          this.diffs.set(step.attemptId, r);
-          this.revision++;
-        },
-        (e: Error) => {
-          this.diffs.set(step.attemptId, { error: e.message });
-          this.revision++;
-        },
-      );
-    }
+    if (!this.transcripts.has(step.attemptId)) this.fetchInto(this.transcripts, step.attemptId, { kind: 'transcript', attemptId: step.attemptId });
+    if (!this.diffs.has(step.attemptId) && step.changedFiles.length > 0 && this.overview?.trusted) this.fetchInto(this.diffs, step.attemptId, { kind: 'diffFiles', attemptId: step.attemptId });
     for (const run of step.verifications) for (const e of run.evidence) if (/^image\//.test(e.ref.mediaType ?? '')) this.loadEvidence(e.ref.sha256);
+  }
+
+  /** Asks the host once for what `key` needs; the map holds it (or why not) and the view redraws. */
+  private fetchInto<K extends ReviewRequest['kind']>(map: Map<string, ResultFor<K> | { error: string }>, key: string, request: Extract<ReviewRequest, { kind: K }>): void {
+    map.set(key, { error: '' });
+    void this.request(request).then(
+      (r) => {
+        map.set(key, r);
+        this.revision++;
+      },
+      (e: Error) => {
+        map.set(key, { error: e.message });
+        this.revision++;
+      },
+    );
   }
 
   private loadTimeline(): void {
