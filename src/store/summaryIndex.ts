@@ -12,7 +12,6 @@
 // keeps every row, and adding, removing or moving a stage refolds only the changes
 // whose events name a stage whose place changed (adaptToStages).
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import type { ChangeState, StageStatus } from '../core/fold';
 import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
@@ -98,36 +97,20 @@ type Row = [
 ];
 
 const STATUS_CODES_PATTERN = /^[prvfasbuPRVFASBU]*$/;
-const isCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
-const isStringOrNull = (x: unknown): boolean => x === null || typeof x === 'string';
-
-export function isIndexRow(x: unknown): x is Row {
-  if (!Array.isArray(x) || x.length !== 12) return false;
-  const [id, title, ticket, branch, createdAt, completed, codes, eventCount, lastEventId, problemCount, dirMtimeMs, otherStages] = x as unknown[];
-  return (
-    typeof id === 'string' &&
-    typeof title === 'string' &&
-    isStringOrNull(ticket) &&
-    isStringOrNull(branch) &&
-    isStringOrNull(createdAt) &&
-    (completed === 0 || completed === 1) &&
-    typeof codes === 'string' &&
-    STATUS_CODES_PATTERN.test(codes) &&
-    isCount(eventCount) &&
-    isStringOrNull(lastEventId) &&
-    isCount(problemCount) &&
-    (dirMtimeMs === null || Number.isFinite(dirMtimeMs)) &&
-    isStringOrNull(otherStages)
-  );
+export interface IndexFile {
+  v: typeof INDEX_SCHEMA_VERSION;
+  /** The pipeline's stage ids in order, when the index was written: the one thing of the pipeline a summary depends on. */
+  stageIds: string[];
+  rows: Row[];
 }
 
-export const IndexFileSchema = z.object({
-  v: z.literal(INDEX_SCHEMA_VERSION),
-  /** The pipeline's stage ids in order, when the index was written: the one thing of the pipeline a summary depends on. */
-  stageIds: z.array(z.string()),
-  rows: z.custom<Row[]>((rows) => Array.isArray(rows) && rows.every(isIndexRow), 'a row of the index is malformed'),
-});
-export type IndexFile = z.infer<typeof IndexFileSchema>;
+const isIndexHeader = (x: unknown): x is { v: number; stageIds: string[]; rows: unknown[] } => {
+  const file = x as Partial<IndexFile> | null;
+  return (
+    typeof file === 'object' && file !== null && file.v === INDEX_SCHEMA_VERSION &&
+    Array.isArray(file.stageIds) && file.stageIds.every((id) => typeof id === 'string') && Array.isArray(file.rows)
+  );
+};
 
 /**
  * A folder's mtime only moves in ticks (a few ms, a second on some file systems): a
@@ -164,11 +147,12 @@ export function encodeIndex(stageIds: readonly string[], entries: readonly Index
 }
 
 /** Shares one frozen stages array (and its active stage) per distinct status string (a handful) between summaries. */
-function stagesCache(stageIds: readonly string[]): (codes: string) => { stages: readonly StageSummary[]; active: string | undefined } {
+function stagesCache(stageIds: readonly string[]): (codes: string) => { stages: readonly StageSummary[]; active: string | undefined } | undefined {
   const byCodes = new Map<string, { stages: readonly StageSummary[]; active: string | undefined }>();
   return (codes) => {
     let made = byCodes.get(codes);
     if (!made) {
+      if (!STATUS_CODES_PATTERN.test(codes)) return undefined;
       const stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
       made = { stages, active: activeStageOf(stages) };
       byCodes.set(codes, made);
@@ -179,27 +163,46 @@ function stagesCache(stageIds: readonly string[]): (codes: string) => { stages: 
 
 const activeStageOf = (stages: readonly StageSummary[]): string | undefined => stages.find((s) => s.status !== 'passed')?.id;
 
-/** The entries of a parsed index file by change id, and the stage ids they were taken with; undefined when it does not validate. */
+/** The entries of a parsed index file by change id, and the stage ids they were taken with; undefined when any of it is malformed. */
 export function decodeIndex(raw: unknown): { stageIds: string[]; entries: Map<string, IndexEntry> } | undefined {
-  const parsed = IndexFileSchema.safeParse(raw);
-  if (!parsed.success) return undefined;
-  const { stageIds, rows } = parsed.data;
+  if (!isIndexHeader(raw)) return undefined;
+  const { stageIds, rows } = raw;
   const stagesFor = stagesCache(stageIds);
-  // Indexed reads and plain assignments rather than destructuring and conditional
-  // spreads, straight into the map: this runs 10,000 times per open, and opening the
-  // index should cost little more than parsing it.
+  // One pass that checks each row as it decodes it, with indexed reads and plain
+  // assignments straight into the map: this runs 10,000 times per open, and opening
+  // the index should cost little more than parsing it (a separate zod pass over the
+  // rows cost more than the decoding). A malformed row only costs a rebuild.
   const entries = new Map<string, IndexEntry>();
-  for (const row of rows) {
-    const { stages, active } = stagesFor(row[6]);
-    const summary: ChangeSummary = { id: row[0], title: row[1], completed: row[5] === 1, stages, eventCount: row[7], problemCount: row[9] };
-    if (row[2] !== null) summary.ticket = row[2];
-    if (row[3] !== null) summary.branch = row[3];
-    if (row[4] !== null) summary.createdAt = row[4];
-    if (active !== undefined) summary.activeStageId = active;
-    if (row[8] !== null) summary.lastEventId = row[8];
-    if (row[11] !== null) summary.otherStages = row[11];
+  // Rows in a row often share their statuses (most changes are done).
+  let lastCodes: string | undefined;
+  let made: ReturnType<typeof stagesFor> = undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as Row;
+    // Checked inline, not through helpers: in a fresh process this loop runs before the
+    // JIT has compiled anything, where every call costs.
+    if (!Array.isArray(row) || row.length !== 12) return undefined;
+    const id = row[0], title = row[1], ticket = row[2], branch = row[3], createdAt = row[4], completed = row[5];
+    const eventCount = row[7], lastEventId = row[8], problemCount = row[9], dirMtimeMs = row[10], otherStages = row[11];
+    if (typeof id !== 'string' || typeof title !== 'string' || (completed !== 0 && completed !== 1)) return undefined;
+    if ((ticket !== null && typeof ticket !== 'string') || (branch !== null && typeof branch !== 'string') || (createdAt !== null && typeof createdAt !== 'string')) return undefined;
+    if ((lastEventId !== null && typeof lastEventId !== 'string') || (otherStages !== null && typeof otherStages !== 'string')) return undefined;
+    // Counts are whole and not negative (below 2^32); JSON has no NaN or Infinity, so a number is finite.
+    if (eventCount >>> 0 !== eventCount || problemCount >>> 0 !== problemCount || (dirMtimeMs !== null && typeof dirMtimeMs !== 'number')) return undefined;
+    const codes = row[6];
+    if (codes !== lastCodes) {
+      made = typeof codes === 'string' ? stagesFor(codes) : undefined;
+      if (!made) return undefined;
+      lastCodes = codes;
+    }
+    const summary: ChangeSummary = { id, title, completed: completed === 1, stages: made!.stages, eventCount, problemCount };
+    if (ticket !== null) summary.ticket = ticket;
+    if (branch !== null) summary.branch = branch;
+    if (createdAt !== null) summary.createdAt = createdAt;
+    if (made!.active !== undefined) summary.activeStageId = made!.active;
+    if (lastEventId !== null) summary.lastEventId = lastEventId;
+    if (otherStages !== null) summary.otherStages = otherStages;
     // A settled entry stays settled: only its mtime is compared from now on.
-    entries.set(row[0], { summary, dirMtimeMs: row[10] ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY });
+    entries.set(id, { summary, dirMtimeMs: dirMtimeMs ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY });
   }
   return { stageIds, entries };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FileRecordStore } from '../../../src/store/recordStore';
 import { foldChange } from '../../../src/core/fold';
 import { defaultPipeline } from '../../../src/core/pipeline';
-import { INDEX_SCHEMA_VERSION, summarize } from '../../../src/store/summaryIndex';
+import { decodeIndex, encodeIndex, INDEX_SCHEMA_VERSION, summarize, type IndexEntry } from '../../../src/store/summaryIndex';
 import { tempWorkspace } from './helpers';
 
 describe('store: summary index', () => {
@@ -136,5 +136,44 @@ describe('store: summary index', () => {
     assert.equal(after.refolded, 2);
     assert.deepEqual(after.summaries, before.summaries);
     assert.equal((JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number }).v, INDEX_SCHEMA_VERSION);
+  });
+
+  it('decodes only a well-formed file: each field of a row, the codes and the header are checked', () => {
+    const entry: IndexEntry = {
+      summary: { id: 'c1', title: 'T', ticket: 'APP-1', branch: 'b', createdAt: '2026-01-01T00:00:00.000Z', completed: false, stages: [{ id: 'plan', status: 'passed', named: true }, { id: 'implement', status: 'running', named: true }], eventCount: 3, lastEventId: 'e3', problemCount: 0 },
+      dirMtimeMs: 1_000,
+      checkedAtMs: 10_000,
+    };
+    const good = encodeIndex(['plan', 'implement'], [entry, { ...entry, summary: { ...entry.summary, id: 'c2' } }]);
+    const decoded = decodeIndex(structuredClone(good));
+    assert.deepEqual(decoded?.stageIds, ['plan', 'implement']);
+    assert.deepEqual(decoded?.entries.get('c2')?.summary, { ...entry.summary, id: 'c2', activeStageId: 'implement' });
+    const broken: Array<[string, (file: { v: unknown; stageIds: unknown; rows: unknown[][] }) => void]> = [
+      ['version', (f) => (f.v = INDEX_SCHEMA_VERSION - 1)],
+      ['stage ids', (f) => (f.stageIds = ['plan', 3])],
+      ['rows', (f) => ((f as { rows: unknown }).rows = {})],
+      ['a row that is not an array', (f) => ((f.rows as unknown[])[1] = { length: 12 })],
+      ['a row too short', (f) => f.rows[1]!.pop()],
+      ['id', (f) => (f.rows[1]![0] = 7)],
+      ['title', (f) => (f.rows[1]![1] = null)],
+      ['ticket', (f) => (f.rows[1]![2] = 1)],
+      ['branch', (f) => (f.rows[1]![3] = false)],
+      ['createdAt', (f) => (f.rows[1]![4] = {})],
+      ['completed', (f) => (f.rows[1]![5] = true)],
+      ['status codes', (f) => (f.rows[1]![6] = 'vx')],
+      ['status codes type', (f) => (f.rows[1]![6] = 12)],
+      ['event count, negative', (f) => (f.rows[1]![7] = -1)],
+      ['event count, fraction', (f) => (f.rows[1]![7] = 1.5)],
+      ['last event id', (f) => (f.rows[1]![8] = 3)],
+      ['problem count', (f) => (f.rows[1]![9] = '0')],
+      ['folder mtime', (f) => (f.rows[1]![10] = '1000')],
+      ['other stages', (f) => (f.rows[1]![11] = ['qa'])],
+    ];
+    for (const [what, breakIt] of broken) {
+      const file = structuredClone(good) as unknown as { v: unknown; stageIds: unknown; rows: unknown[][] };
+      breakIt(file);
+      assert.equal(decodeIndex(file), undefined, `a malformed ${what} is refused`);
+    }
+    assert.equal(decodeIndex(null), undefined);
   });
 });
