@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cachedSampleHistory } from '../scripts/sample-history';
+import { createFactory } from '../src/engine/factory';
 import { readTeamHistory } from '../src/engine/teamHistory';
 import { FileRecordStore } from '../src/store/recordStore';
 
@@ -55,8 +56,13 @@ async function main(): Promise<void> {
     const input = { root: dir, pipeline, store, useGit: true, cacheRoot: cache };
     const cold = await time('team history, first read (merge by change, facts, committers)', () => readTeamHistory(input), (t) => `${t.facts.length} changes, ${t.stats.eventsRead} events read`);
     const warm = await time('team history, refresh with nothing moved', () => readTeamHistory(input), (t) => `${t.stats.refolded} re-read`);
+    // The review's change picker lists other branches' changes from the same cache.
+    process.env.FACTORY_COCKPIT_CACHE_DIR = cache;
+    const factory = createFactory({ root: dir, settings: { get: () => undefined }, secrets: { get: async () => undefined }, trust: { isTrusted: () => true } });
+    await time('Review Change picker, after the team history was read', () => factory.review.listChanges(), (l) => `${l.length} changes, ${l.filter((c) => c.ref).length} only on other branches`);
     console.log(`\nfirst read: ${(cold.ms / plumbing.ms).toFixed(2)}× the plumbing by hand (goal ≤ 2×); refresh: ${(warm.ms / plumbing.ms).toFixed(2)}×`);
   } finally {
+    delete process.env.FACTORY_COCKPIT_CACHE_DIR;
     rmSync(cache, { recursive: true, force: true });
   }
 }

@@ -28,6 +28,8 @@ import { EvidenceAlteredError, evidenceContent, type EvidencePort } from '../sto
 import { GitTreeRecordReader } from '../store/gitTreeRecord';
 import type { RecordStore } from '../store/recordStore';
 import { listChangeSummaries } from './changes';
+import { readTeamHistory, shortRef } from './teamHistory';
+import type { ChangeFact } from '../core/metricsTypes';
 import type { EngineGit } from './ports';
 import { replayTranscript } from './transcriptReplay';
 import { WorkspaceNotTrustedError } from './trust';
@@ -168,29 +170,39 @@ export class ReviewService {
     const local = await listChangeSummaries({ store: this.host.store, git: this.host.git, evidence: this.host.evidence, clock: { now: () => new Date() } });
     const listed: ReviewableChange[] = local.changes.map((c) => summaryOf(c));
     if (!this.host.isTrusted() || !(await this.host.git.isRepository().catch(() => false))) return listed;
-    const seen = new Set(listed.map((c) => c.id));
-    const current = await this.host.git.currentBranch().catch(() => undefined);
-    let refs: string[];
+    // The other branches' changes come from the team history (the dashboard's): cached
+    // by git tree id outside the repository, so a second pick reads only what moved
+    // instead of every branch's record again (seconds at a hundred branches).
+    const { pipeline } = await this.host.store.loadPipeline({ createIfMissing: false });
+    if (!pipeline) return listed;
+    let facts: ChangeFact[];
+    let fullRefs: Map<string, string>;
     try {
-      refs = await this.reader().listBranchRefs();
+      [facts, fullRefs] = await Promise.all([
+        readTeamHistory({ root: this.host.root, pipeline, store: this.host.store, useGit: true }).then((h) => h.facts),
+        this.reader().listBranchRefs().then((refs) => new Map(refs.map((ref) => [shortRef(ref), ref]))),
+      ]);
     } catch {
       return listed;
     }
-    const prefix = await this.reader().workspacePrefix().catch(() => '');
-    for (const ref of refs) {
-      if (current && ref === `refs/heads/${current}`) continue;
-      const reader = new GitTreeRecordReader(this.reader(), ref, { recordPath: `${prefix}.factory` });
-      try {
-        const { pipeline } = await reader.loadPipeline();
-        if (!pipeline) continue;
-        for (const record of await reader.readAllChanges()) {
-          if (seen.has(record.changeId) || record.events.length === 0) continue;
-          seen.add(record.changeId);
-          listed.push(summaryOf(foldChange(record.changeId, pipeline, record.events), ref));
-        }
-      } catch {
-        // A branch whose record cannot be read is left out of the list; opening it says why.
-      }
+    const current = await this.host.git.currentBranch().catch(() => undefined);
+    const seen = new Set(listed.map((c) => c.id));
+    const stageTitles = new Map(pipeline.stages.map((s) => [s.id, s.title]));
+    for (const fact of facts) {
+      if (seen.has(fact.id) || fact.local) continue;
+      // The checked-out branch's record is the folder's own: a change only there was removed here.
+      const ref = fact.branches.filter((b) => b !== current).map((b) => fullRefs.get(b)).find((r) => r !== undefined);
+      if (!ref) continue;
+      listed.push({
+        id: fact.id,
+        title: fact.title,
+        ...(fact.ticket ? { ticket: fact.ticket } : {}),
+        ...(fact.branch ? { branch: fact.branch } : {}),
+        ref,
+        completed: fact.completed,
+        ...(fact.activeStageId ? { activeStage: stageTitles.get(fact.activeStageId) ?? fact.activeStageId } : {}),
+        ...(fact.createdAt !== undefined ? { createdAt: new Date(fact.createdAt).toISOString() } : {}),
+      });
     }
     return listed;
   }
