@@ -372,7 +372,7 @@ export async function status(command: Command): Promise<number> {
     print(`No record in ${ctx.root} yet: run \`factory-cockpit init\`.`);
     return EXIT.ok;
   }
-  const change = opts.change ? await ctx.factory.change(opts.change, state.currentTree) : state.current;
+  const change = opts.change ? await ctx.factory.change(opts.change, state.currentTree ?? (state.isRepository ? await ctx.factory.git.workingTreeHash().catch(() => undefined) : undefined)) : state.current;
   const shown = change ? await changeOutput(ctx.factory, change, { trusted: state.trusted, isRepository: state.isRepository }) : null;
   const runners = ctx.runners.list();
   const problems = [...state.problems, ...ctx.problems];

@@ -97,6 +97,7 @@ export interface FactoryState {
   changes: ChangeState[];
   current?: ChangeState;
   problems: RecordProblem[];
+  /** The working-tree hash: the caller's, else set when the current change needed it (a result or an approval bound to a tree). */
   currentTree?: string;
   /** How many changes the summary index had to re-read (the first read after a clone). */
   refolded?: number;
@@ -232,13 +233,19 @@ export class Factory {
       this.lastGit = { isRepository, branch };
     }
     const { isRepository, branch } = this.lastGit;
-    const currentTree = isRepository ? (options.currentTree ?? (await this.git.workingTreeHash().catch(() => undefined))) : undefined;
-    const base = { isRepository, trusted: this.isTrusted(), ...(branch ? { branch } : {}), ...(currentTree ? { currentTree } : {}) };
-    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : {}, pipeline).catch(() => undefined);
+    // Hashing the working tree costs git processes: done at most once per read, and only
+    // when a change read has a result or an approval bound to a tree (changes.ts dependsOnTree).
+    let currentTree = isRepository ? options.currentTree : undefined;
+    let hashing: Promise<string | undefined> | undefined;
+    const treeWhenNeeded = () => (hashing ??= this.git.workingTreeHash().then((tree) => (currentTree = tree), () => undefined));
+    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : isRepository ? { treeWhenNeeded } : {}, pipeline).catch(() => undefined);
     const stateOf = (list: ChangeList, loaded: LoadedChange | undefined, extra: Partial<FactoryState> = {}): FactoryState => {
       const current = loaded && loaded.eventCount > 0 ? loaded.state : undefined;
       return {
-        ...base,
+        isRepository,
+        trusted: this.isTrusted(),
+        ...(branch ? { branch } : {}),
+        ...(currentTree ? { currentTree } : {}),
         ...(list.pipeline ? { pipeline: list.pipeline } : {}),
         changes: current ? withChange(list.changes, current) : list.changes,
         ...(current ? { current } : {}),
