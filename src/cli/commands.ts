@@ -9,13 +9,11 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
-import { backendEntry } from '../backends/catalog';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
-import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
 import type { DetachedSpec } from '../engine/detachedStart';
-import { MCP_CAPABLE_BACKENDS } from '../engine/mcpRun';
+import { onFirstUse } from '../engine/onFirstUse';
 import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
@@ -538,7 +536,7 @@ function stageToRun(change: ChangeState, stageId: string | undefined): string | 
 async function applyBackend(ctx: CliContext, change: ChangeState, stageId: string | undefined, backend: string | undefined): Promise<void> {
   if (!backend) return;
   if (!stageId) throw new FactoryRefusal('Every stage has passed: there is nothing to run.');
-  if (!backendEntry(backend) && !ctx.factory.backends.has(backend)) throw new UsageError(`--backend ${backend}: no such backend (known: ${[...ctx.factory.backends.keys()].join(', ')}).`);
+  if (!onFirstUse.catalog().backendEntry(backend) && !ctx.factory.backends.has(backend)) throw new UsageError(`--backend ${backend}: no such backend (known: ${[...ctx.factory.backends.keys()].join(', ')}).`);
   const stage = change.stages.find((s) => s.id === stageId);
   if (!stage) throw new FactoryRefusal(`There is no stage "${stageId}" in the pipeline (stages: ${change.stages.map((s) => s.id).join(', ')}).`);
   if (stage.owner.backend === backend) return;
@@ -548,7 +546,7 @@ async function applyBackend(ctx: CliContext, change: ChangeState, stageId: strin
 
 function refuseInEditorBackend(change: ChangeState, stageId: string | undefined): void {
   const stage = change.stages.find((s) => s.id === stageId);
-  if (stage && backendEntry(stage.owner.backend)?.inEditor) {
+  if (stage && onFirstUse.catalog().backendEntry(stage.owner.backend)?.inEditor) {
     throw new FactoryRefusal(`"${stage.title}" is owned by ${stage.owner.backend}, which runs inside the editor (vscode.lm): run it from VS Code, or change its owner (--backend).`);
   }
 }
@@ -787,6 +785,7 @@ export async function evidenceVerify(command: Command): Promise<number> {
 }
 
 async function backendRows(ctx: CliContext) {
+  const { backendEntry } = onFirstUse.catalog();
   const checks = await ctx.factory.checkBackends(0);
   return checks.map((b) => ({ ...b, capabilities: { ...b.capabilities }, inEditor: Boolean(backendEntry(b.id)?.inEditor) }));
 }
@@ -794,6 +793,7 @@ async function backendRows(ctx: CliContext) {
 export async function backends(command: Command): Promise<number> {
   const ctx = setup(command);
   const rows = await backendRows(ctx);
+  const { MCP_CAPABLE_BACKENDS } = await import('../engine/mcpRun');
   // Whether a run passes the factory's MCP server to the agent (#18): per run only, never by editing the agent's own configuration.
   const mcpOf = (id: string): 'perRun' | 'off' | 'none' => (!MCP_CAPABLE_BACKENDS.has(id) ? 'none' : ctx.settings.values[`factory.backends.${id}.mcp`] === false ? 'off' : 'perRun');
   if (ctx.globals.json) printJson({ kind: 'backends', version: OUTPUT_VERSION, backends: rows.map((b) => ({ ...b, mcp: mcpOf(b.id) })) });
@@ -888,8 +888,6 @@ function listFiles(dir: string): string[] {
   }
   return entries.flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []));
 }
-
-export { EngineError };
 
 /** `metrics`: the lead's numbers (the Flow Dashboard's) from every branch's record and the working folder. */
 export async function metrics(command: Command): Promise<number> {
