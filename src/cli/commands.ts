@@ -3,6 +3,7 @@
 // settings from flags, environment and the user config; secrets from the environment
 // and the config; trust from --untrusted — and calls the same use cases the editor
 // calls, so both refuse and allow alike.
+import './zodOneShot';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline/promises';
