@@ -6,7 +6,7 @@
 import './zodOneShot';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import * as nodeModule from 'node:module';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
@@ -19,6 +19,7 @@ import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
+import { userCacheRoot } from '../store/cacheDir';
 
 /** An environment or record problem (exit 3). */
 export class EnvironmentError extends Error {
@@ -169,6 +170,8 @@ function stdinIsTerminal(): boolean {
 /** Asks a person on the terminal; without one, a missing answer is a usage error naming the flag. */
 async function ask(question: string, flag: string, choices?: readonly string[]): Promise<string> {
   if (!stdinIsTerminal()) throw new UsageError(`${flag} is required when stdin is not a terminal${choices ? ` (one of ${choices.join(', ')})` : ''}.`);
+  // Loaded here only: a command that asks nothing does not load readline.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
@@ -826,6 +829,10 @@ export async function mcp(command: Command): Promise<number> {
   const options = command.opts<{ change?: string; attempt?: string; agent?: string }>();
   const bundled = path.join(__dirname, 'mcp.js');
   const file = existsSync(bundled) ? bundled : path.join(__dirname, '..', 'mcp', 'main.ts');
+  // An agent starts this server for every run: Node ≥ 22.1 keeps the compiled SDK bundle in
+  // the user's cache folder for the next start (Node 20 has no such API; the rest of the CLI
+  // is one file whose commands keep their own code cache, embedded.ts).
+  (nodeModule as { enableCompileCache?: (directory: string) => unknown }).enableCompileCache?.(path.join(userCacheRoot(), 'compile-cache'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a sibling bundle, required at run time so the CLI never parses the SDK otherwise
   const server = require(file) as typeof import('../mcp/main');
   await server.serveStdio(factory, { ...(options.change ? { changeId: options.change } : {}), ...(options.attempt ? { attemptId: options.attempt } : {}), ...(options.agent ? { agent: options.agent } : {}) }, command.parent?.version() ?? '0.0.0');
