@@ -312,10 +312,14 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   }
 
   private layout(): Promise<RepoLayout> {
-    this.layoutPromise ??= this.readLayout().catch((error: unknown) => {
-      this.layoutPromise = undefined;
-      throw error;
-    });
+    if (!this.layoutPromise) {
+      const reading: Promise<RepoLayout> = this.readLayout().catch((error: unknown) => {
+        // Asked again next time, unless a newer question (isRepository) already is.
+        if (this.layoutPromise === reading) this.layoutPromise = undefined;
+        throw error;
+      });
+      this.layoutPromise = reading;
+    }
     return this.layoutPromise;
   }
 
