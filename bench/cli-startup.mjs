@@ -35,7 +35,10 @@ const cases = {
   'node -e 0': node('-e', '0'),
   'factory-cockpit --version': node(cli, '--version'),
   'factory-cockpit status --json': node(cli, 'status', '--json'),
-  // The breakdown: the bundle loaded and its modules evaluated, then a usage error (no git, no record).
+  // The breakdown: commander and the program alone (an unknown option, refused before any
+  // command loads), then the commands bundle loaded and its modules evaluated, then a usage
+  // error (no git, no record).
+  'program only (unknown option)': { ...node(cli, 'status', '--no-such-option'), exit: 2 },
   'load, first run (no caches)': { ...node(cli, 'status', '--root', join(base, 'none')), exit: 2, env: { FACTORY_COCKPIT_CACHE_DIR: firstRunCache }, before: () => rmSync(firstRunCache, { recursive: true, force: true }) },
   'load, later runs (caches)': { ...node(cli, 'status', '--root', join(base, 'none')), exit: 2 },
   'one git process': git('rev-parse', '--is-inside-work-tree'),
@@ -103,13 +106,15 @@ const row = (label, wallMs, cpuMs, note = '') => console.log(`  ${label.padEnd(4
 const gitEach = { wall: m('one git process'), cpu: c('one git process') };
 console.log(`where status --json goes (wall: medians; ${cpuUnit}: means):`);
 row('node itself (node -e 0)', baseline, c('node -e 0'));
-row('+ the CLI and its engine bundle, first run', m('load, first run (no caches)') - baseline, c('load, first run (no caches)') - c('node -e 0'), '  check, decompress, compile, evaluate every module');
-row('+ the CLI and its engine bundle, later runs', m('load, later runs (caches)') - baseline, c('load, later runs (caches)') - c('node -e 0'), '  (what status pays)');
+const program = 'program only (unknown option)';
+row('+ commander and the program', m(program) - baseline, c(program) - c('node -e 0'));
+row('+ the commands bundle, first run', m('load, first run (no caches)') - m(program), c('load, first run (no caches)') - c(program), '  check, decompress, compile, evaluate what status needs');
+row('+ the commands bundle, later runs', m('load, later runs (caches)') - m(program), c('load, later runs (caches)') - c(program), '  (what status pays: read, deserialize, evaluate)');
 row(`+ ${gitCalls.length} git processes`, gitCalls.length * gitEach.wall, gitCalls.length * gitEach.cpu, `  ${gitCalls.map((x) => x.split(' ').slice(0, 2).join(' ')).join(', ')}`);
 row(
   '+ the rest (record read, fold, output)',
   Math.max(0, m('factory-cockpit status --json') - m('load, later runs (caches)') - gitCalls.length * gitEach.wall),
   Math.max(0, c('factory-cockpit status --json') - c('load, later runs (caches)') - gitCalls.length * gitEach.cpu),
 );
-console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; evaluating the engine's modules alone takes ${(c('load, later runs (caches)') - c('node -e 0')).toFixed(1)}.`);
+console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; the program and the commands bundle alone take ${(c('load, later runs (caches)') - c('node -e 0')).toFixed(1)}.`);
 rmSync(base, { recursive: true, force: true });
