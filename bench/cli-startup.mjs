@@ -8,7 +8,9 @@
 // the commands bundle loaded as on the first run (payload checked and decompressed, no
 // code cache) and as on every later one (kept source and code cache, src/cli/embedded.ts),
 // and the git processes status starts (counted through a logging `git` on PATH), each
-// costing about one `git rev-parse` start.
+// costing about one `git rev-parse` start. The first-run case has a cache folder of its
+// own, emptied before each run: the other cases keep the caches a user's later runs
+// have (the code cache written by the first `status`, not by a usage error).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,8 +26,8 @@ const sample = join(base, 'sample');
 execFileSync(process.execPath, ['--import', 'tsx', join(repo, 'scripts', 'make-sample-workspace.ts'), sample], { cwd: repo, stdio: 'ignore' });
 const cache = join(base, 'cache');
 const env = { PATH: process.env.PATH, HOME: join(base, 'home'), FACTORY_COCKPIT_CACHE_DIR: cache, FACTORY_COCKPIT_CONFIG: join(base, 'none.json') };
-// What the first command of a build writes and every later one reads (src/cli/embedded.ts).
-const firstRunCaches = [join(cache, 'code-cache'), join(cache, 'cli-source')];
+// Where the first-run case's caches go (what the first command of a build writes, src/cli/embedded.ts), emptied before each of its runs.
+const firstRunCache = join(base, 'first-run-cache');
 
 const git = (...args) => ({ command: 'git', args, cwd: sample });
 const node = (...args) => ({ command: process.execPath, args, cwd: sample });
@@ -33,8 +35,11 @@ const cases = {
   'node -e 0': node('-e', '0'),
   'factory-cockpit --version': node(cli, '--version'),
   'factory-cockpit status --json': node(cli, 'status', '--json'),
-  // The breakdown: the bundle loaded and its modules evaluated, then a usage error (no git, no record).
-  'load, first run (no caches)': { ...node(cli, 'status', '--root', join(base, 'none')), exit: 2, before: () => firstRunCaches.forEach((dir) => rmSync(dir, { recursive: true, force: true })) },
+  // The breakdown: commander and the program alone (an unknown option, refused before any
+  // command loads), then the commands bundle loaded and its modules evaluated, then a usage
+  // error (no git, no record).
+  'program only (unknown option)': { ...node(cli, 'status', '--no-such-option'), exit: 2 },
+  'load, first run (no caches)': { ...node(cli, 'status', '--root', join(base, 'none')), exit: 2, env: { FACTORY_COCKPIT_CACHE_DIR: firstRunCache }, before: () => rmSync(firstRunCache, { recursive: true, force: true }) },
   'load, later runs (caches)': { ...node(cli, 'status', '--root', join(base, 'none')), exit: 2 },
   'one git process': git('rev-parse', '--is-inside-work-tree'),
 };
@@ -50,11 +55,11 @@ const childCpuMs = () => {
   }
 };
 const cpu = {};
-const once = ({ command, args, cwd, exit = 0, before }, name) => {
+const once = ({ command, args, cwd, exit = 0, before, env: caseEnv }, name) => {
   before?.();
   const cpuBefore = childCpuMs();
   const start = process.hrtime.bigint();
-  const result = spawnSync(command, args, { cwd, env, stdio: 'ignore' });
+  const result = spawnSync(command, args, { cwd, env: { ...env, ...caseEnv }, stdio: 'ignore' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (name && cpuBefore !== undefined) cpu[name] = (cpu[name] ?? 0) + childCpuMs() - cpuBefore;
   if (result.status !== exit) throw new Error(`${command} ${args.join(' ')} exited ${result.status}, not ${exit}`);
@@ -101,13 +106,15 @@ const row = (label, wallMs, cpuMs, note = '') => console.log(`  ${label.padEnd(4
 const gitEach = { wall: m('one git process'), cpu: c('one git process') };
 console.log(`where status --json goes (wall: medians; ${cpuUnit}: means):`);
 row('node itself (node -e 0)', baseline, c('node -e 0'));
-row('+ the CLI and its engine bundle, first run', m('load, first run (no caches)') - baseline, c('load, first run (no caches)') - c('node -e 0'), '  check, decompress, compile, evaluate every module');
-row('+ the CLI and its engine bundle, later runs', m('load, later runs (caches)') - baseline, c('load, later runs (caches)') - c('node -e 0'), '  (what status pays)');
+const program = 'program only (unknown option)';
+row('+ commander and the program', m(program) - baseline, c(program) - c('node -e 0'));
+row('+ the commands bundle, first run', m('load, first run (no caches)') - m(program), c('load, first run (no caches)') - c(program), '  check, decompress, compile, evaluate what status needs');
+row('+ the commands bundle, later runs', m('load, later runs (caches)') - m(program), c('load, later runs (caches)') - c(program), '  (what status pays: read, deserialize, evaluate)');
 row(`+ ${gitCalls.length} git processes`, gitCalls.length * gitEach.wall, gitCalls.length * gitEach.cpu, `  ${gitCalls.map((x) => x.split(' ').slice(0, 2).join(' ')).join(', ')}`);
 row(
   '+ the rest (record read, fold, output)',
   Math.max(0, m('factory-cockpit status --json') - m('load, later runs (caches)') - gitCalls.length * gitEach.wall),
   Math.max(0, c('factory-cockpit status --json') - c('load, later runs (caches)') - gitCalls.length * gitEach.cpu),
 );
-console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; evaluating the engine's modules alone takes ${(c('load, later runs (caches)') - c('node -e 0')).toFixed(1)}.`);
+console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; the program and the commands bundle alone take ${(c('load, later runs (caches)') - c('node -e 0')).toFixed(1)}.`);
 rmSync(base, { recursive: true, force: true });

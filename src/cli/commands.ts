@@ -3,23 +3,23 @@
 // settings from flags, environment and the user config; secrets from the environment
 // and the config; trust from --untrusted — and calls the same use cases the editor
 // calls, so both refuse and allow alike.
+import './zodOneShot';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import * as nodeModule from 'node:module';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
-import { backendEntry } from '../backends/catalog';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
-import { EngineError } from '../engine/stageRunner';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
 import type { DetachedSpec } from '../engine/detachedStart';
-import { MCP_CAPABLE_BACKENDS } from '../engine/mcpRun';
+import { onFirstUse } from '../engine/onFirstUse';
 import { writeFile } from 'node:fs/promises';
 import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
+import { userCacheRoot } from '../store/cacheDir';
 
 /** An environment or record problem (exit 3). */
 export class EnvironmentError extends Error {
@@ -170,6 +170,8 @@ function stdinIsTerminal(): boolean {
 /** Asks a person on the terminal; without one, a missing answer is a usage error naming the flag. */
 async function ask(question: string, flag: string, choices?: readonly string[]): Promise<string> {
   if (!stdinIsTerminal()) throw new UsageError(`${flag} is required when stdin is not a terminal${choices ? ` (one of ${choices.join(', ')})` : ''}.`);
+  // Loaded here only: a command that asks nothing does not load readline.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
@@ -372,7 +374,7 @@ export async function status(command: Command): Promise<number> {
     print(`No record in ${ctx.root} yet: run \`factory-cockpit init\`.`);
     return EXIT.ok;
   }
-  const change = opts.change ? await ctx.factory.change(opts.change, state.currentTree) : state.current;
+  const change = opts.change ? await ctx.factory.change(opts.change, state.currentTree ?? (state.isRepository ? await ctx.factory.git.workingTreeHash().catch(() => undefined) : undefined)) : state.current;
   const shown = change ? await changeOutput(ctx.factory, change, { trusted: state.trusted, isRepository: state.isRepository }) : null;
   const runners = ctx.runners.list();
   const problems = [...state.problems, ...ctx.problems];
@@ -538,7 +540,7 @@ function stageToRun(change: ChangeState, stageId: string | undefined): string | 
 async function applyBackend(ctx: CliContext, change: ChangeState, stageId: string | undefined, backend: string | undefined): Promise<void> {
   if (!backend) return;
   if (!stageId) throw new FactoryRefusal('Every stage has passed: there is nothing to run.');
-  if (!backendEntry(backend) && !ctx.factory.backends.has(backend)) throw new UsageError(`--backend ${backend}: no such backend (known: ${[...ctx.factory.backends.keys()].join(', ')}).`);
+  if (!onFirstUse.catalog().backendEntry(backend) && !ctx.factory.backends.has(backend)) throw new UsageError(`--backend ${backend}: no such backend (known: ${[...ctx.factory.backends.keys()].join(', ')}).`);
   const stage = change.stages.find((s) => s.id === stageId);
   if (!stage) throw new FactoryRefusal(`There is no stage "${stageId}" in the pipeline (stages: ${change.stages.map((s) => s.id).join(', ')}).`);
   if (stage.owner.backend === backend) return;
@@ -548,7 +550,7 @@ async function applyBackend(ctx: CliContext, change: ChangeState, stageId: strin
 
 function refuseInEditorBackend(change: ChangeState, stageId: string | undefined): void {
   const stage = change.stages.find((s) => s.id === stageId);
-  if (stage && backendEntry(stage.owner.backend)?.inEditor) {
+  if (stage && onFirstUse.catalog().backendEntry(stage.owner.backend)?.inEditor) {
     throw new FactoryRefusal(`"${stage.title}" is owned by ${stage.owner.backend}, which runs inside the editor (vscode.lm): run it from VS Code, or change its owner (--backend).`);
   }
 }
@@ -787,6 +789,7 @@ export async function evidenceVerify(command: Command): Promise<number> {
 }
 
 async function backendRows(ctx: CliContext) {
+  const { backendEntry } = onFirstUse.catalog();
   const checks = await ctx.factory.checkBackends(0);
   return checks.map((b) => ({ ...b, capabilities: { ...b.capabilities }, inEditor: Boolean(backendEntry(b.id)?.inEditor) }));
 }
@@ -794,6 +797,7 @@ async function backendRows(ctx: CliContext) {
 export async function backends(command: Command): Promise<number> {
   const ctx = setup(command);
   const rows = await backendRows(ctx);
+  const { MCP_CAPABLE_BACKENDS } = await import('../engine/mcpRun');
   // Whether a run passes the factory's MCP server to the agent (#18): per run only, never by editing the agent's own configuration.
   const mcpOf = (id: string): 'perRun' | 'off' | 'none' => (!MCP_CAPABLE_BACKENDS.has(id) ? 'none' : ctx.settings.values[`factory.backends.${id}.mcp`] === false ? 'off' : 'perRun');
   if (ctx.globals.json) printJson({ kind: 'backends', version: OUTPUT_VERSION, backends: rows.map((b) => ({ ...b, mcp: mcpOf(b.id) })) });
@@ -825,6 +829,10 @@ export async function mcp(command: Command): Promise<number> {
   const options = command.opts<{ change?: string; attempt?: string; agent?: string }>();
   const bundled = path.join(__dirname, 'mcp.js');
   const file = existsSync(bundled) ? bundled : path.join(__dirname, '..', 'mcp', 'main.ts');
+  // An agent starts this server for every run: Node ≥ 22.1 keeps the compiled SDK bundle in
+  // the user's cache folder for the next start (Node 20 has no such API; the rest of the CLI
+  // is one file whose commands keep their own code cache, embedded.ts).
+  (nodeModule as { enableCompileCache?: (directory: string) => unknown }).enableCompileCache?.(path.join(userCacheRoot(), 'compile-cache'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a sibling bundle, required at run time so the CLI never parses the SDK otherwise
   const server = require(file) as typeof import('../mcp/main');
   await server.serveStdio(factory, { ...(options.change ? { changeId: options.change } : {}), ...(options.attempt ? { attemptId: options.attempt } : {}), ...(options.agent ? { agent: options.agent } : {}) }, command.parent?.version() ?? '0.0.0');
@@ -888,8 +896,6 @@ function listFiles(dir: string): string[] {
   }
   return entries.flatMap((e) => (e.isDirectory() ? listFiles(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []));
 }
-
-export { EngineError };
 
 /** `metrics`: the lead's numbers (the Flow Dashboard's) from every branch's record and the working folder. */
 export async function metrics(command: Command): Promise<number> {

@@ -9,7 +9,7 @@
 // file's "secrets"; they reach the agent's environment only and are redacted from
 // transcripts (the engine does that), never written to the record.
 import { readFileSync } from 'node:fs';
-import { manifestSettings, type SettingSpec } from '../backends/catalog';
+import type { SettingSpec } from '../backends/catalog';
 import { userConfigPath } from './paths';
 
 export class UsageError extends Error {
@@ -33,8 +33,26 @@ const OTHER_SETTINGS: Record<string, SettingSpec> = {
   'factory.verify.browserPath': { type: 'string', default: '' },
 };
 
+/** Every key of the backends' catalog (manifestSettings) starts with this. */
+const BACKEND_KEY_PREFIX = 'factory.backends.';
+
 export function knownSettings(): Record<string, SettingSpec> {
+  // The catalog requires every agent backend's module: loaded only when a setting needs it (see resolveSettings).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use, synchronously
+  const { manifestSettings } = require('../backends/catalog') as typeof import('../backends/catalog');
   return { ...manifestSettings(), ...OTHER_SETTINGS };
+}
+
+/**
+ * The settings a resolution must know: all of them when a backend key is set anywhere
+ * (a flag, the config file, a FACTORY_BACKENDS_* variable), else only the others, which
+ * answer alike for every key that is not a backend's, without loading the catalog.
+ */
+function settingsToKnow(flags: readonly string[], configKeys: readonly string[], env: NodeJS.ProcessEnv): Record<string, SettingSpec> {
+  const backendEnvPrefix = envNameOf(BACKEND_KEY_PREFIX);
+  const backendSet =
+    [...flags, ...configKeys].some((key) => key.trim().startsWith(BACKEND_KEY_PREFIX)) || Object.entries(env).some(([name, value]) => name.startsWith(backendEnvPrefix) && value !== undefined && value !== '');
+  return backendSet ? knownSettings() : OTHER_SETTINGS;
 }
 
 /** factory.backends.claude-code.path → FACTORY_BACKENDS_CLAUDE_CODE_PATH */
@@ -128,9 +146,9 @@ export function readUserConfig(file: string): { settings: Record<string, unknown
 
 /** Resolves every known setting: flags, then the environment, then the user config file. */
 export function resolveSettings(input: { flags: readonly string[]; env: NodeJS.ProcessEnv; configPath?: string }): ResolvedSettings {
-  const known = knownSettings();
   const configPath = input.configPath ?? userConfigPath(input.env);
   const config = readUserConfig(configPath);
+  const known = settingsToKnow(input.flags, Object.keys(config.settings), input.env);
   const values: Record<string, unknown> = {};
   const sources: Record<string, SettingSource> = {};
   for (const [key, value] of Object.entries(config.settings)) {

@@ -212,11 +212,35 @@ export function byCreation(changes: ChangeState[]): ChangeState[] {
   return changes.map((c) => ({ c, k: key(c) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.c);
 }
 
+export interface LoadOptions extends FoldOptions {
+  /**
+   * The working-tree hash when `currentTree` is not known: asked only if the change has
+   * a result or an approval bound to a tree (dependsOnTree), as hashing the tree costs
+   * git processes and, without such a result, the fold is the same with or without it.
+   */
+  treeWhenNeeded?: () => Promise<string | undefined>;
+}
+
 /** `pipeline`: when the caller has just read it (a refresh), it is not read again. */
-export async function loadChange(deps: EngineDeps, changeId: string, options: FoldOptions = {}, pipeline?: Pipeline): Promise<LoadedChange & { pipeline: Pipeline }> {
+export async function loadChange(deps: EngineDeps, changeId: string, options: LoadOptions = {}, pipeline?: Pipeline): Promise<LoadedChange & { pipeline: Pipeline }> {
   pipeline ??= await requirePipeline(deps, false);
   const record = await deps.store.readChange(changeId);
-  return { pipeline, state: foldChange(changeId, pipeline, record.events, options), problems: record.problems, eventCount: record.events.length };
+  const { treeWhenNeeded, ...fold } = options;
+  let state = foldChange(changeId, pipeline, record.events, fold);
+  if (fold.currentTree === undefined && treeWhenNeeded && dependsOnTree(state)) {
+    const currentTree = await treeWhenNeeded();
+    if (currentTree !== undefined) state = foldChange(changeId, pipeline, record.events, { currentTree });
+  }
+  return { pipeline, state, problems: record.problems, eventCount: record.events.length };
+}
+
+/**
+ * Whether a change's state depends on the working tree now: a result verified at a
+ * tree, or an approval given on one (core/fold.ts stales those against it). Nothing
+ * else of a fold reads the current tree.
+ */
+export function dependsOnTree(state: ChangeState): boolean {
+  return state.stages.some((s) => s.approvedTree !== undefined || s.results.some((r) => r.verifiedTree !== undefined));
 }
 
 /** The open change bound to `branch`, newest first, if any. */

@@ -12,35 +12,30 @@ import type { Actor, EventDraft, FactoryEvent } from '../core/events';
 import type { AttemptState, ChangeState, StageState } from '../core/fold';
 import { defaultPipeline, type DetectedTests, type Owner, type Pipeline } from '../core/pipeline';
 import { detectTestCommand } from '../store/projectTests';
-import { BACKENDS, backendEntry, backendsConfigFrom, secretVariables } from '../backends/catalog';
-import { checkBackends, type BackendCheck } from '../backends/check';
-import { createBackends, type BackendRegistry } from '../backends/registry';
-import { DEFAULT_PRICES } from '../backends/usageMeter';
+import type { BackendCheck } from '../backends/check';
+import type { BackendRegistry } from '../backends/registry';
 import type { PriceTable } from '../backends/types';
 import type { LanguageModelPort } from '../backends/vscodeLm';
 import { GitAdapter } from '../git/gitAdapter';
-import { GitObjectReader } from '../git/gitObjects';
-import { EvidenceContentStore } from '../store/contextContent';
-import { ContextPackStore } from '../store/contextPackStore';
+import type { GitObjectReader } from '../git/gitObjects';
+import type { ContextPackStore } from '../store/contextPackStore';
 import { CurrentPointerFile } from '../store/currentPointer';
 import { FileEvidenceStore } from '../store/evidence';
 import { resolveInsideWorkspace } from '../store/paths';
 import { FileRecordStore, type RecordProblem, type RecordStore } from '../store/recordStore';
 import { byCreation, changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type ListOptions, type LoadedChange, type StartChangeInput } from './changes';
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
-import { StageRunner, type RunObserver, type RunReport } from './stageRunner';
-import { findRecordedAttempt, type RecordedAttempt } from './transcriptReplay';
-import { stageTaskText } from './stageTask';
-import { ReviewService } from './review';
-import { handOnReviewFeedback } from './reviewFeedback';
+import type { StageRunner, RunObserver, RunReport } from './stageRunner';
+import type { RecordedAttempt } from './transcriptReplay';
+import type { ReviewService } from './review';
 import { trustGatedGit, WorkspaceNotTrustedError, type TrustPort } from './trust';
-import { verifyEvidence, verifyStage, type EvidenceCheck, type StageVerificationRun, type VerifyStageInput } from './verification';
-import { teamMetrics, type MetricsReport, type MetricsRequest } from './metrics';
-import { effectiveAutonomy, mayAutoAdvance, type StageAutonomy } from '../core/autonomy';
+import { interruptedHere, type RunnerHost } from './interruption';
+import type { EvidenceCheck, StageVerificationRun, VerifyStageInput } from './verification';
+import type { MetricsReport, MetricsRequest } from './metrics';
+import type { StageAutonomy } from '../core/autonomy';
 import { isEvent } from '../core/events';
 import type { ChangeFact } from '../core/metrics';
-import { DecisionLog } from '../store/decisionLog';
-import { carryIntoOpenPacks, changesTree, PROMOTED_LESSONS_FILE, writeLessonLine } from './lessonPromotion';
+import { onFirstUse } from './onFirstUse';
 
 /** Settings by their full key (`factory.backends.codex.model`): the editor's configuration, the CLI's flags, environment and user config. */
 export interface SettingsPort {
@@ -97,6 +92,7 @@ export interface FactoryState {
   changes: ChangeState[];
   current?: ChangeState;
   problems: RecordProblem[];
+  /** The working-tree hash: the caller's, else set when the current change needed it (a result or an approval bound to a tree). */
   currentTree?: string;
   /** How many changes the summary index had to re-read (the first read after a clone). */
   refolded?: number;
@@ -139,12 +135,15 @@ export class Factory {
   readonly store: FileRecordStore;
   readonly git: EngineGit;
   readonly evidence: FileEvidenceStore;
-  readonly context: ContextPackStore;
-  readonly runner: StageRunner;
   readonly clock: Clock;
   private readonly log: LogPort;
   private readonly pointer: CurrentPointerFile;
-  private registry: BackendRegistry;
+  /** What every event the factory writes goes through: it says who did it. */
+  private readonly recordedBy: RecordStore;
+  // Built on first use (onFirstUse.ts): a read of the record needs none of them.
+  private registryBuilt: BackendRegistry | undefined;
+  private contextStore: ContextPackStore | undefined;
+  private stageRunner: StageRunner | undefined;
 
   constructor(private readonly ports: FactoryPorts) {
     this.root = ports.root;
@@ -159,17 +158,32 @@ export class Factory {
       ...(ports.onProblem ? { onProblem: ports.onProblem } : {}),
     });
     this.evidence = this.store.evidence;
-    this.git = trustGatedGit(new GitAdapter(ports.root), ports.trust, os.userInfo().username || 'unknown');
+    // The user's name is looked up only if an untrusted folder asks for an identity (os.userInfo() costs a command-line start milliseconds).
+    this.git = trustGatedGit(new GitAdapter(ports.root), ports.trust, () => os.userInfo().username || 'unknown');
     this.pointer = new CurrentPointerFile(ports.root);
-    const recordedBy = actorStamped(this.store, () => this.actor());
-    this.context = new ContextPackStore({ records: recordedBy, content: new EvidenceContentStore(this.evidence) });
-    this.registry = this.buildBackends();
+    this.recordedBy = actorStamped(this.store, () => this.actor());
+  }
+
+  /** The context packs of the changes. */
+  get context(): ContextPackStore {
+    const { ContextPackStore } = onFirstUse.contextPackStore();
+    this.contextStore ??= new ContextPackStore({ records: this.recordedBy, content: new (onFirstUse.contextContent().EvidenceContentStore)(this.evidence) });
+    return this.contextStore;
+  }
+
+  /** The stage engine: runs, decisions, rollbacks. */
+  get runner(): StageRunner {
+    this.stageRunner ??= this.buildRunner();
+    return this.stageRunner;
+  }
+
+  private buildRunner(): StageRunner {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the runner reads the registry through a getter, so a settings change applies to the next run
     const factory = this;
-    this.runner = new StageRunner(
+    return new (onFirstUse.stageRunner().StageRunner)(
       {
         ...this.deps,
-        store: recordedBy,
+        store: this.recordedBy,
         // Settings are read per run, so a changed path or model applies without a restart.
         get backends() {
           return factory.registry;
@@ -178,13 +192,13 @@ export class Factory {
         // The engine verifies the attempt it just ran: the rules were asked when the run started.
         verify: (input) => this.runVerification(input).then((run) => ({ passed: run.passed, waitingForApproval: run.waitingForApproval, ...(run.failureFeedback ? { failureFeedback: run.failureFeedback } : {}) })),
         agentEnv: () => this.agentEnvironment(),
-        contextTokensFor: (backend) => backendEntry(backend)?.contextTokens,
+        contextTokensFor: (backend) => onFirstUse.catalog().backendEntry(backend)?.contextTokens,
         autonomyOf: (stageId, changeId) => this.autonomyOf(stageId, changeId),
         modelFor: (backend) => this.ports.settings.get<string>(`factory.backends.${backend}.model`) || undefined,
         versionOf: (backend) => this.versionOf(backend),
-        host: { pid: process.pid, hostname: os.hostname(), isAlive: ports.isAlive ?? processIsAlive },
+        host: this.runnerHost,
       },
-      ports.observer ?? {},
+      this.ports.observer ?? {},
     );
   }
 
@@ -197,16 +211,26 @@ export class Factory {
     return this.registry;
   }
 
+  /** This process as attempts name their runner. */
+  private get runnerHost(): RunnerHost {
+    return { pid: process.pid, hostname: os.hostname(), isAlive: this.ports.isAlive ?? processIsAlive };
+  }
+
   /** Re-reads the backend settings (after the user changed them). */
   reloadBackends(): void {
-    this.registry = this.buildBackends();
+    this.registryBuilt = this.buildBackends();
     this.versions.clear();
   }
 
+  private get registry(): BackendRegistry {
+    this.registryBuilt ??= this.buildBackends();
+    return this.registryBuilt;
+  }
+
   private buildBackends(): BackendRegistry {
-    const config = backendsConfigFrom((key) => this.ports.settings.get(key));
-    const prices: PriceTable = { ...DEFAULT_PRICES, ...(this.ports.settings.get<PriceTable>('factory.prices') ?? {}) };
-    return createBackends({ ...config, prices }, this.ports.languageModels ? { languageModels: this.ports.languageModels } : {});
+    const config = onFirstUse.catalog().backendsConfigFrom((key) => this.ports.settings.get(key));
+    const prices: PriceTable = { ...onFirstUse.usageMeter().DEFAULT_PRICES, ...(this.ports.settings.get<PriceTable>('factory.prices') ?? {}) };
+    return onFirstUse.backendRegistry().createBackends({ ...config, prices }, this.ports.languageModels ? { languageModels: this.ports.languageModels } : {});
   }
 
   isTrusted(): boolean {
@@ -232,13 +256,19 @@ export class Factory {
       this.lastGit = { isRepository, branch };
     }
     const { isRepository, branch } = this.lastGit;
-    const currentTree = isRepository ? (options.currentTree ?? (await this.git.workingTreeHash().catch(() => undefined))) : undefined;
-    const base = { isRepository, trusted: this.isTrusted(), ...(branch ? { branch } : {}), ...(currentTree ? { currentTree } : {}) };
-    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : {}, pipeline).catch(() => undefined);
+    // Hashing the working tree costs git processes: done at most once per read, and only
+    // when a change read has a result or an approval bound to a tree (changes.ts dependsOnTree).
+    let currentTree = isRepository ? options.currentTree : undefined;
+    let hashing: Promise<string | undefined> | undefined;
+    const treeWhenNeeded = () => (hashing ??= this.git.workingTreeHash().then((tree) => (currentTree = tree), () => undefined));
+    const fold = (id: string, pipeline?: Pipeline) => loadChange(this.deps, id, currentTree ? { currentTree } : isRepository ? { treeWhenNeeded } : {}, pipeline).catch(() => undefined);
     const stateOf = (list: ChangeList, loaded: LoadedChange | undefined, extra: Partial<FactoryState> = {}): FactoryState => {
       const current = loaded && loaded.eventCount > 0 ? loaded.state : undefined;
       return {
-        ...base,
+        isRepository,
+        trusted: this.isTrusted(),
+        ...(branch ? { branch } : {}),
+        ...(currentTree ? { currentTree } : {}),
         ...(list.pipeline ? { pipeline: list.pipeline } : {}),
         changes: current ? withChange(list.changes, current) : list.changes,
         ...(current ? { current } : {}),
@@ -449,7 +479,7 @@ export class Factory {
     const change = await this.change(input.changeId);
     await this.ensure('approve', change, input.stageId);
     // The hunks and comments since the last decision go to the next stage's pack with the note.
-    await handOnReviewFeedback(this, change, { decision: 'approved', fromStage: input.stageId, ...(input.note ? { note: input.note } : {}), by: (await this.actor()).name });
+    await onFirstUse.reviewFeedback().handOnReviewFeedback(this, change, { decision: 'approved', fromStage: input.stageId, ...(input.note ? { note: input.note } : {}), by: (await this.actor()).name });
     await this.runner.decide({ changeId: change.id, stageId: input.stageId, decision: 'approved', ...(input.note ? { note: input.note } : {}) });
   }
 
@@ -459,7 +489,7 @@ export class Factory {
     const change = await this.change(input.changeId);
     const toStage = input.toStage ?? input.stageId;
     await this.ensure('sendBack', change, input.stageId, { toStage });
-    await handOnReviewFeedback(this, change, { decision: 'sentBack', fromStage: input.stageId, toStage, note: input.note.trim(), by: (await this.actor()).name });
+    await onFirstUse.reviewFeedback().handOnReviewFeedback(this, change, { decision: 'sentBack', fromStage: input.stageId, toStage, note: input.note.trim(), by: (await this.actor()).name });
     await this.runner.sendBack({ changeId: change.id, fromStage: input.stageId, toStage, note: input.note.trim() });
   }
 
@@ -480,12 +510,12 @@ export class Factory {
   async stageTask(changeId: string, stageId: string): Promise<string> {
     const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
     if (!pipeline) throw new FactoryRefusal('The pipeline definition is invalid: fix .factory/pipeline.json first.');
-    return stageTaskText(await this.change(changeId), pipeline, stageId);
+    return onFirstUse.stageTask().stageTaskText(await this.change(changeId), pipeline, stageId);
   }
 
   /** Who can own a stage: every backend of the table, and a person. */
   ownerChoices(): { label: string; backend: string }[] {
-    return BACKENDS.map((b) => ({ label: b.ownerLabel, backend: b.id }));
+    return onFirstUse.catalog().BACKENDS.map((b) => ({ label: b.ownerLabel, backend: b.id }));
   }
 
   /** Rolls an attempt back after the confirmer agreed to the files it will change. */
@@ -514,7 +544,13 @@ export class Factory {
   async recoverInterrupted(state?: FactoryState): Promise<{ changeId: string; attemptId: string; stageId: string }[]> {
     if (!this.isTrusted()) return [];
     state ??= await this.readState();
-    const candidates = state.changes.filter((c) => !c.completed && c.stages.some((s) => s.status === 'running'));
+    const host = this.runnerHost;
+    // A change read in full is asked here whether an attempt of it was interrupted (one from
+    // the summary index, with no attempts, is left to the stage engine): with nothing to
+    // recover, a read does not build the stage engine.
+    const mayBeInterrupted = (c: ChangeState) => c.stages.some((s) => (s.status === 'running' && s.attempts.length === 0) || s.attempts.some((a) => interruptedHere(a, host)));
+    const candidates = state.changes.filter((c) => !c.completed && c.stages.some((s) => s.status === 'running') && mayBeInterrupted(c));
+    if (candidates.length === 0) return [];
     return this.runner.recoverInterrupted(candidates.map((c) => c.id));
   }
 
@@ -533,14 +569,14 @@ export class Factory {
 
   private runVerification(rest: VerifyStageInput): Promise<StageVerificationRun> {
     const browser = this.ports.settings.get<string>('factory.verify.browserPath');
-    return verifyStage(
+    return onFirstUse.verification().verifyStage(
       { ...this.deps, store: actorStamped(this.store, () => this.actor()) },
       { ...rest, ...(browser && !rest.browserExecutablePath ? { browserExecutablePath: browser } : {}), env: rest.env ?? (this.ports.env as NodeJS.ProcessEnv | undefined) ?? process.env },
     );
   }
 
   async verifyEvidence(changeId?: string): Promise<EvidenceCheck> {
-    return verifyEvidence(this.deps, changeId);
+    return onFirstUse.verification().verifyEvidence(this.deps, changeId);
   }
 
   // ---------------------------------------------------------------------------------
@@ -549,7 +585,7 @@ export class Factory {
   async agentEnvironment(): Promise<{ env: Record<string, string | undefined>; secrets: string[] }> {
     const env: Record<string, string | undefined> = { ...(this.ports.env ?? process.env) };
     const values: string[] = [];
-    for (const name of secretVariables()) {
+    for (const name of onFirstUse.catalog().secretVariables()) {
       const stored = await this.ports.secrets.get(name);
       if (stored) env[name] = stored;
       const value = env[name];
@@ -560,7 +596,7 @@ export class Factory {
 
   /** The environment variables whose values the editor keeps in SecretStorage. */
   secretVariables(): string[] {
-    return secretVariables();
+    return onFirstUse.catalog().secretVariables();
   }
 
   /** An agent's `--version`, asked once per backend and process (its stream rarely says it). */
@@ -569,7 +605,7 @@ export class Factory {
     if (!known) {
       const backend = this.registry.get(backendId);
       known = backend
-        ? this.agentEnvironment().then(({ env }) => checkBackends([backend], { env, cwd: this.root, timeoutMs: 5_000 })).then((checks) => checks[0]?.version)
+        ? this.agentEnvironment().then(({ env }) => onFirstUse.backendCheck().checkBackends([backend], { env, cwd: this.root, timeoutMs: 5_000 })).then((checks) => checks[0]?.version)
         : Promise.resolve(undefined);
       this.versions.set(backendId, known);
     }
@@ -579,14 +615,14 @@ export class Factory {
 
   async checkBackends(languageModelCount?: number): Promise<BackendCheck[]> {
     const { env } = await this.agentEnvironment();
-    return checkBackends(this.registry.values(), { env, cwd: this.root, ...(languageModelCount !== undefined ? { languageModelCount } : {}) });
+    return onFirstUse.backendCheck().checkBackends(this.registry.values(), { env, cwd: this.root, ...(languageModelCount !== undefined ? { languageModelCount } : {}) });
   }
 
   // ---------------------------------------------------------------------------------
   // Reading the record for views
 
   async findAttempt(changeId: string, attemptId: string): Promise<RecordedAttempt | undefined> {
-    return findRecordedAttempt((await this.store.readChange(changeId)).events, attemptId);
+    return onFirstUse.transcriptReplay().findRecordedAttempt((await this.store.readChange(changeId)).events, attemptId);
   }
 
   async events(changeId: string): Promise<FactoryEvent[]> {
@@ -598,7 +634,7 @@ export class Factory {
     // Git can run commands a repository configures, so nothing runs in an untrusted workspace.
     if (!this.isTrusted()) throw new WorkspaceNotTrustedError('read files from git');
     if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tree)) throw new FactoryRefusal(`"${tree.slice(0, 80)}" is not a git tree hash.`);
-    this.objects ??= new GitObjectReader(this.root);
+    this.objects ??= new (onFirstUse.gitObjects().GitObjectReader)(this.root);
     this.prefix ??= this.objects.workspacePrefix();
     const repoPath = `${await this.prefix}${relativePath}`;
     const entry = (await this.objects.listTree(tree, repoPath)).find((e) => e.type === 'blob' && e.path === repoPath);
@@ -610,7 +646,7 @@ export class Factory {
 
   /** The reviewer's use cases: the review of a change (any branch's), per-step evidence, hunk decisions, comments (engine/review.ts). */
   get review(): ReviewService {
-    this.reviewService ??= new ReviewService(this);
+    this.reviewService ??= new (onFirstUse.review().ReviewService)(this);
     return this.reviewService;
   }
   private reviewService: ReviewService | undefined;
@@ -628,14 +664,14 @@ export class Factory {
     const { pipeline, problems } = await this.store.loadPipeline({ createIfMissing: false });
     if (!pipeline) throw new FactoryRefusal(`pipeline.json cannot be read: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
     const useGit = this.isTrusted() && (await this.git.isRepository());
-    return teamMetrics({ root: this.root, pipeline, store: this.store, useGit }, request);
+    return onFirstUse.metrics().teamMetrics({ root: this.root, pipeline, store: this.store, useGit }, request);
   }
 
   /** Each stage's effective autonomy and why (the lead's grants and revocations within pipeline.json's limits). */
   async stageAutonomy(): Promise<StageAutonomy[]> {
     const { pipeline } = await this.store.loadPipeline({ createIfMissing: false });
     if (!pipeline) return [];
-    return effectiveAutonomy(pipeline, (await new DecisionLog(this.root).read()).events);
+    return onFirstUse.autonomy().effectiveAutonomy(pipeline, (await new (onFirstUse.decisionLog().DecisionLog)(this.root).read()).events);
   }
 
   /** Whether a stage auto-advances on this change: its effective autonomy, unless the change touched one of its risk paths. */
@@ -644,7 +680,7 @@ export class Factory {
     if (!stage) return 'approve';
     if (stage.effective !== 'auto' || stage.riskPaths.length === 0) return stage.effective;
     const touched = (await this.store.readChange(changeId)).events.flatMap((e) => (isEvent(e, 'attempt.finished') ? (e.data.changedFiles ?? []).map((f) => f.path) : []));
-    return mayAutoAdvance(stage, touched).allowed ? 'auto' : 'approve';
+    return onFirstUse.autonomy().mayAutoAdvance(stage, touched).allowed ? 'auto' : 'approve';
   }
 
   /** Records a lead's grant or revocation of a stage's auto-advance, with the evidence at that moment. */
@@ -655,7 +691,7 @@ export class Factory {
     if (!stage) throw new FactoryRefusal(`There is no stage "${input.stageId}" in the pipeline.`);
     if (input.action === 'grant' && (stage as { maxAutonomy?: string }).maxAutonomy === 'approve') throw new FactoryRefusal(`pipeline.json caps ${stage.title} at approve (maxAutonomy): it cannot be granted auto-advance.`);
     const data = { stageId: input.stageId, ...(input.owner ? { owner: input.owner } : {}), ...(input.evidence ? { evidence: input.evidence } : {}), ...(input.note ? { note: input.note } : {}) };
-    const log = new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() });
+    const log = new (onFirstUse.decisionLog().DecisionLog)(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() });
     return input.action === 'grant' ? log.append({ type: 'autonomy.granted', by: await this.actor(), data: { ...data, autonomy: 'auto' } }) : log.append({ type: 'autonomy.revoked', by: await this.actor(), data: { ...data, autonomy: 'approve' } });
   }
 
@@ -667,13 +703,14 @@ export class Factory {
    */
   async promoteLesson(input: { lessonId: string; text: string; stageId?: string; kind?: string; target?: string; examples?: { changeId: string; reason?: string }[] }): Promise<{ event: FactoryEvent; target: string; changesTree: boolean; packsRefreshed: string[] }> {
     this.requireTrustToWrite('promote a lesson');
+    const { carryIntoOpenPacks, changesTree, PROMOTED_LESSONS_FILE, writeLessonLine } = onFirstUse.lessonPromotion();
     const target = input.target ?? PROMOTED_LESSONS_FILE;
     await writeLessonLine(this.root, target, input.text);
     const open = (await listChangeSummaries(this.deps)).changes.filter((c) => !c.completed).map((c) => c.id);
     const carried = await carryIntoOpenPacks(this.context, open, target);
     for (const f of carried.failed) this.log.warn(`The promoted lesson did not reach the pack of ${f.changeId}: ${f.message}`);
     // Recorded last: once the decision shows, the open changes' packs already carry the lesson.
-    const event = await new DecisionLog(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() }).append({
+    const event = await new (onFirstUse.decisionLog().DecisionLog)(this.root, { now: () => this.clock.now(), mayWrite: () => this.isTrusted() }).append({
       type: 'lesson.promoted',
       by: await this.actor(),
       data: { lessonId: input.lessonId, text: input.text, target, ...(input.stageId ? { stageId: input.stageId } : {}), ...(input.kind ? { kind: input.kind } : {}), examples: (input.examples ?? []).slice(0, 5) },

@@ -23,6 +23,7 @@ import { resolveInsideWorkspace } from '../store/paths';
 import { PipelineInvalidError } from './changes';
 import type { EngineDeps } from './ports';
 import { factoryMcpServer, mcpPromptNote } from './mcpRun';
+import { interruptedHere, type RunnerHost } from './interruption';
 
 /** What verifying a stage tells the engine (see engine/verification.ts). */
 export interface VerifyOutcome {
@@ -47,7 +48,7 @@ export interface RunnerDeps extends EngineDeps {
   /** A stage's effective autonomy for this change (the lead's grants within pipeline.json's limits and risk paths); the stage's own when absent. */
   autonomyOf?(stageId: string, changeId: string): Promise<'auto' | 'approve'>;
   /** This process, so an attempt another live window runs is not taken for interrupted. */
-  host?: { pid: number; hostname: string; isAlive(pid: number): boolean };
+  host?: RunnerHost;
 }
 
 export interface AttemptInfo {
@@ -496,12 +497,8 @@ export class StageRunner {
       const { state } = await this.load(changeId).catch(() => ({ state: undefined }));
       for (const stage of state?.stages ?? []) {
         for (const attempt of stage.attempts) {
-          if (!attempt.startedAt || attempt.outcome || attempt.backend === 'human') continue;
+          if (!host || !interruptedHere(attempt, host)) continue;
           const runner = attempt.runner;
-          // Only this machine can tell whether a process is alive: another host's attempt is
-          // left alone. One that names no runner at all has none anybody can find: interrupted.
-          if (!host) continue;
-          if (runner && (runner.host !== host.hostname || host.isAlive(runner.pid))) continue;
           await this.append(changeId, {
             type: 'attempt.finished',
             data: {

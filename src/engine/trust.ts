@@ -16,13 +16,14 @@ export class WorkspaceNotTrustedError extends Error {
 }
 
 /** Wraps the real git adapter; every call that would run git is refused until trusted. */
-export function trustGatedGit(trusted: EngineGit, trust: TrustPort, fallbackUser: string): EngineGit {
+/** `fallbackUser`: the identity an untrusted folder gets, asked only then. */
+export function trustGatedGit(trusted: EngineGit, trust: TrustPort, fallbackUser: () => string): EngineGit {
   const allowed = () => trust.isTrusted();
   const refuse = (): Promise<never> => Promise.reject(new WorkspaceNotTrustedError('run git'));
   return {
     isRepository: () => (allowed() ? trusted.isRepository() : Promise.resolve(false)),
     currentBranch: () => (allowed() ? trusted.currentBranch() : Promise.resolve(undefined)),
-    identity: () => (allowed() ? trusted.identity() : Promise.resolve({ name: fallbackUser })),
+    identity: () => (allowed() ? trusted.identity() : Promise.resolve({ name: fallbackUser() })),
     createBranch: (name) => (allowed() ? trusted.createBranch(name) : refuse()),
     headCommit: () => (allowed() ? trusted.headCommit() : refuse()),
     workingTreeHash: () => (allowed() ? trusted.workingTreeHash() : refuse()),

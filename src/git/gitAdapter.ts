@@ -1,5 +1,6 @@
-// The git adapter (on simple-git): what the record binds itself to. Every call runs
-// git with an argument array in the workspace; nothing here touches the user's index
+// The git adapter: what the record binds itself to. Every call runs git with an
+// argument array in the workspace (gitProcess.ts; simple-git is not loaded: its module
+// cost a command-line start more than the calls it made); nothing here touches the user's index
 // or stash: tree hashes, diffs and checkpoints go through a private temporary index
 // (GIT_INDEX_FILE), seeded from a copy of the real one so unchanged files are not
 // hashed again.
@@ -10,7 +11,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
 import { branchFromHeadFile } from './headFile';
 
@@ -134,19 +134,21 @@ interface RepoLayout {
 }
 
 export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
-  private readonly git: SimpleGit;
   private layoutPromise?: Promise<RepoLayout>;
 
-  constructor(readonly workspaceRoot: string) {
-    this.git = simpleGit({ baseDir: workspaceRoot, trimmed: true });
-  }
+  constructor(readonly workspaceRoot: string) {}
 
+  /**
+   * Asked afresh on every call (a folder can become a repository, or stop being one),
+   * through the one `rev-parse` that also reads the layout: the calls that follow
+   * (the branch, a tree hash) reuse its answer instead of starting git again.
+   */
   async isRepository(): Promise<boolean> {
-    try {
-      return (await this.git.revparse(['--is-inside-work-tree'])) === 'true';
-    } catch {
-      return false;
-    }
+    this.layoutPromise = undefined;
+    return this.layout().then(
+      () => true,
+      () => false,
+    );
   }
 
   async currentBranch(): Promise<string | undefined> {
@@ -156,21 +158,20 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
     if (fromFile) return fromFile;
     try {
       // symbolic-ref works on a repository with no commits yet, unlike rev-parse HEAD.
-      const ref = await this.git.raw(['symbolic-ref', '--quiet', '--short', 'HEAD']);
-      return ref.trim() || undefined;
+      return (await gitText(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: this.workspaceRoot })) || undefined;
     } catch {
       return undefined;
     }
   }
 
   async createBranch(name: string): Promise<void> {
-    await this.git.raw(['switch', '-c', name]);
+    await runGit(['switch', '-c', name], { cwd: this.workspaceRoot });
   }
 
   async identity(): Promise<GitIdentity> {
     const read = async (key: string) => {
       try {
-        return (await this.git.raw(['config', '--get', key])).trim() || undefined;
+        return (await gitText(['config', '--get', key], { cwd: this.workspaceRoot })) || undefined;
       } catch {
         return undefined;
       }
@@ -311,10 +312,14 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   }
 
   private layout(): Promise<RepoLayout> {
-    this.layoutPromise ??= this.readLayout().catch((error: unknown) => {
-      this.layoutPromise = undefined;
-      throw error;
-    });
+    if (!this.layoutPromise) {
+      const reading: Promise<RepoLayout> = this.readLayout().catch((error: unknown) => {
+        // Asked again next time, unless a newer question (isRepository) already is.
+        if (this.layoutPromise === reading) this.layoutPromise = undefined;
+        throw error;
+      });
+      this.layoutPromise = reading;
+    }
     return this.layoutPromise;
   }
 

@@ -1,6 +1,6 @@
-// Plumbing calls that simple-git cannot make: a private GIT_INDEX_FILE per call (its
-// env() would also refuse a user's EDITOR or PAGER passed through), stdin input
-// (checkout-index --stdin, cat-file --batch) and NUL-separated binary-safe output.
+// Every git call of the factory: a private GIT_INDEX_FILE per call where one is needed
+// (simple-git's env() would also refuse a user's EDITOR or PAGER passed through), stdin
+// input (checkout-index --stdin, cat-file --batch) and NUL-separated binary-safe output.
 // Always an argument array, never a shell.
 import { spawn } from 'node:child_process';
 

@@ -1,0 +1,46 @@
+// The CLI's settings resolve alike whether or not a backend's key is set anywhere: with
+// none set, the backends' catalog (every agent backend's module) is not loaded, which
+// holds only because every catalog key is a `factory.backends.` key.
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { knownSettings, resolveSettings } from '../../../src/cli/settings';
+
+describe('cli: settings', () => {
+  let dir: string;
+  let config: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fc-settings-'));
+    config = join(dir, 'config.json');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('every setting outside factory.prices, startChange and verify is a factory.backends. key', () => {
+    const others = ['factory.prices', 'factory.startChange.branch', 'factory.verify.browserPath'];
+    const keys = Object.keys(knownSettings()).filter((k) => !others.includes(k));
+    assert.ok(keys.length > 10);
+    assert.deepEqual(keys.filter((k) => !k.startsWith('factory.backends.')), []);
+  });
+
+  it('resolves the other settings, and refuses unknown keys, without a backend key set', () => {
+    writeFileSync(config, JSON.stringify({ settings: { 'factory.verify.browserPath': '/opt/chrome' } }));
+    const env = { FACTORY_STARTCHANGE_BRANCH: 'none', FACTORY_COCKPIT_CACHE_DIR: dir };
+    const resolved = resolveSettings({ flags: ['factory.prices={"m":{"input":1,"output":2}}'], env, configPath: config });
+    assert.deepEqual(resolved.values, { 'factory.verify.browserPath': '/opt/chrome', 'factory.startChange.branch': 'none', 'factory.prices': { m: { input: 1, output: 2 } } });
+    assert.deepEqual(resolved.sources, { 'factory.verify.browserPath': 'config', 'factory.startChange.branch': 'environment', 'factory.prices': 'flag' });
+    assert.throws(() => resolveSettings({ flags: ['factory.colour=red'], env: {}, configPath: config }), /unknown setting "factory.colour"/);
+    assert.throws(() => resolveSettings({ flags: [], env: { FACTORY_STARTCHANGE_BRANCH: 'sideways' }, configPath: config }), /FACTORY_STARTCHANGE_BRANCH: factory.startChange.branch must be one of/);
+  });
+
+  it('resolves a backend key set by a flag, the environment or the config file, and refuses an unknown one', () => {
+    writeFileSync(config, JSON.stringify({ settings: { 'factory.backends.codex.model': 'gpt-5-codex' } }));
+    const fromConfig = resolveSettings({ flags: [], env: {}, configPath: config });
+    assert.equal(fromConfig.values['factory.backends.codex.model'], 'gpt-5-codex');
+    const fromEnv = resolveSettings({ flags: [], env: { FACTORY_BACKENDS_CLAUDE_CODE_PATH: '/opt/claude' }, configPath: join(dir, 'none.json') });
+    assert.deepEqual(fromEnv.values, { 'factory.backends.claude-code.path': '/opt/claude' });
+    const fromFlag = resolveSettings({ flags: [' factory.backends.codex.path=/opt/codex'], env: {}, configPath: join(dir, 'none.json') });
+    assert.deepEqual(fromFlag.values, { 'factory.backends.codex.path': '/opt/codex' });
+    assert.throws(() => resolveSettings({ flags: ['factory.backends.codex.colour=red'], env: {}, configPath: join(dir, 'none.json') }), /unknown setting "factory.backends.codex.colour"/);
+  });
+});
