@@ -555,159 +555,207 @@ function stageMatches(s: StageFact, f: MetricsFilter): boolean {
   return (!f.stage || s.stageId === f.stage) && (!f.owner || s.owner === f.owner) && (!f.backend || s.backend === f.backend);
 }
 
-function emptyRow(stageId: string, owner: string, backend: string): StageOwnerRow & { times: number[] } {
+type Row = StageOwnerRow & { times: number[] };
+
+function emptyRow(stageId: string, owner: string, backend: string): Row {
   return { stageId, owner, backend, visits: 0, attempts: 0, decided: 0, firstPass: 0, retries: 0, sendBacks: 0, rollbacks: 0, timeInStage: { n: 0 }, workMs: 0, personWaitMs: 0, costUsd: 0, tokens: 0, failures: {}, times: [] };
 }
 
-export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly string[], options: MetricsOptions): Metrics {
-  const f = options.filter ?? {};
-  const tz = options.timeZone ?? 'UTC';
-  const stuckMs = (options.stuckDays ?? 3) * DAY;
-  const now = options.now;
-  const weekOf = weekKeys(tz);
-  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
+/**
+ * What one pass over the changes collects for every metric. A class of small methods
+ * rather than one long function: the pass runs once per computation, and V8 compiled
+ * the long function's loop anew on every call (on-stack replacement of ~300 lines cost
+ * more CPU than the loop itself); small methods called per change compile once, cheaply.
+ */
+class MetricsPass {
+  /** The changes in view, in the order of the facts. */
+  readonly facts: ChangeFact[] = [];
+  readonly owners = new Set<string>();
+  readonly backends = new Set<string>();
+  readonly branches = new Set<string>();
+  readonly authors = new Set<string>();
 
-  // One pass over every change collects what every metric needs (the filter's choices
-  // from all of them, the rest from those in view), in the order of the facts.
-  const facts: ChangeFact[] = [];
-  const owners = new Set<string>();
-  const backends = new Set<string>();
-  const branches = new Set<string>();
-  const authors = new Set<string>();
+  readonly weeklySignal = new Map<string, { kept: number; recreated: number }>();
+  kept = 0;
+  recreated = 0;
+  unverified = 0;
+  incomplete = 0;
+  readonly broken: SignalMetrics['broken'] = [];
+  readonly breaksByStage = new Map<string, number>();
 
-  const weeklySignal = new Map<string, { kept: number; recreated: number }>();
-  let kept = 0;
-  let recreated = 0;
-  let unverified = 0;
-  let incomplete = 0;
-  const broken: SignalMetrics['broken'] = [];
-  const breaksByStage = new Map<string, number>();
-
-  const stuck: StuckChange[] = [];
-  const byStage = new Map<string, StageOwnerRow & { times: number[] }>();
-  const byOwner = new Map<string, StageOwnerRow & { times: number[] }>();
-  const hotspotMap = new Map<string, Hotspot>();
+  readonly stuck: StuckChange[] = [];
+  readonly byStage = new Map<string, Row>();
+  /** stage → owner → row (nested: no key string built per visit); `ownerRows` keeps their first-seen order. */
+  readonly byOwner = new Map<string, Map<string, Row>>();
+  readonly ownerRows: Row[] = [];
+  /** stage → failure kind → hotspot; `hotspotList` keeps their first-seen order. */
+  readonly hotspotIndex = new Map<string, Map<FailureKind, Hotspot>>();
+  readonly hotspotList: Hotspot[] = [];
   /** First-pass decisions per week of the stage's start, for the headline's trend. */
-  const firstPassWeekly = new Map<string, { decided: number; passed: number }>();
+  readonly firstPassWeekly = new Map<string, { decided: number; passed: number }>();
 
-  const weekly = new Map<string, { done: number; started: number; leads: number[] }>();
-  const bucket = (w: string) => {
-    let b = weekly.get(w);
-    if (!b) weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
-    return b;
-  };
-  const leads: number[] = [];
-  let wip = 0;
-  let firstWeek: string | undefined;
-  let lastWeek = weekOf(f.until !== undefined ? Math.min(now, f.until - 1) : now);
-  const rows: ChangeRow[] = [];
-  const actorMismatches: Metrics['actorMismatches'] = [];
-  let costUsd = 0;
+  readonly weekly = new Map<string, { done: number; started: number; leads: number[] }>();
+  readonly leads: number[] = [];
+  wip = 0;
+  firstWeek: string | undefined;
+  readonly rows: ChangeRow[] = [];
+  readonly actorMismatches: Metrics['actorMismatches'] = [];
+  costUsd = 0;
 
-  for (const c of all) {
+  constructor(
+    private readonly f: MetricsFilter,
+    private readonly now: number,
+    private readonly stuckMs: number,
+    private readonly weekOf: (ms: number) => string,
+  ) {}
+
+  add(c: ChangeFact): void {
+    this.addChoices(c);
+    if (!changeMatches(c, this.f)) return;
+    this.facts.push(c);
+    this.addSignal(c);
+    const isStuck = this.addStuck(c);
+    const attempts = this.addStages(c);
+    this.addFailures(c);
+    this.addFlow(c);
+    this.addRow(c, isStuck, attempts);
+  }
+
+  /** The filter's choices, from every change whether in view or not. */
+  private addChoices(c: ChangeFact): void {
     for (const s of c.stages) {
       if (s.attempts === 0) continue;
-      owners.add(s.owner);
-      backends.add(s.backend);
+      this.owners.add(s.owner);
+      this.backends.add(s.backend);
     }
-    if (c.branch) branches.add(c.branch);
-    for (const b of c.branches) branches.add(b);
-    if (c.author) authors.add(c.author);
-    if (!changeMatches(c, f)) continue;
-    facts.push(c);
+    if (c.branch) this.branches.add(c.branch);
+    for (const b of c.branches) this.branches.add(b);
+    if (c.author) this.authors.add(c.author);
+  }
 
-    // --- the signal
+  private addSignal(c: ChangeFact): void {
     const v = c.signal.verdict;
-    if (v === 'incomplete') incomplete++;
-    else if (inPeriod(c.signal.decidedAt, f)) {
-      if (v === true) kept++;
-      else if (v === false) recreated++;
-      else unverified++;
-      if (c.signal.decidedAt !== undefined) {
-        const w = weekOf(c.signal.decidedAt);
-        let entry = weeklySignal.get(w);
-        if (!entry) weeklySignal.set(w, (entry = { kept: 0, recreated: 0 }));
-        // An unverified change did not keep the promise either (as signalShare counts it).
-        if (v === true) entry.kept++;
-        else entry.recreated++;
-      }
-      if (v !== true && c.signal.breaks.length > 0) {
-        const b = c.signal.breaks[0]!;
-        broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
-        breaksByStage.set(b.stageId, (breaksByStage.get(b.stageId) ?? 0) + 1);
-      }
+    if (v === 'incomplete') {
+      this.incomplete++;
+      return;
     }
+    if (!inPeriod(c.signal.decidedAt, this.f)) return;
+    if (v === true) this.kept++;
+    else if (v === false) this.recreated++;
+    else this.unverified++;
+    if (c.signal.decidedAt !== undefined) {
+      const w = this.weekOf(c.signal.decidedAt);
+      let entry = this.weeklySignal.get(w);
+      if (!entry) this.weeklySignal.set(w, (entry = { kept: 0, recreated: 0 }));
+      // An unverified change did not keep the promise either (as signalShare counts it).
+      if (v === true) entry.kept++;
+      else entry.recreated++;
+    }
+    if (v !== true && c.signal.breaks.length > 0) {
+      const b = c.signal.breaks[0]!;
+      this.broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
+      this.breaksByStage.set(b.stageId, (this.breaksByStage.get(b.stageId) ?? 0) + 1);
+    }
+  }
 
-    // --- stuck
-    const isStuck = !c.completed && c.lastEventAt !== undefined && now - c.lastEventAt >= stuckMs;
+  private addStuck(c: ChangeFact): boolean {
+    const isStuck = !c.completed && c.lastEventAt !== undefined && this.now - c.lastEventAt >= this.stuckMs;
     if (isStuck) {
-      stuck.push({
+      this.stuck.push({
         changeId: c.id,
         title: c.title,
         ...(c.activeStageId ? { stageId: c.activeStageId } : {}),
         ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
         ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
-        idleDays: Math.floor((now - (c.lastEventAt ?? now)) / DAY),
+        idleDays: Math.floor((this.now - (c.lastEventAt ?? this.now)) / DAY),
       });
     }
+    return isStuck;
+  }
 
-    // --- per stage and per owner
+  /** Per stage and per owner; returns the change's attempts (every stage's, filtered or not). */
+  private addStages(c: ChangeFact): number {
+    const f = this.f;
     let attempts = 0;
     for (const s of c.stages) {
       attempts += s.attempts;
       if (!stageMatches(s, f)) continue;
       if (s.firstPass !== undefined && s.startedAt !== undefined) {
-        const w = weekOf(s.startedAt);
-        let entry = firstPassWeekly.get(w);
-        if (!entry) firstPassWeekly.set(w, (entry = { decided: 0, passed: 0 }));
+        const w = this.weekOf(s.startedAt);
+        let entry = this.firstPassWeekly.get(w);
+        if (!entry) this.firstPassWeekly.set(w, (entry = { decided: 0, passed: 0 }));
         entry.decided++;
         if (s.firstPass) entry.passed++;
       }
       if (s.attempts === 0 && s.sendBacks === 0) continue;
       if (!inPeriod(s.startedAt ?? c.createdAt, f)) continue;
-      let stageRow = byStage.get(s.stageId);
-      if (!stageRow) byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
-      const ownerKey = `${s.stageId}\u0000${s.owner}`;
-      let ownerRow = byOwner.get(ownerKey);
-      if (!ownerRow) byOwner.set(ownerKey, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
+      let stageRow = this.byStage.get(s.stageId);
+      if (!stageRow) this.byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
+      let owners = this.byOwner.get(s.stageId);
+      if (!owners) this.byOwner.set(s.stageId, (owners = new Map()));
+      let ownerRow = owners.get(s.owner);
+      if (!ownerRow) {
+        owners.set(s.owner, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
+        this.ownerRows.push(ownerRow);
+      }
       addVisit(stageRow, s);
       addVisit(ownerRow, s);
     }
+    return attempts;
+  }
+
+  private addFailures(c: ChangeFact): void {
+    const f = this.f;
     for (const failure of c.failures) {
       if (f.stage && failure.stageId !== f.stage) continue;
       if (f.owner && failure.owner !== f.owner) continue;
       if (!inPeriod(failure.at, f)) continue;
-      const stageRow = byStage.get(failure.stageId);
+      const stageRow = this.byStage.get(failure.stageId);
       if (stageRow) stageRow.failures[failure.kind] = (stageRow.failures[failure.kind] ?? 0) + 1;
-      const ownerRow = byOwner.get(`${failure.stageId}\u0000${failure.owner}`);
+      const ownerRow = this.byOwner.get(failure.stageId)?.get(failure.owner);
       if (ownerRow) ownerRow.failures[failure.kind] = (ownerRow.failures[failure.kind] ?? 0) + 1;
-      const key = `${failure.stageId}\u0000${failure.kind}`;
-      let h = hotspotMap.get(key);
-      if (!h) hotspotMap.set(key, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
+      let kinds = this.hotspotIndex.get(failure.stageId);
+      if (!kinds) this.hotspotIndex.set(failure.stageId, (kinds = new Map()));
+      let h = kinds.get(failure.kind);
+      if (!h) {
+        kinds.set(failure.kind, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
+        this.hotspotList.push(h);
+      }
       h.count++;
       if (h.examples.length < 3) h.examples.push({ changeId: c.id, owner: failure.owner, ...(failure.reason ? { reason: failure.reason } : {}) });
     }
+  }
 
-    // --- flow
+  private bucket(w: string): { done: number; started: number; leads: number[] } {
+    let b = this.weekly.get(w);
+    if (!b) this.weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
+    return b;
+  }
+
+  private addFlow(c: ChangeFact): void {
+    const f = this.f;
     if (c.createdAt !== undefined && inPeriod(c.createdAt, f)) {
-      const w = weekOf(c.createdAt);
-      bucket(w).started++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
+      const w = this.weekOf(c.createdAt);
+      this.bucket(w).started++;
+      if (!this.firstWeek || w < this.firstWeek) this.firstWeek = w;
     }
     if (c.completed && c.doneAt !== undefined && inPeriod(c.doneAt, f)) {
-      const w = weekOf(c.doneAt);
-      const b = bucket(w);
+      const w = this.weekOf(c.doneAt);
+      const b = this.bucket(w);
       b.done++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
+      if (!this.firstWeek || w < this.firstWeek) this.firstWeek = w;
       if (c.createdAt !== undefined) {
         const lead = Math.max(0, c.doneAt - c.createdAt);
         b.leads.push(lead);
-        leads.push(lead);
+        this.leads.push(lead);
       }
     }
-    if (!c.completed && c.eventCount > 0) wip++;
+    if (!c.completed && c.eventCount > 0) this.wip++;
+  }
 
-    // --- the table's row (optional fields assigned, not spread: one row per change of the team's history)
+  /** The table's row (optional fields assigned, not spread: one row per change of the team's history). */
+  private addRow(c: ChangeFact, isStuck: boolean, attempts: number): void {
+    const v = c.signal.verdict;
     const row: ChangeRow = {
       id: c.id,
       title: c.title,
@@ -727,16 +775,32 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     if (c.lastEventAt !== undefined) row.lastEventAt = c.lastEventAt;
     if (c.completed && c.doneAt !== undefined && c.createdAt !== undefined) row.leadTimeMs = Math.max(0, c.doneAt - c.createdAt);
     if (c.local) row.local = true;
-    rows.push(row);
-    for (const m of c.actorMismatches) actorMismatches.push({ ...m, changeId: c.id });
-    costUsd += c.costUsd;
+    this.rows.push(row);
+    for (const m of c.actorMismatches) this.actorMismatches.push({ ...m, changeId: c.id });
+    this.costUsd += c.costUsd;
   }
+}
+
+export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly string[], options: MetricsOptions): Metrics {
+  const f = options.filter ?? {};
+  const tz = options.timeZone ?? 'UTC';
+  const now = options.now;
+  const weekOf = weekKeys(tz);
+  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
+
+  // One pass over every change collects what every metric needs (the filter's choices
+  // from all of them, the rest from those in view), in the order of the facts.
+  const pass = new MetricsPass(f, now, (options.stuckDays ?? 3) * DAY, weekOf);
+  for (const c of all) pass.add(c);
+  const { facts, kept, recreated, unverified, incomplete, broken, stuck, weeklySignal, firstPassWeekly, weekly, leads, wip } = pass;
+  let firstWeek = pass.firstWeek;
+  let lastWeek = weekOf(f.until !== undefined ? Math.min(now, f.until - 1) : now);
 
   broken.sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
   const signalShare = share(kept, recreated + unverified);
   stuck.sort((a, b) => (a.lastEventAt ?? 0) - (b.lastEventAt ?? 0));
 
-  const finish = (row: StageOwnerRow & { times: number[] }): StageOwnerRow => {
+  const finish = (row: Row): StageOwnerRow => {
     const { times, ...rest } = row;
     return { ...rest, timeInStage: spread(times), ...(row.decided > 0 ? { firstPassRate: row.firstPass / row.decided } : {}) };
   };
@@ -744,9 +808,9 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     const i = stageOrder.indexOf(id);
     return i < 0 ? stageOrder.length : i;
   };
-  const stages = [...byStage.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId));
-  const stageOwners = [...byOwner.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
-  const hotspots = [...hotspotMap.values()].filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
+  const stages = [...pass.byStage.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId));
+  const stageOwners = pass.ownerRows.map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
+  const hotspots = pass.hotspotList.filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
 
   if (f.since !== undefined) firstWeek = weekOf(f.since);
   if (firstWeek && firstWeek > lastWeek) lastWeek = firstWeek;
@@ -792,7 +856,7 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
       ...(leadMedian !== undefined ? { leadTimeMedianMs: leadMedian } : {}),
       wip,
       stuck: stuck.length,
-      costUsd,
+      costUsd: pass.costUsd,
     },
     signal: {
       kept,
@@ -806,26 +870,27 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
         return { week, ...e, ...(s !== undefined ? { share: s } : {}) };
       }),
       broken,
-      byStage: [...breaksByStage].map(([stageId, count]) => ({ stageId, count })).sort((a, b) => order(a.stageId) - order(b.stageId)),
+      byStage: [...pass.breaksByStage].map(([stageId, count]) => ({ stageId, count })).sort((a, b) => order(a.stageId) - order(b.stageId)),
     },
     stuck,
     stages,
     stageOwners,
     hotspots,
     flow: { weekly: flowWeekly, leadTime: spread(leads), wip, cumulative },
-    rows,
+    rows: pass.rows,
     choices: {
       stages: [...stageOrder],
-      owners: sorted(owners),
-      backends: sorted(backends),
-      branches: sorted(branches),
-      authors: sorted(authors),
+      owners: sorted(pass.owners),
+      backends: sorted(pass.backends),
+      branches: sorted(pass.branches),
+      authors: sorted(pass.authors),
     },
-    actorMismatches,
+    actorMismatches: pass.actorMismatches,
   };
 }
 
-function addVisit(row: StageOwnerRow & { times: number[] }, s: StageFact): void {
+
+function addVisit(row: Row, s: StageFact): void {
   row.visits++;
   row.attempts += s.attempts;
   if (s.firstPass !== undefined) {
