@@ -7,9 +7,9 @@
 // the time zone the caller names (the user's).
 import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { foldChange, type AttemptState, type ChangeState, type StageState } from './fold';
+import { foldInIdOrder, inIdOrder, type AttemptState, type ChangeState, type StageState } from './fold';
 import type { Pipeline } from './pipeline';
-import { checkAttemptsContext, inIdOrder } from './signal';
+import { checkAttemptsContextInIdOrder } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
@@ -102,8 +102,9 @@ function isCanonicalIso(iso: string): boolean {
 const DECISIONS = new Set(['review.decided', 'stage.completedByHand', 'autonomy.granted', 'autonomy.revoked', 'lesson.promoted', 'stage.sentBack', 'change.completed']);
 
 export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
-  const state: ChangeState = foldChange(changeId, pipeline, events);
+  // Put in id order once, for the fold, this pass and the signal's.
   const ordered = inIdOrder(events);
+  const state: ChangeState = foldInIdOrder(changeId, pipeline, ordered);
 
   // One pass over the events for what the fold does not keep.
   const startBy = new Map<string, string | undefined>();
@@ -296,7 +297,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
   // from the fold already made rather than a second one.
   const stageOrder = pipeline.stages.map((s) => s.id);
-  const recreated = checkAttemptsContext(ordered, stageOrder).filter((c) => c.recreated);
+  const recreated = checkAttemptsContextInIdOrder(ordered, stageOrder).filter((c) => c.recreated);
   const unverifiedStages = state.stages.filter((s) => (s.status === 'passed' || s.status === 'stale') && (s as { unverified?: boolean }).unverified === true).map((s) => s.id);
   const throughAll = state.stages.every((s) => s.status === 'passed' || s.status === 'stale');
   const signal = {
