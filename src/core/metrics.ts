@@ -461,11 +461,78 @@ function byQuarterHour(compute: (ms: number) => string): (ms: number) => string 
 
 const dayKeyers = new Map<string, (ms: number) => string>();
 const weekKeyers = new Map<string, (ms: number) => string>();
+const zoneCalendars = new Map<string, ZoneCalendar>();
+
+/**
+ * Local day numbers in one zone, from its UTC offset found once per UTC day (at the day's
+ * first and last millisecond: equal, the offset holds all day) rather than formatting
+ * every quarter hour: a dashboard opened once formats a few hundred days, not tens of
+ * thousands of quarters. A day whose offset changes (a transition) and instants outside
+ * the plain range are left to the exact per-quarter-hour path (undefined).
+ */
+class ZoneCalendar {
+  private readonly offsets = new Map<number, number | null>();
+  private readonly format: Intl.DateTimeFormat;
+
+  constructor(timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  }
+
+  /** The local day number (days since 1970-01-01 in the zone) holding `ms`, or undefined on a transition day. */
+  localDay(ms: number): number | undefined {
+    if (!(ms >= PLAIN_FROM && ms < PLAIN_UNTIL)) return undefined;
+    const utcDay = Math.floor(ms / DAY);
+    let offset = this.offsets.get(utcDay);
+    if (offset === undefined) {
+      const start = this.offsetAt(utcDay * DAY);
+      offset = start === this.offsetAt(utcDay * DAY + DAY - 1) ? start : null;
+      if (this.offsets.size > MEMO_LIMIT) this.offsets.clear();
+      this.offsets.set(utcDay, offset);
+    }
+    return offset === null ? undefined : Math.floor((ms + offset) / DAY);
+  }
+
+  /** The zone's offset from UTC at `ms` (whole seconds: what the format shows). */
+  private offsetAt(ms: number): number {
+    const parts = this.format.formatToParts(new Date(ms));
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+    return local - (ms - (((ms % 1000) + 1000) % 1000));
+  }
+}
+
+/** Instants the per-day offsets cover (four-digit years, well clear of Date.UTC's two-digit ones). */
+const PLAIN_FROM = Date.UTC(1971, 0, 1);
+const PLAIN_UNTIL = Date.UTC(2200, 0, 1);
+
+function zoneCalendar(tz: string): ZoneCalendar {
+  let calendar = zoneCalendars.get(tz);
+  if (!calendar) zoneCalendars.set(tz, (calendar = new ZoneCalendar(tz)));
+  return calendar;
+}
+
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01), one string per day. */
+const dayNames = new Map<number, string>();
+function dayName(day: number): string {
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    if (dayNames.size > MEMO_LIMIT) dayNames.clear();
+    dayNames.set(day, (name = new Date(day * DAY).toISOString().slice(0, 10)));
+  }
+  return name;
+}
 
 /** dayKey bound to one zone (found once per computation, not per call). */
 function dayKeys(tz: string): (ms: number) => string {
   let keyer = dayKeyers.get(tz);
-  if (!keyer) dayKeyers.set(tz, (keyer = byQuarterHour((ms) => formatDay(ms, tz))));
+  if (!keyer) {
+    const calendar = zoneCalendar(tz);
+    const exact = byQuarterHour((ms) => formatDay(ms, tz));
+    dayKeyers.set(tz, (keyer = (ms) => {
+      const day = calendar.localDay(ms);
+      return day === undefined ? exact(ms) : dayName(day);
+    }));
+  }
   return keyer;
 }
 
@@ -474,14 +541,20 @@ function weekKeys(tz: string): (ms: number) => string {
   let keyer = weekKeyers.get(tz);
   if (!keyer) {
     const day = dayKeys(tz);
+    const calendar = zoneCalendar(tz);
+    const exact = byQuarterHour((ms) => {
+      const [y, m, d] = day(ms).split('-').map(Number) as [number, number, number];
+      const utc = Date.UTC(y, m - 1, d);
+      const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
+      return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+    });
     weekKeyers.set(
       tz,
-      (keyer = byQuarterHour((ms) => {
-        const [y, m, d] = day(ms).split('-').map(Number) as [number, number, number];
-        const utc = Date.UTC(y, m - 1, d);
-        const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
-        return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
-      })),
+      (keyer = (ms) => {
+        const local = calendar.localDay(ms);
+        // Day 0 (1970-01-01) was a Thursday: Monday-based weekday is (day + 3) mod 7.
+        return local === undefined ? exact(ms) : dayName(local - ((((local + 3) % 7) + 7) % 7));
+      }),
     );
   }
   return keyer;
