@@ -55,6 +55,22 @@ export function ownerLabel(owner: { backend: string; model?: string; person?: st
   return label;
 }
 
+const sharedTexts = new Map<string, string>();
+
+/**
+ * One string for each distinct sentence kept in the facts (the signal's reasons repeat a
+ * few sentences for every attempt of the team's history): the facts then hold one flat
+ * copy, not a string built anew per attempt, so a big history's facts stay small enough
+ * that computing them does not set off a collection of the whole heap.
+ */
+function sharedText(text: string): string {
+  const known = sharedTexts.get(text);
+  if (known !== undefined) return known;
+  if (sharedTexts.size > 10_000) sharedTexts.clear();
+  sharedTexts.set(text, text);
+  return text;
+}
+
 /** Epoch ms of an event's time, undefined when it is not one. */
 export function isoTime(iso: string | undefined): number | undefined {
   if (!iso) return undefined;
@@ -235,16 +251,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
       const verified = verifiedBy.get(a.id);
       // Optional fields assigned, not spread: this runs for every attempt of the team's history.
-      const fact: AttemptFact = { id: a.id, stageId: stage.id, owner, backend: a.backend, rolledBack: a.rolledBack, superseded: a.superseded };
-      if (a.model) fact.model = a.model;
-      if (startedAt !== undefined) fact.startedAt = startedAt;
-      if (finishedAt !== undefined) fact.finishedAt = finishedAt;
-      if (durationMs !== undefined) fact.durationMs = durationMs;
-      if (a.outcome) fact.outcome = a.outcome;
-      if (verified !== undefined) fact.verified = verified;
-      if (a.costUsd !== undefined) fact.costUsd = a.costUsd;
-      if (a.tokens !== undefined) fact.tokens = a.tokens;
-      attempts.push(fact);
+      attempts.push(attemptFact(a, stage.id, owner, startedAt, finishedAt, durationMs, verified));
       if (a.backend === 'human') personWaitMs += durationMs ?? 0;
       else workMs += durationMs ?? 0;
       costUsd += a.costUsd ?? 0;
@@ -311,7 +318,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     verdict === false
       ? signal.recreated.map((c) => {
           const at = startAt.get(c.attemptId);
-          return { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason, ...(at !== undefined ? { at } : {}) };
+          const reason = sharedText(c.reason);
+          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason };
         })
       : verdict !== true && verdict !== 'incomplete'
         ? unverifiedStages.map((stageId) => {
@@ -354,6 +362,31 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     fact.activeStatus = active?.status;
   }
   if (waitingFor) fact.waitingFor = waitingFor;
+  return fact;
+}
+
+/**
+ * An attempt's fact, optional fields present only when known. A finished agent attempt
+ * knows them all: that one is built whole, so its fields sit in the object itself rather
+ * than in a store grown field by field (half an attempt's bytes, kept for every attempt
+ * of the team's history).
+ */
+function attemptFact(a: AttemptState, stageId: string, owner: string, startedAt: number | undefined, finishedAt: number | undefined, durationMs: number | undefined, verified: boolean | undefined): AttemptFact {
+  const { id, backend, rolledBack, superseded, model, outcome, costUsd, tokens } = a;
+  if (model && startedAt !== undefined && finishedAt !== undefined && durationMs !== undefined && outcome && costUsd !== undefined && tokens !== undefined) {
+    return verified !== undefined
+      ? { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, verified, costUsd, tokens }
+      : { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, costUsd, tokens };
+  }
+  const fact: AttemptFact = { id, stageId, owner, backend, rolledBack, superseded };
+  if (model) fact.model = model;
+  if (startedAt !== undefined) fact.startedAt = startedAt;
+  if (finishedAt !== undefined) fact.finishedAt = finishedAt;
+  if (durationMs !== undefined) fact.durationMs = durationMs;
+  if (outcome) fact.outcome = outcome;
+  if (verified !== undefined) fact.verified = verified;
+  if (costUsd !== undefined) fact.costUsd = costUsd;
+  if (tokens !== undefined) fact.tokens = tokens;
   return fact;
 }
 
