@@ -117,12 +117,32 @@ function isCanonicalIso(iso: string): boolean {
 /** Event types that decide something a forger would want: shown when git says someone else committed them. */
 const DECISIONS = new Set(['review.decided', 'stage.completedByHand', 'autonomy.granted', 'autonomy.revoked', 'lesson.promoted', 'stage.sentBack', 'change.completed']);
 
-export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
-  // Put in id order once, for the fold, this pass and the signal's.
-  const ordered = inIdOrder(events);
-  const state: ChangeState = foldInIdOrder(changeId, pipeline, ordered);
+/** What one pass over a change's events finds that the fold does not keep. */
+interface EventScan {
+  /** Who started each attempt, and when (attempt.started's time, which the fold takes startedAt from). */
+  startBy: Map<string, string | undefined>;
+  startAt: Map<string, number | undefined>;
+  /** Required criteria bound to each attempt: all passed, or the latest failure's text. */
+  verifiedBy: Map<string, boolean>;
+  verifyFailure: Map<string, string | undefined>;
+  /** Each stage's latest handoff time, send-backs into it, and time its approval requests waited. */
+  handoffAt: Map<string, number>;
+  reopened: Map<string, number>;
+  approvalWaits: Map<string, number>;
+  failures: FailureFact[];
+  actorMismatches: ActorMismatch[];
+  completedAt: number | undefined;
+  lastEventAt: number | undefined;
+  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
+  ownerAt: Map<string, StageState['owner']> | undefined;
+}
 
-  // One pass over the events for what the fold does not keep.
+/**
+ * The pass over a change's events (in id order) for what the fold does not keep. The
+ * facts are built by a few separate functions rather than one long one: each compiles
+ * once and quickly, where the long one cost V8 more to optimize on every computation.
+ */
+function scanEvents(ordered: readonly FactoryEvent[], state: ChangeState, options: ChangeFactsOptions): EventScan {
   const startBy = new Map<string, string | undefined>();
   const startAt = new Map<string, number | undefined>();
   const verifiedBy = new Map<string, boolean>();
@@ -135,22 +155,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const actorMismatches: ActorMismatch[] = [];
   let completedAt: number | undefined;
   let lastEventAt: number | undefined;
-  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
   let ownerAt: Map<string, StageState['owner']> | undefined;
-  const attemptOwner = (attemptId: string | undefined): string | undefined => {
-    if (!attemptId) return undefined;
-    for (const stage of state.stages) {
-      const a = stage.attempts.find((x) => x.id === attemptId);
-      if (a) return attemptOwnerLabel(a, stage, startBy.get(a.id));
-    }
-    return undefined;
-  };
-  const closeRequest = (stageId: string, at: number | undefined) => {
-    const from = openRequest.get(stageId);
-    if (from === undefined || at === undefined) return;
-    approvalWaits.set(stageId, (approvalWaits.get(stageId) ?? 0) + Math.max(0, at - from));
-    openRequest.delete(stageId);
-  };
 
   // The latest canonical timestamp (`toISOString()`, what the store writes) is found by
   // comparing strings, which order as times do; only other forms are parsed one by one.
@@ -193,7 +198,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       case 'review.decided': {
         if (!isEvent(event, 'review.decided')) break;
         const at = time(event.at);
-        closeRequest(event.data.stageId, at);
+        closeRequest(openRequest, approvalWaits, event.data.stageId, at);
         if (event.data.decision === 'sentBack') {
           reopened.set(event.data.stageId, (reopened.get(event.data.stageId) ?? 0) + 1);
           const stage = state.stages.find((s) => s.id === event.data.stageId);
@@ -204,17 +209,17 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       case 'stage.sentBack': {
         if (!isEvent(event, 'stage.sentBack')) break;
         const at = time(event.at);
-        closeRequest(event.data.fromStage, at);
+        closeRequest(openRequest, approvalWaits, event.data.fromStage, at);
         reopened.set(event.data.toStage, (reopened.get(event.data.toStage) ?? 0) + 1);
         const target = state.stages.find((s) => s.id === event.data.toStage);
-        const owner = attemptOwner(event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
+        const owner = attemptOwner(state, startBy, event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
         failures.push({ kind: 'sentBack', stageId: event.data.toStage, owner, ...(event.data.reopens ? { attemptId: event.data.reopens } : {}), ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
         break;
       }
       case 'handoff.recorded': {
         if (!isEvent(event, 'handoff.recorded') || event.data.toStage === event.data.fromStage) break;
         const at = time(event.at);
-        closeRequest(event.data.fromStage, at);
+        closeRequest(openRequest, approvalWaits, event.data.fromStage, at);
         if (at !== undefined) handoffAt.set(event.data.fromStage, at);
         break;
       }
@@ -229,77 +234,110 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const latest = time(latestCanonical);
   if (latest !== undefined && (lastEventAt === undefined || latest > lastEventAt)) lastEventAt = latest;
 
-  const attempts: AttemptFact[] = [];
-  const stages: StageFact[] = state.stages.map((stage) => {
-    let workMs = 0;
-    let personWaitMs = approvalWaits.get(stage.id) ?? 0;
-    let costUsd = 0;
-    let tokens = 0;
-    let rollbacks = 0;
-    let firstStart: number | undefined;
-    let first: AttemptState | undefined;
-    let liveCount = 0;
-    let liveRollbacks = 0;
-    let liveFailed = false;
-    for (const a of stage.attempts) {
-      const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
-      // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
-      const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
-      const finishedAt = time(a.finishedAt);
-      if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
-      // Durations come from one machine's clock; differences of two machines' clocks may be negative.
-      const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
-      const verified = verifiedBy.get(a.id);
-      // Optional fields assigned, not spread: this runs for every attempt of the team's history.
-      attempts.push(attemptFact(a, stage.id, owner, startedAt, finishedAt, durationMs, verified));
-      if (a.backend === 'human') personWaitMs += durationMs ?? 0;
-      else workMs += durationMs ?? 0;
-      costUsd += a.costUsd ?? 0;
-      tokens += a.tokens ?? 0;
-      const kind = failureKindOf(a.outcome, verified);
-      if (!a.superseded) {
-        first ??= a;
-        liveCount++;
-        if (a.rolledBack) liveRollbacks++;
-        if (kind) liveFailed = true;
-      }
-      if (!kind && !a.rolledBack) continue;
-      const at = finishedAt ?? startedAt;
-      const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
-      if (kind) {
-        const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
-        failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
-      }
-      if (a.rolledBack) {
-        rollbacks++;
-        failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
-      }
+  return { startBy, startAt, verifiedBy, verifyFailure, handoffAt, reopened, approvalWaits, failures, actorMismatches, completedAt, lastEventAt, ownerAt };
+}
+
+/** The owner label of the attempt a send-back reopens. */
+function attemptOwner(state: ChangeState, startBy: ReadonlyMap<string, string | undefined>, attemptId: string | undefined): string | undefined {
+  if (!attemptId) return undefined;
+  for (const stage of state.stages) {
+    const a = stage.attempts.find((x) => x.id === attemptId);
+    if (a) return attemptOwnerLabel(a, stage, startBy.get(a.id));
+  }
+  return undefined;
+}
+
+/** A decision closes its stage's open approval request: the wait is added to the stage's. */
+function closeRequest(openRequest: Map<string, number>, approvalWaits: Map<string, number>, stageId: string, at: number | undefined): void {
+  const from = openRequest.get(stageId);
+  if (from === undefined || at === undefined) return;
+  approvalWaits.set(stageId, (approvalWaits.get(stageId) ?? 0) + Math.max(0, at - from));
+  openRequest.delete(stageId);
+}
+
+/** A stage's fact; its attempts' facts are added to `attempts`, their failures to the scan's. */
+function stageFact(stage: StageState, scan: EventScan, attempts: AttemptFact[]): StageFact {
+  const { startBy, startAt, verifiedBy, verifyFailure, handoffAt, reopened, approvalWaits, failures, ownerAt } = scan;
+  let workMs = 0;
+  let personWaitMs = approvalWaits.get(stage.id) ?? 0;
+  let costUsd = 0;
+  let tokens = 0;
+  let rollbacks = 0;
+  let firstStart: number | undefined;
+  let first: AttemptState | undefined;
+  let liveCount = 0;
+  let liveRollbacks = 0;
+  let liveFailed = false;
+  for (const a of stage.attempts) {
+    const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
+    // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
+    const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
+    const finishedAt = time(a.finishedAt);
+    if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
+    // Durations come from one machine's clock; differences of two machines' clocks may be negative.
+    const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
+    const verified = verifiedBy.get(a.id);
+    // Optional fields assigned, not spread: this runs for every attempt of the team's history.
+    attempts.push(attemptFact(a, stage.id, owner, startedAt, finishedAt, durationMs, verified));
+    if (a.backend === 'human') personWaitMs += durationMs ?? 0;
+    else workMs += durationMs ?? 0;
+    costUsd += a.costUsd ?? 0;
+    tokens += a.tokens ?? 0;
+    const kind = failureKindOf(a.outcome, verified);
+    if (!a.superseded) {
+      first ??= a;
+      liveCount++;
+      if (a.rolledBack) liveRollbacks++;
+      if (kind) liveFailed = true;
     }
-    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
-    const through = stage.status === 'passed' || stage.status === 'stale';
-    const reopenCount = reopened.get(stage.id) ?? 0;
-    const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
-    const firstPass = through ? liveCount === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
-    const endedAt = through ? handoffAt.get(stage.id) : undefined;
-    const fact: StageFact = {
-      stageId: stage.id,
-      status: stage.status,
-      owner,
-      backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
-      attempts: liveCount,
-      retries: Math.max(0, liveCount - 1 - reopenCount),
-      sendBacks: reopenCount,
-      rollbacks,
-      workMs,
-      personWaitMs,
-      costUsd,
-      tokens,
-    };
-    if (firstStart !== undefined) fact.startedAt = firstStart;
-    if (endedAt !== undefined) fact.endedAt = endedAt;
-    if (firstPass !== undefined) fact.firstPass = firstPass;
-    return fact;
-  });
+    if (!kind && !a.rolledBack) continue;
+    const at = finishedAt ?? startedAt;
+    const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
+    if (kind) {
+      const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
+      failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
+    }
+    if (a.rolledBack) {
+      rollbacks++;
+      failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
+    }
+  }
+  const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
+  const through = stage.status === 'passed' || stage.status === 'stale';
+  const reopenCount = reopened.get(stage.id) ?? 0;
+  const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
+  const firstPass = through ? liveCount === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
+  const endedAt = through ? handoffAt.get(stage.id) : undefined;
+  const fact: StageFact = {
+    stageId: stage.id,
+    status: stage.status,
+    owner,
+    backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
+    attempts: liveCount,
+    retries: Math.max(0, liveCount - 1 - reopenCount),
+    sendBacks: reopenCount,
+    rollbacks,
+    workMs,
+    personWaitMs,
+    costUsd,
+    tokens,
+  };
+  if (firstStart !== undefined) fact.startedAt = firstStart;
+  if (endedAt !== undefined) fact.endedAt = endedAt;
+  if (firstPass !== undefined) fact.firstPass = firstPass;
+  return fact;
+}
+
+export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
+  // Put in id order once, for the fold, this pass and the signal's.
+  const ordered = inIdOrder(events);
+  const state: ChangeState = foldInIdOrder(changeId, pipeline, ordered);
+
+  const scan = scanEvents(ordered, state, options);
+  const { startAt, failures, actorMismatches, completedAt, lastEventAt } = scan;
+  const attempts: AttemptFact[] = [];
+  const stages: StageFact[] = [];
+  for (const stage of state.stages) stages.push(stageFact(stage, scan, attempts));
 
   // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
   // from the fold already made rather than a second one.
