@@ -485,7 +485,7 @@ export function mergeEvents<E extends { id: string }>(sources: readonly (readonl
 
 /** The q-quantile (0..1) by linear interpolation between closest ranks (R-7, as spreadsheets). */
 export function quantile(values: readonly number[], q: number): number | undefined {
-  return quantileOfSorted(Float64Array.from(values).sort(), q);
+  return quantileOfSorted(new Float64Array(values).sort(), q);
 }
 
 function quantileOfSorted(sorted: ArrayLike<number>, q: number): number | undefined {
@@ -497,8 +497,9 @@ function quantileOfSorted(sorted: ArrayLike<number>, q: number): number | undefi
 }
 
 export function spread(values: readonly number[]): Spread {
-  // Sorted once for both (a typed array sorts numbers without a comparator).
-  const sorted = Float64Array.from(values).sort();
+  // Sorted once for both (a typed array sorts numbers without a comparator; made by copying
+  // the array, where Float64Array.from walks it through its iterator).
+  const sorted = new Float64Array(values).sort();
   const median = quantileOfSorted(sorted, 0.5);
   const p90 = quantileOfSorted(sorted, 0.9);
   return { n: values.length, ...(median !== undefined ? { median } : {}), ...(p90 !== undefined ? { p90 } : {}) };
@@ -1074,6 +1075,9 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
     // end: with each stage's latest handoff taken as the running maximum, that stage only
     // moves forward as weeks pass, so one pointer walks the stages once per change.
     let stage = 0;
+    let placed = -1;
+    let id = '';
+    let at: number | undefined;
     let reached = c.stages[0]?.endedAt ?? Infinity;
     let w = 0;
     while (w < weeks.length && c.createdAt >= ends[w]!) w++;
@@ -1088,8 +1092,12 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
         const next = c.stages[stage]?.endedAt;
         reached = next === undefined ? Infinity : Math.max(reached, next);
       }
-      const id = c.stages[stage]?.stageId ?? 'done';
-      const at = column.get(id);
+      // The stage's column, looked up when the pointer moves rather than every week.
+      if (stage !== placed) {
+        placed = stage;
+        id = c.stages[stage]?.stageId ?? 'done';
+        at = column.get(id);
+      }
       if (at !== undefined) counts[w]![at]!++;
       else others[w]!.set(id, (others[w]!.get(id) ?? 0) + 1);
     }
