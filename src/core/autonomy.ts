@@ -86,20 +86,27 @@ export interface Recommendation {
 
 /** Evidence per stage and owner, from the facts of every change (visits in time order). */
 export function autonomyEvidence(facts: readonly ChangeFact[], pipeline: Pipeline, policy = autonomyPolicy(pipeline)): AutonomyEvidence[] {
-  const groups = new Map<string, AutonomyEvidence['visits']>();
+  // stage → owner → visits (nested: no key string built per visit); `groups` keeps their first-seen order.
+  const index = new Map<string, Map<string, AutonomyEvidence['visits']>>();
+  const groups: { stageId: string; owner: string; visits: AutonomyEvidence['visits'] }[] = [];
   for (const c of facts) {
     for (const s of c.stages) {
       if (s.firstPass === undefined) continue;
-      const key = `${s.stageId}\u0000${s.owner}`;
-      const list = groups.get(key) ?? [];
-      list.push({ changeId: c.id, firstPass: s.firstPass, sentBack: s.sendBacks > 0, rolledBack: s.rollbacks > 0, ...(s.startedAt !== undefined ? { at: s.startedAt } : {}) });
-      groups.set(key, list);
+      let owners = index.get(s.stageId);
+      if (!owners) index.set(s.stageId, (owners = new Map()));
+      let list = owners.get(s.owner);
+      if (!list) {
+        owners.set(s.owner, (list = []));
+        groups.push({ stageId: s.stageId, owner: s.owner, visits: list });
+      }
+      const visit: AutonomyEvidence['visits'][number] = { changeId: c.id, firstPass: s.firstPass, sentBack: s.sendBacks > 0, rolledBack: s.rollbacks > 0 };
+      if (s.startedAt !== undefined) visit.at = s.startedAt;
+      list.push(visit);
     }
   }
   const order = pipeline.stages.map((s) => s.id);
-  return [...groups]
-    .map(([key, all]) => {
-      const [stageId, owner] = key.split('\u0000') as [string, string];
+  return groups
+    .map(({ stageId, owner, visits: all }) => {
       const visits = all.sort((a, b) => (a.at ?? 0) - (b.at ?? 0)).slice(-policy.window);
       const firstPass = visits.filter((v) => v.firstPass).length;
       const recent = visits.slice(-policy.revokeWindow);

@@ -116,7 +116,7 @@ export function compareEvents(a: FactoryEvent, b: FactoryEvent): number {
 }
 
 /** The events in id order: as given when they already are (the store returns them sorted), else a sorted copy. */
-function inIdOrder(events: readonly FactoryEvent[]): readonly FactoryEvent[] {
+export function inIdOrder(events: readonly FactoryEvent[]): readonly FactoryEvent[] {
   for (let i = 1; i < events.length; i++) {
     if (events[i - 1]!.id > events[i]!.id) return [...events].sort(compareEvents);
   }
@@ -321,8 +321,13 @@ class Fold {
 }
 
 export function foldChange(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: FoldOptions = {}): ChangeState {
+  return foldInIdOrder(changeId, pipeline, inIdOrder(events), options);
+}
+
+/** foldChange of events already in id order (as inIdOrder returns them): for a caller that walks them in that order too. */
+export function foldInIdOrder(changeId: string, pipeline: Pipeline, ordered: readonly FactoryEvent[], options: FoldOptions = {}): ChangeState {
   const fold = new Fold(changeId, pipeline);
-  for (const event of inIdOrder(events)) fold.apply(event);
+  for (const event of ordered) fold.apply(event);
 
   const { state } = fold;
   for (const attempt of fold.attempts.values()) {

@@ -37,10 +37,14 @@ function slug(text: string): string {
 /** Lessons: reasons recurring at least `minCount` times, most frequent first. */
 export function proposeLessons(facts: readonly ChangeFact[], decisions: readonly FactoryEvent[] = [], minCount = 2): Lesson[] {
   const groups = new Map<string, Lesson>();
+  // Failures repeat a few reasons many times: each distinct reason is normalised once.
+  const slugs = new Map<string, string>();
   for (const c of facts) {
     for (const f of c.failures) {
       if (!f.reason || f.kind === 'cancelled') continue;
-      const id = `${f.stageId}-${slug(normaliseReason(f.reason))}`;
+      let reasonSlug = slugs.get(f.reason);
+      if (reasonSlug === undefined) slugs.set(f.reason, (reasonSlug = slug(normaliseReason(f.reason))));
+      const id = `${f.stageId}-${reasonSlug}`;
       let lesson = groups.get(id);
       if (!lesson) groups.set(id, (lesson = { id, stageId: f.stageId, kind: f.kind, text: f.reason, count: 0, examples: [] }));
       lesson.count++;

@@ -7,9 +7,9 @@
 // the time zone the caller names (the user's).
 import type { AttemptOutcome, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { foldChange, type AttemptState, type ChangeState, type StageState } from './fold';
+import { foldInIdOrder, inIdOrder, type AttemptState, type ChangeState, type StageState } from './fold';
 import type { Pipeline } from './pipeline';
-import { checkAttemptsContext, inIdOrder } from './signal';
+import { checkAttemptsContextInIdOrder } from './signal';
 import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
@@ -53,6 +53,22 @@ export function ownerLabel(owner: { backend: string; model?: string; person?: st
     models.set(owner.model, (label = `${owner.backend}/${owner.model}`));
   }
   return label;
+}
+
+const sharedTexts = new Map<string, string>();
+
+/**
+ * One string for each distinct sentence kept in the facts (the signal's reasons repeat a
+ * few sentences for every attempt of the team's history): the facts then hold one flat
+ * copy, not a string built anew per attempt, so a big history's facts stay small enough
+ * that computing them does not set off a collection of the whole heap.
+ */
+function sharedText(text: string): string {
+  const known = sharedTexts.get(text);
+  if (known !== undefined) return known;
+  if (sharedTexts.size > 10_000) sharedTexts.clear();
+  sharedTexts.set(text, text);
+  return text;
 }
 
 /** Epoch ms of an event's time, undefined when it is not one. */
@@ -101,11 +117,32 @@ function isCanonicalIso(iso: string): boolean {
 /** Event types that decide something a forger would want: shown when git says someone else committed them. */
 const DECISIONS = new Set(['review.decided', 'stage.completedByHand', 'autonomy.granted', 'autonomy.revoked', 'lesson.promoted', 'stage.sentBack', 'change.completed']);
 
-export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
-  const state: ChangeState = foldChange(changeId, pipeline, events);
-  const ordered = inIdOrder(events);
+/** What one pass over a change's events finds that the fold does not keep. */
+interface EventScan {
+  /** Who started each attempt, and when (attempt.started's time, which the fold takes startedAt from). */
+  startBy: Map<string, string | undefined>;
+  startAt: Map<string, number | undefined>;
+  /** Required criteria bound to each attempt: all passed, or the latest failure's text. */
+  verifiedBy: Map<string, boolean>;
+  verifyFailure: Map<string, string | undefined>;
+  /** Each stage's latest handoff time, send-backs into it, and time its approval requests waited. */
+  handoffAt: Map<string, number>;
+  reopened: Map<string, number>;
+  approvalWaits: Map<string, number>;
+  failures: FailureFact[];
+  actorMismatches: ActorMismatch[];
+  completedAt: number | undefined;
+  lastEventAt: number | undefined;
+  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
+  ownerAt: Map<string, StageState['owner']> | undefined;
+}
 
-  // One pass over the events for what the fold does not keep.
+/**
+ * The pass over a change's events (in id order) for what the fold does not keep. The
+ * facts are built by a few separate functions rather than one long one: each compiles
+ * once and quickly, where the long one cost V8 more to optimize on every computation.
+ */
+function scanEvents(ordered: readonly FactoryEvent[], state: ChangeState, options: ChangeFactsOptions): EventScan {
   const startBy = new Map<string, string | undefined>();
   const startAt = new Map<string, number | undefined>();
   const verifiedBy = new Map<string, boolean>();
@@ -118,22 +155,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const actorMismatches: ActorMismatch[] = [];
   let completedAt: number | undefined;
   let lastEventAt: number | undefined;
-  /** Owners named by stage.ownerChanged events (rare: made only when there is one). */
   let ownerAt: Map<string, StageState['owner']> | undefined;
-  const attemptOwner = (attemptId: string | undefined): string | undefined => {
-    if (!attemptId) return undefined;
-    for (const stage of state.stages) {
-      const a = stage.attempts.find((x) => x.id === attemptId);
-      if (a) return attemptOwnerLabel(a, stage, startBy.get(a.id));
-    }
-    return undefined;
-  };
-  const closeRequest = (stageId: string, at: number | undefined) => {
-    const from = openRequest.get(stageId);
-    if (from === undefined || at === undefined) return;
-    approvalWaits.set(stageId, (approvalWaits.get(stageId) ?? 0) + Math.max(0, at - from));
-    openRequest.delete(stageId);
-  };
 
   // The latest canonical timestamp (`toISOString()`, what the store writes) is found by
   // comparing strings, which order as times do; only other forms are parsed one by one.
@@ -176,7 +198,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       case 'review.decided': {
         if (!isEvent(event, 'review.decided')) break;
         const at = time(event.at);
-        closeRequest(event.data.stageId, at);
+        closeRequest(openRequest, approvalWaits, event.data.stageId, at);
         if (event.data.decision === 'sentBack') {
           reopened.set(event.data.stageId, (reopened.get(event.data.stageId) ?? 0) + 1);
           const stage = state.stages.find((s) => s.id === event.data.stageId);
@@ -187,17 +209,17 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
       case 'stage.sentBack': {
         if (!isEvent(event, 'stage.sentBack')) break;
         const at = time(event.at);
-        closeRequest(event.data.fromStage, at);
+        closeRequest(openRequest, approvalWaits, event.data.fromStage, at);
         reopened.set(event.data.toStage, (reopened.get(event.data.toStage) ?? 0) + 1);
         const target = state.stages.find((s) => s.id === event.data.toStage);
-        const owner = attemptOwner(event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
+        const owner = attemptOwner(state, startBy, event.data.reopens) ?? (target ? ownerLabel(target.owner) : 'unknown');
         failures.push({ kind: 'sentBack', stageId: event.data.toStage, owner, ...(event.data.reopens ? { attemptId: event.data.reopens } : {}), ...(event.data.note ? { reason: event.data.note } : {}), ...(at !== undefined ? { at } : {}) });
         break;
       }
       case 'handoff.recorded': {
         if (!isEvent(event, 'handoff.recorded') || event.data.toStage === event.data.fromStage) break;
         const at = time(event.at);
-        closeRequest(event.data.fromStage, at);
+        closeRequest(openRequest, approvalWaits, event.data.fromStage, at);
         if (at !== undefined) handoffAt.set(event.data.fromStage, at);
         break;
       }
@@ -212,91 +234,115 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   const latest = time(latestCanonical);
   if (latest !== undefined && (lastEventAt === undefined || latest > lastEventAt)) lastEventAt = latest;
 
-  const attempts: AttemptFact[] = [];
-  const stages: StageFact[] = state.stages.map((stage) => {
-    let workMs = 0;
-    let personWaitMs = approvalWaits.get(stage.id) ?? 0;
-    let costUsd = 0;
-    let tokens = 0;
-    let rollbacks = 0;
-    let firstStart: number | undefined;
-    let first: AttemptState | undefined;
-    let liveCount = 0;
-    let liveRollbacks = 0;
-    let liveFailed = false;
-    for (const a of stage.attempts) {
-      const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
-      // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
-      const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
-      const finishedAt = time(a.finishedAt);
-      if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
-      // Durations come from one machine's clock; differences of two machines' clocks may be negative.
-      const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
-      const verified = verifiedBy.get(a.id);
-      // Optional fields assigned, not spread: this runs for every attempt of the team's history.
-      const fact: AttemptFact = { id: a.id, stageId: stage.id, owner, backend: a.backend, rolledBack: a.rolledBack, superseded: a.superseded };
-      if (a.model) fact.model = a.model;
-      if (startedAt !== undefined) fact.startedAt = startedAt;
-      if (finishedAt !== undefined) fact.finishedAt = finishedAt;
-      if (durationMs !== undefined) fact.durationMs = durationMs;
-      if (a.outcome) fact.outcome = a.outcome;
-      if (verified !== undefined) fact.verified = verified;
-      if (a.costUsd !== undefined) fact.costUsd = a.costUsd;
-      if (a.tokens !== undefined) fact.tokens = a.tokens;
-      attempts.push(fact);
-      if (a.backend === 'human') personWaitMs += durationMs ?? 0;
-      else workMs += durationMs ?? 0;
-      costUsd += a.costUsd ?? 0;
-      tokens += a.tokens ?? 0;
-      const kind = failureKindOf(a.outcome, verified);
-      if (!a.superseded) {
-        first ??= a;
-        liveCount++;
-        if (a.rolledBack) liveRollbacks++;
-        if (kind) liveFailed = true;
-      }
-      if (!kind && !a.rolledBack) continue;
-      const at = finishedAt ?? startedAt;
-      const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
-      if (kind) {
-        const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
-        failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
-      }
-      if (a.rolledBack) {
-        rollbacks++;
-        failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
-      }
+  return { startBy, startAt, verifiedBy, verifyFailure, handoffAt, reopened, approvalWaits, failures, actorMismatches, completedAt, lastEventAt, ownerAt };
+}
+
+/** The owner label of the attempt a send-back reopens. */
+function attemptOwner(state: ChangeState, startBy: ReadonlyMap<string, string | undefined>, attemptId: string | undefined): string | undefined {
+  if (!attemptId) return undefined;
+  for (const stage of state.stages) {
+    const a = stage.attempts.find((x) => x.id === attemptId);
+    if (a) return attemptOwnerLabel(a, stage, startBy.get(a.id));
+  }
+  return undefined;
+}
+
+/** A decision closes its stage's open approval request: the wait is added to the stage's. */
+function closeRequest(openRequest: Map<string, number>, approvalWaits: Map<string, number>, stageId: string, at: number | undefined): void {
+  const from = openRequest.get(stageId);
+  if (from === undefined || at === undefined) return;
+  approvalWaits.set(stageId, (approvalWaits.get(stageId) ?? 0) + Math.max(0, at - from));
+  openRequest.delete(stageId);
+}
+
+/** A stage's fact; its attempts' facts are added to `attempts`, their failures to the scan's. */
+function stageFact(stage: StageState, scan: EventScan, attempts: AttemptFact[]): StageFact {
+  const { startBy, startAt, verifiedBy, verifyFailure, handoffAt, reopened, approvalWaits, failures, ownerAt } = scan;
+  let workMs = 0;
+  let personWaitMs = approvalWaits.get(stage.id) ?? 0;
+  let costUsd = 0;
+  let tokens = 0;
+  let rollbacks = 0;
+  let firstStart: number | undefined;
+  let first: AttemptState | undefined;
+  let liveCount = 0;
+  let liveRollbacks = 0;
+  let liveFailed = false;
+  for (const a of stage.attempts) {
+    const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
+    // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
+    const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
+    const finishedAt = time(a.finishedAt);
+    if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
+    // Durations come from one machine's clock; differences of two machines' clocks may be negative.
+    const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
+    const verified = verifiedBy.get(a.id);
+    // Optional fields assigned, not spread: this runs for every attempt of the team's history.
+    attempts.push(attemptFact(a, stage.id, owner, startedAt, finishedAt, durationMs, verified));
+    if (a.backend === 'human') personWaitMs += durationMs ?? 0;
+    else workMs += durationMs ?? 0;
+    costUsd += a.costUsd ?? 0;
+    tokens += a.tokens ?? 0;
+    const kind = failureKindOf(a.outcome, verified);
+    if (!a.superseded) {
+      first ??= a;
+      liveCount++;
+      if (a.rolledBack) liveRollbacks++;
+      if (kind) liveFailed = true;
     }
-    const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
-    const through = stage.status === 'passed' || stage.status === 'stale';
-    const reopenCount = reopened.get(stage.id) ?? 0;
-    const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
-    const firstPass = through ? liveCount === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
-    const endedAt = through ? handoffAt.get(stage.id) : undefined;
-    const fact: StageFact = {
-      stageId: stage.id,
-      status: stage.status,
-      owner,
-      backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
-      attempts: liveCount,
-      retries: Math.max(0, liveCount - 1 - reopenCount),
-      sendBacks: reopenCount,
-      rollbacks,
-      workMs,
-      personWaitMs,
-      costUsd,
-      tokens,
-    };
-    if (firstStart !== undefined) fact.startedAt = firstStart;
-    if (endedAt !== undefined) fact.endedAt = endedAt;
-    if (firstPass !== undefined) fact.firstPass = firstPass;
-    return fact;
-  });
+    if (!kind && !a.rolledBack) continue;
+    const at = finishedAt ?? startedAt;
+    const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
+    if (kind) {
+      const reason = kind === 'verificationFailed' ? (verifyFailure.get(a.id) ?? a.reason) : a.reason;
+      failures.push({ kind, ...base, ...(reason ? { reason } : {}) });
+    }
+    if (a.rolledBack) {
+      rollbacks++;
+      failures.push({ kind: 'rolledBack', ...base, ...(a.reason ? { reason: a.reason } : {}) });
+    }
+  }
+  const owner = first ? attemptOwnerLabel(first, stage, startBy.get(first.id)) : ownerLabel(ownerAt?.get(stage.id) ?? stage.owner);
+  const through = stage.status === 'passed' || stage.status === 'stale';
+  const reopenCount = reopened.get(stage.id) ?? 0;
+  const failedAny = liveFailed || reopenCount > 0 || liveRollbacks > 0;
+  const firstPass = through ? liveCount === 1 && reopenCount === 0 && liveRollbacks === 0 : failedAny ? false : undefined;
+  const endedAt = through ? handoffAt.get(stage.id) : undefined;
+  const fact: StageFact = {
+    stageId: stage.id,
+    status: stage.status,
+    owner,
+    backend: first?.backend ?? (ownerAt?.get(stage.id) ?? stage.owner).backend,
+    attempts: liveCount,
+    retries: Math.max(0, liveCount - 1 - reopenCount),
+    sendBacks: reopenCount,
+    rollbacks,
+    workMs,
+    personWaitMs,
+    costUsd,
+    tokens,
+  };
+  if (firstStart !== undefined) fact.startedAt = firstStart;
+  if (endedAt !== undefined) fact.endedAt = endedAt;
+  if (firstPass !== undefined) fact.firstPass = firstPass;
+  return fact;
+}
+
+export function changeFacts(changeId: string, pipeline: Pipeline, events: readonly FactoryEvent[], options: ChangeFactsOptions = {}): ChangeFact {
+  // Put in id order once, for the fold, this pass and the signal's.
+  const ordered = inIdOrder(events);
+  const state: ChangeState = foldInIdOrder(changeId, pipeline, ordered);
+
+  const scan = scanEvents(ordered, state, options);
+  const { startAt, failures, actorMismatches, completedAt, lastEventAt } = scan;
+  const attempts: AttemptFact[] = [];
+  const stages: StageFact[] = [];
+  for (const stage of state.stages) stages.push(stageFact(stage, scan, attempts));
 
   // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
   // from the fold already made rather than a second one.
   const stageOrder = pipeline.stages.map((s) => s.id);
-  const recreated = checkAttemptsContext(ordered, stageOrder).filter((c) => c.recreated);
+  const recreated = checkAttemptsContextInIdOrder(ordered, stageOrder).filter((c) => c.recreated);
   const unverifiedStages = state.stages.filter((s) => (s.status === 'passed' || s.status === 'stale') && (s as { unverified?: boolean }).unverified === true).map((s) => s.id);
   const throughAll = state.stages.every((s) => s.status === 'passed' || s.status === 'stale');
   const signal = {
@@ -310,7 +356,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     verdict === false
       ? signal.recreated.map((c) => {
           const at = startAt.get(c.attemptId);
-          return { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason, ...(at !== undefined ? { at } : {}) };
+          const reason = sharedText(c.reason);
+          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason };
         })
       : verdict !== true && verdict !== 'incomplete'
         ? unverifiedStages.map((stageId) => {
@@ -353,6 +400,31 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     fact.activeStatus = active?.status;
   }
   if (waitingFor) fact.waitingFor = waitingFor;
+  return fact;
+}
+
+/**
+ * An attempt's fact, optional fields present only when known. A finished agent attempt
+ * knows them all: that one is built whole, so its fields sit in the object itself rather
+ * than in a store grown field by field (half an attempt's bytes, kept for every attempt
+ * of the team's history).
+ */
+function attemptFact(a: AttemptState, stageId: string, owner: string, startedAt: number | undefined, finishedAt: number | undefined, durationMs: number | undefined, verified: boolean | undefined): AttemptFact {
+  const { id, backend, rolledBack, superseded, model, outcome, costUsd, tokens } = a;
+  if (model && startedAt !== undefined && finishedAt !== undefined && durationMs !== undefined && outcome && costUsd !== undefined && tokens !== undefined) {
+    return verified !== undefined
+      ? { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, verified, costUsd, tokens }
+      : { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, costUsd, tokens };
+  }
+  const fact: AttemptFact = { id, stageId, owner, backend, rolledBack, superseded };
+  if (model) fact.model = model;
+  if (startedAt !== undefined) fact.startedAt = startedAt;
+  if (finishedAt !== undefined) fact.finishedAt = finishedAt;
+  if (durationMs !== undefined) fact.durationMs = durationMs;
+  if (outcome) fact.outcome = outcome;
+  if (verified !== undefined) fact.verified = verified;
+  if (costUsd !== undefined) fact.costUsd = costUsd;
+  if (tokens !== undefined) fact.tokens = tokens;
   return fact;
 }
 
@@ -413,7 +485,7 @@ export function mergeEvents<E extends { id: string }>(sources: readonly (readonl
 
 /** The q-quantile (0..1) by linear interpolation between closest ranks (R-7, as spreadsheets). */
 export function quantile(values: readonly number[], q: number): number | undefined {
-  return quantileOfSorted(Float64Array.from(values).sort(), q);
+  return quantileOfSorted(new Float64Array(values).sort(), q);
 }
 
 function quantileOfSorted(sorted: ArrayLike<number>, q: number): number | undefined {
@@ -425,8 +497,9 @@ function quantileOfSorted(sorted: ArrayLike<number>, q: number): number | undefi
 }
 
 export function spread(values: readonly number[]): Spread {
-  // Sorted once for both (a typed array sorts numbers without a comparator).
-  const sorted = Float64Array.from(values).sort();
+  // Sorted once for both (a typed array sorts numbers without a comparator; made by copying
+  // the array, where Float64Array.from walks it through its iterator).
+  const sorted = new Float64Array(values).sort();
   const median = quantileOfSorted(sorted, 0.5);
   const p90 = quantileOfSorted(sorted, 0.9);
   return { n: values.length, ...(median !== undefined ? { median } : {}), ...(p90 !== undefined ? { p90 } : {}) };
@@ -460,11 +533,78 @@ function byQuarterHour(compute: (ms: number) => string): (ms: number) => string 
 
 const dayKeyers = new Map<string, (ms: number) => string>();
 const weekKeyers = new Map<string, (ms: number) => string>();
+const zoneCalendars = new Map<string, ZoneCalendar>();
+
+/**
+ * Local day numbers in one zone, from its UTC offset found once per UTC day (at the day's
+ * first and last millisecond: equal, the offset holds all day) rather than formatting
+ * every quarter hour: a dashboard opened once formats a few hundred days, not tens of
+ * thousands of quarters. A day whose offset changes (a transition) and instants outside
+ * the plain range are left to the exact per-quarter-hour path (undefined).
+ */
+class ZoneCalendar {
+  private readonly offsets = new Map<number, number | null>();
+  private readonly format: Intl.DateTimeFormat;
+
+  constructor(timeZone: string) {
+    this.format = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  }
+
+  /** The local day number (days since 1970-01-01 in the zone) holding `ms`, or undefined on a transition day. */
+  localDay(ms: number): number | undefined {
+    if (!(ms >= PLAIN_FROM && ms < PLAIN_UNTIL)) return undefined;
+    const utcDay = Math.floor(ms / DAY);
+    let offset = this.offsets.get(utcDay);
+    if (offset === undefined) {
+      const start = this.offsetAt(utcDay * DAY);
+      offset = start === this.offsetAt(utcDay * DAY + DAY - 1) ? start : null;
+      if (this.offsets.size > MEMO_LIMIT) this.offsets.clear();
+      this.offsets.set(utcDay, offset);
+    }
+    return offset === null ? undefined : Math.floor((ms + offset) / DAY);
+  }
+
+  /** The zone's offset from UTC at `ms` (whole seconds: what the format shows). */
+  private offsetAt(ms: number): number {
+    const parts = this.format.formatToParts(new Date(ms));
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+    return local - (ms - (((ms % 1000) + 1000) % 1000));
+  }
+}
+
+/** Instants the per-day offsets cover (four-digit years, well clear of Date.UTC's two-digit ones). */
+const PLAIN_FROM = Date.UTC(1971, 0, 1);
+const PLAIN_UNTIL = Date.UTC(2200, 0, 1);
+
+function zoneCalendar(tz: string): ZoneCalendar {
+  let calendar = zoneCalendars.get(tz);
+  if (!calendar) zoneCalendars.set(tz, (calendar = new ZoneCalendar(tz)));
+  return calendar;
+}
+
+/** `YYYY-MM-DD` of a day number (days since 1970-01-01), one string per day. */
+const dayNames = new Map<number, string>();
+function dayName(day: number): string {
+  let name = dayNames.get(day);
+  if (name === undefined) {
+    if (dayNames.size > MEMO_LIMIT) dayNames.clear();
+    dayNames.set(day, (name = new Date(day * DAY).toISOString().slice(0, 10)));
+  }
+  return name;
+}
 
 /** dayKey bound to one zone (found once per computation, not per call). */
 function dayKeys(tz: string): (ms: number) => string {
   let keyer = dayKeyers.get(tz);
-  if (!keyer) dayKeyers.set(tz, (keyer = byQuarterHour((ms) => formatDay(ms, tz))));
+  if (!keyer) {
+    const calendar = zoneCalendar(tz);
+    const exact = byQuarterHour((ms) => formatDay(ms, tz));
+    dayKeyers.set(tz, (keyer = (ms) => {
+      const day = calendar.localDay(ms);
+      return day === undefined ? exact(ms) : dayName(day);
+    }));
+  }
   return keyer;
 }
 
@@ -473,14 +613,20 @@ function weekKeys(tz: string): (ms: number) => string {
   let keyer = weekKeyers.get(tz);
   if (!keyer) {
     const day = dayKeys(tz);
+    const calendar = zoneCalendar(tz);
+    const exact = byQuarterHour((ms) => {
+      const [y, m, d] = day(ms).split('-').map(Number) as [number, number, number];
+      const utc = Date.UTC(y, m - 1, d);
+      const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
+      return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
+    });
     weekKeyers.set(
       tz,
-      (keyer = byQuarterHour((ms) => {
-        const [y, m, d] = day(ms).split('-').map(Number) as [number, number, number];
-        const utc = Date.UTC(y, m - 1, d);
-        const weekday = (new Date(utc).getUTCDay() + 6) % 7; // Monday 0
-        return new Date(utc - weekday * 86_400_000).toISOString().slice(0, 10);
-      })),
+      (keyer = (ms) => {
+        const local = calendar.localDay(ms);
+        // Day 0 (1970-01-01) was a Thursday: Monday-based weekday is (day + 3) mod 7.
+        return local === undefined ? exact(ms) : dayName(local - ((((local + 3) % 7) + 7) % 7));
+      }),
     );
   }
   return keyer;
@@ -555,159 +701,207 @@ function stageMatches(s: StageFact, f: MetricsFilter): boolean {
   return (!f.stage || s.stageId === f.stage) && (!f.owner || s.owner === f.owner) && (!f.backend || s.backend === f.backend);
 }
 
-function emptyRow(stageId: string, owner: string, backend: string): StageOwnerRow & { times: number[] } {
+type Row = StageOwnerRow & { times: number[] };
+
+function emptyRow(stageId: string, owner: string, backend: string): Row {
   return { stageId, owner, backend, visits: 0, attempts: 0, decided: 0, firstPass: 0, retries: 0, sendBacks: 0, rollbacks: 0, timeInStage: { n: 0 }, workMs: 0, personWaitMs: 0, costUsd: 0, tokens: 0, failures: {}, times: [] };
 }
 
-export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly string[], options: MetricsOptions): Metrics {
-  const f = options.filter ?? {};
-  const tz = options.timeZone ?? 'UTC';
-  const stuckMs = (options.stuckDays ?? 3) * DAY;
-  const now = options.now;
-  const weekOf = weekKeys(tz);
-  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
+/**
+ * What one pass over the changes collects for every metric. A class of small methods
+ * rather than one long function: the pass runs once per computation, and V8 compiled
+ * the long function's loop anew on every call (on-stack replacement of ~300 lines cost
+ * more CPU than the loop itself); small methods called per change compile once, cheaply.
+ */
+class MetricsPass {
+  /** The changes in view, in the order of the facts. */
+  readonly facts: ChangeFact[] = [];
+  readonly owners = new Set<string>();
+  readonly backends = new Set<string>();
+  readonly branches = new Set<string>();
+  readonly authors = new Set<string>();
 
-  // One pass over every change collects what every metric needs (the filter's choices
-  // from all of them, the rest from those in view), in the order of the facts.
-  const facts: ChangeFact[] = [];
-  const owners = new Set<string>();
-  const backends = new Set<string>();
-  const branches = new Set<string>();
-  const authors = new Set<string>();
+  readonly weeklySignal = new Map<string, { kept: number; recreated: number }>();
+  kept = 0;
+  recreated = 0;
+  unverified = 0;
+  incomplete = 0;
+  readonly broken: SignalMetrics['broken'] = [];
+  readonly breaksByStage = new Map<string, number>();
 
-  const weeklySignal = new Map<string, { kept: number; recreated: number }>();
-  let kept = 0;
-  let recreated = 0;
-  let unverified = 0;
-  let incomplete = 0;
-  const broken: SignalMetrics['broken'] = [];
-  const breaksByStage = new Map<string, number>();
-
-  const stuck: StuckChange[] = [];
-  const byStage = new Map<string, StageOwnerRow & { times: number[] }>();
-  const byOwner = new Map<string, StageOwnerRow & { times: number[] }>();
-  const hotspotMap = new Map<string, Hotspot>();
+  readonly stuck: StuckChange[] = [];
+  readonly byStage = new Map<string, Row>();
+  /** stage → owner → row (nested: no key string built per visit); `ownerRows` keeps their first-seen order. */
+  readonly byOwner = new Map<string, Map<string, Row>>();
+  readonly ownerRows: Row[] = [];
+  /** stage → failure kind → hotspot; `hotspotList` keeps their first-seen order. */
+  readonly hotspotIndex = new Map<string, Map<FailureKind, Hotspot>>();
+  readonly hotspotList: Hotspot[] = [];
   /** First-pass decisions per week of the stage's start, for the headline's trend. */
-  const firstPassWeekly = new Map<string, { decided: number; passed: number }>();
+  readonly firstPassWeekly = new Map<string, { decided: number; passed: number }>();
 
-  const weekly = new Map<string, { done: number; started: number; leads: number[] }>();
-  const bucket = (w: string) => {
-    let b = weekly.get(w);
-    if (!b) weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
-    return b;
-  };
-  const leads: number[] = [];
-  let wip = 0;
-  let firstWeek: string | undefined;
-  let lastWeek = weekOf(f.until !== undefined ? Math.min(now, f.until - 1) : now);
-  const rows: ChangeRow[] = [];
-  const actorMismatches: Metrics['actorMismatches'] = [];
-  let costUsd = 0;
+  readonly weekly = new Map<string, { done: number; started: number; leads: number[] }>();
+  readonly leads: number[] = [];
+  wip = 0;
+  firstWeek: string | undefined;
+  readonly rows: ChangeRow[] = [];
+  readonly actorMismatches: Metrics['actorMismatches'] = [];
+  costUsd = 0;
 
-  for (const c of all) {
+  constructor(
+    private readonly f: MetricsFilter,
+    private readonly now: number,
+    private readonly stuckMs: number,
+    private readonly weekOf: (ms: number) => string,
+  ) {}
+
+  add(c: ChangeFact): void {
+    this.addChoices(c);
+    if (!changeMatches(c, this.f)) return;
+    this.facts.push(c);
+    this.addSignal(c);
+    const isStuck = this.addStuck(c);
+    const attempts = this.addStages(c);
+    this.addFailures(c);
+    this.addFlow(c);
+    this.addRow(c, isStuck, attempts);
+  }
+
+  /** The filter's choices, from every change whether in view or not. */
+  private addChoices(c: ChangeFact): void {
     for (const s of c.stages) {
       if (s.attempts === 0) continue;
-      owners.add(s.owner);
-      backends.add(s.backend);
+      this.owners.add(s.owner);
+      this.backends.add(s.backend);
     }
-    if (c.branch) branches.add(c.branch);
-    for (const b of c.branches) branches.add(b);
-    if (c.author) authors.add(c.author);
-    if (!changeMatches(c, f)) continue;
-    facts.push(c);
+    if (c.branch) this.branches.add(c.branch);
+    for (const b of c.branches) this.branches.add(b);
+    if (c.author) this.authors.add(c.author);
+  }
 
-    // --- the signal
+  private addSignal(c: ChangeFact): void {
     const v = c.signal.verdict;
-    if (v === 'incomplete') incomplete++;
-    else if (inPeriod(c.signal.decidedAt, f)) {
-      if (v === true) kept++;
-      else if (v === false) recreated++;
-      else unverified++;
-      if (c.signal.decidedAt !== undefined) {
-        const w = weekOf(c.signal.decidedAt);
-        let entry = weeklySignal.get(w);
-        if (!entry) weeklySignal.set(w, (entry = { kept: 0, recreated: 0 }));
-        // An unverified change did not keep the promise either (as signalShare counts it).
-        if (v === true) entry.kept++;
-        else entry.recreated++;
-      }
-      if (v !== true && c.signal.breaks.length > 0) {
-        const b = c.signal.breaks[0]!;
-        broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
-        breaksByStage.set(b.stageId, (breaksByStage.get(b.stageId) ?? 0) + 1);
-      }
+    if (v === 'incomplete') {
+      this.incomplete++;
+      return;
     }
+    if (!inPeriod(c.signal.decidedAt, this.f)) return;
+    if (v === true) this.kept++;
+    else if (v === false) this.recreated++;
+    else this.unverified++;
+    if (c.signal.decidedAt !== undefined) {
+      const w = this.weekOf(c.signal.decidedAt);
+      let entry = this.weeklySignal.get(w);
+      if (!entry) this.weeklySignal.set(w, (entry = { kept: 0, recreated: 0 }));
+      // An unverified change did not keep the promise either (as signalShare counts it).
+      if (v === true) entry.kept++;
+      else entry.recreated++;
+    }
+    if (v !== true && c.signal.breaks.length > 0) {
+      const b = c.signal.breaks[0]!;
+      this.broken.push({ changeId: c.id, title: c.title, stageId: b.stageId, reason: b.reason, ...(b.at !== undefined ? { at: b.at } : {}) });
+      this.breaksByStage.set(b.stageId, (this.breaksByStage.get(b.stageId) ?? 0) + 1);
+    }
+  }
 
-    // --- stuck
-    const isStuck = !c.completed && c.lastEventAt !== undefined && now - c.lastEventAt >= stuckMs;
+  private addStuck(c: ChangeFact): boolean {
+    const isStuck = !c.completed && c.lastEventAt !== undefined && this.now - c.lastEventAt >= this.stuckMs;
     if (isStuck) {
-      stuck.push({
+      this.stuck.push({
         changeId: c.id,
         title: c.title,
         ...(c.activeStageId ? { stageId: c.activeStageId } : {}),
         ...(c.waitingFor ? { waitingFor: c.waitingFor } : {}),
         ...(c.lastEventAt !== undefined ? { lastEventAt: c.lastEventAt } : {}),
-        idleDays: Math.floor((now - (c.lastEventAt ?? now)) / DAY),
+        idleDays: Math.floor((this.now - (c.lastEventAt ?? this.now)) / DAY),
       });
     }
+    return isStuck;
+  }
 
-    // --- per stage and per owner
+  /** Per stage and per owner; returns the change's attempts (every stage's, filtered or not). */
+  private addStages(c: ChangeFact): number {
+    const f = this.f;
     let attempts = 0;
     for (const s of c.stages) {
       attempts += s.attempts;
       if (!stageMatches(s, f)) continue;
       if (s.firstPass !== undefined && s.startedAt !== undefined) {
-        const w = weekOf(s.startedAt);
-        let entry = firstPassWeekly.get(w);
-        if (!entry) firstPassWeekly.set(w, (entry = { decided: 0, passed: 0 }));
+        const w = this.weekOf(s.startedAt);
+        let entry = this.firstPassWeekly.get(w);
+        if (!entry) this.firstPassWeekly.set(w, (entry = { decided: 0, passed: 0 }));
         entry.decided++;
         if (s.firstPass) entry.passed++;
       }
       if (s.attempts === 0 && s.sendBacks === 0) continue;
       if (!inPeriod(s.startedAt ?? c.createdAt, f)) continue;
-      let stageRow = byStage.get(s.stageId);
-      if (!stageRow) byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
-      const ownerKey = `${s.stageId}\u0000${s.owner}`;
-      let ownerRow = byOwner.get(ownerKey);
-      if (!ownerRow) byOwner.set(ownerKey, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
+      let stageRow = this.byStage.get(s.stageId);
+      if (!stageRow) this.byStage.set(s.stageId, (stageRow = emptyRow(s.stageId, '*', '*')));
+      let owners = this.byOwner.get(s.stageId);
+      if (!owners) this.byOwner.set(s.stageId, (owners = new Map()));
+      let ownerRow = owners.get(s.owner);
+      if (!ownerRow) {
+        owners.set(s.owner, (ownerRow = emptyRow(s.stageId, s.owner, s.backend)));
+        this.ownerRows.push(ownerRow);
+      }
       addVisit(stageRow, s);
       addVisit(ownerRow, s);
     }
+    return attempts;
+  }
+
+  private addFailures(c: ChangeFact): void {
+    const f = this.f;
     for (const failure of c.failures) {
       if (f.stage && failure.stageId !== f.stage) continue;
       if (f.owner && failure.owner !== f.owner) continue;
       if (!inPeriod(failure.at, f)) continue;
-      const stageRow = byStage.get(failure.stageId);
+      const stageRow = this.byStage.get(failure.stageId);
       if (stageRow) stageRow.failures[failure.kind] = (stageRow.failures[failure.kind] ?? 0) + 1;
-      const ownerRow = byOwner.get(`${failure.stageId}\u0000${failure.owner}`);
+      const ownerRow = this.byOwner.get(failure.stageId)?.get(failure.owner);
       if (ownerRow) ownerRow.failures[failure.kind] = (ownerRow.failures[failure.kind] ?? 0) + 1;
-      const key = `${failure.stageId}\u0000${failure.kind}`;
-      let h = hotspotMap.get(key);
-      if (!h) hotspotMap.set(key, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
+      let kinds = this.hotspotIndex.get(failure.stageId);
+      if (!kinds) this.hotspotIndex.set(failure.stageId, (kinds = new Map()));
+      let h = kinds.get(failure.kind);
+      if (!h) {
+        kinds.set(failure.kind, (h = { stageId: failure.stageId, kind: failure.kind, count: 0, examples: [] }));
+        this.hotspotList.push(h);
+      }
       h.count++;
       if (h.examples.length < 3) h.examples.push({ changeId: c.id, owner: failure.owner, ...(failure.reason ? { reason: failure.reason } : {}) });
     }
+  }
 
-    // --- flow
+  private bucket(w: string): { done: number; started: number; leads: number[] } {
+    let b = this.weekly.get(w);
+    if (!b) this.weekly.set(w, (b = { done: 0, started: 0, leads: [] }));
+    return b;
+  }
+
+  private addFlow(c: ChangeFact): void {
+    const f = this.f;
     if (c.createdAt !== undefined && inPeriod(c.createdAt, f)) {
-      const w = weekOf(c.createdAt);
-      bucket(w).started++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
+      const w = this.weekOf(c.createdAt);
+      this.bucket(w).started++;
+      if (!this.firstWeek || w < this.firstWeek) this.firstWeek = w;
     }
     if (c.completed && c.doneAt !== undefined && inPeriod(c.doneAt, f)) {
-      const w = weekOf(c.doneAt);
-      const b = bucket(w);
+      const w = this.weekOf(c.doneAt);
+      const b = this.bucket(w);
       b.done++;
-      if (!firstWeek || w < firstWeek) firstWeek = w;
+      if (!this.firstWeek || w < this.firstWeek) this.firstWeek = w;
       if (c.createdAt !== undefined) {
         const lead = Math.max(0, c.doneAt - c.createdAt);
         b.leads.push(lead);
-        leads.push(lead);
+        this.leads.push(lead);
       }
     }
-    if (!c.completed && c.eventCount > 0) wip++;
+    if (!c.completed && c.eventCount > 0) this.wip++;
+  }
 
-    // --- the table's row (optional fields assigned, not spread: one row per change of the team's history)
+  /** The table's row (optional fields assigned, not spread: one row per change of the team's history). */
+  private addRow(c: ChangeFact, isStuck: boolean, attempts: number): void {
+    const v = c.signal.verdict;
     const row: ChangeRow = {
       id: c.id,
       title: c.title,
@@ -727,16 +921,32 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     if (c.lastEventAt !== undefined) row.lastEventAt = c.lastEventAt;
     if (c.completed && c.doneAt !== undefined && c.createdAt !== undefined) row.leadTimeMs = Math.max(0, c.doneAt - c.createdAt);
     if (c.local) row.local = true;
-    rows.push(row);
-    for (const m of c.actorMismatches) actorMismatches.push({ ...m, changeId: c.id });
-    costUsd += c.costUsd;
+    this.rows.push(row);
+    for (const m of c.actorMismatches) this.actorMismatches.push({ ...m, changeId: c.id });
+    this.costUsd += c.costUsd;
   }
+}
+
+export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly string[], options: MetricsOptions): Metrics {
+  const f = options.filter ?? {};
+  const tz = options.timeZone ?? 'UTC';
+  const now = options.now;
+  const weekOf = weekKeys(tz);
+  const share = (k: number, r: number) => (k + r > 0 ? k / (k + r) : undefined);
+
+  // One pass over every change collects what every metric needs (the filter's choices
+  // from all of them, the rest from those in view), in the order of the facts.
+  const pass = new MetricsPass(f, now, (options.stuckDays ?? 3) * DAY, weekOf);
+  for (const c of all) pass.add(c);
+  const { facts, kept, recreated, unverified, incomplete, broken, stuck, weeklySignal, firstPassWeekly, weekly, leads, wip } = pass;
+  let firstWeek = pass.firstWeek;
+  let lastWeek = weekOf(f.until !== undefined ? Math.min(now, f.until - 1) : now);
 
   broken.sort((a, b) => (b.at ?? 0) - (a.at ?? 0));
   const signalShare = share(kept, recreated + unverified);
   stuck.sort((a, b) => (a.lastEventAt ?? 0) - (b.lastEventAt ?? 0));
 
-  const finish = (row: StageOwnerRow & { times: number[] }): StageOwnerRow => {
+  const finish = (row: Row): StageOwnerRow => {
     const { times, ...rest } = row;
     return { ...rest, timeInStage: spread(times), ...(row.decided > 0 ? { firstPassRate: row.firstPass / row.decided } : {}) };
   };
@@ -744,9 +954,9 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
     const i = stageOrder.indexOf(id);
     return i < 0 ? stageOrder.length : i;
   };
-  const stages = [...byStage.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId));
-  const stageOwners = [...byOwner.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
-  const hotspots = [...hotspotMap.values()].filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
+  const stages = [...pass.byStage.values()].map(finish).sort((a, b) => order(a.stageId) - order(b.stageId));
+  const stageOwners = pass.ownerRows.map(finish).sort((a, b) => order(a.stageId) - order(b.stageId) || (b.firstPassRate ?? -1) - (a.firstPassRate ?? -1) || a.owner.localeCompare(b.owner));
+  const hotspots = pass.hotspotList.filter((h) => h.kind !== 'cancelled').sort((a, b) => b.count - a.count || order(a.stageId) - order(b.stageId));
 
   if (f.since !== undefined) firstWeek = weekOf(f.since);
   if (firstWeek && firstWeek > lastWeek) lastWeek = firstWeek;
@@ -792,7 +1002,7 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
       ...(leadMedian !== undefined ? { leadTimeMedianMs: leadMedian } : {}),
       wip,
       stuck: stuck.length,
-      costUsd,
+      costUsd: pass.costUsd,
     },
     signal: {
       kept,
@@ -806,26 +1016,27 @@ export function computeMetrics(all: readonly ChangeFact[], stageOrder: readonly 
         return { week, ...e, ...(s !== undefined ? { share: s } : {}) };
       }),
       broken,
-      byStage: [...breaksByStage].map(([stageId, count]) => ({ stageId, count })).sort((a, b) => order(a.stageId) - order(b.stageId)),
+      byStage: [...pass.breaksByStage].map(([stageId, count]) => ({ stageId, count })).sort((a, b) => order(a.stageId) - order(b.stageId)),
     },
     stuck,
     stages,
     stageOwners,
     hotspots,
     flow: { weekly: flowWeekly, leadTime: spread(leads), wip, cumulative },
-    rows,
+    rows: pass.rows,
     choices: {
       stages: [...stageOrder],
-      owners: sorted(owners),
-      backends: sorted(backends),
-      branches: sorted(branches),
-      authors: sorted(authors),
+      owners: sorted(pass.owners),
+      backends: sorted(pass.backends),
+      branches: sorted(pass.branches),
+      authors: sorted(pass.authors),
     },
-    actorMismatches,
+    actorMismatches: pass.actorMismatches,
   };
 }
 
-function addVisit(row: StageOwnerRow & { times: number[] }, s: StageFact): void {
+
+function addVisit(row: Row, s: StageFact): void {
   row.visits++;
   row.attempts += s.attempts;
   if (s.firstPass !== undefined) {
@@ -864,6 +1075,9 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
     // end: with each stage's latest handoff taken as the running maximum, that stage only
     // moves forward as weeks pass, so one pointer walks the stages once per change.
     let stage = 0;
+    let placed = -1;
+    let id = '';
+    let at: number | undefined;
     let reached = c.stages[0]?.endedAt ?? Infinity;
     let w = 0;
     while (w < weeks.length && c.createdAt >= ends[w]!) w++;
@@ -878,8 +1092,12 @@ export function cumulativeFlow(facts: readonly ChangeFact[], stageOrder: readonl
         const next = c.stages[stage]?.endedAt;
         reached = next === undefined ? Infinity : Math.max(reached, next);
       }
-      const id = c.stages[stage]?.stageId ?? 'done';
-      const at = column.get(id);
+      // The stage's column, looked up when the pointer moves rather than every week.
+      if (stage !== placed) {
+        placed = stage;
+        id = c.stages[stage]?.stageId ?? 'done';
+        at = column.get(id);
+      }
       if (at !== undefined) counts[w]![at]!++;
       else others[w]!.set(id, (others[w]!.get(id) ?? 0) + 1);
     }

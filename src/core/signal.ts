@@ -6,7 +6,7 @@
 // reads are an advisory figure per attempt and never count in the signal.
 import type { EventOf, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { compareEvents, foldChange } from './fold';
+import { compareEvents, foldChange, inIdOrder } from './fold';
 import type { Pipeline } from './pipeline';
 import { EMPTY_PACK_VERSION, foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
 
@@ -54,10 +54,7 @@ function handoffInto(event: FactoryEvent, stageOrder: readonly string[]): { targ
 }
 
 /** The events in id (ULID) order: as given when they already are (records are read in order), else a sorted copy. */
-export function inIdOrder(events: readonly FactoryEvent[]): readonly FactoryEvent[] {
-  for (let i = 1; i < events.length; i++) if (events[i - 1]!.id > events[i]!.id) return [...events].sort(compareEvents);
-  return events;
-}
+export { inIdOrder };
 
 /**
  * Judges every attempt of the stages in `stageOrder` (the pipeline's order) against
@@ -65,13 +62,21 @@ export function inIdOrder(events: readonly FactoryEvent[]): readonly FactoryEven
  * counts (a send-back recorded as a handoff to an earlier stage counts for that
  * stage); a handoff recorded later that carried exactly what the attempt consumed is
  * accepted too, since clocks drift between machines. `pack` (or a function giving it,
- * called only when an attempt needs the pack's history) is the change's context pack.
+ * called only when an attempt needs the pack's history) is the change's context pack,
+ * folded from the events when not given.
  */
-export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder: readonly string[], pack: ContextPackState | (() => ContextPackState) = () => foldContextPack(events)): AttemptContextCheck[] {
-  const ordered = inIdOrder(events);
+export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder: readonly string[], pack?: ContextPackState | (() => ContextPackState)): AttemptContextCheck[] {
+  return checkAttemptsContextInIdOrder(inIdOrder(events), stageOrder, pack);
+}
+
+/** checkAttemptsContext of events already in id order (as inIdOrder returns them); without `pack`, the pack is folded from these events. */
+export function checkAttemptsContextInIdOrder(ordered: readonly FactoryEvent[], stageOrder: readonly string[], pack?: ContextPackState | (() => ContextPackState)): AttemptContextCheck[] {
   // Folded only when an attempt needs the pack's history (no closures per call: this runs for every change of the team's history).
-  let packState = typeof pack === 'function' ? undefined : pack;
+  let packState = typeof pack === 'object' ? pack : undefined;
+  const packFunction = typeof pack === 'function' ? pack : undefined;
   let versions: Set<string> | undefined;
+  // The pack folds only context events: those, collected in the pass below, fold to the same pack as all of them.
+  const contextEvents: FactoryEvent[] = [];
 
   // One pass: every handoff into each stage, every fetch, and each attempt with the latest handoff into its stage before it.
   const allHandoffs = new Map<string, HandoffInto[]>();
@@ -81,6 +86,7 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
   const started: { event: EventOf<'attempt.started'>; before: HandoffInto | undefined }[] = [];
   const seenAttempts = new Set<string>();
   for (const event of ordered) {
+    if (packState === undefined && event.type.startsWith('context.')) contextEvents.push(event);
     switch (event.type) {
       case 'handoff.recorded':
       case 'stage.sentBack': {
@@ -115,7 +121,7 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
       checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
     } else if (before?.version && fetched.get(attemptId)?.has(before.version)) {
       checks.push(attemptCheck(event, false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
-    } else if (before?.version && consumed && conventionsRefreshedSince((packState ??= (pack as () => ContextPackState)()), before.version, consumed)) {
+    } else if (before?.version && consumed && conventionsRefreshedSince((packState ??= packFrom(packFunction, contextEvents)), before.version, consumed)) {
       checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward, with the project's conventions refreshed since`, before));
     } else if (consumed && (later = allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id))) {
       checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
@@ -128,7 +134,7 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
       checks.push(attemptCheck(event, true, reason, before));
     } else if (stageId === stageOrder[0]) {
       if (!consumed) checks.push(attemptCheck(event, true, 'started without the context pack'));
-      else if (consumed !== EMPTY_PACK_VERSION && !(versions ??= knownVersions((packState ??= (pack as () => ContextPackState)()))).has(consumed)) checks.push(attemptCheck(event, true, `consumed version ${short(consumed)}, which this change's pack never had`));
+      else if (consumed !== EMPTY_PACK_VERSION && !(versions ??= knownVersions((packState ??= packFrom(packFunction, contextEvents)))).has(consumed)) checks.push(attemptCheck(event, true, `consumed version ${short(consumed)}, which this change's pack never had`));
       else checks.push(attemptCheck(event, false, 'the first stage consumed the pack as gathered'));
     } else {
       const previous = stageOrder[stageOrder.indexOf(stageId) - 1]!;
@@ -136,6 +142,11 @@ export function checkAttemptsContext(events: readonly FactoryEvent[], stageOrder
     }
   }
   return checks;
+}
+
+/** The pack given (or what its function gives), else the fold of the change's context events. */
+function packFrom(pack: (() => ContextPackState) | undefined, contextEvents: readonly FactoryEvent[]): ContextPackState {
+  return pack ? pack() : foldContextPack(contextEvents);
 }
 
 function attemptCheck(started: EventOf<'attempt.started'>, recreated: boolean, reason: string, handoff?: HandoffInto): AttemptContextCheck {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { ulid } from 'ulid';
 import { defaultPipeline } from '../../../src/core/pipeline';
 import { changeSignal, checkAttemptsContext, contextRereads, signalShare } from '../../../src/core/signal';
+import { foldContextPack } from '../../../src/core/contextPack';
 import { makeWorkspace, type Workspace } from './helpers';
 
 // Recorded attempts and handoffs in a real record, as the engine will write them.
@@ -100,7 +101,10 @@ describe('re-created context: the signal', () => {
     await ws.packs.addConventionItems('c1', { paths: ['.factory/conventions.md'] }); // unchanged: no new version
     await ws.packs.addNote('c1', { text: 'The tester gathered this again.' });
     const test = await startAttempt('test', await version());
-    const byId = new Map(checkAttemptsContext((await ws.records.readChange('c1')).events, stageOrder).map((c) => [c.attemptId, c]));
+    const events = (await ws.records.readChange('c1')).events;
+    const byId = new Map(checkAttemptsContext(events, stageOrder).map((c) => [c.attemptId, c]));
+    // Without a pack given, the one folded from the change's context events alone: the same as from all of them.
+    assert.deepEqual([...byId.values()], checkAttemptsContext(events, stageOrder, foldContextPack(events)));
     assert.equal(byId.get(implement)?.recreated, false, byId.get(implement)?.reason);
     assert.match(byId.get(implement)!.reason, /handoff from plan carried forward, with the project's conventions refreshed since/);
     assert.notEqual(byId.get(implement)!.consumedVersion, byId.get(implement)!.expectedVersion);

@@ -2,7 +2,8 @@
 // the store's timestamps digit by digit: both held equal here to the plain definitions
 // (one pass per metric, Date.parse) on a generated history.
 import { strict as assert } from 'node:assert';
-import { changeFacts, computeMetrics, isoTime, weekKey, type ChangeFact, type MetricsFilter } from '../../../src/core/metrics';
+import { changeFacts, computeMetrics, dayKey, isoTime, ownerLabel, weekKey, type ChangeFact, type MetricsFilter } from '../../../src/core/metrics';
+import { foldChange } from '../../../src/core/fold';
 import { defaultPipeline } from '../../../src/core/pipeline';
 import { validateEvent, type FactoryEvent } from '../../../src/core/events';
 import { planHistory } from '../../../scripts/sample-history';
@@ -12,15 +13,19 @@ import { DAY, T0 } from './history';
 const pipeline = defaultPipeline();
 const order = pipeline.stages.map((s) => s.id);
 
-function generatedFacts(): { facts: ChangeFact[]; now: number } {
-  const now = T0 + 20 * DAY;
+function generatedRecord(now: number): Map<string, FactoryEvent[]> {
   const byChange = new Map<string, FactoryEvent[]>();
   for (const e of planHistory({ changes: 240, weeks: 12, now, seed: 7 }).pending) {
     const r = validateEvent({ v: 1, id: ulid(e.t), change: e.changeId, type: e.draft.type, at: new Date(e.t).toISOString(), by: e.draft.by, data: e.draft.data });
     assert.ok(r.ok);
     byChange.set(e.changeId, [...(byChange.get(e.changeId) ?? []), r.event]);
   }
-  return { facts: [...byChange].map(([id, events]) => changeFacts(id, pipeline, events)), now };
+  return byChange;
+}
+
+function generatedFacts(): { facts: ChangeFact[]; now: number } {
+  const now = T0 + 20 * DAY;
+  return { facts: [...generatedRecord(now)].map(([id, events]) => changeFacts(id, pipeline, events)), now };
 }
 
 /** Each metric computed on its own, the plain way: what the one pass must equal. */
@@ -101,6 +106,32 @@ describe('metrics: one pass over the changes', () => {
   });
 });
 
+describe('metrics: attempt facts', () => {
+  it('hold exactly the fold\'s known fields, however the fact is built (whole for a finished agent attempt, else field by field)', () => {
+    let whole = 0;
+    let partial = 0;
+    for (const [id, events] of generatedRecord(T0 + 20 * DAY)) {
+      const fact = changeFacts(id, pipeline, events);
+      const attempts = foldChange(id, pipeline, events).stages.flatMap((s) => s.attempts);
+      assert.deepEqual(fact.attempts.map((a) => a.id), attempts.map((a) => a.id));
+      fact.attempts.forEach((a, i) => {
+        const folded = attempts[i]!;
+        assert.ok(Object.values(a).every((v) => v !== undefined), `${a.id}: no field is present but undefined`);
+        assert.deepEqual(
+          { model: a.model, outcome: a.outcome, costUsd: a.costUsd, tokens: a.tokens, backend: a.backend, rolledBack: a.rolledBack, superseded: a.superseded },
+          { model: folded.model || undefined, outcome: folded.outcome || undefined, costUsd: folded.costUsd, tokens: folded.tokens, backend: folded.backend, rolledBack: folded.rolledBack, superseded: folded.superseded },
+        );
+        assert.equal(a.startedAt, isoTime(folded.startedAt));
+        assert.equal(a.finishedAt, isoTime(folded.finishedAt));
+        assert.equal(a.owner, a.backend === 'human' ? a.owner : ownerLabel(folded));
+        if (Object.keys(a).length === 14 || (Object.keys(a).length === 13 && !('verified' in a))) whole++;
+        else partial++;
+      });
+    }
+    assert.ok(whole > 100 && partial > 10, `both ways exercised: ${whole} whole, ${partial} field by field`);
+  });
+});
+
 describe('metrics: event times', () => {
   it('reads what the store writes as Date.parse does, and anything else with Date.parse', () => {
     const random = (() => {
@@ -132,5 +163,38 @@ describe('metrics: event times', () => {
     }
     assert.equal(isoTime(undefined), undefined);
     assert.equal(isoTime(''), undefined);
+  });
+});
+
+describe('metrics: days and weeks in a time zone', () => {
+  const formats = new Map<string, Intl.DateTimeFormat>();
+  /** The plain definition: format each instant in the zone, then step back to its Monday. */
+  function reference(ms: number, timeZone: string): { day: string; week: string } {
+    if (!formats.has(timeZone)) formats.set(timeZone, new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }));
+    const parts = formats.get(timeZone)!.formatToParts(new Date(ms));
+    const get = (type: string) => parts.find((p) => p.type === type)!.value;
+    const day = `${get('year')}-${get('month')}-${get('day')}`;
+    const utc = Date.parse(`${day}T00:00:00Z`);
+    const monday = utc - ((new Date(utc).getUTCDay() + 6) % 7) * DAY;
+    return { day, week: new Date(monday).toISOString().slice(0, 10) };
+  }
+
+  it('equal the plain definition around every offset change, in zones with odd offsets and a skipped day', () => {
+    const zones = ['UTC', 'Europe/Berlin', 'America/Los_Angeles', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'America/St_Johns', 'Pacific/Apia', 'Pacific/Kiritimati', 'Asia/Tehran'];
+    let a = 3;
+    const random = () => (a = (a * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const instants: number[] = [Date.UTC(1960, 5, 1), Date.UTC(2300, 0, 1, 12), Date.UTC(2011, 11, 29, 9, 59, 59, 999), Date.UTC(2011, 11, 30, 10)];
+    // Every quarter hour of 2026's March and October weekends (the transitions) and of Apia's skipped day.
+    for (const [from, days] of [[Date.UTC(2026, 2, 26), 12], [Date.UTC(2026, 9, 22), 14], [Date.UTC(2026, 3, 2), 6], [Date.UTC(2011, 11, 28), 4]] as const) {
+      for (let t = from; t < from + days * DAY; t += 900_000) instants.push(t, t + 1 + Math.floor(random() * 899_998));
+    }
+    for (let i = 0; i < 3000; i++) instants.push(Date.UTC(1972, 0, 1) + Math.floor(random() * (Date.UTC(2100, 0, 1) - Date.UTC(1972, 0, 1))));
+    for (const zone of zones) {
+      for (const ms of instants) {
+        const want = reference(ms, zone);
+        assert.equal(dayKey(ms, zone), want.day, `${new Date(ms).toISOString()} in ${zone}`);
+        assert.equal(weekKey(ms, zone), want.week, `${new Date(ms).toISOString()} in ${zone}`);
+      }
+    }
   });
 });
