@@ -92,10 +92,10 @@ async function ours(file: string, upTo: Step): Promise<Measure> {
     maxOutputBytes: 1024 * MiB,
     redactor: new Redactor(has('redact') ? SECRETS : []),
     ...(transcript ? { sink: transcript } : {}),
-    onStdoutLine: (line, cut) => {
+    onStdoutLine: (line, cut, _overCap, value) => {
       lines++;
       if (!has('parse')) return;
-      for (const event of parser.parse(line, cut)) {
+      for (const event of parser.parse(line, cut, value)) {
         events++;
         if (event.kind === 'usage') meter.add(event);
         if (has('validate') && !parseAgentEvent(event).ok) invalid++;
