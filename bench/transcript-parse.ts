@@ -69,11 +69,13 @@ async function bare(file: string): Promise<Measure> {
 
 /**
  * The real path in process, one step more per run: the runner's own output pipeline
- * (runner.ts outputLines: split → redact → cap → sink) fed the file instead of a pipe,
- * the sink writing the transcript file as the engine does (stageRunner: one JSON entry a
- * line), the preset's parser with the usage meter, and, last, schema validation of every
- * event (which the real path does not do: parsers build typed events; it is measured so
- * its price is known). The difference between two runs is the cost of the step added.
+ * (runner.ts outputLines: split → redact → JSON.parse of a JSON line, once → cap → sink)
+ * fed the file instead of a pipe, the sink writing the transcript file as the engine
+ * does (stageRunner: one JSON entry a line; a JSON line is copied, not escaped), the
+ * preset's parser (given the runner's parsed value) with the usage meter, and, last,
+ * schema validation of every event (which the real path does not do: parsers build
+ * typed events; it is measured so its price is known). The difference between two runs
+ * is the cost of the step added.
  */
 const STEPS = ['split', 'redact', 'record', 'parse', 'validate'] as const;
 type Step = (typeof STEPS)[number];
@@ -222,10 +224,10 @@ async function main(): Promise<void> {
     };
     row('floor: bare split + JSON.parse', floor);
     const labels: Record<Step, string> = {
-      split: 'path: split (runner.ts outputLines)',
+      split: 'path: split + JSON.parse (runner.ts outputLines)',
       redact: '  + redaction (2 secrets)',
-      record: '  + recording (transcript JSON lines to a file)',
-      parse: '  + parsing (Claude Code parser, usage meter)',
+      record: '  + recording (transcript entries to a file)',
+      parse: '  + events (Claude Code parser, usage meter)',
       validate: '  + event validation (not in the real path)',
     };
     let previous = 0;
@@ -244,7 +246,7 @@ async function main(): Promise<void> {
       const noRecord = steps.get('redact');
       if (noRecord) {
         const parseOnly = real.cpuSeconds - ((steps.get('record')?.cpuSeconds ?? real.cpuSeconds) - noRecord.cpuSeconds);
-        console.log(`  without recording (split+redact+parse): ${pct(floor.cpuSeconds, parseOnly)} in CPU time (recording costs what JSON-escaping and writing ${((real.recordedBytes ?? 0) / MiB).toFixed(0)} MB costs)`);
+        console.log(`  without recording (split+redact+parse): ${pct(floor.cpuSeconds, parseOnly)} in CPU time (recording costs what encoding and writing ${((real.recordedBytes ?? 0) / MiB).toFixed(0)} MB costs)`);
       }
       if (viaProcess) console.log(`full backend via a process vs floor: ${pct(floor.cpuSeconds, viaProcess.cpuSeconds)} in CPU time, ${pct(floor.seconds, viaProcess.seconds)} in wall time (adds the pipe, the event channel and its consumer)`);
       if (typeof jqTime === 'number') console.log(`real path vs jq: ${(jqTime / real.seconds).toFixed(2)}× jq's throughput in wall time (goal > 1×)`);
