@@ -82,6 +82,9 @@ type Step = (typeof STEPS)[number];
 
 async function ours(file: string, upTo: Step): Promise<Measure> {
   const has = (step: Step) => STEPS.indexOf(step) <= STEPS.indexOf(upTo);
+  // Asked once, not per line: the bench's own bookkeeping must not count as the path's cost.
+  const parsing = has('parse');
+  const validating = has('validate');
   const stop = sampler();
   const parser = createClaudeCodeParser({ cwd: '/workspace/project' });
   const meter = new UsageMeter(DEFAULT_PRICES);
@@ -96,11 +99,11 @@ async function ours(file: string, upTo: Step): Promise<Measure> {
     ...(transcript ? { sink: transcript } : {}),
     onStdoutLine: (line, cut, _overCap, value) => {
       lines++;
-      if (!has('parse')) return;
+      if (!parsing) return;
       for (const event of parser.parse(line, cut, value)) {
         events++;
         if (event.kind === 'usage') meter.add(event);
-        if (has('validate') && !parseAgentEvent(event).ok) invalid++;
+        if (validating && !parseAgentEvent(event).ok) invalid++;
       }
     },
   });
