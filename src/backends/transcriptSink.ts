@@ -95,7 +95,8 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
     const own = size > buffer.length;
     const into = own ? Buffer.allocUnsafe(size) : buffer;
     let at = copyBytes(head, into, own ? 0 : used);
-    if (end - start > SMALL_COPY) into.set(bytes.subarray(start, end), at);
+    // A plain view is made twice as fast as Buffer#subarray's (a Buffer subclass).
+    if (end - start > SMALL_COPY) into.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), at);
     else for (let i = start; i < end; i++) into[at + i - start] = bytes[i] as number;
     at = copyBytes(JSON_ENTRY_TAIL, into, at + end - start);
     if (own) out.write(into);

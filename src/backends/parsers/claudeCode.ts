@@ -94,7 +94,9 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       calls.delete(id);
       const failed = block.is_error === true;
       const output = textOf(block.content);
-      events.push({ kind: 'toolFinished', id, ...(call ? { name: call.name } : {}), status: failed ? 'failed' : 'succeeded', output: excerpt(output) });
+      const status = failed ? 'failed' : 'succeeded';
+      // Two literals rather than a spread: one comes with every tool result (issue #22).
+      events.push(call ? { kind: 'toolFinished', id, name: call.name, status, output: excerpt(output) } : { kind: 'toolFinished', id, status, output: excerpt(output) });
       if (!call || failed) continue;
       const input = obj(call.input);
       if (EDIT_TOOLS.has(call.name)) {
