@@ -40,7 +40,7 @@ const JSON_ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
 const JSON_ENTRY_TAIL = Buffer.from('}\n');
 /** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
 const MAX_SPARE_BATCHES = 4;
-/** Below this many bytes a loop copies faster than a subarray and a native copy. */
+/** Below this many bytes a loop copies faster than making a view for a native copy. */
 const SMALL_COPY = 64;
 /** A byte escaped in JSON takes at most 6 (`\u001f`). */
 const MAX_ESCAPED = 6;
