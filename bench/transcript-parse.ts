@@ -2,7 +2,7 @@
 // the floor (a bare loop that only splits lines and JSON.parse's them), and how much
 // memory it takes. Generates a 100 MB Claude Code transcript from the captured shape
 // (test/fixtures/agents/claude-code/success-partial.jsonl). Prints numbers; never fails.
-//   npx tsx bench/transcript-parse.ts [--mb 100] [--repeat 2] [--file kept.jsonl (generated there once, then reused)]
+//   npx tsx bench/transcript-parse.ts [--mb 100] [--repeat 3] [--file kept.jsonl (generated there once, then reused)]
 // Each measurement runs in a fresh Node process so memory deltas do not mix.
 // Run: node --import tsx bench/transcript-parse.ts [options]
 import { spawnSync } from 'node:child_process';
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   }
   const megabytes = Number(option('--mb') ?? 100);
   // The floor and the full path run this many times, interleaved; the best of each counts (the machine is shared).
-  const repeat = Math.max(1, Number(option('--repeat') ?? 2));
+  const repeat = Math.max(1, Number(option('--repeat') ?? 3));
   const given = option('--file');
   const file = given ?? path.join(os.tmpdir(), `factory-bench-claude-${process.pid}.jsonl`);
   try {
