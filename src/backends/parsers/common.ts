@@ -128,7 +128,10 @@ export function pathsOf(input: unknown): string[] {
 /** Builds the `toolStarted` event for a call, with the kind and paths the transcript and re-read figure need. */
 export function toolStarted(id: string, name: string, input: unknown): AgentEvent {
   const paths = pathsOf(input);
-  return { kind: 'toolStarted', id, name, input, toolKind: toolKindOf(name), ...(paths.length ? { paths } : {}) };
+  // Not spread: one comes with every tool call (issue #22).
+  const event: Extract<AgentEvent, { kind: 'toolStarted' }> = { kind: 'toolStarted', id, name, input, toolKind: toolKindOf(name) };
+  if (paths.length) event.paths = paths;
+  return event;
 }
 
 /**
