@@ -233,8 +233,8 @@ export class CliBackend implements AgentBackend {
         ...(this.config.maxLineBytes !== undefined ? { maxLineBytes: this.config.maxLineBytes } : {}),
         redactor,
         ...(attempt.sink ? { sink: attempt.sink } : {}),
-        onStdoutLine: (line, cut, overCap) => {
-          for (const event of parser.parse(line, cut)) {
+        onStdoutLine: (line, cut, overCap, value) => {
+          for (const event of parser.parse(line, cut, value)) {
             if (!overCap || KEPT_OVER_CAP.has(event.kind)) emit(event, overCap);
             else facts.observe(event);
           }

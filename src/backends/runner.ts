@@ -4,6 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { AttemptOutcome } from '../core/events';
 import { LineSplitter } from './lineSplitter';
+import { jsonObjectOf, type Json } from './parsers/common';
 import { killTree, signalTree, spawnInGroup } from './processTree';
 import type { Redactor } from './redact';
 import type { TranscriptSink } from './types';
@@ -35,9 +36,11 @@ export interface RunProcessOptions {
   /**
    * Lines are redacted before they get here. `cut`: the line was longer than maxLineBytes.
    * `overCap`: the output cap was reached; the line is no longer in the transcript, and is
-   * passed on only so the caller can still learn how the run ended.
+   * passed on only so the caller can still learn how the run ended. `value`: the line as a
+   * JSON object when it is one (parsed here once: the transcript stores such a line as it
+   * is, and the parser takes the value instead of parsing it again).
    */
-  onStdoutLine(line: string, cut: boolean, overCap: boolean): void;
+  onStdoutLine(line: string, cut: boolean, overCap: boolean, value: Json | undefined): void;
   onStderrLine?(line: string): void;
 }
 
@@ -154,18 +157,20 @@ export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter
     sink?.write({ stream: 'meta', line: truncationMarker(maxOutput) });
     return false;
   };
-  // A line redaction left as it was is recorded from the bytes it came in (no re-encoding).
-  const record = (stream: 'stdout' | 'stderr', raw: string, line: string, source: Buffer, start: number, bytes: number) => {
-    if (line === raw && sink?.writeUtf8) sink.writeUtf8(stream, source, start, start + bytes, line);
+  // A line redaction left as it was is recorded from the bytes it came in (no re-encoding),
+  // and without escaping when it is JSON (`json`).
+  const record = (stream: 'stdout' | 'stderr', raw: string, line: string, source: Buffer, start: number, bytes: number, json = false) => {
+    if (line === raw && sink?.writeUtf8) sink.writeUtf8(stream, source, start, start + bytes, line, json);
     else sink?.write({ stream, line });
   };
   const stdout = new LineSplitter({
     maxLineBytes,
     onLine: (raw, cut, bytes, source, start) => {
       const line = cut ? redactor.redactCut(raw) : redactor.redact(raw);
-      if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true);
-      record('stdout', raw, line, source, start, bytes);
-      options.onStdoutLine(line, cut, false);
+      const value = cut ? undefined : jsonObjectOf(line);
+      if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true, value);
+      record('stdout', raw, line, source, start, bytes, value !== undefined);
+      options.onStdoutLine(line, cut, false, value);
     },
   });
   const stderr = new LineSplitter({

@@ -4,10 +4,13 @@
 // one write call per batch instead of one write and one Buffer per line (which cost
 // more than the line's JSON escaping). A line that comes as bytes (`writeUtf8`) is
 // escaped byte by byte from them: no JSON.stringify string, no UTF-8 re-encoding,
-// the same bytes out.
+// the same bytes out. A line the runner proved to be a JSON text is not escaped at all:
+// its bytes are copied as the entry's `json` value (src/core/transcriptLines.ts), which
+// is most of a stream-json agent's output.
 import { isUtf8 } from 'node:buffer';
 import { WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { jsonEntryHead } from '../core/transcriptLines';
 import type { TranscriptEntry, TranscriptSink } from './types';
 
 /** Bytes per write: entries are encoded into a buffer this size, which is written when full. */
@@ -27,8 +30,18 @@ const ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
   meta: entryHead('meta'),
 };
 const ENTRY_TAIL = Buffer.from('"}\n');
+/** What a `json` entry writes before the line's own bytes, and after them. */
+const JSON_ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
+  stdout: Buffer.from(jsonEntryHead('stdout')),
+  stderr: Buffer.from(jsonEntryHead('stderr')),
+  stdin: Buffer.from(jsonEntryHead('stdin')),
+  meta: Buffer.from(jsonEntryHead('meta')),
+};
+const JSON_ENTRY_TAIL = Buffer.from('}\n');
 /** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
 const MAX_SPARE_BATCHES = 4;
+/** Below this many bytes a loop copies faster than making a view for a native copy. */
+const SMALL_COPY = 64;
 /** A byte escaped in JSON takes at most 6 (`\u001f`). */
 const MAX_ESCAPED = 6;
 
@@ -66,9 +79,34 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
     ENTRY_TAIL.copy(own, Math.abs(escapeJsonBytes(bytes, start, end, own, head.length)));
     out.write(own);
   };
+  /**
+   * The line's bytes as they are, as a `json` entry, when that is sure to read back as the
+   * same text: the caller proved the text is JSON, its bytes are UTF-8 (the decoded string
+   * is what was proven), and it holds no CR (a line reader such as readline would split
+   * there; a CR inside JSON can only be whitespace). Returns false when it did not write.
+   */
+  const writeVerbatim = (stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string): boolean => {
+    if (line.indexOf('\r') !== -1) return false;
+    // Bytes that are not UTF-8 decode to U+FFFD; a line without one needs no byte check.
+    if (line.indexOf('\ufffd') !== -1 && !isUtf8(bytes.subarray(start, end))) return false;
+    const head = JSON_ENTRY_HEADS[stream];
+    const size = head.length + (end - start) + JSON_ENTRY_TAIL.length;
+    if (used + size > buffer.length) flush();
+    const own = size > buffer.length;
+    const into = own ? Buffer.allocUnsafe(size) : buffer;
+    let at = copyBytes(head, into, own ? 0 : used);
+    // A plain view is made twice as fast as Buffer#subarray's (a Buffer subclass).
+    if (end - start > SMALL_COPY) into.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), at);
+    else for (let i = start; i < end; i++) into[at + i - start] = bytes[i] as number;
+    at = copyBytes(JSON_ENTRY_TAIL, into, at + end - start);
+    if (own) out.write(into);
+    else used = at;
+    return true;
+  };
   return {
     write,
-    writeUtf8(stream, bytes, start, end, line) {
+    writeUtf8(stream, bytes, start, end, line, json) {
+      if (json && writeVerbatim(stream, bytes, start, end, line)) return;
       const head = ENTRY_HEADS[stream];
       const worst = head.length + (end - start) * MAX_ESCAPED + ENTRY_TAIL.length;
       if (used + worst > buffer.length) flush();

@@ -19,8 +19,10 @@ export interface TranscriptSink {
    * The same as `write({ stream, line })` for a line received as bytes: `bytes[start, end)`
    * are its UTF-8 (valid only during the call), `line` their decoding. A sink that stores
    * bytes can copy them instead of re-encoding the string (issue #22); one without it gets `write`.
+   * `json`: `line` is a JSON text (JSON.parse accepted it), which the sink may store as it
+   * is instead of escaped (src/core/transcriptLines.ts); reading it back gives `line`.
    */
-  writeUtf8?(stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string): void;
+  writeUtf8?(stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string, json?: boolean): void;
 }
 export interface TranscriptEntry {
   /** `stdin`: what the cockpit sent (ACP requests). `meta`: what the runner itself recorded (the command line, truncation marker, stop reason). */

@@ -1,6 +1,7 @@
 // Replays a stored transcript into the typed events the live run streamed. The engine
-// stores each attempt's transcript as evidence: JSONL of `{stream, line}` entries in
-// which the stdout lines are the agent's raw output. Feeding those lines through the
+// stores each attempt's transcript as evidence: JSONL of `{stream, line}` (or, for a
+// JSON line, `{stream, json}`) entries, read by decodeTranscriptLine, in which the
+// stdout lines are the agent's raw output. Feeding those lines through the
 // backend's own parser (and its usage meter) gives back the same events, so a recorded
 // attempt renders exactly like a live one. Runner notes (`meta`) and stderr come back
 // as log lines; stdin (what the cockpit sent an ACP agent) is left out.
@@ -10,6 +11,7 @@ import type { AgentEvent } from '../core/agentEvents';
 import { isEvent, type EvidenceRef, type FactoryEvent } from '../core/events';
 import type { AttemptState } from '../core/fold';
 import { mcpStatusOf, mcpToolCall } from '../core/mcpSummary';
+import { decodeTranscriptLine } from '../core/transcriptLines';
 import { backendEntry } from '../backends/catalog';
 import type { LineParser } from '../backends/parsers/common';
 import { createPlainTextParser } from '../backends/parsers/plainText';
@@ -52,7 +54,7 @@ export async function* replayTranscript(lines: AsyncIterable<string> | Iterable<
   for await (const raw of lines) {
     number++;
     if (!raw.trim()) continue;
-    const entry = decodeEntry(raw);
+    const entry = decodeTranscriptLine(raw);
     if (!entry) {
       yield { kind: 'event', event: { kind: 'diagnostic', level: 'warn', message: `transcript line ${number} is not a {stream, line} entry; it was skipped`, line: raw.slice(0, 300) } };
       continue;
@@ -61,16 +63,6 @@ export async function* replayTranscript(lines: AsyncIterable<string> | Iterable<
     else if (entry.stream === 'meta' || entry.stream === 'stderr') yield { kind: 'log', stream: entry.stream, line: entry.line };
   }
   for (const event of parser.end()) yield publish(event);
-}
-
-function decodeEntry(raw: string): { stream: string; line: string } | undefined {
-  try {
-    const value = JSON.parse(raw) as { stream?: unknown; line?: unknown };
-    if (value && typeof value === 'object' && typeof value.stream === 'string' && typeof value.line === 'string') return { stream: value.stream, line: value.line };
-  } catch {
-    // reported by the caller
-  }
-  return undefined;
 }
 
 /** The lines of a stored file, streamed (a transcript can be large). */

@@ -22,7 +22,7 @@
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
-import type { AgentEvent, McpServerReport } from '../../core/agentEvents';
+import type { AgentEvent, McpServerReport, UsageEvent } from '../../core/agentEvents';
 import { RecentSet, arr, busiestModel, parseJsonLines, excerpt, num, obj, str, textOf, toolStarted, unknownEvent, type Json, type LineParser, type ParserContext, sessionEventOf } from './common';
 
 const EDIT_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
@@ -34,14 +34,17 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   let turns = 0;
   let currentStreamMessage: string | undefined;
 
-  function tokensOf(usage: Json | undefined) {
+  /** Built field by field, not spread: one comes with every assistant line (issue #22). */
+  function usageEvent(scope: UsageEvent['scope'], usage: Json | undefined, model: string | undefined, cost?: number): UsageEvent {
     const cacheRead = num(usage?.cache_read_input_tokens) ?? 0;
     const cacheCreation = num(usage?.cache_creation_input_tokens) ?? 0;
-    return {
-      inputTokens: (num(usage?.input_tokens) ?? 0) + cacheRead + cacheCreation,
-      outputTokens: num(usage?.output_tokens) ?? 0,
-      cachedTokens: cacheRead,
-    };
+    const event: UsageEvent = { kind: 'usage', scope, inputTokens: (num(usage?.input_tokens) ?? 0) + cacheRead + cacheCreation, outputTokens: num(usage?.output_tokens) ?? 0, cachedTokens: cacheRead };
+    if (cost !== undefined) {
+      event.costUsd = cost;
+      event.costSource = 'agent';
+    }
+    if (model) event.model = model;
+    return event;
   }
 
   function assistant(message: Json, line: Json): AgentEvent[] {
@@ -52,7 +55,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       countedMessages.add(id);
       if (model !== '<synthetic>') {
         events.push({ kind: 'turn', index: ++turns });
-        events.push({ kind: 'usage', scope: 'delta', ...tokensOf(obj(message.usage)), ...(model ? { model } : {}) });
+        events.push(usageEvent('delta', obj(message.usage), model));
       }
     }
     for (const raw of arr(message.content)) {
@@ -91,7 +94,9 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       calls.delete(id);
       const failed = block.is_error === true;
       const output = textOf(block.content);
-      events.push({ kind: 'toolFinished', id, ...(call ? { name: call.name } : {}), status: failed ? 'failed' : 'succeeded', output: excerpt(output) });
+      const status = failed ? 'failed' : 'succeeded';
+      // Two literals rather than a spread: one comes with every tool result (issue #22).
+      events.push(call ? { kind: 'toolFinished', id, name: call.name, status, output: excerpt(output) } : { kind: 'toolFinished', id, status, output: excerpt(output) });
       if (!call || failed) continue;
       const input = obj(call.input);
       if (EDIT_TOOLS.has(call.name)) {
@@ -133,7 +138,7 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     const usage = obj(line.usage);
     const model = busiestModel(obj(line.modelUsage), (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
     if (usage || cost !== undefined) {
-      events.push({ kind: 'usage', scope: 'total', ...tokensOf(usage), ...(cost !== undefined ? { costUsd: cost, costSource: 'agent' as const } : {}), ...(model ? { model } : {}) });
+      events.push(usageEvent('total', usage, model, cost));
     }
     for (const raw of arr(line.permission_denials)) {
       const denial = obj(raw);

@@ -4,8 +4,11 @@ import type { AgentEvent, ToolKind } from '../../core/agentEvents';
 
 /** A parser turns an agent's stdout, one line at a time, into typed events. Pure: no I/O. */
 export interface LineParser {
-  /** `cut`: the line was longer than the runner's line limit and only its head is here. */
-  parse(line: string, cut?: boolean): AgentEvent[];
+  /**
+   * `cut`: the line was longer than the runner's line limit and only its head is here.
+   * `value`: the line already decoded by the runner (`jsonObjectOf(line)`), so it is not parsed twice.
+   */
+  parse(line: string, cut?: boolean, value?: Json): AgentEvent[];
   /** The stream ended: anything the parser still holds. */
   end(): AgentEvent[];
   /** A line the agent wrote on stderr (redacted), for the few facts an agent logs only there. */
@@ -55,22 +58,27 @@ function isJsonObject(value: unknown): value is Json {
  * becomes its diagnostic (or nothing), every decoded object goes to `onValue`.
  */
 export function parseJsonLines(onValue: (value: Json, line: string) => AgentEvent[]): LineParser['parse'] {
-  return (line, cut) => {
-    // The usual line, one whole object, is parsed here without a result wrapper (issue #22);
-    // anything else (or a parse error) takes decodeJsonLine's way, which names the problem.
-    if (!cut && line.charCodeAt(0) === 0x7b && line.charCodeAt(line.length - 1) === 0x7d) {
-      const value = parseOrUndefined(line);
-      if (isJsonObject(value)) return onValue(value, line);
-    }
+  return (line, cut, value) => {
+    // The usual line, one whole object, is parsed without a result wrapper (issue #22), or
+    // comes parsed from the runner; anything else (or a parse error) takes
+    // decodeJsonLine's way, which names the problem.
+    const object = value ?? (cut ? undefined : jsonObjectOf(line));
+    if (object) return onValue(object, line);
     const decoded = decodeJsonLine(line, cut);
     if (!decoded.ok) return decoded.event ? [decoded.event] : [];
     return onValue(decoded.value, line);
   };
 }
 
-function parseOrUndefined(text: string): unknown {
+/**
+ * The line as a JSON object when it is one whole object (`{…}`, nothing around it), else
+ * undefined; never throws. The runner calls it once per stdout line: a line it returns an
+ * object for is a JSON text, which the transcript stores without escaping.
+ */
+export function jsonObjectOf(line: string): Json | undefined {
+  if (line.charCodeAt(0) !== 0x7b || line.charCodeAt(line.length - 1) !== 0x7d) return undefined;
   try {
-    return JSON.parse(text);
+    return JSON.parse(line) as Json;
   } catch {
     return undefined;
   }
@@ -120,7 +128,10 @@ export function pathsOf(input: unknown): string[] {
 /** Builds the `toolStarted` event for a call, with the kind and paths the transcript and re-read figure need. */
 export function toolStarted(id: string, name: string, input: unknown): AgentEvent {
   const paths = pathsOf(input);
-  return { kind: 'toolStarted', id, name, input, toolKind: toolKindOf(name), ...(paths.length ? { paths } : {}) };
+  // Not spread: one comes with every tool call (issue #22).
+  const event: Extract<AgentEvent, { kind: 'toolStarted' }> = { kind: 'toolStarted', id, name, input, toolKind: toolKindOf(name) };
+  if (paths.length) event.paths = paths;
+  return event;
 }
 
 /**
@@ -132,11 +143,15 @@ export class RecentSet {
   /** Insertion order as a ring: the oldest key is evicted without iterating the set. */
   private readonly order: string[] = [];
   private next = 0;
+  /** The key added last, still in the set: a message's lines add its id again and again. */
+  private last: string | undefined;
   constructor(private readonly capacity = 256) {}
   has(key: string): boolean {
-    return this.keys.has(key);
+    return key === this.last || this.keys.has(key);
   }
   add(key: string): void {
+    if (key === this.last) return;
+    this.last = key;
     if (this.keys.has(key)) return;
     if (this.order.length < this.capacity) this.order.push(key);
     else {
