@@ -1,6 +1,8 @@
 // The git adapter: what the record binds itself to. Every call runs git with an
-// argument array in the workspace (gitProcess.ts; simple-git is not loaded: its module
-// cost a command-line start more than the calls it made); nothing here touches the user's index
+// argument array in the workspace: the plumbing a read needs through gitProcess.ts, the
+// few porcelain commands a person's action runs (make a branch, read the identity)
+// through simple-git, loaded on that first use (its module cost a command-line read
+// more than the calls it made); nothing here touches the user's index
 // or stash: tree hashes, diffs and checkpoints go through a private temporary index
 // (GIT_INDEX_FILE), seeded from a copy of the real one so unchanged files are not
 // hashed again.
@@ -11,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { SimpleGit } from 'simple-git';
 import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
 import { branchFromHeadFile } from './headFile';
 
@@ -138,6 +141,14 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
 
   constructor(readonly workspaceRoot: string) {}
 
+  private porcelainGit: SimpleGit | undefined;
+  /** simple-git, for the porcelain commands: required on first use, so a read never evaluates it. */
+  private porcelain(): SimpleGit {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use (see the header)
+    this.porcelainGit ??= (require('simple-git') as typeof import('simple-git')).simpleGit({ baseDir: this.workspaceRoot, trimmed: true });
+    return this.porcelainGit;
+  }
+
   /**
    * Asked afresh on every call (a folder can become a repository, or stop being one),
    * through the one `rev-parse` that also reads the layout: the calls that follow
@@ -158,20 +169,20 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
     if (fromFile) return fromFile;
     try {
       // symbolic-ref works on a repository with no commits yet, unlike rev-parse HEAD.
-      return (await gitText(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: this.workspaceRoot })) || undefined;
+      return (await this.porcelain().raw(['symbolic-ref', '--quiet', '--short', 'HEAD'])).trim() || undefined;
     } catch {
       return undefined;
     }
   }
 
   async createBranch(name: string): Promise<void> {
-    await runGit(['switch', '-c', name], { cwd: this.workspaceRoot });
+    await this.porcelain().raw(['switch', '-c', name]);
   }
 
   async identity(): Promise<GitIdentity> {
     const read = async (key: string) => {
       try {
-        return (await gitText(['config', '--get', key], { cwd: this.workspaceRoot })) || undefined;
+        return (await this.porcelain().raw(['config', '--get', key])).trim() || undefined;
       } catch {
         return undefined;
       }

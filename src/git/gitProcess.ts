@@ -1,4 +1,4 @@
-// Every git call of the factory: a private GIT_INDEX_FILE per call where one is needed
+// Every git call of the factory but the few porcelain ones (gitAdapter.ts, simple-git): a private GIT_INDEX_FILE per call where one is needed
 // (simple-git's env() would also refuse a user's EDITOR or PAGER passed through), stdin
 // input (checkout-index --stdin, cat-file --batch) and NUL-separated binary-safe output.
 // Always an argument array, never a shell.
