@@ -83,8 +83,34 @@ export function runProcess(options: RunProcessOptions): RunningProcess {
   let stopped: StopRequest | undefined;
   let timer: NodeJS.Timeout | undefined;
   const output = outputLines(options);
-  child.stdout?.on('data', (chunk: Buffer) => output.stdout.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => output.stderr.push(chunk));
+  // Reading stops while anyone holds it: the event consumer (pauseOutput) or the
+  // transcript's disk; the agent then blocks on a full pipe instead of memory growing.
+  const holds = new Set<'consumer' | 'transcript'>();
+  const hold = (why: 'consumer' | 'transcript') => {
+    if (holds.size === 0) {
+      child.stdout?.pause();
+      child.stderr?.pause();
+    }
+    holds.add(why);
+  };
+  const release = (why: 'consumer' | 'transcript') => {
+    if (!holds.delete(why) || holds.size > 0) return;
+    child.stdout?.resume();
+    child.stderr?.resume();
+  };
+  const afterChunk = () => {
+    if (holds.has('transcript') || !sink?.onceWritten || !sink.isBacklogged?.()) return;
+    hold('transcript');
+    sink.onceWritten(() => release('transcript'));
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output.stdout.push(chunk);
+    afterChunk();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output.stderr.push(chunk);
+    afterChunk();
+  });
   // An agent that exits before reading its stdin makes the write fail with EPIPE: not our error.
   child.stdin?.on('error', () => undefined);
   if (options.stdin !== undefined) child.stdin?.end(options.stdin);
@@ -133,7 +159,7 @@ export function runProcess(options: RunProcessOptions): RunningProcess {
     }
   });
 
-  return { pid: child.pid, stop, exit, pauseOutput: () => child.stdout?.pause(), resumeOutput: () => child.stdout?.resume() };
+  return { pid: child.pid, stop, exit, pauseOutput: () => hold('consumer'), resumeOutput: () => release('consumer') };
 }
 
 export type OutputLinesOptions = Pick<RunProcessOptions, 'maxOutputBytes' | 'maxLineBytes' | 'redactor' | 'sink' | 'onStdoutLine' | 'onStderrLine'>;

@@ -15,6 +15,8 @@ import type { TranscriptEntry, TranscriptSink } from './types';
 
 /** Bytes per write: entries are encoded into a buffer this size, which is written when full. */
 export const TRANSCRIPT_BATCH_BYTES = 256 * 1024;
+/** Bytes handed to the stream but not yet written past which the sink says it is backlogged: a few batches' worth. */
+export const TRANSCRIPT_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 export interface JsonLinesSink extends TranscriptSink {
   writeUtf8: NonNullable<TranscriptSink['writeUtf8']>;
@@ -45,7 +47,7 @@ const SMALL_COPY = 64;
 /** A byte escaped in JSON takes at most 6 (`\u001f`). */
 const MAX_ESCAPED = 6;
 
-export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES): JsonLinesSink {
+export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES, backlogBytes = TRANSCRIPT_BACKLOG_BYTES): JsonLinesSink {
   // A file stream is done with a batch once its write callback comes: its buffer is
   // reused then (a fresh 256 KB buffer a batch kept the garbage collector busy). Any
   // other stream may hand the very buffer on (a PassThrough does): it gets fresh ones.
@@ -120,6 +122,19 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
         return write({ stream, line });
       }
       used = copyBytes(ENTRY_TAIL, buffer, Math.abs(escapedEnd));
+    },
+    isBacklogged: () => out.writableLength >= backlogBytes,
+    onceWritten(callback) {
+      // Past the high-water mark a write returned false, so 'drain' comes once all is written.
+      const done = () => {
+        out.off('drain', done);
+        out.off('error', done);
+        out.off('close', done);
+        callback();
+      };
+      out.on('drain', done);
+      out.on('error', done);
+      out.on('close', done);
     },
     close() {
       flush();

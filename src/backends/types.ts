@@ -23,6 +23,14 @@ export interface TranscriptSink {
    * is instead of escaped (src/core/transcriptLines.ts); reading it back gives `line`.
    */
   writeUtf8?(stream: TranscriptEntry['stream'], bytes: Uint8Array, start: number, end: number, line: string, json?: boolean): void;
+  /**
+   * Back-pressure from the disk: true while more is waiting to be written than the sink
+   * keeps; the producer then stops reading the agent's output (the agent blocks on a full
+   * pipe) until `onceWritten` calls back, so a flood on a slow disk does not fill memory.
+   */
+  isBacklogged?(): boolean;
+  /** Calls back once the backlog is written (or the stream failed: waiting longer would block the agent for good). */
+  onceWritten?(callback: () => void): void;
 }
 export interface TranscriptEntry {
   /** `stdin`: what the cockpit sent (ACP requests). `meta`: what the runner itself recorded (the command line, truncation marker, stop reason). */
