@@ -9,9 +9,10 @@ export const EVENT_SCHEMA_VERSION = 1;
 /** Crockford base32 ULID: 48-bit time + 80-bit randomness; sorts by time. */
 export const UlidSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID');
 
-export const ChangeIdSchema = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'must be lowercase letters, digits and dashes');
+/** A change id: its folder's name under `.factory/changes/`. */
+export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
+
+export const ChangeIdSchema = z.string().regex(CHANGE_ID_PATTERN, 'must be lowercase letters, digits and dashes');
 
 export const ActorSchema = z.looseObject({ name: z.string(), email: z.string().optional() });
 export type Actor = z.infer<typeof ActorSchema>;

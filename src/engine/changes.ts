@@ -1,5 +1,6 @@
 // Use cases around changes: start one, list them, load one's state, find the one
 // bound to a branch. Called by ui/ and cli/ alike.
+import { CHANGE_ID_PATTERN } from '../core/events';
 import { foldChange, type ChangeState, type FoldOptions, type StageState, type StageStatus } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
 import type { RecordProblem, RecordStore, SummaryOptions, SummaryPort } from '../store/recordStore';
@@ -59,7 +60,7 @@ export async function startChange(deps: EngineDeps, input: StartChangeInput): Pr
   const changeId = deps.store.newChangeId(title);
   let branch: string | undefined;
   if (input.branchMode === 'createBranch') {
-    branch = `factory/${changeId}`;
+    branch = changeBranchName(changeId);
     await deps.git.createBranch(branch);
   } else if (input.branchMode === 'bindCurrent') {
     branch = await deps.git.currentBranch();
@@ -244,6 +245,19 @@ export function dependsOnTree(state: ChangeState): boolean {
 }
 
 /** The open change bound to `branch`, newest first, if any. */
+const CHANGE_BRANCH_PREFIX = 'factory/';
+
+/** The branch `change start --branch createBranch` makes for a change. */
+export function changeBranchName(changeId: string): string {
+  return `${CHANGE_BRANCH_PREFIX}${changeId}`;
+}
+
+/** The change a branch made by changeBranchName is named after, if it is one. */
+export function changeIdOfBranch(branch: string | undefined): string | undefined {
+  const named = branch?.startsWith(CHANGE_BRANCH_PREFIX) ? branch.slice(CHANGE_BRANCH_PREFIX.length) : undefined;
+  return named && CHANGE_ID_PATTERN.test(named) ? named : undefined;
+}
+
 export function changeForBranch(changes: readonly ChangeState[], branch: string | undefined): ChangeState | undefined {
   if (!branch) return undefined;
   return [...changes].reverse().find((c) => c.branch === branch && !c.completed);

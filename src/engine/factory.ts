@@ -23,7 +23,7 @@ import { CurrentPointerFile } from '../store/currentPointer';
 import { FileEvidenceStore } from '../store/evidence';
 import { resolveInsideWorkspace } from '../store/paths';
 import { FileRecordStore, type RecordProblem, type RecordStore } from '../store/recordStore';
-import { byCreation, changeForBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type ListOptions, type LoadedChange, type StartChangeInput } from './changes';
+import { byCreation, changeForBranch, changeIdOfBranch, listChangeSummaries, loadChange, startChange, type BranchMode, type ChangeList, type ListOptions, type LoadedChange, type StartChangeInput } from './changes';
 import { systemClock, type Clock, type EngineDeps, type EngineGit } from './ports';
 import type { StageRunner, RunObserver, RunReport } from './stageRunner';
 import type { RecordedAttempt } from './transcriptReplay';
@@ -331,8 +331,7 @@ export class Factory {
     const pointer = await this.pointer.read();
     if (pointer.changeId && pointer.branch === branch) return pointer.changeId;
     if (this.lastCurrent?.id && this.lastCurrent.branch === branch) return this.lastCurrent.id;
-    const named = branch?.startsWith('factory/') ? branch.slice('factory/'.length) : undefined;
-    return named && /^[a-z0-9][a-z0-9-]{0,79}$/.test(named) ? named : undefined;
+    return changeIdOfBranch(branch);
   }
 
   /**
