@@ -24,21 +24,13 @@ export interface JsonLinesSink extends TranscriptSink {
   close(): Promise<void>;
 }
 
+/** One value per stream, made once. */
+const perStream = (make: (stream: TranscriptEntry['stream']) => Buffer): Record<TranscriptEntry['stream'], Buffer> => ({ stdout: make('stdout'), stderr: make('stderr'), stdin: make('stdin'), meta: make('meta') });
 /** What JSON.stringify({ stream, line }) writes before the line's escaped text. */
-const ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
-  stdout: entryHead('stdout'),
-  stderr: entryHead('stderr'),
-  stdin: entryHead('stdin'),
-  meta: entryHead('meta'),
-};
+const ENTRY_HEADS = perStream(entryHead);
 const ENTRY_TAIL = Buffer.from('"}\n');
 /** What a `json` entry writes before the line's own bytes, and after them. */
-const JSON_ENTRY_HEADS: Record<TranscriptEntry['stream'], Buffer> = {
-  stdout: Buffer.from(jsonEntryHead('stdout')),
-  stderr: Buffer.from(jsonEntryHead('stderr')),
-  stdin: Buffer.from(jsonEntryHead('stdin')),
-  meta: Buffer.from(jsonEntryHead('meta')),
-};
+const JSON_ENTRY_HEADS = perStream((stream) => Buffer.from(jsonEntryHead(stream)));
 const JSON_ENTRY_TAIL = Buffer.from('}\n');
 /** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
 const MAX_SPARE_BATCHES = 4;
