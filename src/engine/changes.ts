@@ -258,6 +258,14 @@ export function changeIdOfBranch(branch: string | undefined): string | undefined
   return named && CHANGE_ID_PATTERN.test(named) ? named : undefined;
 }
 
+/** `.factory/changes/<id>/…`, relative to the workspace. */
+const CHANGE_RECORD_PATH = /^\.factory\/changes\/([^/]+)(\/|$)/;
+
+/** The change a workspace-relative path of the record belongs to (a watcher's file, a problem's path), if any. */
+export function changeIdOfRecordPath(relative: string): string | undefined {
+  return CHANGE_RECORD_PATH.exec(relative.replace(/\\/g, '/'))?.[1];
+}
+
 export function changeForBranch(changes: readonly ChangeState[], branch: string | undefined): ChangeState | undefined {
   if (!branch) return undefined;
   return [...changes].reverse().find((c) => c.branch === branch && !c.completed);

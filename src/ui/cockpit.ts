@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 import type { ActionContext } from '../core/actions';
 import type { ChangeState } from '../core/fold';
 import type { Factory, FactoryState, RecordProblem } from '../engine/factory';
+import { changeIdOfRecordPath } from '../engine/changes';
 
 /**
  * The factory's state as this window shows it: what the engine read, once the first
@@ -41,9 +42,6 @@ const TREE_DEBOUNCE_MS = 400;
 /** The safety net: every change folder is checked this often, and on focus when the last check is older than FOCUS_CHECK_MS. */
 const FULL_CHECK_MS = 5 * 60_000;
 const FOCUS_CHECK_MS = 60_000;
-
-/** `.factory/changes/<id>/…`, relative to the workspace: the change a written file belongs to. */
-const CHANGE_PATH = /^\/\.factory\/changes\/([^/]+)(\/|$)/;
 
 export class Cockpit implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<CockpitSnapshot>();
@@ -88,7 +86,7 @@ export class Cockpit implements vscode.Disposable {
       const relative = uri.fsPath.startsWith(root.fsPath) ? uri.fsPath.slice(root.fsPath.length).replace(/\\/g, '/') : '';
       // The summary index lived here in older versions and is written by reads: refreshing on it would loop.
       if (/^\/\.factory\/\.cache(\/|$)/.test(relative)) return;
-      const changeId = CHANGE_PATH.exec(relative)?.[1];
+      const changeId = changeIdOfRecordPath(relative.slice(1));
       if (changeId) seen.changeIds.add(changeId);
       if (relative.startsWith('/.git/')) seen.branch = true;
       clearTimeout(timer);
@@ -235,7 +233,7 @@ export class Cockpit implements vscode.Disposable {
       const announced = this.pendingProblems.splice(0).map((p) => this.seenProblems.get(problemKey(p)) ?? p);
       this.onNewProblems(announced);
       // Another reader set files aside: the changes they belong to are read again (everything when one is outside a change).
-      const changeIds = announced.map((p) => CHANGE_PATH.exec(`/${p.path}`)?.[1]);
+      const changeIds = announced.map((p) => changeIdOfRecordPath(p.path));
       if (this.refreshAfterAnnounce) void this.request(changeIds.every((id) => id !== undefined) ? { full: false, changeIds: new Set(changeIds as string[]), branch: false } : { full: true });
       this.refreshAfterAnnounce = false;
     }, 100);
