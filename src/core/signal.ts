@@ -53,9 +53,6 @@ function handoffInto(event: FactoryEvent, stageOrder: readonly string[]): { targ
   return undefined;
 }
 
-/** The events in id (ULID) order: as given when they already are (records are read in order), else a sorted copy. */
-export { inIdOrder };
-
 /**
  * Judges every attempt of the stages in `stageOrder` (the pipeline's order) against
  * the handoff into its stage. The latest handoff recorded before the attempt started
