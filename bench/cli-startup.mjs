@@ -11,8 +11,13 @@
 // costing about one `git rev-parse` start. The first-run case has a cache folder of its
 // own, emptied before each run: the other cases keep the caches a user's later runs
 // have (the code cache written by the first `status`, not by a usage error).
+//
+// Last, inside one `status --json`: CPU profiles of N runs (FACTORY_BENCH_PROFILES,
+// default 10), each sample put in the step its call stack is in (Node's bootstrap,
+// dist/cli.js, builtin modules, the code cache, the engine's modules evaluated, the git
+// process started, the command's own work, garbage collection), in ms per run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,8 +111,10 @@ const row = (label, wallMs, cpuMs, note = '') => console.log(`  ${label.padEnd(4
 const gitEach = { wall: m('one git process'), cpu: c('one git process') };
 console.log(`where status --json goes (wall: medians; ${cpuUnit}: means):`);
 row('node itself (node -e 0)', baseline, c('node -e 0'));
+const version = 'factory-cockpit --version';
+row('+ dist/cli.js read and compiled (--version)', m(version) - baseline, c(version) - c('node -e 0'));
 const program = 'program only (unknown option)';
-row('+ commander and the program', m(program) - baseline, c(program) - c('node -e 0'));
+row('+ commander, the program, a usage error', m(program) - m(version), c(program) - c(version));
 row('+ the commands bundle, first run', m('load, first run (no caches)') - m(program), c('load, first run (no caches)') - c(program), '  check, decompress, compile, evaluate what status needs');
 row('+ the commands bundle, later runs', m('load, later runs (caches)') - m(program), c('load, later runs (caches)') - c(program), '  (what status pays: read, deserialize, evaluate)');
 row(`+ ${gitCalls.length} git processes`, gitCalls.length * gitEach.wall, gitCalls.length * gitEach.cpu, `  ${gitCalls.map((x) => x.split(' ').slice(0, 2).join(' ')).join(', ')}`);
@@ -117,4 +124,63 @@ row(
   Math.max(0, c('factory-cockpit status --json') - c('load, later runs (caches)') - gitCalls.length * gitEach.cpu),
 );
 console.log(`  → 2× leaves one node start (${c('node -e 0').toFixed(1)} ${cpuUnit}) for everything after it; the program and the commands bundle alone take ${(c('load, later runs (caches)') - c('node -e 0')).toFixed(1)}.`);
+
+// Inside one status run. dist/cli.js is two scripts: the file itself, and the commands
+// bundle it compiles from the kept source with the code cache (src/cli/embedded.ts),
+// whose function wrapper it calls to evaluate the modules status imports.
+const profiles = Number(process.env.FACTORY_BENCH_PROFILES ?? 10);
+const profileDir = join(base, 'profiles');
+for (let i = 0; i < profiles; i++) spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profileDir, cli, 'status', '--json'], { cwd: sample, env, stdio: 'ignore' });
+const STEPS = {
+  node: ['Node bootstrap, script compiles', 'outside JavaScript ((program) samples): starting Node, compiling dist/cli.js'],
+  program: ['dist/cli.js: commander, the program, the parse', ''],
+  builtins: ['Node builtin modules loaded', 'child_process, crypto, fs/promises…: requireBuiltin'],
+  codeCache: ['commands bundle: kept source and code cache', 'read, then deserialized by new vm.Script'],
+  evaluate: ['commands bundle: modules evaluated', "the engine's modules; zod builds its schemas (core/pipeline.ts, core/events.ts)"],
+  spawn: ['git: processes started', 'child_process.spawn (a fork of this process); git itself is a process of its own'],
+  command: ['status: record read, fold, output', 'pipeline.json and its zod parse, the index, events and their check, the fold, JSON'],
+  gc: ['garbage collection', ''],
+  idle: ['idle', 'waiting for git and the disk'],
+};
+const stepMs = Object.fromEntries(Object.keys(STEPS).map((step) => [step, 0]));
+const files = readdirSync(profileDir);
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n);
+  // The bundle's wrapper: a function at line 0 of a cli.js script, called from the other one.
+  const wrapper = profile.nodes.find((n) => n.callFrame.url.endsWith('cli.js') && n.callFrame.lineNumber === 0 && n.callFrame.columnNumber > 0 && parentOf.get(n.id)?.callFrame.scriptId !== n.callFrame.scriptId);
+  const bundleScript = wrapper?.callFrame.scriptId;
+  // The first step that the sample's call stack is in, in this order.
+  const stepOf = (leaf) => {
+    const name = leaf.callFrame.functionName;
+    if (name === '(garbage collector)') return 'gc';
+    if (name === '(idle)') return 'idle';
+    if (name === '(program)' || name === '(root)') return 'node';
+    const frames = [];
+    for (let n = leaf; n; n = parentOf.get(n.id)) frames.push(n);
+    const has = (test) => frames.some((n) => test(n.callFrame));
+    if (has((f) => f.url === 'node:child_process' && f.functionName === 'spawn')) return 'spawn';
+    if (has((f) => f.functionName === 'requireBuiltin' || f.functionName === 'compileForPublicLoader')) return 'builtins';
+    if (has((f) => f.url === 'node:vm' && f.functionName === 'Script')) return 'codeCache';
+    if (wrapper && frames.includes(wrapper)) return 'evaluate';
+    if (has((f) => f.scriptId === bundleScript)) return 'command';
+    // What dist/cli.js reads for the bundle: the kept source and the code cache.
+    if (has((f) => f.functionName === 'readFileSync') && has((f) => f.url.endsWith('cli.js'))) return 'codeCache';
+    if (has((f) => f.url.endsWith('cli.js'))) return 'program';
+    return 'node';
+  };
+  for (let i = 0; i < profile.samples.length; i++) stepMs[stepOf(byId.get(profile.samples[i]))] += (profile.timeDeltas[i + 1] ?? 0) / 1000 / files.length;
+}
+// Profiling slows a run: each step's share of the busy samples, applied to what an
+// unprofiled status costs beyond its git processes, says what the step costs.
+const busyMs = Object.values(stepMs).reduce((a, b) => a + b, 0) - stepMs.idle;
+const unprofiled = c('factory-cockpit status --json') - gitCalls.length * gitEach.cpu;
+console.log(`inside status --json: CPU profiles of ${files.length} runs; ms per run profiled (${busyMs.toFixed(1)} busy), share of the busy time, and that share of an unprofiled run's ${unprofiled.toFixed(1)} ${cpuUnit} (git's own excluded)`);
+for (const [step, [label, note]] of Object.entries(STEPS)) {
+  const share = step === 'idle' ? undefined : stepMs[step] / busyMs;
+  const shareText = share === undefined ? '' : `${(100 * share).toFixed(0).padStart(3)} % · ${(share * unprofiled).toFixed(1).padStart(5)} ms`;
+  console.log(`  ${label.padEnd(46)} ${stepMs[step].toFixed(1).padStart(7)} ms · ${shareText.padEnd(17)}${note ? `  ${note}` : ''}`);
+}
 rmSync(base, { recursive: true, force: true });

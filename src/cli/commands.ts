@@ -6,7 +6,6 @@
 import './zodOneShot';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import * as nodeModule from 'node:module';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import type { ChangeState } from '../core/fold';
@@ -832,7 +831,9 @@ export async function mcp(command: Command): Promise<number> {
   // An agent starts this server for every run: Node ≥ 22.1 keeps the compiled SDK bundle in
   // the user's cache folder for the next start (Node 20 has no such API; the rest of the CLI
   // is one file whose commands keep their own code cache, embedded.ts).
-  (nodeModule as { enableCompileCache?: (directory: string) => unknown }).enableCompileCache?.(path.join(userCacheRoot(), 'compile-cache'));
+  // node:module is required here only: it loads Node's ESM loader, which no other command needs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use, synchronously
+  (require('node:module') as { enableCompileCache?: (directory: string) => unknown }).enableCompileCache?.(path.join(userCacheRoot(), 'compile-cache'));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a sibling bundle, required at run time so the CLI never parses the SDK otherwise
   const server = require(file) as typeof import('../mcp/main');
   await server.serveStdio(factory, { ...(options.change ? { changeId: options.change } : {}), ...(options.attempt ? { attemptId: options.attempt } : {}), ...(options.agent ? { agent: options.agent } : {}) }, command.parent?.version() ?? '0.0.0');

@@ -11,11 +11,9 @@
 // there too, under the payload's full hash: once the payload was checked, later runs
 // read it back instead of hashing and decompressing the payload again (brotli alone
 // costs more than a third of what Node takes to start).
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
-import { brotliDecompressSync } from 'node:zlib';
 import { userCacheRoot } from '../store/cacheDir';
 
 export interface EmbeddedBundle {
@@ -41,6 +39,8 @@ export function readPayload(bundle: EmbeddedBundle, filename: string): string {
   const start = text.lastIndexOf(bundle.mark);
   const end = text.lastIndexOf('*/');
   const packed = start >= 0 && end > start ? text.slice(start + bundle.mark.length, end) : '';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the first run of a build only: later runs read the kept source
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   if (createHash('sha256').update(packed).digest('hex') !== bundle.hash) {
     throw new Error(`${filename} was replaced or damaged since it started (its embedded commands do not match): run the command again.`);
   }
@@ -91,6 +91,8 @@ function readSource(bundle: EmbeddedBundle, filename: string, options: { fromPay
       /* the first run of this build */
     }
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the first run of a build only, as readPayload's hash
+  const { brotliDecompressSync } = require('node:zlib') as typeof import('node:zlib');
   const code = brotliDecompressSync(Buffer.from(readPayload(bundle, filename), 'base64')).toString('utf8');
   writeCacheFile(kept, code);
   return { code, kept: false };

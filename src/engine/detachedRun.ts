@@ -26,7 +26,7 @@ import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, 
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from '../store/atomicFile';
 import { repositoryCacheDir } from '../store/cacheDir';
 import { groupAlive, killRecordedGroup, pidAlive, processStartTime, type SpawnedGroup } from '../backends/processTree';
 
@@ -268,12 +268,12 @@ export class RunnerRegistry {
   update(changeId: string, patch: Partial<RunnerRecord>): void {
     const current = this.readSync(changeId);
     if (!current || current.pid !== process.pid) return;
-    writeFileAtomic.sync(this.fileOf(changeId), `${JSON.stringify({ ...current, ...patch, heartbeatAt: new Date().toISOString() })}\n`, { mode: 0o600 });
+    writeFileAtomic().sync(this.fileOf(changeId), `${JSON.stringify({ ...current, ...patch, heartbeatAt: new Date().toISOString() })}\n`, { mode: 0o600 });
   }
 
   /** Releases the change (only when this process holds it) and says how the run ended. */
   async release(changeId: string, end: RunnerEnd): Promise<void> {
-    await writeFileAtomic(this.lastFileOf(changeId), `${JSON.stringify(end)}\n`, { mode: 0o600 }).catch(() => undefined);
+    await writeFileAtomic()(this.lastFileOf(changeId), `${JSON.stringify(end)}\n`, { mode: 0o600 }).catch(() => undefined);
     const current = this.readSync(changeId);
     if (current && current.pid === process.pid) await fs.rm(this.fileOf(changeId), { force: true });
   }

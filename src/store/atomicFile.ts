@@ -13,7 +13,13 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import writeFileAtomic from 'write-file-atomic';
+
+/**
+ * write-file-atomic, required on the first write: its module loads worker_threads, which
+ * a command that only reads the record (`factory-cockpit status`) would load for nothing.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- synchronous, on first use
+export const writeFileAtomic = (): typeof import('write-file-atomic') => require('write-file-atomic');
 
 /** Temp files of this module: `.<final name>.<pid>.<random>.tmp`, hidden and ignorable. */
 export function tempNameFor(finalName: string): string {
@@ -35,7 +41,7 @@ export class AlreadyExistsError extends Error {
 /** Replaces `file` atomically (temp + fsync + rename), creating its folder. */
 export async function writeFileReplacing(file: string, data: string | Buffer): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  await writeFileAtomic(file, data, { fsync: true });
+  await writeFileAtomic()(file, data, { fsync: true });
   await fsyncDirectory(path.dirname(file));
 }
 

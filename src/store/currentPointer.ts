@@ -6,7 +6,7 @@
 // branch-bound rule and "the newest open change" pick the current change again.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
+import { writeFileAtomic } from './atomicFile';
 import { repositoryCacheDir } from './cacheDir';
 
 export interface CurrentPointer {
@@ -43,6 +43,6 @@ export class CurrentPointerFile {
 
   async write(pointer: CurrentPointer): Promise<void> {
     await fs.mkdir(path.dirname(this.path), { recursive: true });
-    await writeFileAtomic(this.path, `${JSON.stringify(pointer)}\n`);
+    await writeFileAtomic()(this.path, `${JSON.stringify(pointer)}\n`);
   }
 }

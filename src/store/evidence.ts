@@ -26,8 +26,6 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip, gunzip as gunzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import { EvidenceRefSchema, type EvidenceRef } from '../core/events';
 import { fsyncDirectory, tempNameFor } from './atomicFile';
@@ -101,7 +99,13 @@ export class EvidenceCorruptError extends EvidenceAlteredError {
   }
 }
 
-const gunzip = promisify(gunzipCallback);
+// zlib and stream/promises on first use: a command that only reads the record
+// (`factory-cockpit status`) never stores or opens evidence, and would load them for nothing.
+/* eslint-disable @typescript-eslint/no-require-imports -- synchronous, on first use */
+const zlib = () => require('node:zlib') as typeof import('node:zlib');
+const streamPromises = () => require('node:stream/promises') as typeof import('node:stream/promises');
+/* eslint-enable @typescript-eslint/no-require-imports */
+const gunzip = (buffer: Buffer, options: import('node:zlib').ZlibOptions) => promisify(zlib().gunzip)(buffer, options);
 const GZIP_MAGIC = [0x1f, 0x8b, 0x08];
 const GZIP_OS_BYTE = 9;
 /** Level 6, zlib's default: JSON transcripts shrink ~10×; higher levels cost far more time for little. */
@@ -145,7 +149,7 @@ export class FileEvidenceStore implements EvidencePort {
           }
         };
         let header = true;
-        await pipeline(hashed, createGzip({ level: GZIP_LEVEL }), async (compressed: AsyncIterable<Buffer>) => {
+        await streamPromises().pipeline(hashed, zlib().createGzip({ level: GZIP_LEVEL }), async (compressed: AsyncIterable<Buffer>) => {
           for await (const chunk of compressed) {
             // The header's OS byte says where zlib was built: "unknown" everywhere, so two
             // machines storing the same content write the same file (no add/add conflict).
@@ -416,7 +420,7 @@ async function checkHandle(handle: fs.FileHandle, sha256: string, where: string)
 /** The decompressed chunks of a gzip byte stream; a stream that does not decompress is an EvidenceCorruptError. */
 async function* gunzipped(chunks: AsyncIterable<Buffer>, where: string, sha256: string): AsyncGenerator<Buffer> {
   const source = Readable.from(chunks, { objectMode: false });
-  const inflate = createGunzip();
+  const inflate = zlib().createGunzip();
   source.on('error', (error) => inflate.destroy(error));
   source.pipe(inflate);
   try {

@@ -36,7 +36,6 @@
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
 import { promises as fs, lstatSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
 import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
@@ -835,6 +834,7 @@ function progressTeller(onProgress: (progress: SummaryProgress) => void, pipelin
   return {
     tell(start: boolean): void {
       if (!start) done++;
+      // Node's global `performance`: importing node:perf_hooks would load it on every read, progress or not.
       const now = performance.now();
       if (!start && done % step !== 0 && now - told < PROGRESS_INTERVAL_MS) return;
       told = now;
