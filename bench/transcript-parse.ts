@@ -47,12 +47,19 @@ function sampler() {
   };
 }
 
-/** The floor: split lines (on bytes, the fastest way in Node) and JSON.parse, nothing else. */
-async function bare(file: string): Promise<Measure> {
+/**
+ * The floor: split lines (on bytes, the fastest way in Node) and JSON.parse, nothing else.
+ * `writing`: the floor also writes each chunk it reads to a file, as it comes: not a goal,
+ * a reference for the recording step (the least any transcript costs is writing its bytes).
+ */
+async function bare(file: string, writing = false): Promise<Measure> {
   const stop = sampler();
+  const copyFile = `${file}.copy-${process.pid}`;
+  const copy = writing ? createWriteStream(copyFile) : undefined;
   let rest: Buffer | undefined;
   let lines = 0;
   for await (const raw of createReadStream(file, { highWaterMark: 64 * 1024 })) {
+    copy?.write(raw as Buffer);
     const chunk = rest ? Buffer.concat([rest, raw as Buffer]) : (raw as Buffer);
     let start = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
@@ -64,7 +71,11 @@ async function bare(file: string): Promise<Measure> {
     }
     rest = start < chunk.length ? chunk.subarray(start) : undefined;
   }
-  return { lines, ...stop() };
+  if (copy) await new Promise<void>((resolve) => copy.end(() => resolve()));
+  const measured = stop();
+  const recordedBytes = copy ? statSync(copyFile).size : undefined;
+  rmSync(copyFile, { force: true });
+  return { lines, ...(recordedBytes !== undefined ? { recordedBytes } : {}), ...measured };
 }
 
 /**
@@ -190,11 +201,13 @@ async function main(): Promise<void> {
   if (args[0] === '--worker') {
     const [, kind, file] = args as [string, string, string];
     const step = STEPS.find((s) => s === kind);
-    console.log(JSON.stringify(await (kind === 'bare' ? bare(file) : step ? ours(file, step) : backend(file))));
+    const measuring = kind === 'bare' || kind === 'bare-writing' ? bare(file, kind === 'bare-writing') : step ? ours(file, step) : backend(file);
+    console.log(JSON.stringify(await measuring));
     return;
   }
   const megabytes = Number(option('--mb') ?? 100);
-  // The floor and the full path run this many times, interleaved; the best of each counts (the machine is shared).
+  // Every measurement runs this many times, interleaved; the best of each counts (the machine
+  // is shared: one run of a step swung its cost by more than the step itself).
   const repeat = Math.max(1, Number(option('--repeat') ?? 3));
   const given = option('--file');
   const file = given ?? path.join(os.tmpdir(), `factory-bench-claude-${process.pid}.jsonl`);
@@ -207,18 +220,17 @@ async function main(): Promise<void> {
     const rate = (seconds: number) => `${(size / seconds).toFixed(1)} MB/s`;
     // CPU time (user + system, all threads) is what the path costs; wall time swings with the load of a shared machine.
     const best = (runs: (Measure | undefined)[]) => runs.filter((m): m is Measure => !!m).sort((a, b) => a.cpuSeconds - b.cpuSeconds)[0];
-    const floorRuns: (Measure | undefined)[] = [];
-    const pathRuns: (Measure | undefined)[] = [];
-    for (let i = 0; i < repeat; i++) {
-      floorRuns.push(runWorker('bare', file));
-      pathRuns.push(runWorker('parse', file));
-    }
-    const floor = best(floorRuns);
-    const steps = new Map<Step, Measure | undefined>(STEPS.map((step) => [step, step === 'parse' ? best(pathRuns) : runWorker(step, file)]));
-    const viaProcess = runWorker('backend', file);
+    const kinds = ['bare', ...STEPS, 'bare-writing', 'backend'];
+    const runs = new Map<string, (Measure | undefined)[]>(kinds.map((kind) => [kind, []]));
+    for (let i = 0; i < repeat; i++) for (const kind of kinds) runs.get(kind)?.push(runWorker(kind, file));
+    const bestOf = (kind: string) => best(runs.get(kind) ?? []);
+    const floor = bestOf('bare');
+    const steps = new Map<Step, Measure | undefined>(STEPS.map((step) => [step, bestOf(step)]));
+    const floorWriting = bestOf('bare-writing');
+    const viaProcess = bestOf('backend');
     const jqTime = jq(file);
 
-    console.log(`\ntranscript: ${size.toFixed(1)} MB, ${floor?.lines ?? '?'} lines; best of ${repeat} for the floor and the full path; load average ${os.loadavg()[0]?.toFixed(1)}\n`);
+    console.log(`\ntranscript: ${size.toFixed(1)} MB, ${floor?.lines ?? '?'} lines; best of ${repeat} runs of each; load average ${os.loadavg()[0]?.toFixed(1)}\n`);
     console.log('what'.padEnd(46) + 'wall'.padStart(7) + 'CPU'.padStart(7) + 'step CPU'.padStart(10) + 'CPU rate'.padStart(13) + 'peak RSS Δ'.padStart(12) + 'peak heap Δ'.padStart(13));
     const row = (name: string, m: Measure | undefined, stepSeconds?: number) => {
       if (!m) return console.log(`${name.padEnd(46)}could not measure`);
@@ -239,6 +251,7 @@ async function main(): Promise<void> {
       row(labels[step], m, m ? m.cpuSeconds - previous : undefined);
       if (m) previous = m.cpuSeconds;
     }
+    row('floor + writing what it read (reference)', floorWriting, floor && floorWriting ? floorWriting.cpuSeconds - floor.cpuSeconds : undefined);
     row('full backend via a process (cat | CliBackend)', viaProcess);
     if (typeof jqTime === 'number') console.log('jq -c . > /dev/null (wall)'.padEnd(46) + `${jqTime.toFixed(2)}s`.padStart(7) + ''.padStart(17) + rate(jqTime).padStart(13));
     else console.log(`jq: ${jqTime}`);
@@ -251,6 +264,8 @@ async function main(): Promise<void> {
         const parseOnly = real.cpuSeconds - ((steps.get('record')?.cpuSeconds ?? real.cpuSeconds) - noRecord.cpuSeconds);
         console.log(`  without recording (split+redact+parse): ${pct(floor.cpuSeconds, parseOnly)} in CPU time (recording costs what encoding and writing ${((real.recordedBytes ?? 0) / MiB).toFixed(0)} MB costs)`);
       }
+      // The floor writes nothing, the path must record: this says how much of the gap is the write itself.
+      if (floorWriting) console.log(`  the floor writing its ${((floorWriting.recordedBytes ?? 0) / MiB).toFixed(0)} MB to a file as well: ${pct(floorWriting.cpuSeconds, real.cpuSeconds)} of its throughput in CPU time (a reference, not the goal)`);
       if (viaProcess) console.log(`full backend via a process vs floor: ${pct(floor.cpuSeconds, viaProcess.cpuSeconds)} in CPU time, ${pct(floor.seconds, viaProcess.seconds)} in wall time (adds the pipe, the event channel and its consumer)`);
       if (typeof jqTime === 'number') console.log(`real path vs jq: ${(jqTime / real.seconds).toFixed(2)}× jq's throughput in wall time (goal > 1×)`);
       console.log(`real path peak memory: ${real.rssDeltaMB.toFixed(1)} MB RSS over its start, ${(real.rssDeltaMB - floor.rssDeltaMB).toFixed(1)} MB over the floor's peak (${floor.rssDeltaMB.toFixed(1)} MB; goal ≤ 64 MB extra)`);
