@@ -56,22 +56,6 @@ export function ownerLabel(owner: { backend: string; model?: string; person?: st
   return label;
 }
 
-const sharedTexts = new Map<string, string>();
-
-/**
- * One string for each distinct sentence kept in the facts (the signal's reasons repeat a
- * few sentences for every attempt of the team's history): the facts then hold one flat
- * copy, not a string built anew per attempt, so a big history's facts stay small enough
- * that computing them does not set off a collection of the whole heap.
- */
-function sharedText(text: string): string {
-  const known = sharedTexts.get(text);
-  if (known !== undefined) return known;
-  if (sharedTexts.size > 10_000) sharedTexts.clear();
-  sharedTexts.set(text, text);
-  return text;
-}
-
 /** Epoch ms of an event's time, undefined when it is not one. */
 export function isoTime(iso: string | undefined): number | undefined {
   if (!iso) return undefined;
@@ -356,8 +340,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     verdict === false
       ? signal.recreated.map((c) => {
           const at = startAt.get(c.attemptId);
-          const reason = sharedText(c.reason);
-          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason };
+          // The signal's reasons are one string per distinct sentence: the facts hold one copy of each.
+          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason };
         })
       : verdict !== true && verdict !== 'incomplete'
         ? unverifiedStages.map((stageId) => {
