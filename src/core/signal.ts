@@ -6,7 +6,7 @@
 // reads are an advisory figure per attempt and never count in the signal.
 import type { EventOf, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { compareEvents, foldChange, inIdOrder } from './fold';
+import { foldChange, inIdOrder } from './fold';
 import type { Pipeline } from './pipeline';
 import { EMPTY_PACK_VERSION, foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
 
@@ -312,7 +312,7 @@ export function contextRereads(
   pack: ContextPackState = foldContextPack(events),
 ): ContextReread[] {
   const started = new Map<string, { stageId: string; version?: string }>();
-  for (const event of [...events].sort(compareEvents)) {
+  for (const event of inIdOrder(events)) {
     if (isEvent(event, 'attempt.started') && !started.has(event.data.attemptId)) {
       started.set(event.data.attemptId, { stageId: event.data.stageId, version: event.data.contextVersion });
     }
