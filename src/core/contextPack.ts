@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { z } from 'zod';
 import type { ContextItemSchema, ContextRangeSchema, ContextSourceSchema, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { compareEvents } from './fold';
+import { inIdOrder } from './fold';
 
 export type ContextItem = z.infer<typeof ContextItemSchema>;
 export type ContextSource = z.infer<typeof ContextSourceSchema>;
@@ -102,14 +102,14 @@ export interface ContextPackState {
   ignored: { eventId: string; reason: string }[];
 }
 
-/** Folds a change's events (any order; sorted by ULID here) into its context pack. */
+/** Folds a change's events (any order; put in ULID order here, without a copy when they already are) into its context pack. */
 export function foldContextPack(events: readonly FactoryEvent[]): ContextPackState {
   let items: ContextItem[] = [];
   let version = EMPTY_PACK_VERSION;
   const history: ContextVersionEntry[] = [];
   const ignored: ContextPackState['ignored'] = [];
 
-  for (const event of [...events].sort(compareEvents)) {
+  for (const event of inIdOrder(events)) {
     if (!event.type.startsWith('context.')) continue;
     const change: Pick<ContextVersionEntry, 'added' | 'removed' | 'refreshed' | 'pinned' | 'unpinned' | 'reordered'> = {
       added: [],

@@ -10,10 +10,11 @@ import { isEvent } from './events';
 import { foldInIdOrder, inIdOrder, type AttemptState, type ChangeState, type StageState } from './fold';
 import type { Pipeline } from './pipeline';
 import { checkAttemptsContextInIdOrder } from './signal';
-import type { SignalVerdict, FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
-export type { FailureKind, FailureFact, AttemptFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
+import type { SignalVerdict, FailureKind, FailureFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
+export type { FailureKind, FailureFact, StageFact, SignalBreak, ActorMismatch, ChangeFact, Actorish, ChangeFactsOptions, Spread, MetricsFilter, MetricsOptions, SignalMetrics, StuckChange, StageOwnerRow, Hotspot, FlowMetrics, ChangeRow, Metrics } from './metricsTypes';
 
-export const FACTS_VERSION = 2;
+/** The facts' shape: cached facts (engine/teamHistory.ts) of another version are computed anew. */
+export const FACTS_VERSION = 3;
 
 export const FAILURE_KINDS: readonly FailureKind[] = ['timeout', 'budget', 'agentError', 'verificationFailed', 'sentBack', 'rolledBack', 'interrupted', 'cancelled'];
 export const FAILURE_LABELS: Record<FailureKind, string> = {
@@ -53,22 +54,6 @@ export function ownerLabel(owner: { backend: string; model?: string; person?: st
     models.set(owner.model, (label = `${owner.backend}/${owner.model}`));
   }
   return label;
-}
-
-const sharedTexts = new Map<string, string>();
-
-/**
- * One string for each distinct sentence kept in the facts (the signal's reasons repeat a
- * few sentences for every attempt of the team's history): the facts then hold one flat
- * copy, not a string built anew per attempt, so a big history's facts stay small enough
- * that computing them does not set off a collection of the whole heap.
- */
-function sharedText(text: string): string {
-  const known = sharedTexts.get(text);
-  if (known !== undefined) return known;
-  if (sharedTexts.size > 10_000) sharedTexts.clear();
-  sharedTexts.set(text, text);
-  return text;
 }
 
 /** Epoch ms of an event's time, undefined when it is not one. */
@@ -255,8 +240,8 @@ function closeRequest(openRequest: Map<string, number>, approvalWaits: Map<strin
   openRequest.delete(stageId);
 }
 
-/** A stage's fact; its attempts' facts are added to `attempts`, their failures to the scan's. */
-function stageFact(stage: StageState, scan: EventScan, attempts: AttemptFact[]): StageFact {
+/** A stage's fact; its attempts' failures are added to the scan's. */
+function stageFact(stage: StageState, scan: EventScan): StageFact {
   const { startBy, startAt, verifiedBy, verifyFailure, handoffAt, reopened, approvalWaits, failures, ownerAt } = scan;
   let workMs = 0;
   let personWaitMs = approvalWaits.get(stage.id) ?? 0;
@@ -269,16 +254,14 @@ function stageFact(stage: StageState, scan: EventScan, attempts: AttemptFact[]):
   let liveRollbacks = 0;
   let liveFailed = false;
   for (const a of stage.attempts) {
-    const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
     // attempt.started's time, parsed in the pass above (the fold takes startedAt from the same event).
     const startedAt = startAt.has(a.id) ? startAt.get(a.id) : time(a.startedAt);
-    const finishedAt = time(a.finishedAt);
     if (startedAt !== undefined && (firstStart === undefined || startedAt < firstStart)) firstStart = startedAt;
     // Durations come from one machine's clock; differences of two machines' clocks may be negative.
+    // The finish is read only when the attempt recorded no duration or the failure needs its time.
+    let finishedAt = a.durationMs === undefined ? time(a.finishedAt) : undefined;
     const durationMs = a.durationMs ?? (startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : undefined);
     const verified = verifiedBy.get(a.id);
-    // Optional fields assigned, not spread: this runs for every attempt of the team's history.
-    attempts.push(attemptFact(a, stage.id, owner, startedAt, finishedAt, durationMs, verified));
     if (a.backend === 'human') personWaitMs += durationMs ?? 0;
     else workMs += durationMs ?? 0;
     costUsd += a.costUsd ?? 0;
@@ -291,6 +274,8 @@ function stageFact(stage: StageState, scan: EventScan, attempts: AttemptFact[]):
       if (kind) liveFailed = true;
     }
     if (!kind && !a.rolledBack) continue;
+    if (a.durationMs !== undefined) finishedAt = time(a.finishedAt);
+    const owner = attemptOwnerLabel(a, stage, startBy.get(a.id));
     const at = finishedAt ?? startedAt;
     const base = { stageId: stage.id, owner, attemptId: a.id, ...(at !== undefined ? { at } : {}) };
     if (kind) {
@@ -335,9 +320,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
 
   const scan = scanEvents(ordered, state, options);
   const { startAt, failures, actorMismatches, completedAt, lastEventAt } = scan;
-  const attempts: AttemptFact[] = [];
   const stages: StageFact[] = [];
-  for (const stage of state.stages) stages.push(stageFact(stage, scan, attempts));
+  for (const stage of state.stages) stages.push(stageFact(stage, scan));
 
   // The signal, decided as signal.ts's changeSignal decides it (a test holds them equal),
   // from the fold already made rather than a second one.
@@ -356,8 +340,8 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     verdict === false
       ? signal.recreated.map((c) => {
           const at = startAt.get(c.attemptId);
-          const reason = sharedText(c.reason);
-          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason };
+          // The signal's reasons are one string per distinct sentence: the facts hold one copy of each.
+          return at !== undefined ? { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason, at } : { stageId: c.stageId, attemptId: c.attemptId, reason: c.reason };
         })
       : verdict !== true && verdict !== 'incomplete'
         ? unverifiedStages.map((stageId) => {
@@ -387,7 +371,7 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
   // Optional fields assigned, not spread: one fact per change of the team's history.
   const signalFact: ChangeFact['signal'] = { verdict, breaks };
   if (decidedAt !== undefined) signalFact.decidedAt = decidedAt;
-  const fact: ChangeFact = { id: changeId, title: state.title, branches: [...(options.branches ?? [])], eventCount: events.length, completed, stages, attempts, failures, signal: signalFact, costUsd, tokens, actorMismatches };
+  const fact: ChangeFact = { id: changeId, title: state.title, branches: [...(options.branches ?? [])], eventCount: events.length, completed, stages, failures, signal: signalFact, costUsd, tokens, actorMismatches };
   if (state.ticket) fact.ticket = state.ticket;
   if (state.branch) fact.branch = state.branch;
   if (state.createdBy) fact.author = state.createdBy;
@@ -400,31 +384,6 @@ export function changeFacts(changeId: string, pipeline: Pipeline, events: readon
     fact.activeStatus = active?.status;
   }
   if (waitingFor) fact.waitingFor = waitingFor;
-  return fact;
-}
-
-/**
- * An attempt's fact, optional fields present only when known. A finished agent attempt
- * knows them all: that one is built whole, so its fields sit in the object itself rather
- * than in a store grown field by field (half an attempt's bytes, kept for every attempt
- * of the team's history).
- */
-function attemptFact(a: AttemptState, stageId: string, owner: string, startedAt: number | undefined, finishedAt: number | undefined, durationMs: number | undefined, verified: boolean | undefined): AttemptFact {
-  const { id, backend, rolledBack, superseded, model, outcome, costUsd, tokens } = a;
-  if (model && startedAt !== undefined && finishedAt !== undefined && durationMs !== undefined && outcome && costUsd !== undefined && tokens !== undefined) {
-    return verified !== undefined
-      ? { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, verified, costUsd, tokens }
-      : { id, stageId, owner, backend, rolledBack, superseded, model, startedAt, finishedAt, durationMs, outcome, costUsd, tokens };
-  }
-  const fact: AttemptFact = { id, stageId, owner, backend, rolledBack, superseded };
-  if (model) fact.model = model;
-  if (startedAt !== undefined) fact.startedAt = startedAt;
-  if (finishedAt !== undefined) fact.finishedAt = finishedAt;
-  if (durationMs !== undefined) fact.durationMs = durationMs;
-  if (outcome) fact.outcome = outcome;
-  if (verified !== undefined) fact.verified = verified;
-  if (costUsd !== undefined) fact.costUsd = costUsd;
-  if (tokens !== undefined) fact.tokens = tokens;
   return fact;
 }
 

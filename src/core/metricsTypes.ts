@@ -1,6 +1,5 @@
 // The shapes of the lead's numbers (metrics.ts computes them): types only, so the
 // dashboard's webview can use them without pulling in the fold and the signal.
-import type { AttemptOutcome } from './events';
 import type { StageStatus } from './fold';
 
 /** As signal.ts decides it: kept, re-created, unverified (on an agent's word), or not through yet. */
@@ -18,24 +17,6 @@ export interface FailureFact {
   /** The agent's reason, the failing criterion's message, or the reviewer's note. */
   reason?: string;
   at?: number;
-}
-
-export interface AttemptFact {
-  id: string;
-  stageId: string;
-  owner: string;
-  backend: string;
-  model?: string;
-  startedAt?: number;
-  finishedAt?: number;
-  durationMs?: number;
-  outcome?: AttemptOutcome;
-  /** Required criteria bound to this attempt: true all passed, false one failed, undefined none recorded. */
-  verified?: boolean;
-  costUsd?: number;
-  tokens?: number;
-  rolledBack: boolean;
-  superseded: boolean;
 }
 
 export interface StageFact {
@@ -97,7 +78,6 @@ export interface ChangeFact {
   /** What the active stage waits for. */
   waitingFor?: 'person' | 'agent' | 'start';
   stages: StageFact[];
-  attempts: AttemptFact[];
   failures: FailureFact[];
   signal: { verdict: SignalVerdict; decidedAt?: number; breaks: SignalBreak[] };
   costUsd: number;

@@ -6,7 +6,7 @@
 // reads are an advisory figure per attempt and never count in the signal.
 import type { EventOf, FactoryEvent } from './events';
 import { isEvent } from './events';
-import { compareEvents, foldChange, inIdOrder } from './fold';
+import { foldChange, inIdOrder } from './fold';
 import type { Pipeline } from './pipeline';
 import { EMPTY_PACK_VERSION, foldContextPack, heldPaths, itemsAtVersion, knownVersions, normalizeWorkspacePath, type ContextPackState } from './contextPack';
 
@@ -115,30 +115,69 @@ export function checkAttemptsContextInIdOrder(ordered: readonly FactoryEvent[], 
     const { stageId, attemptId, contextVersion: consumed } = event.data;
     let later: HandoffInto | undefined;
     if (before?.version && consumed === before.version) {
-      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward`, before));
+      checks.push(attemptCheck(event, false, sentence(consumedForward, before.fromStage), before));
     } else if (before?.version && fetched.get(attemptId)?.has(before.version)) {
-      checks.push(attemptCheck(event, false, `fetched the pack version the handoff from ${before.fromStage} carried forward through the factory's MCP server`, before));
+      checks.push(attemptCheck(event, false, sentence(fetchedForward, before.fromStage), before));
     } else if (before?.version && consumed && conventionsRefreshedSince((packState ??= packFrom(packFunction, contextEvents)), before.version, consumed)) {
-      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${before.fromStage} carried forward, with the project's conventions refreshed since`, before));
+      checks.push(attemptCheck(event, false, sentence(consumedWithConventions, before.fromStage), before));
     } else if (consumed && (later = allHandoffs.get(stageId)?.find((h) => h.version === consumed && h.eventId > event.id))) {
-      checks.push(attemptCheck(event, false, `consumed the pack version the handoff from ${later.fromStage} carried forward (recorded later; clocks differ)`, later));
+      checks.push(attemptCheck(event, false, sentence(consumedLater, later.fromStage), later));
     } else if (before) {
       const reason = !before.version
-        ? `the handoff from ${before.fromStage} carried no context version`
+        ? sentence(carriedNone, before.fromStage)
         : consumed
-          ? `consumed version ${short(consumed)}, but the handoff from ${before.fromStage} carried ${short(before.version)}`
-          : `started without a context version; the handoff from ${before.fromStage} carried ${short(before.version)}`;
+          ? sentence(consumedOther, before.fromStage, before.version, consumed)
+          : sentence(startedWithoutVersion, before.fromStage, before.version);
       checks.push(attemptCheck(event, true, reason, before));
     } else if (stageId === stageOrder[0]) {
       if (!consumed) checks.push(attemptCheck(event, true, 'started without the context pack'));
-      else if (consumed !== EMPTY_PACK_VERSION && !(versions ??= knownVersions((packState ??= packFrom(packFunction, contextEvents)))).has(consumed)) checks.push(attemptCheck(event, true, `consumed version ${short(consumed)}, which this change's pack never had`));
+      else if (consumed !== EMPTY_PACK_VERSION && !(versions ??= knownVersions((packState ??= packFrom(packFunction, contextEvents)))).has(consumed)) checks.push(attemptCheck(event, true, sentence(neverHad, consumed)));
       else checks.push(attemptCheck(event, false, 'the first stage consumed the pack as gathered'));
     } else {
       const previous = stageOrder[stageOrder.indexOf(stageId) - 1]!;
-      checks.push(attemptCheck(event, true, `started with no handoff to consume: ${previous} had not handed off`));
+      checks.push(attemptCheck(event, true, sentence(noHandoff, previous)));
     }
   }
   return checks;
+}
+
+// The checks' reasons, each a sentence about a stage and versions.
+const consumedForward = (from: string) => `consumed the pack version the handoff from ${from} carried forward`;
+const fetchedForward = (from: string) => `fetched the pack version the handoff from ${from} carried forward through the factory's MCP server`;
+const consumedWithConventions = (from: string) => `consumed the pack version the handoff from ${from} carried forward, with the project's conventions refreshed since`;
+const consumedLater = (from: string) => `consumed the pack version the handoff from ${from} carried forward (recorded later; clocks differ)`;
+const carriedNone = (from: string) => `the handoff from ${from} carried no context version`;
+const consumedOther = (from: string, carried: string, consumed: string) => `consumed version ${short(consumed)}, but the handoff from ${from} carried ${short(carried)}`;
+const startedWithoutVersion = (from: string, carried: string) => `started without a context version; the handoff from ${from} carried ${short(carried)}`;
+const neverHad = (consumed: string) => `consumed version ${short(consumed)}, which this change's pack never had`;
+const noHandoff = (previous: string) => `started with no handoff to consume: ${previous} had not handed off`;
+
+type Sentence = (a: string, b: string, c: string) => string;
+/** sentence → its first, second and third part → the text. */
+const sentences = new Map<Sentence, Map<string, Map<string, Map<string, string>>>>();
+let sentenceCount = 0;
+
+/**
+ * One string per distinct reason: a team's history repeats a few (the same stages and
+ * versions) for every attempt, and the lead's facts keep them. Looked up by their parts,
+ * so the text is neither built anew nor hashed per attempt.
+ */
+function sentence(of: Sentence, a: string, b = '', c = ''): string {
+  let byA = sentences.get(of);
+  if (!byA) sentences.set(of, (byA = new Map()));
+  let byB = byA.get(a);
+  if (!byB) byA.set(a, (byB = new Map()));
+  let byC = byB.get(b);
+  if (!byC) byB.set(b, (byC = new Map()));
+  let text = byC.get(c);
+  if (text === undefined) {
+    if (++sentenceCount > 10_000) {
+      sentences.clear();
+      sentenceCount = 0;
+    }
+    byC.set(c, (text = of(a, b, c)));
+  }
+  return text;
 }
 
 /** The pack given (or what its function gives), else the fold of the change's context events. */
@@ -273,7 +312,7 @@ export function contextRereads(
   pack: ContextPackState = foldContextPack(events),
 ): ContextReread[] {
   const started = new Map<string, { stageId: string; version?: string }>();
-  for (const event of [...events].sort(compareEvents)) {
+  for (const event of inIdOrder(events)) {
     if (isEvent(event, 'attempt.started') && !started.has(event.data.attemptId)) {
       started.set(event.data.attemptId, { stageId: event.data.stageId, version: event.data.contextVersion });
     }

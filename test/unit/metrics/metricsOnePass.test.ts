@@ -2,8 +2,7 @@
 // the store's timestamps digit by digit: both held equal here to the plain definitions
 // (one pass per metric, Date.parse) on a generated history.
 import { strict as assert } from 'node:assert';
-import { changeFacts, computeMetrics, dayKey, isoTime, ownerLabel, weekKey, type ChangeFact, type MetricsFilter } from '../../../src/core/metrics';
-import { foldChange } from '../../../src/core/fold';
+import { changeFacts, computeMetrics, dayKey, isoTime, weekKey, type ChangeFact, type MetricsFilter } from '../../../src/core/metrics';
 import { defaultPipeline } from '../../../src/core/pipeline';
 import { validateEvent, type FactoryEvent } from '../../../src/core/events';
 import { planHistory } from '../../../scripts/sample-history';
@@ -103,32 +102,6 @@ describe('metrics: one pass over the changes', () => {
     const m = computeMetrics(facts, order, { now });
     const last = m.flow.cumulative.at(-1)!.counts;
     assert.ok(last.done! > 0 && order.filter((s) => last[s]! > 0).length >= 2, JSON.stringify(last));
-  });
-});
-
-describe('metrics: attempt facts', () => {
-  it('hold exactly the fold\'s known fields, however the fact is built (whole for a finished agent attempt, else field by field)', () => {
-    let whole = 0;
-    let partial = 0;
-    for (const [id, events] of generatedRecord(T0 + 20 * DAY)) {
-      const fact = changeFacts(id, pipeline, events);
-      const attempts = foldChange(id, pipeline, events).stages.flatMap((s) => s.attempts);
-      assert.deepEqual(fact.attempts.map((a) => a.id), attempts.map((a) => a.id));
-      fact.attempts.forEach((a, i) => {
-        const folded = attempts[i]!;
-        assert.ok(Object.values(a).every((v) => v !== undefined), `${a.id}: no field is present but undefined`);
-        assert.deepEqual(
-          { model: a.model, outcome: a.outcome, costUsd: a.costUsd, tokens: a.tokens, backend: a.backend, rolledBack: a.rolledBack, superseded: a.superseded },
-          { model: folded.model || undefined, outcome: folded.outcome || undefined, costUsd: folded.costUsd, tokens: folded.tokens, backend: folded.backend, rolledBack: folded.rolledBack, superseded: folded.superseded },
-        );
-        assert.equal(a.startedAt, isoTime(folded.startedAt));
-        assert.equal(a.finishedAt, isoTime(folded.finishedAt));
-        assert.equal(a.owner, a.backend === 'human' ? a.owner : ownerLabel(folded));
-        if (Object.keys(a).length === 14 || (Object.keys(a).length === 13 && !('verified' in a))) whole++;
-        else partial++;
-      });
-    }
-    assert.ok(whole > 100 && partial > 10, `both ways exercised: ${whole} whole, ${partial} field by field`);
   });
 });
 
