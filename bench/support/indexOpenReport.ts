@@ -46,7 +46,7 @@ export function reportIndexOpen(root: string, indexPath: string, runs: number, l
   console.log(
     `summary index open: ${ratio(index.ms, raw.ms)} its own read + JSON.parse in a fresh process (cpu ${ratio(index.cpu, raw.cpu)}); ` +
       `${ratio(index.ms + allRows.ms, raw.ms)} with every field read (cpu ${ratio(index.cpu + allRows.cpu, raw.cpu)}) ` +
-      `(goal ≤ 1.5×; medians of ${runs}; the second read and parse pays the first one's garbage; ${bytesPerChange} bytes per change)`,
+      `(goal ≤ 1.5×; medians of ${runs}; ${bytesPerChange} bytes per change)`,
   );
   line(`fresh process: summaries(), index + a stat per change (${m})`, of('summaries').ms, cpu(of('summaries'), `${refolded} refolded`));
 }
