@@ -20,6 +20,7 @@ import { validateEvent } from '../src/core/events';
 import { parseEventText } from '../src/store/eventFile';
 import { EVENT_MIGRATIONS } from '../src/store/migrations';
 import { benchCacheRoot, benchCacheSize, cachedBenchRecord, removeOlderBenchRecords, withUndoneWrites } from './support/benchRecord';
+import { reportIndexOpen } from './support/indexOpenReport';
 import { GitAdapter } from '../src/git/gitAdapter';
 
 const CHANGES = Number(process.argv[2] ?? 10_000);
@@ -172,16 +173,8 @@ async function recordBench(): Promise<void> {
     const indexBytes = statSync(store.indexPath).size;
     collectGarbage();
     await time('summary index: read + JSON.parse only', async () => JSON.parse(await fs.readFile(store.indexPath, 'utf8')), () => `${(indexBytes / 1024 / 1024).toFixed(1)} MB, ${(indexBytes / ids.length).toFixed(0)} bytes per change`);
-    // A window opening: a fresh process, nothing decoded or collected before it.
-    const opens = Array.from({ length: 5 }, () => openInFreshProcess(root));
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    line('fresh process: first loadPipeline() (median of 5)', median(opens.map((o) => o.pipelineMs)), 'zod compiles its schemas on first use');
-    line('fresh process: read + JSON.parse of the index (median of 5)', median(opens.map((o) => o.rawMs)));
-    const decodes = Array.from({ length: 5 }, () => decodeInFreshProcess(root));
-    line('fresh process: decodeIndex() alone, on that parse (median of 5)', median(decodes), 'check every row, build the entries: in code not yet compiled');
-    line('fresh process: indexedSummaries() (median of 5)', median(opens.map((o) => o.indexMs)), `min ${Math.min(...opens.map((o) => o.indexMs)).toFixed(1)} ms, ${opens[0]!.changes} summaries (goal well under 100 ms)`);
-    console.log(`summary index open: ${(median(opens.map((o) => o.indexMs)) / median(opens.map((o) => o.rawMs))).toFixed(2)}× its own read + JSON.parse in a fresh process (goal ≤ 1.5×; medians of 5; the second read and parse pays the first one's garbage; ${(indexBytes / ids.length).toFixed(0)} bytes per change)`);
-    line('fresh process: summaries(), index + a stat per change (median of 5)', median(opens.map((o) => o.summariesMs)), `min ${Math.min(...opens.map((o) => o.summariesMs)).toFixed(1)} ms, ${opens[0]!.refolded} refolded`);
+    // A window opening: fresh processes, nothing decoded or collected before it.
+    reportIndexOpen(root, store.indexPath, 5, line);
     for (let i = 0; i < 3; i++) {
       await time(`summaries(), same store (a refresh): stat per change #${i + 1}`, () => store.summaries(), (_ms, r) => `${r.refolded} refolded`);
     }
@@ -195,16 +188,6 @@ async function recordBench(): Promise<void> {
     delete process.env.FACTORY_COCKPIT_CACHE_DIR;
     await fs.rm(indexCache, { recursive: true, force: true, maxRetries: 5 });
   }
-}
-
-function openInFreshProcess(root: string): { pipelineMs: number; rawMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number } {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'openIndex.ts'), root], { encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!) as { pipelineMs: number; rawMs: number; indexMs: number; summariesMs: number; changes: number; refolded: number };
-}
-
-function decodeInFreshProcess(root: string): number {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support', 'openIndex.ts'), root, '--decode-only'], { encoding: 'utf8' });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { decodeMs: number }).decodeMs;
 }
 
 /** A full collection before a timing, when the bench runs with --expose-gc. */

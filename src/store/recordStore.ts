@@ -650,7 +650,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       if (this.memory && this.memory.fileIdentity === identity) return adapt(this.memory.stageIds, this.memory.entries);
       const decoded = decodeIndex(JSON.parse(readFileSync(this.indexPath, 'utf8')));
       if (!decoded) return new Map();
-      this.memory = memoryOf(decoded.stageIds, decoded.entries, [...decoded.entries.keys()], identity, false);
+      this.memory = memoryOf(decoded.stageIds, decoded.entries, decoded.ids, identity, false, decoded.withProblems);
       return adapt(decoded.stageIds, decoded.entries);
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
@@ -795,10 +795,11 @@ interface IndexMemory {
   dirty: boolean;
 }
 
-function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean): IndexMemory {
-  const withProblems = new Set<string>();
-  for (const [id, entry] of entries) if (entry.summary.problemCount > 0) withProblems.add(id);
-  return { stageIds, entries, ids, withProblems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
+/** `withProblems`: when the caller already knows them (the decoder does), the entries are not walked again. */
+function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean, withProblems?: Iterable<string>): IndexMemory {
+  const problems = new Set(withProblems);
+  if (!withProblems) for (const [id, entry] of entries) if (entry.summary.problemCount > 0) problems.add(id);
+  return { stageIds, entries, ids, withProblems: problems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
 }
 
 /**

@@ -18,9 +18,10 @@ import type { Pipeline } from '../core/pipeline';
 
 // 2: rows carry the ticket (the change pickers show it). 3: the `sentBack` status, and
 // statuses decided by the latest attempt. 4: passed-unverified. 5: keyed by the stage
-// ids, not the whole pipeline; stages the events name; smaller rows. An index of
-// another version is rebuilt.
-export const INDEX_SCHEMA_VERSION = 5;
+// ids, not the whole pipeline; stages the events name; smaller rows. 6: columns, not
+// rows; each distinct status string and branch prefix once; other stages only where
+// there are some. An index of another version is rebuilt.
+export const INDEX_SCHEMA_VERSION = 6;
 
 export interface StageSummary {
   id: string;
@@ -73,43 +74,62 @@ export interface IndexEntry {
   checkedAtMs: number;
 }
 
-// On disk each entry is a flat row and stage statuses one letter each, in the order of
-// the file's `stageIds`: a tenth of the bytes of objects. What a view can derive is not
-// stored (the active stage is the first not passed; an entry taken too close to its
-// folder's last change stores no mtime instead of the time it was checked). Rows are
-// checked by hand, not by a zod tuple: 10,000 of them are the whole cost of opening the
-// tree (zod took 30–90 ms, this check takes about 1), and a row that fails only costs a
-// rebuild.
-type Row = [
-  id: string,
-  title: string,
-  ticket: string | null,
-  branch: string | null,
-  createdAt: string | null,
-  completed: 0 | 1,
-  statusCodes: string,
-  eventCount: number,
-  lastEventId: string | null,
-  problemCount: number,
-  /** null: taken within RACY_WINDOW_MS of the folder's change, so never trusted by mtime alone. */
-  dirMtimeMs: number | null,
-  otherStages: string | null,
-];
-
-const STATUS_CODES_PATTERN = /^[prvfasbuPRVFASBU]*$/;
+// On disk the entries are columns, one array per field, in the same order (so JSON.parse
+// makes a dozen arrays, not an array per change), in as few bytes as the views allow:
+// - the stage statuses of a change are one letter per stage, in the order of the file's
+//   `stageIds`, and each distinct status string is stored once: a row names it by its
+//   place (most changes share a handful);
+// - a branch named after its change (`factory/<id>`) is stored as the place of its
+//   prefix, each distinct prefix once;
+// - the stage ids that are not the pipeline's are stored only for the few changes that
+//   have some;
+// - what a view can derive is not stored (the active stage is the first not passed; an
+//   entry taken too close to its folder's last change stores no mtime instead of the
+//   time it was checked).
+// Values are checked by hand as they are decoded, not by a zod schema: 10,000 rows are
+// the whole cost of opening the tree, and a value that fails only costs a rebuild.
 export interface IndexFile {
   v: typeof INDEX_SCHEMA_VERSION;
   /** The pipeline's stage ids in order, when the index was written: the one thing of the pipeline a summary depends on. */
   stageIds: string[];
-  rows: Row[];
+  /** Each distinct stage-status string once: a letter per stage, upper case when the change's events name the stage. */
+  statuses: string[];
+  /** Each distinct prefix of a branch named after its change once. */
+  branchPrefixes: string[];
+  ids: string[];
+  titles: string[];
+  tickets: Array<string | null>;
+  /** The branch, or the place in `branchPrefixes` of its prefix when it is that prefix and the change id. */
+  branches: Array<string | number | null>;
+  createdAt: Array<string | null>;
+  completed: Array<0 | 1>;
+  /** The place in `statuses` of each change's stage statuses. */
+  status: number[];
+  eventCounts: number[];
+  lastEventIds: Array<string | null>;
+  problemCounts: number[];
+  /** null: taken within RACY_WINDOW_MS of the folder's change, so never trusted by mtime alone. */
+  dirMtimesMs: Array<number | null>;
+  /** By change id, for the changes whose events name stages the pipeline does not have. */
+  otherStages: Record<string, string>;
 }
 
-const isIndexHeader = (x: unknown): x is { v: number; stageIds: string[]; rows: unknown[] } => {
-  const file = x as Partial<IndexFile> | null;
-  return (
-    typeof file === 'object' && file !== null && file.v === INDEX_SCHEMA_VERSION &&
-    Array.isArray(file.stageIds) && file.stageIds.every((id) => typeof id === 'string') && Array.isArray(file.rows)
-  );
+/** The columns of an index file: arrays with one value per change. */
+const COLUMNS = ['ids', 'titles', 'tickets', 'branches', 'createdAt', 'completed', 'status', 'eventCounts', 'lastEventIds', 'problemCounts', 'dirMtimesMs'] as const;
+
+const STATUS_CODES_PATTERN = /^[prvfasbuPRVFASBU]*$/;
+
+const isStringArray = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/** The header is checked, and that every column is an array of one value per change: each value is checked as it is decoded. */
+const isIndexHeader = (x: unknown): x is Pick<IndexFile, 'stageIds' | 'statuses' | 'branchPrefixes' | 'ids'> & Record<(typeof COLUMNS)[number], unknown[]> & { otherStages: object } => {
+  const file = x as Partial<Record<keyof IndexFile, unknown>> | null;
+  if (typeof file !== 'object' || file === null || file.v !== INDEX_SCHEMA_VERSION) return false;
+  if (!isStringArray(file.stageIds) || !isStringArray(file.branchPrefixes)) return false;
+  if (!isStringArray(file.statuses) || !file.statuses.every((codes) => STATUS_CODES_PATTERN.test(codes))) return false;
+  if (typeof file.otherStages !== 'object' || file.otherStages === null) return false;
+  const { ids } = file;
+  return Array.isArray(ids) && COLUMNS.every((column) => Array.isArray(file[column]) && (file[column] as unknown[]).length === ids.length);
 };
 
 /**
@@ -126,85 +146,103 @@ export function isEntryFresh(entry: IndexEntry, dirMtimeMs: number): boolean {
 }
 
 export function encodeIndex(stageIds: readonly string[], entries: readonly IndexEntry[]): IndexFile {
-  const rows = entries.map((entry): Row => {
-    const s = entry.summary;
-    return [
-      s.id,
-      s.title,
-      s.ticket ?? null,
-      s.branch ?? null,
-      s.createdAt ?? null,
-      s.completed ? 1 : 0,
-      stageIds.map((id) => codeOf(s.stages.find((st) => st.id === id))).join(''),
-      s.eventCount,
-      s.lastEventId ?? null,
-      s.problemCount,
-      isSettled(entry) ? entry.dirMtimeMs : entry.dirMtimeMs === -1 ? -1 : null,
-      s.otherStages ?? null,
-    ];
-  });
-  return { v: INDEX_SCHEMA_VERSION, stageIds: [...stageIds], rows };
-}
-
-/** Shares one frozen stages array (and its active stage) per distinct status string (a handful) between summaries. */
-function stagesCache(stageIds: readonly string[]): (codes: string) => { stages: readonly StageSummary[]; active: string | undefined } | undefined {
-  const byCodes = new Map<string, { stages: readonly StageSummary[]; active: string | undefined }>();
-  return (codes) => {
-    let made = byCodes.get(codes);
-    if (!made) {
-      if (!STATUS_CODES_PATTERN.test(codes)) return undefined;
-      const stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
-      made = { stages, active: activeStageOf(stages) };
-      byCodes.set(codes, made);
-    }
-    return made;
+  const file: IndexFile = {
+    v: INDEX_SCHEMA_VERSION, stageIds: [...stageIds], statuses: [], branchPrefixes: [],
+    ids: [], titles: [], tickets: [], branches: [], createdAt: [], completed: [], status: [], eventCounts: [], lastEventIds: [], problemCounts: [], dirMtimesMs: [], otherStages: {},
   };
+  const placeOf = (values: string[], places: Map<string, number>, value: string): number => {
+    let place = places.get(value);
+    if (place === undefined) {
+      place = values.push(value) - 1;
+      places.set(value, place);
+    }
+    return place;
+  };
+  const statusPlaces = new Map<string, number>();
+  const prefixPlaces = new Map<string, number>();
+  for (const entry of entries) {
+    const s = entry.summary;
+    const namedAfterChange = s.branch !== undefined && s.branch.length > s.id.length && s.branch.endsWith(s.id);
+    file.ids.push(s.id);
+    file.titles.push(s.title);
+    file.tickets.push(s.ticket ?? null);
+    file.branches.push(namedAfterChange ? placeOf(file.branchPrefixes, prefixPlaces, s.branch!.slice(0, -s.id.length)) : (s.branch ?? null));
+    file.createdAt.push(s.createdAt ?? null);
+    file.completed.push(s.completed ? 1 : 0);
+    file.status.push(placeOf(file.statuses, statusPlaces, stageIds.map((id) => codeOf(s.stages.find((st) => st.id === id))).join('')));
+    file.eventCounts.push(s.eventCount);
+    file.lastEventIds.push(s.lastEventId ?? null);
+    file.problemCounts.push(s.problemCount);
+    file.dirMtimesMs.push(isSettled(entry) ? entry.dirMtimeMs : entry.dirMtimeMs === -1 ? -1 : null);
+    if (s.otherStages !== undefined) file.otherStages[s.id] = s.otherStages;
+  }
+  return file;
 }
 
 const activeStageOf = (stages: readonly StageSummary[]): string | undefined => stages.find((s) => s.status !== 'passed')?.id;
 
-/** The entries of a parsed index file by change id, and the stage ids they were taken with; undefined when any of it is malformed. */
-export function decodeIndex(raw: unknown): { stageIds: string[]; entries: Map<string, IndexEntry> } | undefined {
+/** What a parsed index file holds; undefined when any of it is malformed. */
+export interface DecodedIndex {
+  /** The stage ids the entries were taken with. */
+  stageIds: string[];
+  /** The change ids, in the file's order (the listing order when it was written). */
+  ids: string[];
+  entries: Map<string, IndexEntry>;
+  /** The changes whose entry counts problems. */
+  withProblems: string[];
+}
+
+export function decodeIndex(raw: unknown): DecodedIndex | undefined {
   if (!isIndexHeader(raw)) return undefined;
-  const { stageIds, rows } = raw;
-  const stagesFor = stagesCache(stageIds);
+  const { stageIds, branchPrefixes, ids, titles, tickets, branches, createdAt: createdAts, completed: completes, status, eventCounts, lastEventIds, problemCounts, dirMtimesMs } = raw;
+  // One frozen stages array (and its active stage) per distinct status string, shared by the summaries.
+  const made = raw.statuses.map((codes) => {
+    const stages = Object.freeze(stageIds.map((id, i) => Object.freeze(summaryOf(id, codes[i]))));
+    return { stages, active: activeStageOf(stages) };
+  });
   // One pass that checks each row as it decodes it, with indexed reads and plain
   // assignments straight into the map: this runs 10,000 times per open, and opening
-  // the index should cost little more than parsing it (a separate zod pass over the
-  // rows cost more than the decoding). A malformed row only costs a rebuild.
+  // the index should cost little more than parsing it. A malformed row only costs a rebuild.
   const entries = new Map<string, IndexEntry>();
-  // Rows in a row often share their statuses (most changes are done).
-  let lastCodes: string | undefined;
-  let made: ReturnType<typeof stagesFor> = undefined;
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i] as Row;
+  const withProblems: string[] = [];
+  for (let i = 0; i < ids.length; i++) {
     // Checked inline, not through helpers: in a fresh process this loop runs before the
     // JIT has compiled anything, where every call costs.
-    if (!Array.isArray(row) || row.length !== 12) return undefined;
-    const id = row[0], title = row[1], ticket = row[2], branch = row[3], createdAt = row[4], completed = row[5];
-    const eventCount = row[7], lastEventId = row[8], problemCount = row[9], dirMtimeMs = row[10], otherStages = row[11];
+    const id = ids[i], title = titles[i], ticket = tickets[i], createdAt = createdAts[i], completed = completes[i];
+    const eventCount = eventCounts[i], lastEventId = lastEventIds[i], problemCount = problemCounts[i], dirMtimeMs = dirMtimesMs[i];
     if (typeof id !== 'string' || typeof title !== 'string' || (completed !== 0 && completed !== 1)) return undefined;
-    if ((ticket !== null && typeof ticket !== 'string') || (branch !== null && typeof branch !== 'string') || (createdAt !== null && typeof createdAt !== 'string')) return undefined;
-    if ((lastEventId !== null && typeof lastEventId !== 'string') || (otherStages !== null && typeof otherStages !== 'string')) return undefined;
+    if ((ticket !== null && typeof ticket !== 'string') || (createdAt !== null && typeof createdAt !== 'string') || (lastEventId !== null && typeof lastEventId !== 'string')) return undefined;
     // Counts are whole and not negative (below 2^32); JSON has no NaN or Infinity, so a number is finite.
-    if (eventCount >>> 0 !== eventCount || problemCount >>> 0 !== problemCount || (dirMtimeMs !== null && typeof dirMtimeMs !== 'number')) return undefined;
-    const codes = row[6];
-    if (codes !== lastCodes) {
-      made = typeof codes === 'string' ? stagesFor(codes) : undefined;
-      if (!made) return undefined;
-      lastCodes = codes;
-    }
-    const summary: ChangeSummary = { id, title, completed: completed === 1, stages: made!.stages, eventCount, problemCount };
+    if ((eventCount as number) >>> 0 !== eventCount || (problemCount as number) >>> 0 !== problemCount || (dirMtimeMs !== null && typeof dirMtimeMs !== 'number')) return undefined;
+    const place = status[i];
+    const statuses = typeof place === 'number' ? made[place] : undefined;
+    if (!statuses) return undefined;
+    const stored = branches[i];
+    let branch: string | null;
+    if (typeof stored === 'number') {
+      const prefix = branchPrefixes[stored];
+      if (prefix === undefined) return undefined;
+      branch = prefix + id;
+    } else if (stored === null || typeof stored === 'string') branch = stored;
+    else return undefined;
+    const summary: ChangeSummary = { id, title, completed: completed === 1, stages: statuses.stages, eventCount: eventCount as number, problemCount: problemCount as number };
     if (ticket !== null) summary.ticket = ticket;
     if (branch !== null) summary.branch = branch;
     if (createdAt !== null) summary.createdAt = createdAt;
-    if (made!.active !== undefined) summary.activeStageId = made!.active;
+    if (statuses.active !== undefined) summary.activeStageId = statuses.active;
     if (lastEventId !== null) summary.lastEventId = lastEventId;
-    if (otherStages !== null) summary.otherStages = otherStages;
     // A settled entry stays settled: only its mtime is compared from now on.
     entries.set(id, { summary, dirMtimeMs: dirMtimeMs ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY });
+    if ((problemCount as number) > 0) withProblems.push(id);
   }
-  return { stageIds, entries };
+  // The same id twice: not a file this store wrote.
+  if (entries.size !== ids.length) return undefined;
+  for (const [id, others] of Object.entries(raw.otherStages)) {
+    const entry = entries.get(id);
+    if (!entry || typeof others !== 'string') return undefined;
+    entry.summary.otherStages = others;
+  }
+  return { stageIds, ids, entries, withProblems };
 }
 
 /**

@@ -112,65 +112,81 @@ describe('store: summary index', () => {
 
   it('rebuilds from the events when a row of the index has the wrong shape, and never trusts a rewritten file', async () => {
     const before = await store.summaries();
-    const index = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
+    const index = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { eventCounts: unknown[] };
     // Same length and order, one field of the wrong type: the whole index is discarded.
     const tampered = structuredClone(index);
-    tampered.rows[0]![7] = 'three';
+    tampered.eventCounts[0] = 'three';
     writeFileSync(store.indexPath, JSON.stringify(tampered));
     const afterBadRow = await store.summaries();
     assert.equal(afterBadRow.refolded, 2);
     assert.deepEqual(afterBadRow.summaries, before.summaries);
     // A valid index written by someone else (another window, the CLI) is read, not the copy in memory.
-    const lying = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { rows: unknown[][] };
-    lying.rows[0]![1] = 'A title from another writer';
+    const lying = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { titles: unknown[] };
+    lying.titles[0] = 'A title from another writer';
     writeFileSync(store.indexPath, JSON.stringify(lying));
     assert.equal((await store.indexedSummaries())[0]?.title, 'A title from another writer');
   });
 
   it('rebuilds an index written by an older version of the format', async () => {
     const before = await store.summaries();
-    const current = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number; rows: unknown[][] };
-    // Version 1 rows had no ticket column.
-    writeFileSync(store.indexPath, JSON.stringify({ ...current, v: 1, rows: current.rows.map((r) => [r[0], r[1], ...r.slice(3)]) }));
+    const current = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number; tickets: unknown[] };
+    // Version 1 had no tickets.
+    writeFileSync(store.indexPath, JSON.stringify({ ...current, v: 1, tickets: undefined }));
     const after = await store.summaries();
     assert.equal(after.refolded, 2);
     assert.deepEqual(after.summaries, before.summaries);
     assert.equal((JSON.parse(readFileSync(store.indexPath, 'utf8')) as { v: number }).v, INDEX_SCHEMA_VERSION);
   });
 
-  it('decodes only a well-formed file: each field of a row, the codes and the header are checked', () => {
+  it('decodes only a well-formed file: each field of a row, the shared strings and the header are checked', () => {
     const entry: IndexEntry = {
-      summary: { id: 'c1', title: 'T', ticket: 'APP-1', branch: 'b', createdAt: '2026-01-01T00:00:00.000Z', completed: false, stages: [{ id: 'plan', status: 'passed', named: true }, { id: 'implement', status: 'running', named: true }], eventCount: 3, lastEventId: 'e3', problemCount: 0 },
+      summary: { id: 'c1', title: 'T', ticket: 'APP-1', branch: 'factory/c1', createdAt: '2026-01-01T00:00:00.000Z', completed: false, stages: [{ id: 'plan', status: 'passed', named: true }, { id: 'implement', status: 'running', named: true }], eventCount: 3, lastEventId: 'e3', problemCount: 0 },
       dirMtimeMs: 1_000,
       checkedAtMs: 10_000,
     };
-    const good = encodeIndex(['plan', 'implement'], [entry, { ...entry, summary: { ...entry.summary, id: 'c2' } }]);
+    const second: IndexEntry = { ...entry, summary: { ...entry.summary, id: 'c2', branch: 'main', otherStages: 'qa' } };
+    const good = encodeIndex(['plan', 'implement'], [entry, second]);
     const decoded = decodeIndex(structuredClone(good));
     assert.deepEqual(decoded?.stageIds, ['plan', 'implement']);
-    assert.deepEqual(decoded?.entries.get('c2')?.summary, { ...entry.summary, id: 'c2', activeStageId: 'implement' });
-    const broken: Array<[string, (file: { v: unknown; stageIds: unknown; rows: unknown[][] }) => void]> = [
+    assert.deepEqual(decoded?.ids, ['c1', 'c2']);
+    assert.deepEqual(decoded?.entries.get('c1')?.summary, { ...entry.summary, activeStageId: 'implement' }, 'a branch named after its change');
+    assert.deepEqual(decoded?.entries.get('c2')?.summary, { ...second.summary, activeStageId: 'implement' });
+    assert.deepEqual(good.branchPrefixes, ['factory/']);
+    // Each break is made in the first row (the second has the other stages, looked up by id).
+    type File = Record<string, unknown>;
+    const column = (f: File, name: string) => f[name] as unknown[];
+    const broken: Array<[string, (file: File) => void]> = [
       ['version', (f) => (f.v = INDEX_SCHEMA_VERSION - 1)],
       ['stage ids', (f) => (f.stageIds = ['plan', 3])],
-      ['rows', (f) => ((f as { rows: unknown }).rows = {})],
-      ['a row that is not an array', (f) => ((f.rows as unknown[])[1] = { length: 12 })],
-      ['a row too short', (f) => f.rows[1]!.pop()],
-      ['id', (f) => (f.rows[1]![0] = 7)],
-      ['title', (f) => (f.rows[1]![1] = null)],
-      ['ticket', (f) => (f.rows[1]![2] = 1)],
-      ['branch', (f) => (f.rows[1]![3] = false)],
-      ['createdAt', (f) => (f.rows[1]![4] = {})],
-      ['completed', (f) => (f.rows[1]![5] = true)],
-      ['status codes', (f) => (f.rows[1]![6] = 'vx')],
-      ['status codes type', (f) => (f.rows[1]![6] = 12)],
-      ['event count, negative', (f) => (f.rows[1]![7] = -1)],
-      ['event count, fraction', (f) => (f.rows[1]![7] = 1.5)],
-      ['last event id', (f) => (f.rows[1]![8] = 3)],
-      ['problem count', (f) => (f.rows[1]![9] = '0')],
-      ['folder mtime', (f) => (f.rows[1]![10] = '1000')],
-      ['other stages', (f) => (f.rows[1]![11] = ['qa'])],
+      ['statuses', (f) => (f.statuses = ['vx'])],
+      ['statuses type', (f) => (f.statuses = [12])],
+      ['branch prefixes', (f) => (f.branchPrefixes = [null])],
+      ['a column that is not an array', (f) => (f.titles = { length: 2 })],
+      ['a column too short', (f) => column(f, 'dirMtimesMs').pop()],
+      ['a column too long', (f) => column(f, 'tickets').push(null)],
+      ['a column missing', (f) => delete f.problemCounts],
+      ['id', (f) => (column(f, 'ids')[0] = 7)],
+      ['the same id twice', (f) => (column(f, 'ids')[0] = 'c2')],
+      ['title', (f) => (column(f, 'titles')[0] = null)],
+      ['ticket', (f) => (column(f, 'tickets')[0] = 1)],
+      ['branch', (f) => (column(f, 'branches')[0] = false)],
+      ['branch prefix place', (f) => (column(f, 'branches')[0] = 1)],
+      ['branch prefix place, fraction', (f) => (column(f, 'branches')[0] = 0.5)],
+      ['createdAt', (f) => (column(f, 'createdAt')[0] = {})],
+      ['completed', (f) => (column(f, 'completed')[0] = true)],
+      ['status place', (f) => (column(f, 'status')[0] = 1)],
+      ['status place type', (f) => (column(f, 'status')[0] = '0')],
+      ['event count, negative', (f) => (column(f, 'eventCounts')[0] = -1)],
+      ['event count, fraction', (f) => (column(f, 'eventCounts')[0] = 1.5)],
+      ['last event id', (f) => (column(f, 'lastEventIds')[0] = 3)],
+      ['problem count', (f) => (column(f, 'problemCounts')[0] = '0')],
+      ['folder mtime', (f) => (column(f, 'dirMtimesMs')[0] = '1000')],
+      ['other stages', (f) => (f.otherStages = { c2: ['qa'] })],
+      ['other stages of a change not in the file', (f) => (f.otherStages = { c3: 'qa' })],
+      ['other stages that are not an object', (f) => (f.otherStages = null)],
     ];
     for (const [what, breakIt] of broken) {
-      const file = structuredClone(good) as unknown as { v: unknown; stageIds: unknown; rows: unknown[][] };
+      const file = structuredClone(good) as unknown as File;
       breakIt(file);
       assert.equal(decodeIndex(file), undefined, `a malformed ${what} is refused`);
     }
