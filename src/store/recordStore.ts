@@ -34,7 +34,7 @@
 //   their random part, and file names make ids unique within a change, so the order is
 //   total and the same on every machine. Clocks drift, so events that depend on another
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
-import { promises as fs, lstatSync, readFileSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { promises as fs, lstatSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
@@ -49,7 +49,7 @@ import { ensureFactoryGitignore } from './gitignorePolicy';
 import { isWithin } from './paths';
 import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 import { summaryIndexPath, userCacheRoot } from './cacheDir';
-import { adaptToStages, decodeIndex, encodeIndex, isEntryFresh, stageIdsOf, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
+import { adaptToStages, readIndexFile, encodeIndex, isEntryFresh, stageIdsOf, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export { RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 
@@ -622,19 +622,6 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 
   /**
-   * The summaries as the index has them, without checking them against the events:
-   * for a first paint of a large record, followed by summaries(). Empty when there is
-   * no valid index.
-   */
-  async indexedSummaries(): Promise<ChangeSummary[]> {
-    const { pipeline } = await this.loadPipeline({ createIfMissing: false });
-    if (!pipeline) return [];
-    const summaries: ChangeSummary[] = [];
-    for (const entry of (await this.readIndex(stageIdsOf(pipeline))).values()) summaries.push(entry.summary);
-    return summaries;
-  }
-
-  /**
    * The index entries for these stage ids: this store's own while the file is still the
    * one it read or wrote (a refresh then costs one stat), else the file's, adapted when
    * it was taken with other stage ids.
@@ -643,12 +630,10 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const adapt = (from: readonly string[], entries: ReadonlyMap<string, IndexEntry>): ReadonlyMap<string, IndexEntry> =>
       from.join() === stageIds.join() ? entries : new Map(adaptToStages([...entries.values()], from, stageIds).map((e) => [e.summary.id, e]));
     try {
-      // Synchronous, like the small event files: one file of a couple of MB reads in about
-      // a millisecond, less than two round trips through the thread pool on a busy machine.
       const stat = statSync(this.indexPath);
       const identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}`;
       if (this.memory && this.memory.fileIdentity === identity) return adapt(this.memory.stageIds, this.memory.entries);
-      const decoded = decodeIndex(JSON.parse(readFileSync(this.indexPath, 'utf8')));
+      const decoded = readIndexFile(this.indexPath);
       if (!decoded) return new Map();
       this.memory = memoryOf(decoded.stageIds, decoded.entries, decoded.ids, identity, false, decoded.withProblems);
       return adapt(decoded.stageIds, decoded.entries);

@@ -285,7 +285,6 @@ describe('store: a hostile repository (links at every level of .factory/)', func
         for (const id of [...new Set([...ids, ...expected.readIds])]) read.set(id, await store.readChange(id));
         const first = await store.summaries();
         const second = await store.summaries();
-        await store.indexedSummaries();
         for (const hash of expected.hiddenEvidence) {
           await assert.rejects(store.evidence.read({ sha256: hash }), UnsafeRecordPathError, 'read');
           await assert.rejects(collect(store.evidence.open({ sha256: hash })), UnsafeRecordPathError, 'open');

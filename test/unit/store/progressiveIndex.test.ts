@@ -170,25 +170,6 @@ describe('store: progressive index and targeted refresh', () => {
     assert.deepEqual(paths(targeted), paths(full), 'the same problems, though neither folder was named');
     assert.ok(targeted.problems.every((p) => p.pending));
   });
-
-  it('a store that has only read the index file looks again at the changes it records with problems (Restricted Mode)', async () => {
-    writeFileSync(join(ws.dir, '.factory', 'changes', ids[5]!, 'events', `${nextEventId()}.json`), '{ not json');
-    // Outside the workspace: in Restricted Mode the index is not written into it.
-    const cache = tempWorkspace('progressive-cache');
-    try {
-      const options = { cacheDir: cache.dir, mayWrite: () => false };
-      const full = await new FileRecordStore(ws.dir, options).summaries();
-      assert.equal(full.problems.length, 1);
-      // Another window: it has read the index file, and no full check has run in it yet.
-      const other = new FileRecordStore(ws.dir, options);
-      assert.equal((await other.indexedSummaries()).find((s) => s.id === ids[5])?.problemCount, 1);
-      const targeted = await other.summaries({ changed: [] });
-      assert.equal(targeted.checked, 1);
-      assert.deepEqual(targeted.problems.map((p) => p.path), full.problems.map((p) => p.path), 'the change with problems is read again, though not named');
-    } finally {
-      cache.cleanup();
-    }
-  });
 });
 
 /** A store whose readChange of one change can be held after reading, as a slow disk would: a port for ordering tests. */

@@ -121,10 +121,12 @@ describe('store: summary index', () => {
     assert.equal(afterBadRow.refolded, 2);
     assert.deepEqual(afterBadRow.summaries, before.summaries);
     // A valid index written by someone else (another window, the CLI) is read, not the copy in memory.
-    const lying = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { titles: unknown[] };
+    const lying = JSON.parse(readFileSync(store.indexPath, 'utf8')) as { ids: string[]; titles: unknown[] };
     lying.titles[0] = 'A title from another writer';
     writeFileSync(store.indexPath, JSON.stringify(lying));
-    assert.equal((await store.indexedSummaries())[0]?.title, 'A title from another writer');
+    const trusted = await store.summaries();
+    assert.equal(trusted.refolded, 0, 'no change folder moved, so the index is trusted');
+    assert.equal(trusted.summaries.find((s) => s.id === lying.ids[0])?.title, 'A title from another writer');
   });
 
   it('rebuilds an index written by an older version of the format', async () => {
