@@ -51,7 +51,8 @@ function productBuild() {
   hash.update(JSON.parse(readFileSync('node_modules/zod/package.json', 'utf8')).version);
   return `${packageVersion}+${hash.digest('hex').slice(0, 16)}`;
 }
-const NODE_DEFINES = { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined', __FACTORY_COCKPIT_BUILD__: watch ? 'undefined' : JSON.stringify(productBuild()) };
+const BUILD_DEFINE = { __FACTORY_COCKPIT_BUILD__: watch ? 'undefined' : JSON.stringify(productBuild()) };
+const NODE_DEFINES = { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined', ...BUILD_DEFINE };
 const BUNDLE_URL = "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;";
 
 /** What every Node bundle of the product shares (the extension, the CLI, the MCP server). */
@@ -109,7 +110,7 @@ const lazy = {
   format: 'esm',
   target: 'node20',
   external: ['playwright-core'],
-  define: { navigator: 'undefined' },
+  define: { navigator: 'undefined', ...BUILD_DEFINE },
   // Bundled CommonJS modules expect require, __filename and __dirname (write-file-atomic names its temp files after __filename).
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
