@@ -3,7 +3,7 @@
 // --production minifies; --watch rebuilds and prints the markers the
 // `$esbuild-watch` problem matcher in .vscode/tasks.json waits for.
 import * as esbuild from 'esbuild';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, constants as zlibConstants } from 'node:zlib';
@@ -38,7 +38,21 @@ const watchMarkers = {
 // `navigator` (for Cloudflare); VS Code's extension host throws on any read of
 // `navigator` from an installed extension (it only warns in development), which broke
 // activation of the packaged .vsix. Node code has no navigator.
-const NODE_DEFINES = { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined' };
+//
+// __FACTORY_COCKPIT_BUILD__ names the build, for what the per-user cache keeps of one
+// build's work (the validated pipeline.json, src/store/keptPipeline.ts): the version and
+// a hash of the sources and of zod's version, so a build of other sources is another
+// build. A watching build's code changes under one name: it has none.
+const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
+function productBuild() {
+  const hash = createHash('sha256');
+  const files = readdirSync('src', { recursive: true }).map((name) => join('src', name)).filter((file) => statSync(file).isFile()).sort();
+  for (const file of files) hash.update(`${file}\0`).update(readFileSync(file)).update('\0');
+  hash.update(JSON.parse(readFileSync('node_modules/zod/package.json', 'utf8')).version);
+  return `${packageVersion}+${hash.digest('hex').slice(0, 16)}`;
+}
+const BUILD_DEFINE = { __FACTORY_COCKPIT_BUILD__: watch ? 'undefined' : JSON.stringify(productBuild()) };
+const NODE_DEFINES = { 'import.meta.url': '__bundleFileUrl', navigator: 'undefined', ...BUILD_DEFINE };
 const BUNDLE_URL = "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;";
 
 /** What every Node bundle of the product shares (the extension, the CLI, the MCP server). */
@@ -96,7 +110,7 @@ const lazy = {
   format: 'esm',
   target: 'node20',
   external: ['playwright-core'],
-  define: { navigator: 'undefined' },
+  define: { navigator: 'undefined', ...BUILD_DEFINE },
   // Bundled CommonJS modules expect require, __filename and __dirname (write-file-atomic names its temp files after __filename).
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; import { fileURLToPath as __fileURLToPath } from 'node:url'; const require = __createRequire(import.meta.url); const __filename = __fileURLToPath(import.meta.url); const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
@@ -113,7 +127,6 @@ const lazy = {
 // from the install folder after it started (an update replaces it). Commands load the
 // engine lazily (esbuild keeps a dynamic import's module unevaluated until called), so
 // `--version` evaluates only commander. Minified: less to parse on every start.
-const packageVersion = JSON.parse(readFileSync('package.json', 'utf8')).version;
 /**
  * `./commands` (the engine and everything a command needs) is bundled on its own,
  * brotli-compressed, base64-encoded and appended to dist/cli.js as a comment, which V8

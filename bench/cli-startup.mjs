@@ -136,9 +136,9 @@ const STEPS = {
   program: ['dist/cli.js: commander, the program, the parse', ''],
   builtins: ['Node builtin modules loaded', 'child_process, crypto, fs/promises…: requireBuiltin'],
   codeCache: ['commands bundle: kept source and code cache', 'read, then deserialized by new vm.Script'],
-  evaluate: ['commands bundle: modules evaluated', "the engine's modules; zod builds its schemas (core/pipeline.ts, core/events.ts)"],
+  evaluate: ['commands bundle: modules evaluated', "the engine's modules and zod's (schemas are built on first use: core/lazySchema.ts)"],
   spawn: ['git: processes started', 'child_process.spawn (a fork of this process); git itself is a process of its own'],
-  command: ['status: record read, fold, output', 'pipeline.json and its zod parse, the index, events and their check, the fold, JSON'],
+  command: ['status: record read, fold, output', 'pipeline.json (validated once per build: store/keptPipeline.ts), the index, events and their check (built from their zod schemas), the fold, JSON'],
   gc: ['garbage collection', ''],
   idle: ['idle', 'waiting for git and the disk'],
 };

@@ -3,63 +3,64 @@
 // depends on `type`. Unknown types and unknown fields from a newer version are kept
 // as they are (loose objects), so an older extension never destroys newer data.
 import * as z from 'zod';
+import { lazy, lazyEach } from './lazySchema';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
 /** Crockford base32 ULID: 48-bit time + 80-bit randomness; sorts by time. */
-export const UlidSchema = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID');
+export const UlidSchema = lazy(() => z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a ULID'));
 
 /** A change id: its folder's name under `.factory/changes/`. */
 export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
 
-export const ChangeIdSchema = z.string().regex(CHANGE_ID_PATTERN, 'must be lowercase letters, digits and dashes');
+export const ChangeIdSchema = lazy(() => z.string().regex(CHANGE_ID_PATTERN, 'must be lowercase letters, digits and dashes'));
 
-export const ActorSchema = z.looseObject({ name: z.string(), email: z.string().optional() });
+export const ActorSchema = lazy(() => z.looseObject({ name: z.string(), email: z.string().optional() }));
 export type Actor = z.infer<typeof ActorSchema>;
 
-const StageId = z.string().min(1);
+const StageId = lazy(() => z.string().min(1));
 
 /** Where the working tree was when something happened (see git/). */
-export const TreeRefSchema = z.looseObject({
+export const TreeRefSchema = lazy(() => z.looseObject({
   commit: z.string().optional(),
   tree: z.string().optional(),
-});
+}));
 
-export const UsageSchema = z.looseObject({
+export const UsageSchema = lazy(() => z.looseObject({
   inputTokens: z.number().nonnegative().optional(),
   outputTokens: z.number().nonnegative().optional(),
   cachedTokens: z.number().nonnegative().optional(),
   costUsd: z.number().nonnegative().optional(),
   costSource: z.enum(['agent', 'estimate']).optional(),
   turns: z.number().int().nonnegative().optional(),
-});
+}));
 
-export const EvidenceRefSchema = z.looseObject({
+export const EvidenceRefSchema = lazy(() => z.looseObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   name: z.string(),
   mediaType: z.string().optional(),
   bytes: z.number().int().nonnegative().optional(),
-});
+}));
 export type EvidenceRef = z.infer<typeof EvidenceRefSchema>;
 
-export const AttemptOutcomeSchema = z.enum(['succeeded', 'failed', 'cancelled', 'timedOut', 'budgetExceeded', 'interrupted']);
+export const AttemptOutcomeSchema = lazy(() => z.enum(['succeeded', 'failed', 'cancelled', 'timedOut', 'budgetExceeded', 'interrupted']));
 export type AttemptOutcome = z.infer<typeof AttemptOutcomeSchema>;
 
 // The context pack (see contextPack.ts): items are snapshots whose content is stored
 // as content-addressed evidence, so any pack version can be rebuilt from the record.
-const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+const Sha256Schema = lazy(() => z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest'));
 
 /** Lines are 1-based and inclusive; characters (selections only) are 0-based UTF-16 offsets within their line, the end exclusive, like VS Code's Position.character. */
-export const ContextRangeSchema = z
+export const ContextRangeSchema = lazy(() => z
   .looseObject({
     startLine: z.number().int().positive(),
     endLine: z.number().int().positive(),
     startCharacter: z.number().int().nonnegative().optional(),
     endCharacter: z.number().int().nonnegative().optional(),
   })
-  .refine((r) => r.endLine >= r.startLine, { message: 'endLine must not be before startLine', path: ['endLine'] });
+  .refine((r) => r.endLine >= r.startLine, { message: 'endLine must not be before startLine', path: ['endLine'] }));
 
-export const ContextSourceSchema = z.looseObject({
+export const ContextSourceSchema = lazy(() => z.looseObject({
   /** Workspace-relative, forward slashes. */
   path: z.string().min(1).optional(),
   range: ContextRangeSchema.optional(),
@@ -68,9 +69,9 @@ export const ContextSourceSchema = z.looseObject({
   attemptId: UlidSchema.optional(),
   /** Free-form origin: user, handoff, convention, ticket… */
   origin: z.string().optional(),
-});
+}));
 
-export const ContextItemSchema = z.looseObject({
+export const ContextItemSchema = lazy(() => z.looseObject({
   id: z.string().min(1).max(200),
   // A string, not an enum: a kind added by a newer version must not get this version's events quarantined.
   kind: z.string().min(1),
@@ -80,19 +81,19 @@ export const ContextItemSchema = z.looseObject({
   tokens: z.number().int().nonnegative(),
   content: EvidenceRefSchema,
   pinned: z.boolean().default(false),
-});
+}));
 
 /** Payload schemas by event type. */
-export const EventPayloads = {
-  'change.created': z.looseObject({
+export const EventPayloads = lazyEach({
+  'change.created': () => z.looseObject({
     title: z.string().min(1),
     description: z.string().optional(),
     ticket: z.string().optional(),
     branch: z.string().optional(),
   }),
-  'change.completed': z.looseObject({ note: z.string().optional() }),
-  'stage.ownerChanged': z.looseObject({ stageId: StageId, owner: z.looseObject({ backend: z.string(), model: z.string().optional(), person: z.string().optional() }) }),
-  'attempt.started': z.looseObject({
+  'change.completed': () => z.looseObject({ note: z.string().optional() }),
+  'stage.ownerChanged': () => z.looseObject({ stageId: StageId, owner: z.looseObject({ backend: z.string(), model: z.string().optional(), person: z.string().optional() }) }),
+  'attempt.started': () => z.looseObject({
     stageId: StageId,
     attemptId: UlidSchema,
     backend: z.string(),
@@ -110,7 +111,7 @@ export const EventPayloads = {
     // Open: a newer version may start attempts for reasons this one does not know.
     trigger: z.string().optional(),
   }),
-  'attempt.finished': z.looseObject({
+  'attempt.finished': () => z.looseObject({
     stageId: StageId,
     attemptId: UlidSchema,
     outcome: AttemptOutcomeSchema,
@@ -137,7 +138,7 @@ export const EventPayloads = {
     /** The factory's MCP server passed to the run (#18): `connected`, `failed` or `unknown` (the agent does not say); open for a newer version. */
     mcpStatus: z.looseObject({ status: z.string(), detail: z.string().optional() }).optional(),
   }),
-  'attempt.rolledBack': z.looseObject({
+  'attempt.rolledBack': () => z.looseObject({
     stageId: StageId,
     attemptId: UlidSchema,
     checkpoint: z.string().optional(),
@@ -145,7 +146,7 @@ export const EventPayloads = {
     files: z.array(z.looseObject({ path: z.string(), action: z.string() })).optional(),
     skippedSubmodules: z.array(z.string()).optional(),
   }),
-  'verification.recorded': z.looseObject({
+  'verification.recorded': () => z.looseObject({
     stageId: StageId,
     criterionId: z.string(),
     attemptId: UlidSchema.optional(),
@@ -169,8 +170,8 @@ export const EventPayloads = {
     /** The sentence fed back to the stage's next attempt when this criterion did not pass. */
     failureFeedback: z.string().optional(),
   }),
-  'stage.approvalRequested': z.looseObject({ stageId: StageId, attemptId: UlidSchema.optional() }),
-  'review.decided': z.looseObject({
+  'stage.approvalRequested': () => z.looseObject({ stageId: StageId, attemptId: UlidSchema.optional() }),
+  'review.decided': () => z.looseObject({
     stageId: StageId,
     /** `sentBack` here is how versions before `stage.sentBack` recorded a send-back to the same stage. */
     decision: z.enum(['approved', 'sentBack']),
@@ -184,7 +185,7 @@ export const EventPayloads = {
    * what was kept whatever the line numbers became; a rejection was reverted in the
    * working tree (`at` is the tree after the revert).
    */
-  'review.hunkDecided': z.looseObject({
+  'review.hunkDecided': () => z.looseObject({
     stageId: StageId,
     attemptId: UlidSchema.optional(),
     path: z.string().min(1),
@@ -196,7 +197,7 @@ export const EventPayloads = {
     at: TreeRefSchema.optional(),
   }),
   /** A reviewer's comment on a step (stage or attempt) or on a line of a diff. */
-  'review.commented': z.looseObject({
+  'review.commented': () => z.looseObject({
     body: z.string(),
     stageId: StageId.optional(),
     attemptId: UlidSchema.optional(),
@@ -214,7 +215,7 @@ export const EventPayloads = {
    * the attempts it reopens and supersedes, so the fold reads it the same whatever the
    * order of clocks between machines.
    */
-  'stage.sentBack': z.looseObject({
+  'stage.sentBack': () => z.looseObject({
     fromStage: StageId,
     toStage: StageId,
     note: z.string().optional(),
@@ -225,8 +226,8 @@ export const EventPayloads = {
     /** The context pack as it was when sent back: what the reopened stage is handed. */
     contextVersion: z.string().optional(),
   }),
-  'stage.completedByHand': z.looseObject({ stageId: StageId, note: z.string().optional() }),
-  'handoff.recorded': z.looseObject({
+  'stage.completedByHand': () => z.looseObject({ stageId: StageId, note: z.string().optional() }),
+  'handoff.recorded': () => z.looseObject({
     fromStage: StageId,
     toStage: StageId.optional(),
     attemptId: UlidSchema.optional(),
@@ -235,17 +236,17 @@ export const EventPayloads = {
     outputs: z.array(z.string()).default([]),
     at: TreeRefSchema.optional(),
   }),
-  'context.itemAdded': z.looseObject({
+  'context.itemAdded': () => z.looseObject({
     item: ContextItemSchema,
     /** Index to insert at; the end when absent. */
     position: z.number().int().nonnegative().optional(),
     /** The stage the edit was made for (e.g. the handoff that added a stage output). */
     stageId: StageId.optional(),
   }),
-  'context.itemRemoved': z.looseObject({ itemId: z.string().min(1), stageId: StageId.optional() }),
-  'context.itemsReordered': z.looseObject({ order: z.array(z.string().min(1)), stageId: StageId.optional() }),
-  'context.itemPinned': z.looseObject({ itemId: z.string().min(1), pinned: z.boolean(), stageId: StageId.optional() }),
-  'context.itemRefreshed': z.looseObject({
+  'context.itemRemoved': () => z.looseObject({ itemId: z.string().min(1), stageId: StageId.optional() }),
+  'context.itemsReordered': () => z.looseObject({ order: z.array(z.string().min(1)), stageId: StageId.optional() }),
+  'context.itemPinned': () => z.looseObject({ itemId: z.string().min(1), pinned: z.boolean(), stageId: StageId.optional() }),
+  'context.itemRefreshed': () => z.looseObject({
     itemId: z.string().min(1),
     contentHash: Sha256Schema,
     tokens: z.number().int().nonnegative(),
@@ -256,7 +257,7 @@ export const EventPayloads = {
   }),
   // What an agent did through the factory's MCP server (src/mcp/), bound to its attempt.
   /** The agent fetched the context pack (or the handoff carrying it): the attempt consumed `contextVersion` (core/signal.ts). */
-  'context.fetched': z.looseObject({
+  'context.fetched': () => z.looseObject({
     attemptId: UlidSchema.optional(),
     stageId: StageId.optional(),
     contextVersion: z.string().min(1),
@@ -265,7 +266,7 @@ export const EventPayloads = {
     tool: z.string().optional(),
   }),
   /** A progress note or a handoff summary the running attempt's agent recorded. */
-  'attempt.noted': z.looseObject({
+  'attempt.noted': () => z.looseObject({
     attemptId: UlidSchema.optional(),
     stageId: StageId.optional(),
     /** `progress` or `summary`; open for a newer version. */
@@ -274,7 +275,7 @@ export const EventPayloads = {
     tool: z.string().optional(),
   }),
   /** A tool of the factory's MCP server the attempt's agent called (the attempt's record lists them). */
-  'attempt.toolCalled': z.looseObject({
+  'attempt.toolCalled': () => z.looseObject({
     attemptId: UlidSchema.optional(),
     stageId: StageId.optional(),
     server: z.string().default('factory'),
@@ -285,7 +286,7 @@ export const EventPayloads = {
   // pipeline, not one change: they live in `.factory/decisions/` under the change id
   // "factory" (store/decisionLog.ts), and travel with git like every event.
   /** A stage's effective autonomy raised (within the pipeline's limit), with the evidence at that moment. */
-  'autonomy.granted': z.looseObject({
+  'autonomy.granted': () => z.looseObject({
     stageId: StageId,
     autonomy: z.string().default('auto'),
     owner: z.string().optional(),
@@ -293,7 +294,7 @@ export const EventPayloads = {
     note: z.string().optional(),
   }),
   /** A stage's effective autonomy lowered again, with the failure pattern that made it. */
-  'autonomy.revoked': z.looseObject({
+  'autonomy.revoked': () => z.looseObject({
     stageId: StageId,
     autonomy: z.string().default('approve'),
     owner: z.string().optional(),
@@ -301,7 +302,7 @@ export const EventPayloads = {
     note: z.string().optional(),
   }),
   /** A recurring failure promoted into the project's conventions, so later stages get it. */
-  'lesson.promoted': z.looseObject({
+  'lesson.promoted': () => z.looseObject({
     lessonId: z.string().min(1),
     stageId: StageId.optional(),
     kind: z.string().optional(),
@@ -310,12 +311,12 @@ export const EventPayloads = {
     target: z.string().min(1),
     examples: z.array(z.looseObject({ changeId: z.string(), reason: z.string().optional() })).default([]),
   }),
-} as const;
+});
 
 export type KnownEventType = keyof typeof EventPayloads;
 export const KNOWN_EVENT_TYPES = Object.keys(EventPayloads) as KnownEventType[];
 
-export const EventEnvelopeSchema = z.looseObject({
+export const EventEnvelopeSchema = lazy(() => z.looseObject({
   v: z.number().int().positive(),
   id: UlidSchema,
   change: ChangeIdSchema,
@@ -323,7 +324,7 @@ export const EventEnvelopeSchema = z.looseObject({
   at: z.iso.datetime({ offset: true }),
   by: ActorSchema.optional(),
   data: z.looseObject({}),
-});
+}));
 
 /** The envelope every event file has; unknown extra fields are kept alongside. */
 export interface EventEnvelope {
@@ -407,7 +408,7 @@ export function validateEventWithSchemas(raw: unknown): { ok: true; event: Facto
  * fill in. False means "ask zod" (a problem, a default to apply, a newer value).
  */
 export function fastEventCheck(raw: unknown): boolean {
-  if (!fastEnvelope(raw)) return false;
+  if (!(fastEnvelope ??= compileFastCheck(defOf(EventEnvelopeSchema)))(raw)) return false;
   const { v, type, data } = raw as EventEnvelope;
   if (v > EVENT_SCHEMA_VERSION) return true;
   const check = fastPayloads.get(type) ?? compilePayloadCheck(type);
@@ -542,7 +543,8 @@ export function compileFastCheck(def: SchemaDef): FastCheck {
   }
 }
 
-const fastEnvelope = compileFastCheck(defOf(EventEnvelopeSchema));
+/** Compiled on first use, like the payloads' checks: a process that reads no event builds no schema. */
+let fastEnvelope: FastCheck | undefined;
 const fastPayloads = new Map<string, FastCheck>();
 
 /** Compiled on first use: activation pays for none of it. Undefined for a type this version does not know. */

@@ -8,7 +8,8 @@
 //   Linux and others: ${XDG_CACHE_HOME:-~/.cache}/factory-cockpit
 //   macOS:            ~/Library/Caches/factory-cockpit
 //   Windows:          %LOCALAPPDATA%\factory-cockpit\Cache
-// and below it one folder per repository: the sha256 of the repository's real path.
+// and below it one folder per repository: the sha256 of the repository's real path,
+// holding the summary index and the validated pipeline.json.
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import * as os from 'node:os';
@@ -55,7 +56,11 @@ export function repositoryCacheDir(workspaceRoot: string, cacheRoot: string = us
   return path.join(cacheRoot, repositoryKey(workspaceRoot));
 }
 
-/** The summary index of a repository. */
+/** The summary index of a repository, in its cache folder. */
 export function summaryIndexPath(workspaceRoot: string, cacheRoot?: string): string {
-  return path.join(repositoryCacheDir(workspaceRoot, cacheRoot), 'index.json');
+  return summaryIndexIn(repositoryCacheDir(workspaceRoot, cacheRoot));
 }
+export const summaryIndexIn = (repositoryCache: string): string => path.join(repositoryCache, 'index.json');
+
+/** pipeline.json as the product last validated it (store/keptPipeline.ts), in a repository's cache folder. */
+export const keptPipelineIn = (repositoryCache: string): string => path.join(repositoryCache, 'pipeline.json');

@@ -6,7 +6,8 @@
 //   .factory/quarantine/…                           files that failed validation, set aside
 //   .factory/.gitignore                             locks and temp files stay out of git
 // and outside the repository, in the per-user cache (cacheDir.ts):
-//   <cache>/factory-cockpit/<sha256 of the root>/index.json   derived summary index
+//   <cache>/factory-cockpit/<sha256 of the root>/index.json      derived summary index
+//   <cache>/factory-cockpit/<sha256 of the root>/pipeline.json   pipeline.json validated (keptPipeline.ts)
 //
 // A hostile repository: every folder and file under .factory/ is reached through
 // RecordFs (recordFs.ts), which refuses a symbolic link or junction at any level and
@@ -48,7 +49,8 @@ import { FileEvidenceStore } from './evidence';
 import { ensureFactoryGitignore } from './gitignorePolicy';
 import { isWithin } from './paths';
 import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
-import { summaryIndexPath, userCacheRoot } from './cacheDir';
+import { keptPipelineIn, repositoryCacheDir, summaryIndexIn, userCacheRoot } from './cacheDir';
+import { keepPipeline, PRODUCT_BUILD, readKeptPipeline } from './keptPipeline';
 import { adaptToStages, readIndexFile, encodeIndex, isEntryFresh, stageIdsOf, summarize, type ChangeSummary, type IndexEntry } from './summaryIndex';
 
 export { RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
@@ -152,6 +154,12 @@ export interface FileRecordStoreOptions {
    * (FACTORY_COCKPIT_CACHE_DIR, else the platform's per-user cache folder).
    */
   cacheDir?: string;
+  /**
+   * The build whose validation of pipeline.json may be taken from the cache
+   * (keptPipeline.ts). Default: the running product's (PRODUCT_BUILD); none when run
+   * from source, which validates every time.
+   */
+  build?: string;
 }
 
 /** pipeline.json is a small file a person edits. */
@@ -204,8 +212,9 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   private readonly mayWrite: () => boolean;
   private readonly makeDefaultPipeline: () => Pipeline;
   private readonly cacheDir: string | undefined;
+  private readonly build: string | undefined;
   private readonly fsx: RecordFs;
-  private cachedIndexPath: string | undefined;
+  private cachedRepositoryCache: string | undefined;
   private gitignoreEnsured = false;
   /** Problems that wait for the record to become writable, by path: the change to re-read, or undefined for the change list. */
   private readonly pending = new Map<string, { changeId?: string; problem: RecordProblem }>();
@@ -223,6 +232,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     this.onProblem = options.onProblem ?? (() => undefined);
     this.migrations = options.migrations ?? EVENT_MIGRATIONS;
     this.cacheDir = options.cacheDir;
+    this.build = 'build' in options ? options.build : PRODUCT_BUILD;
     this.fsx = new RecordFs(workspaceRoot);
   }
 
@@ -236,10 +246,23 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     return this.mayWrite();
   }
 
-  /** The summary index, in the per-user cache (computed on first use: it resolves the root's real path). */
+  /** This repository's folder in the per-user cache (computed on first use: it resolves the root's real path). */
+  private get repositoryCache(): string {
+    this.cachedRepositoryCache ??= repositoryCacheDir(this.workspaceRoot, this.cacheDir ?? userCacheRoot());
+    return this.cachedRepositoryCache;
+  }
+
+  /** The summary index, in the per-user cache. */
   get indexPath(): string {
-    this.cachedIndexPath ??= summaryIndexPath(this.workspaceRoot, this.cacheDir ?? userCacheRoot());
-    return this.cachedIndexPath;
+    return summaryIndexIn(this.repositoryCache);
+  }
+
+  /**
+   * Whether a file of the per-user cache may be written: it is outside the repository, so
+   * in Restricted Mode too, unless someone pointed the cache folder into the repository itself.
+   */
+  private mayWriteCache(file: string): boolean {
+    return this.mayWrite() || !isWithin(realpathOrSelf(this.workspaceRoot), path.resolve(file));
   }
 
   async loadPipeline(options: { createIfMissing?: boolean } = {}): Promise<PipelineLoad> {
@@ -272,6 +295,13 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     // Every refresh reads pipeline.json: the same text is not parsed and validated again
     // (and the same pipeline object lets readers cache what they derive from it).
     if (this.lastPipeline?.text === text) return { pipeline: this.lastPipeline.pipeline, problems: [], created: false };
+    // Another process of this build validated this very text: zod is not run again.
+    const slot = this.build === undefined ? undefined : { file: keptPipelineIn(this.repositoryCache), build: this.build };
+    const kept = slot && readKeptPipeline(slot, text);
+    if (kept) {
+      this.lastPipeline = { text, pipeline: kept };
+      return { pipeline: kept, problems: [], created: false };
+    }
     let parsed: ReturnType<typeof parseJsonSafely>;
     try {
       parsed = parseJsonSafely(text);
@@ -288,6 +318,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       return { problems: [this.report({ path: rel, field: issue.field, message: issue.message })], created: false };
     }
     this.lastPipeline = { text, pipeline: result.data };
+    if (slot && this.mayWriteCache(slot.file)) await keepPipeline(slot, text, result.data);
     return { pipeline: result.data, problems: [], created: false };
   }
   private lastPipeline: { text: string; pipeline: Pipeline } | undefined;
@@ -645,9 +676,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
 
   private async writeIndex(stageIds: readonly string[], entries: IndexEntry[]): Promise<void> {
     const memory = this.memory!;
-    // The cache is outside the repository, so it is written in Restricted Mode too,
-    // unless someone pointed the cache folder into the repository itself.
-    if (!this.mayWrite() && isWithin(realpathOrSelf(this.workspaceRoot), path.resolve(this.indexPath))) return;
+    if (!this.mayWriteCache(this.indexPath)) return;
     try {
       await writeFileReplacing(this.indexPath, JSON.stringify(encodeIndex(stageIds, entries)));
       const stat = await fs.stat(this.indexPath);

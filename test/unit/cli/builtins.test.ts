@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildCli, cli, CLI, sandbox } from './helpers';
+import { keptPipelineIn, repositoryCacheDir } from '../../../src/store/cacheDir';
 
 describe('cli: the builtins a status run loads', function () {
   this.timeout(120_000);
@@ -34,6 +35,27 @@ describe('cli: the builtins a status run loads', function () {
       const loaded = new Set(readFileSync(list, 'utf8').split('\n'));
       assert.ok(loaded.has('NativeModule child_process'), 'the list is the run’s (git needs child_process)');
       for (const builtin of ['zlib', 'worker_threads', 'perf_hooks', 'module', 'internal/modules/esm/loader']) assert.ok(!loaded.has(`NativeModule ${builtin}`), `status loaded ${builtin}`);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it('takes pipeline.json as an earlier run of this build validated it, from the per-user cache', () => {
+    const b = sandbox();
+    try {
+      assert.equal(cli(b, ['init']).code, 0);
+      assert.equal(cli(b, ['status', '--json']).code, 0);
+      const text = readFileSync(join(b.dir, '.factory', 'pipeline.json'), 'utf8');
+      const kept = JSON.parse(readFileSync(keptPipelineIn(repositoryCacheDir(b.dir, b.cache)), 'utf8')) as { build: string; text: string; pipeline: { stages: Array<{ id: string }> } };
+      assert.equal(kept.text, text);
+      assert.match(kept.build, /^\d+\.\d+\.\d+\S*\+[0-9a-f]{16}$/, 'the build esbuild.config.mjs names');
+      // What the build kept is what a later run reads: a stage only the kept entry has shows.
+      kept.pipeline.stages[0]!.id = 'kept-stage';
+      writeFileSync(keptPipelineIn(repositoryCacheDir(b.dir, b.cache)), JSON.stringify(kept));
+      assert.equal(cli(b, ['change', 'start', 'Add search', '--branch', 'none']).code, 0);
+      const run = cli(b, ['status', '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((JSON.parse(run.stdout) as { change: { stages: Array<{ id: string }> } }).change.stages[0]!.id, 'kept-stage');
     } finally {
       b.cleanup();
     }
