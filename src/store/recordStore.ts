@@ -666,7 +666,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
       if (this.memory && this.memory.fileIdentity === identity) return adapt(this.memory.stageIds, this.memory.entries);
       const decoded = readIndexFile(this.indexPath);
       if (!decoded) return new Map();
-      this.memory = memoryOf(decoded.stageIds, decoded.entries, decoded.ids, identity, false, decoded.withProblems);
+      this.memory = memoryOf(decoded.stageIds, decoded.entries, decoded.ids, identity, false);
       return adapt(decoded.stageIds, decoded.entries);
     } catch {
       // Missing or corrupt: it is only a cache, rebuilt from the events (or from what this store knows).
@@ -809,11 +809,10 @@ interface IndexMemory {
   dirty: boolean;
 }
 
-/** `withProblems`: when the caller already knows them (the decoder does), the entries are not walked again. */
-function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean, withProblems?: Iterable<string>): IndexMemory {
-  const problems = new Set(withProblems);
-  if (!withProblems) for (const [id, entry] of entries) if (entry.summary.problemCount > 0) problems.add(id);
-  return { stageIds, entries, ids, withProblems: problems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
+function memoryOf(stageIds: readonly string[], entries: Map<string, IndexEntry>, ids: string[], fileIdentity: string | undefined, dirty: boolean): IndexMemory {
+  const withProblems = new Set<string>();
+  for (const [id, entry] of entries) if (entry.summary.problemCount > 0) withProblems.add(id);
+  return { stageIds, entries, ids, withProblems, listingProblems: [], ...(fileIdentity ? { fileIdentity } : {}), dirty };
 }
 
 /**

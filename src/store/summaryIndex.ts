@@ -189,8 +189,6 @@ export interface DecodedIndex {
   /** The change ids, in the file's order (the listing order when it was written). */
   ids: string[];
   entries: Map<string, IndexEntry>;
-  /** The changes whose entry counts problems. */
-  withProblems: string[];
 }
 
 /**
@@ -215,7 +213,6 @@ export function decodeIndex(raw: unknown): DecodedIndex | undefined {
   // assignments straight into the map: this runs 10,000 times per open, and opening
   // the index should cost little more than parsing it. A malformed row only costs a rebuild.
   const entries = new Map<string, IndexEntry>();
-  const withProblems: string[] = [];
   for (let i = 0; i < ids.length; i++) {
     // Checked inline, not through helpers: in a fresh process this loop runs before the
     // JIT has compiled anything, where every call costs.
@@ -244,7 +241,6 @@ export function decodeIndex(raw: unknown): DecodedIndex | undefined {
     if (lastEventId !== null) summary.lastEventId = lastEventId;
     // A settled entry stays settled: only its mtime is compared from now on.
     entries.set(id, { summary, dirMtimeMs: dirMtimeMs ?? Number.NaN, checkedAtMs: Number.POSITIVE_INFINITY });
-    if ((problemCount as number) > 0) withProblems.push(id);
   }
   // The same id twice: not a file this store wrote.
   if (entries.size !== ids.length) return undefined;
@@ -253,7 +249,7 @@ export function decodeIndex(raw: unknown): DecodedIndex | undefined {
     if (!entry || typeof others !== 'string') return undefined;
     entry.summary.otherStages = others;
   }
-  return { stageIds, ids, entries, withProblems };
+  return { stageIds, ids, entries };
 }
 
 /**
