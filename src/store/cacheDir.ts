@@ -56,10 +56,7 @@ export function repositoryCacheDir(workspaceRoot: string, cacheRoot: string = us
   return path.join(cacheRoot, repositoryKey(workspaceRoot));
 }
 
-/** The summary index of a repository, in its cache folder. */
-export function summaryIndexPath(workspaceRoot: string, cacheRoot?: string): string {
-  return summaryIndexIn(repositoryCacheDir(workspaceRoot, cacheRoot));
-}
+/** The summary index (store/summaryIndex.ts), in a repository's cache folder. */
 export const summaryIndexIn = (repositoryCache: string): string => path.join(repositoryCache, 'index.json');
 
 /** pipeline.json as the product last validated it (store/keptPipeline.ts), in a repository's cache folder. */

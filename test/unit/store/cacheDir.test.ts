@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CACHE_DIR_ENV, repositoryKey, summaryIndexPath, userCacheRoot } from '../../../src/store/cacheDir';
+import { CACHE_DIR_ENV, repositoryCacheDir, repositoryKey, summaryIndexIn, userCacheRoot } from '../../../src/store/cacheDir';
 import { FileRecordStore } from '../../../src/store/recordStore';
 
 describe('store: the per-user cache folder', () => {
@@ -30,7 +30,7 @@ describe('store: the per-user cache folder', () => {
       symlinkSync(repo, path.join(base, 'alias'));
       assert.equal(repositoryKey(repo), createHash('sha256').update(repo).digest('hex'));
       assert.equal(repositoryKey(path.join(base, 'alias')), repositoryKey(repo));
-      assert.equal(summaryIndexPath(repo, '/c'), path.join('/c', repositoryKey(repo), 'index.json'));
+      assert.equal(summaryIndexIn(repositoryCacheDir(repo, '/c')), path.join('/c', repositoryKey(repo), 'index.json'));
       // The store puts its index there: outside the repository, by option or by environment.
       assert.equal(new FileRecordStore(repo, { cacheDir: '/c' }).indexPath, path.join('/c', repositoryKey(repo), 'index.json'));
       const before = process.env[CACHE_DIR_ENV];
