@@ -17,7 +17,7 @@
 // dist/cli.js, builtin modules, the code cache, the engine's modules evaluated, the git
 // process started, the command's own work, garbage collection), in ms per run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +101,8 @@ mkdirSync(shimDir);
 writeFileSync(join(shimDir, 'git'), `#!/bin/sh\necho "$*" >> '${gitLog}'\nexec '${realGit}' "$@"\n`);
 chmodSync(join(shimDir, 'git'), 0o755);
 spawnSync(process.execPath, [cli, 'status', '--json'], { cwd: sample, env: { ...env, PATH: `${shimDir}${delimiter}${env.PATH}` }, stdio: 'ignore' });
-const gitCalls = readFileSync(gitLog, 'utf8').trim().split('\n');
+// No log: status started no git (the repository's layout and branch read from its files).
+const gitCalls = existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : [];
 
 const m = (name) => median(times[name]);
 // CPU per run (Linux), else the wall medians again.
