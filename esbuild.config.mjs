@@ -136,6 +136,29 @@ const lazy = {
  * parse the engine. It is still one self-contained file.
  */
 const EMBEDDED_MARK = '/*factory-cockpit-commands:';
+/**
+ * `child_process` (and the net and dgram modules it loads) required on first use by
+ * commander, which requires it at load for the executable subcommands this CLI does not
+ * have: a `status` that starts no git loads none of it. Commander reads it through a
+ * property (`childProcess.spawn`), which the stand-in forwards.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (args.namespace === 'lazy-builtin' ? { path: 'node:child_process', external: true } : { path: 'child_process', namespace: 'lazy-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents: `let loaded;
+const load = () => (loaded ??= require('node:child_process'));
+module.exports = new Proxy({}, {
+  get: (_, key) => load()[key],
+  has: (_, key) => key in load(),
+  ownKeys: () => Reflect.ownKeys(load()),
+  getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(load(), key); return d && { ...d, configurable: true }; },
+});`,
+      loader: 'js',
+    }));
+  },
+};
 const embedCommands = {
   name: 'embed-cli-commands',
   setup(build) {
@@ -176,7 +199,7 @@ const cli = nodeBundle({
   define: { ...NODE_DEFINES, __FACTORY_COCKPIT_VERSION__: JSON.stringify(packageVersion) },
   banner: { js: `#!/usr/bin/env node\n${BUNDLE_URL}` },
   minify: true,
-  plugins: watch ? [embedCommands, watchMarkers] : [embedCommands],
+  plugins: watch ? [lazyChildProcess, embedCommands, watchMarkers] : [lazyChildProcess, embedCommands],
 });
 
 // The MCP server (src/mcp, `factory-cockpit mcp`): its own file, dist/mcp.js, which the

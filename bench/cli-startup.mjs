@@ -17,7 +17,7 @@
 // dist/cli.js, builtin modules, the code cache, the engine's modules evaluated, the git
 // process started, the command's own work, garbage collection), in ms per run.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +101,8 @@ mkdirSync(shimDir);
 writeFileSync(join(shimDir, 'git'), `#!/bin/sh\necho "$*" >> '${gitLog}'\nexec '${realGit}' "$@"\n`);
 chmodSync(join(shimDir, 'git'), 0o755);
 spawnSync(process.execPath, [cli, 'status', '--json'], { cwd: sample, env: { ...env, PATH: `${shimDir}${delimiter}${env.PATH}` }, stdio: 'ignore' });
-const gitCalls = readFileSync(gitLog, 'utf8').trim().split('\n');
+// No log: status started no git (the repository's layout and branch read from its files).
+const gitCalls = existsSync(gitLog) ? readFileSync(gitLog, 'utf8').trim().split('\n') : [];
 
 const m = (name) => median(times[name]);
 // CPU per run (Linux), else the wall medians again.
@@ -134,11 +135,11 @@ for (let i = 0; i < profiles; i++) spawnSync(process.execPath, ['--cpu-prof', '-
 const STEPS = {
   node: ['Node bootstrap, script compiles', 'outside JavaScript ((program) samples): starting Node, compiling dist/cli.js'],
   program: ['dist/cli.js: commander, the program, the parse', ''],
-  builtins: ['Node builtin modules loaded', 'child_process, crypto, fs/promises…: requireBuiltin'],
+  builtins: ['Node builtin modules loaded', 'crypto, fs/promises, stream… (child_process only when git runs): requireBuiltin'],
   codeCache: ['commands bundle: kept source and code cache', 'read, then deserialized by new vm.Script'],
   evaluate: ['commands bundle: modules evaluated', "the engine's modules and zod's (schemas are built on first use: core/lazySchema.ts)"],
   spawn: ['git: processes started', 'child_process.spawn (a fork of this process); git itself is a process of its own'],
-  command: ['status: record read, fold, output', 'pipeline.json (validated once per build: store/keptPipeline.ts), the index, events and their check (built from their zod schemas), the fold, JSON'],
+  command: ['status: record read, fold, output', 'pipeline.json (validated once per build: store/keptPipeline.ts), the index, events and their checks (generated from their zod schemas: core/eventChecks.generated.ts), the fold, JSON'],
   gc: ['garbage collection', ''],
   idle: ['idle', 'waiting for git and the disk'],
 };

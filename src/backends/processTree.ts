@@ -1,10 +1,14 @@
 // Spawning an agent in its own process group, so cancelling it takes its whole tree
 // (the shells, test runners and servers it started) with it: TERM to the group, then
-// KILL after a grace period. Always an argument array, never a shell.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+// KILL after a grace period. Always an argument array, never a shell. child_process is
+// required by the first spawn: a read that only asks whether a runner lives loads none of it.
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import path from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use (see the header)
+const childProcess = () => require('node:child_process') as typeof import('node:child_process');
 
 export interface GroupSpawnOptions {
   cwd: string;
@@ -58,7 +62,7 @@ export const WATCHDOG_GRACE_S = 3;
 
 function startWatchdog(pgid: number): ChildProcess | undefined {
   try {
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'factory-cockpit-watchdog', String(WATCHDOG_GRACE_S)], {
+    const watchdog = childProcess().spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT, 'factory-cockpit-watchdog', String(WATCHDOG_GRACE_S)], {
       stdio: ['pipe', 'ignore', 'ignore'],
       detached: true,
       // Only what `sleep` needs: the agent's secrets stay out of one more process's environment.
@@ -77,7 +81,7 @@ function startWatchdog(pgid: number): ChildProcess | undefined {
 }
 
 export function spawnInGroup(command: string, args: readonly string[], options: GroupSpawnOptions): ChildProcess {
-  const child = spawn(command, [...args], {
+  const child = childProcess().spawn(command, [...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: options.stdio,

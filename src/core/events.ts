@@ -4,6 +4,7 @@
 // as they are (loose objects), so an older extension never destroys newer data.
 import * as z from 'zod';
 import { lazy, lazyEach } from './lazySchema';
+import { envelopeCheck, payloadChecks } from './eventChecks.generated';
 
 export const EVENT_SCHEMA_VERSION = 1;
 
@@ -14,6 +15,11 @@ export const UlidSchema = lazy(() => z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/
 export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,79}$/;
 
 export const ChangeIdSchema = lazy(() => z.string().regex(CHANGE_ID_PATTERN, 'must be lowercase letters, digits and dashes'));
+
+/** What ChangeIdSchema accepts, asked without building it (the store asks it of every folder it lists). */
+export function isChangeId(value: unknown): value is string {
+  return typeof value === 'string' && CHANGE_ID_PATTERN.test(value);
+}
 
 export const ActorSchema = lazy(() => z.looseObject({ name: z.string(), email: z.string().optional() }));
 export type Actor = z.infer<typeof ActorSchema>;
@@ -405,15 +411,17 @@ export function validateEventWithSchemas(raw: unknown): { ok: true; event: Facto
 /**
  * True only when zod would accept the event and return an equal object: the envelope
  * and, for a known type of this version, the payload pass their schema with nothing to
- * fill in. False means "ask zod" (a problem, a default to apply, a newer value).
+ * fill in. False means "ask zod" (a problem, a default to apply, a newer value). The
+ * checks were generated from the schemas when the sources were (eventChecks.generated.ts,
+ * a unit test fails when they drift apart): checking a valid record builds no schema.
  */
 export function fastEventCheck(raw: unknown): boolean {
-  if (!(fastEnvelope ??= compileFastCheck(defOf(EventEnvelopeSchema)))(raw)) return false;
+  if (!envelopeCheck(raw)) return false;
   const { v, type, data } = raw as EventEnvelope;
   if (v > EVENT_SCHEMA_VERSION) return true;
-  const check = fastPayloads.get(type) ?? compilePayloadCheck(type);
   // An unknown type is kept with its envelope checked, as zod would.
-  return check === undefined || check(data);
+  if (!isKnownType(type)) return true;
+  return payloadChecks[type](data);
 }
 
 /**
@@ -423,7 +431,7 @@ export function fastEventCheck(raw: unknown): boolean {
 export type FastCheck = (value: unknown) => boolean;
 
 /** What the compiler reads of a zod schema's definition (zod's documented `_zod.def`). */
-interface SchemaDef {
+export interface SchemaDef {
   type: string;
   checks?: Array<{ _zod: { def: CheckDef } }>;
   format?: string;
@@ -435,7 +443,7 @@ interface SchemaDef {
   shape?: Record<string, { _zod: { def: SchemaDef } }>;
   catchall?: { _zod: { def: SchemaDef } };
 }
-interface CheckDef {
+export interface CheckDef {
   check: string;
   format?: string;
   pattern?: RegExp;
@@ -455,6 +463,20 @@ const undecided: FastCheck = () => false;
  */
 export function compileFastCheck(def: SchemaDef): FastCheck {
   const patterns: RegExp[] = [];
+  const body = fastCheckBody(def, patterns);
+  try {
+    return new Function('P', `return function fastCheck(value) {\n${body}\nreturn true;\n}`)(patterns) as FastCheck;
+  } catch {
+    // Code generation refused (a host that forbids it): zod decides everything.
+    return undecided;
+  }
+}
+
+/**
+ * The statements of a fast check of `value` (compileFastCheck), which return false
+ * unless zod accepts it unchanged; `P[i]` in them is the pattern they pushed to `patterns`.
+ */
+export function fastCheckBody(def: SchemaDef, patterns: RegExp[]): string {
   const body: string[] = [];
   let names = 0;
   const fresh = () => `v${names++}`;
@@ -535,24 +557,7 @@ export function compileFastCheck(def: SchemaDef): FastCheck {
     }
   };
   emit(def, 'value');
-  try {
-    return new Function('P', `return function fastCheck(value) {\n${body.join('\n')}\nreturn true;\n}`)(patterns) as FastCheck;
-  } catch {
-    // Code generation refused (a host that forbids it): zod decides everything.
-    return undecided;
-  }
-}
-
-/** Compiled on first use, like the payloads' checks: a process that reads no event builds no schema. */
-let fastEnvelope: FastCheck | undefined;
-const fastPayloads = new Map<string, FastCheck>();
-
-/** Compiled on first use: activation pays for none of it. Undefined for a type this version does not know. */
-function compilePayloadCheck(type: string): FastCheck | undefined {
-  if (!isKnownType(type)) return undefined;
-  const check = compileFastCheck(defOf(EventPayloads[type]));
-  fastPayloads.set(type, check);
-  return check;
+  return body.join('\n');
 }
 
 export function defOf(schema: z.ZodType): SchemaDef {

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { SimpleGit } from 'simple-git';
 import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
 import { branchFromHeadFile } from './headFile';
+import { layoutFromFiles } from './layoutFiles';
 
 export { GitCommandError } from './gitProcess';
 
@@ -335,16 +336,10 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
   }
 
   private async readLayout(): Promise<RepoLayout> {
-    let lines: string[];
-    try {
-      const out = await gitText(['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--absolute-git-dir', '--git-path', 'index', '--show-prefix'], {
-        cwd: this.workspaceRoot,
-      });
-      lines = out.split('\n');
-    } catch (error) {
-      if (error instanceof GitCommandError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotAGitRepositoryError(this.workspaceRoot);
-      throw error;
-    }
+    // The usual layout answers from its files (layoutFiles.ts); anything else asks git.
+    const fromFiles = layoutFromFiles(this.workspaceRoot);
+    if (fromFiles === 'none') throw new NotAGitRepositoryError(this.workspaceRoot);
+    const lines = fromFiles ? ['true', fromFiles.topLevel, fromFiles.gitDir, fromFiles.index, fromFiles.prefix] : await this.revParseLayout();
     const [inside, topLevel, gitDir, index, prefix = ''] = lines;
     if (inside !== 'true' || !topLevel || !gitDir || !index) throw new NotAGitRepositoryError(this.workspaceRoot);
     return {
@@ -353,6 +348,18 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
       indexFile: path.resolve(this.workspaceRoot, index),
       recordPath: `${prefix}.factory`,
     };
+  }
+
+  private async revParseLayout(): Promise<string[]> {
+    try {
+      const out = await gitText(['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--absolute-git-dir', '--git-path', 'index', '--show-prefix'], {
+        cwd: this.workspaceRoot,
+      });
+      return out.split('\n');
+    } catch (error) {
+      if (error instanceof GitCommandError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotAGitRepositoryError(this.workspaceRoot);
+      throw error;
+    }
   }
 }
 

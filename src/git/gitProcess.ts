@@ -1,8 +1,8 @@
 // Every git call of the factory but the few porcelain ones (gitAdapter.ts, simple-git): a private GIT_INDEX_FILE per call where one is needed
 // (simple-git's env() would also refuse a user's EDITOR or PAGER passed through), stdin
 // input (checkout-index --stdin, cat-file --batch) and NUL-separated binary-safe output.
-// Always an argument array, never a shell.
-import { spawn } from 'node:child_process';
+// Always an argument array, never a shell. child_process is required by the first call:
+// a read the files answer (layoutFiles.ts, headFile.ts) loads none of it.
 
 export class GitCommandError extends Error {
   constructor(
@@ -31,6 +31,8 @@ export interface GitResult {
 }
 
 export function runGit(args: readonly string[], options: RunGitOptions): Promise<GitResult> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- on first use (see the header)
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,

@@ -27,7 +27,7 @@ import { REVIEW_FEEDBACK_KIND } from '../core/reviewFeedback';
 import type { RecordStore } from './recordStore';
 import { resolveInsideWorkspace } from './paths';
 import { RecordFs, RecordReadOnlyError } from './recordFs';
-import { ChangeIdSchema } from '../core/events';
+import { isChangeId } from '../core/events';
 import { getText, type ContentStore } from './contextContent';
 import ignore, { type Ignore } from 'ignore';
 
@@ -587,7 +587,7 @@ export class ContextPackStore {
    * (the same text is the same file). Returns its workspace-relative path.
    */
   async writeContextFile(changeId: string, text: string): Promise<string> {
-    if (!ChangeIdSchema.safeParse(changeId).success) throw new ContextInputError(`"${String(changeId).slice(0, 80)}" is not a change id.`);
+    if (!isChangeId(changeId)) throw new ContextInputError(`"${String(changeId).slice(0, 80)}" is not a change id.`);
     const records = this.deps.records as RecordStore & { isWritable?: () => boolean };
     if (records.isWritable && !records.isWritable()) throw new RecordReadOnlyError(`write the context file of change "${changeId}"`);
     const rel = `${this.relativeFactoryDir()}/changes/${changeId}/context/${sha256Hex(text).slice(0, 16)}.md`;

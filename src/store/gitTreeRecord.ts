@@ -4,7 +4,7 @@
 // a git object cannot be moved aside, and the branch's owner sees the problem when
 // reading it from their own working folder.
 import { PipelineSchema } from '../core/pipeline';
-import { ChangeIdSchema, firstIssue, type FactoryEvent } from '../core/events';
+import { isChangeId, firstIssue, type FactoryEvent } from '../core/events';
 import { parseJsonSafely } from '../core/json';
 import { compareEvents } from '../core/fold';
 import { checkEventFileName, checkEventFileSize, jsonProblem, parseEventText, type FileProblem } from './eventFile';
@@ -67,13 +67,13 @@ export class GitTreeRecordReader {
     const ids = new Set<string>();
     for (const entry of entries) {
       const id = entry.path.slice(this.recordPath.length + '/changes/'.length).split('/')[0];
-      if (id && ChangeIdSchema.safeParse(id).success) ids.add(id);
+      if (id && isChangeId(id)) ids.add(id);
     }
     return [...ids].sort();
   }
 
   async readChange(changeId: string): Promise<ChangeRecord> {
-    const records = await this.read(ChangeIdSchema.safeParse(changeId).success ? `${this.recordPath}/changes/${changeId}/events` : undefined);
+    const records = await this.read(isChangeId(changeId) ? `${this.recordPath}/changes/${changeId}/events` : undefined);
     return records.get(changeId) ?? { changeId, events: [], problems: [] };
   }
 
@@ -92,7 +92,7 @@ export class GitTreeRecordReader {
     for (const entry of entries) {
       const parts = entry.path.slice(prefix.length).split('/');
       const [changeId, folder, name, ...deeper] = parts;
-      if (!changeId || !ChangeIdSchema.safeParse(changeId).success || folder !== 'events' || !name || deeper.length > 0) continue;
+      if (!changeId || !isChangeId(changeId) || folder !== 'events' || !name || deeper.length > 0) continue;
       const nameProblem = checkEventFileName(name);
       const problem =
         entry.mode === SYMLINK_MODE

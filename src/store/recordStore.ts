@@ -39,7 +39,7 @@ import { promises as fs, lstatSync, realpathSync, statSync, type Dirent } from '
 import * as path from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
-import { ChangeIdSchema, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
+import { isChangeId, EVENT_SCHEMA_VERSION, EventPayloads, firstIssue, type EventDraft, type FactoryEvent } from '../core/events';
 import { parseJsonSafely, slugify } from '../core/json';
 import { compareEvents, foldChange } from '../core/fold';
 import { AlreadyExistsError, createFileExclusive, isTempName, writeFileReplacing } from './atomicFile';
@@ -344,7 +344,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     const problems: RecordProblem[] = [];
     for (const entry of entries ?? []) {
       if (entry.name.startsWith('.')) continue;
-      if (entry.isDirectory() && (known?.has(entry.name) || ChangeIdSchema.safeParse(entry.name).success)) ids.push(entry.name);
+      if (entry.isDirectory() && (known?.has(entry.name) || isChangeId(entry.name))) ids.push(entry.name);
       else {
         const why = entry.isSymbolicLink() ? LINK_REFUSED : entry.isDirectory() ? 'is not a valid change id' : 'is not a change folder';
         const problem: RecordProblem = { path: this.relative(path.join(changesDir, entry.name)), field: '', message: why };
@@ -539,7 +539,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
     let listChanged = false;
     const look: string[] = [];
     for (const id of new Set([...named, ...memory.withProblems])) {
-      const isChange = ChangeIdSchema.safeParse(id).success && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
+      const isChange = isChangeId(id) && isRealDirectory(`${this.factoryDir}${path.sep}changes${path.sep}${id}`);
       const old = entries.get(id);
       if (!isChange) listChanged = entries.delete(id) || listChanged;
       else {
@@ -728,7 +728,7 @@ export class FileRecordStore implements RecordStore, SummaryPort {
   }
 
   private eventsDir(changeId: string): string {
-    if (typeof changeId !== 'string' || !ChangeIdSchema.safeParse(changeId).success) throw new InvalidChangeIdError(changeId);
+    if (typeof changeId !== 'string' || !isChangeId(changeId)) throw new InvalidChangeIdError(changeId);
     // Concatenated, not path.join: the id is checked above, and this runs once per change per refresh.
     return `${this.factoryDir}${path.sep}changes${path.sep}${changeId}${path.sep}events`;
   }
