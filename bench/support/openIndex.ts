@@ -13,7 +13,14 @@ export interface Timing {
   cpu: number;
 }
 
+// Run with --expose-gc (indexOpenReport.ts does): each phase starts on a collected heap.
+// Loading tsx, zod and the sources leaves a full collection due, which otherwise lands in
+// whichever phase happens to allocate when it comes (the floor's parse in about half the
+// runs, the open's in others): a cost of neither, that made the ratio swing by 2×.
+const collect = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
 async function timed<T>(fn: () => Promise<T> | T): Promise<[Timing, T]> {
+  collect();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   const result = await fn();
