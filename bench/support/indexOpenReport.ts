@@ -21,7 +21,7 @@ interface Open {
 
 function runOpen(root: string, ...args: string[]): unknown {
   // The caller's environment is passed on (FACTORY_COCKPIT_CACHE_DIR says where the index is).
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'openIndex.ts'), root, ...args], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'openIndex.ts'), root, ...args], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
