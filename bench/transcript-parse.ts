@@ -24,9 +24,9 @@ import { generateClaudeTranscript as generate } from './support/claudeTranscript
 const SECRETS = ['sk-ant-api03-0123456789abcdefghijklmnop', 'ghp_0123456789abcdefghij'];
 const MiB = 1024 * 1024;
 
-type Measure = { seconds: number; cpuSeconds: number; rssDeltaMB: number; heapDeltaMB: number; lines: number; events?: number; recordedBytes?: number };
+type Measure = { seconds: number; cpuSeconds: number; systemSeconds: number; rssDeltaMB: number; heapDeltaMB: number; lines: number; events?: number; recordedBytes?: number };
 
-/** Wall time, CPU time (all threads: user + system) and peak memory from now on. */
+/** Wall time, CPU time (all threads: user + system, and system alone: the kernel's part, such as copying writes) and peak memory from now on. */
 function sampler() {
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
@@ -43,7 +43,7 @@ function sampler() {
     clearInterval(timer);
     sample();
     const cpu = process.cpuUsage(cpu0);
-    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssDeltaMB: rss / MiB, heapDeltaMB: heap / MiB };
+    return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, systemSeconds: cpu.system / 1e6, rssDeltaMB: rss / MiB, heapDeltaMB: heap / MiB };
   };
 }
 
@@ -231,11 +231,11 @@ async function main(): Promise<void> {
     const jqTime = jq(file);
 
     console.log(`\ntranscript: ${size.toFixed(1)} MB, ${floor?.lines ?? '?'} lines; best of ${repeat} runs of each; load average ${os.loadavg()[0]?.toFixed(1)}\n`);
-    console.log('what'.padEnd(46) + 'wall'.padStart(7) + 'CPU'.padStart(7) + 'step CPU'.padStart(10) + 'CPU rate'.padStart(13) + 'peak RSS Δ'.padStart(12) + 'peak heap Δ'.padStart(13));
+    console.log('what'.padEnd(46) + 'wall'.padStart(7) + 'CPU'.padStart(7) + 'sys'.padStart(7) + 'step CPU'.padStart(10) + 'CPU rate'.padStart(13) + 'peak RSS Δ'.padStart(12) + 'peak heap Δ'.padStart(13));
     const row = (name: string, m: Measure | undefined, stepSeconds?: number) => {
       if (!m) return console.log(`${name.padEnd(46)}could not measure`);
       const step = stepSeconds === undefined ? '' : `${stepSeconds >= 0 ? '+' : ''}${stepSeconds.toFixed(2)}s`;
-      console.log(name.padEnd(46) + `${m.seconds.toFixed(2)}s`.padStart(7) + `${m.cpuSeconds.toFixed(2)}s`.padStart(7) + step.padStart(10) + rate(m.cpuSeconds).padStart(13) + `${m.rssDeltaMB.toFixed(1)} MB`.padStart(12) + `${m.heapDeltaMB.toFixed(1)} MB`.padStart(13));
+      console.log(name.padEnd(46) + `${m.seconds.toFixed(2)}s`.padStart(7) + `${m.cpuSeconds.toFixed(2)}s`.padStart(7) + `${m.systemSeconds.toFixed(2)}s`.padStart(7) + step.padStart(10) + rate(m.cpuSeconds).padStart(13) + `${m.rssDeltaMB.toFixed(1)} MB`.padStart(12) + `${m.heapDeltaMB.toFixed(1)} MB`.padStart(13));
     };
     row('floor: bare split + JSON.parse', floor);
     const labels: Record<Step, string> = {
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     }
     row('floor + writing what it read (reference)', floorWriting, floor && floorWriting ? floorWriting.cpuSeconds - floor.cpuSeconds : undefined);
     row('full backend via a process (cat | CliBackend)', viaProcess);
-    if (typeof jqTime === 'number') console.log('jq -c . > /dev/null (wall)'.padEnd(46) + `${jqTime.toFixed(2)}s`.padStart(7) + ''.padStart(17) + rate(jqTime).padStart(13));
+    if (typeof jqTime === 'number') console.log('jq -c . > /dev/null (wall)'.padEnd(46) + `${jqTime.toFixed(2)}s`.padStart(7) + ''.padStart(24) + rate(jqTime).padStart(13));
     else console.log(`jq: ${jqTime}`);
     const real = steps.get('parse');
     if (floor && real) {
@@ -263,6 +263,11 @@ async function main(): Promise<void> {
       if (noRecord) {
         const parseOnly = real.cpuSeconds - ((steps.get('record')?.cpuSeconds ?? real.cpuSeconds) - noRecord.cpuSeconds);
         console.log(`  without recording (split+redact+parse): ${pct(floor.cpuSeconds, parseOnly)} in CPU time (recording costs what encoding and writing ${((real.recordedBytes ?? 0) / MiB).toFixed(0)} MB costs)`);
+      }
+      const record = steps.get('record');
+      if (noRecord && record) {
+        const user = (m: Measure) => m.cpuSeconds - m.systemSeconds;
+        console.log(`  recording's CPU: +${(record.systemSeconds - noRecord.systemSeconds).toFixed(2)}s system (the kernel copying the writes), +${(user(record) - user(noRecord)).toFixed(2)}s user (the sink's per-line copy and the stream)`);
       }
       // The floor writes nothing, the path must record: this says how much of the gap is the write itself.
       if (floorWriting) console.log(`  the floor writing its ${((floorWriting.recordedBytes ?? 0) / MiB).toFixed(0)} MB to a file as well: ${pct(floorWriting.cpuSeconds, real.cpuSeconds)} of its throughput in CPU time (a reference, not the goal)`);

@@ -25,13 +25,22 @@ export interface JsonLinesSink extends TranscriptSink {
 }
 
 /** One value per stream, made once. */
-const perStream = (make: (stream: TranscriptEntry['stream']) => Buffer): Record<TranscriptEntry['stream'], Buffer> => ({ stdout: make('stdout'), stderr: make('stderr'), stdin: make('stdin'), meta: make('meta') });
+const perStream = <T>(make: (stream: TranscriptEntry['stream']) => T): Record<TranscriptEntry['stream'], T> => ({ stdout: make('stdout'), stderr: make('stderr'), stdin: make('stdin'), meta: make('meta') });
 /** What JSON.stringify({ stream, line }) writes before the line's escaped text. */
 const ENTRY_HEADS = perStream(entryHead);
 const ENTRY_TAIL = Buffer.from('"}\n');
 /** What a `json` entry writes before the line's own bytes, and after them. */
 const JSON_ENTRY_HEADS = perStream((stream) => Buffer.from(jsonEntryHead(stream)));
 const JSON_ENTRY_TAIL = Buffer.from('}\n');
+/**
+ * A `json` entry's head as little-endian 32-bit words (its last bytes, under four, are
+ * copied one by one): written four bytes a store, as a byte loop made the head most of
+ * a JSON line's cost (issue #22).
+ */
+const JSON_HEAD_WORDS = perStream((stream) => {
+  const head = JSON_ENTRY_HEADS[stream];
+  return Array.from({ length: head.length >> 2 }, (_, i) => head.readUInt32LE(4 * i));
+});
 /** Batch buffers kept for reuse: a slow disk may hold many at once, they are not all kept. */
 const MAX_SPARE_BATCHES = 4;
 /** Below this many bytes a loop copies faster than making a view for a native copy. */
@@ -46,6 +55,19 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
   const spare: Buffer[] | undefined = out instanceof WriteStream ? [] : undefined;
   let buffer: Buffer = Buffer.allocUnsafe(batchBytes);
   let used = 0;
+  /** The last line's bytes, and where they lie in their ArrayBuffer (which never changes for a typed array). */
+  let source: Uint8Array | undefined;
+  let sourceBuffer: ArrayBufferLike = new ArrayBuffer(0);
+  let sourceOffset = 0;
+  /** The batch buffer, for stores of four bytes at any offset. */
+  let words = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+  const putJsonHead = (stream: TranscriptEntry['stream'], at: number): number => {
+    const head = JSON_ENTRY_HEADS[stream];
+    const headWords = JSON_HEAD_WORDS[stream];
+    for (let i = 0; i < headWords.length; i++) words.setUint32(at + 4 * i, headWords[i] as number, true);
+    for (let i = headWords.length * 4; i < head.length; i++) buffer[at + i] = head[i] as number;
+    return at + head.length;
+  };
   const flush = () => {
     if (used === 0) return;
     const written = buffer;
@@ -55,6 +77,7 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
         if (spare.length < MAX_SPARE_BATCHES) spare.push(written);
       });
     buffer = spare?.pop() ?? Buffer.allocUnsafe(batchBytes);
+    words = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
     used = 0;
   };
   const write = (entry: TranscriptEntry) => {
@@ -88,10 +111,17 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
     if (used + size > buffer.length) flush();
     const own = size > buffer.length;
     const into = own ? Buffer.allocUnsafe(size) : buffer;
-    let at = copyBytes(head, into, own ? 0 : used);
-    // A plain view is made twice as fast as Buffer#subarray's (a Buffer subclass).
-    if (end - start > SMALL_COPY) into.set(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), at);
-    else for (let i = start; i < end; i++) into[at + i - start] = bytes[i] as number;
+    let at = own ? copyBytes(head, into, 0) : putJsonHead(stream, used);
+    // A plain view is made twice as fast as Buffer#subarray's (a Buffer subclass). Its
+    // `buffer` getter is a call into the runtime: asked once a source, not once a line.
+    if (end - start > SMALL_COPY) {
+      if (bytes !== source) {
+        source = bytes;
+        sourceBuffer = bytes.buffer;
+        sourceOffset = bytes.byteOffset;
+      }
+      into.set(new Uint8Array(sourceBuffer, sourceOffset + start, end - start), at);
+    } else for (let i = start; i < end; i++) into[at + i - start] = bytes[i] as number;
     at = copyBytes(JSON_ENTRY_TAIL, into, at + end - start);
     if (own) out.write(into);
     else used = at;
@@ -130,6 +160,7 @@ export function jsonLinesSink(out: Writable, batchBytes = TRANSCRIPT_BATCH_BYTES
     },
     close() {
       flush();
+      source = undefined;
       return new Promise<void>((resolve) => out.end(() => resolve()));
     },
   };
