@@ -80,7 +80,21 @@ function canonicalTime(iso: string): number | undefined {
   const milli = digits(iso, 20, 3);
   // Days up to 31 in any month roll over in Date.parse as in Date.UTC (a test holds them equal); years below 100 do not.
   if (year < 100 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + milli;
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (year ≥ 1), by arithmetic: what
+ * Date.UTC computes, without its call (a third of the reader's cost). Counted from March
+ * so the leap day ends the year: a day past its month's end rolls over as in Date.UTC.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /** The decimal number in `count` characters from `at`, or -1 when one is not a digit. */
