@@ -66,6 +66,15 @@ describe('metrics: one change', () => {
     assert.equal(f.stages[0]!.firstPass, false);
   });
 
+  it('a criterion that failed keeps its attempt failed when another criterion passes after it', () => {
+    const h = new History('verify-then-pass').created();
+    const a = h.attempt('plan', 'succeeded', { verify: 'failed', reason: 'PLAN.md missing' });
+    h.wait(MIN).add('verification.recorded', { stageId: 'plan', criterionId: 'lint', attemptId: a, outcome: 'passed', required: true });
+    const f = facts(h);
+    assert.deepEqual(f.failures.map((x) => [x.kind, x.reason]), [['verificationFailed', 'PLAN.md missing']]);
+    assert.equal(f.stages[0]!.firstPass, false);
+  });
+
   it('timeouts and budgets are their own kinds', () => {
     const h = new History('kinds').created();
     h.attempt('plan', 'timedOut');
@@ -123,6 +132,19 @@ describe('metrics: one change', () => {
     assert.equal(f.signal.breaks[0]!.stageId, 'implement');
     assert.match(f.signal.breaks[0]!.reason, /consumed version something-e/);
     assert.equal(f.signal.decidedAt, at);
+  });
+
+  it('an attempt started with no handoff into its stage breaks the signal, as changeSignal says', async () => {
+    const { changeSignal } = await import('../../../src/core/signal');
+    const h = new History('no-handoff').created();
+    h.attempt('plan', 'succeeded');
+    const at = h.now;
+    const a = h.attempt('implement', 'succeeded');
+    const f = facts(h);
+    const expected = changeSignal(h.changeId, pipeline, h.events);
+    assert.equal(f.signal.verdict, false);
+    assert.deepEqual(f.signal.breaks, [{ stageId: 'implement', attemptId: a, reason: expected.recreated[0]!.reason, at }]);
+    assert.match(f.signal.breaks[0]!.reason, /plan had not handed off/);
   });
 
   it('a change through every stage on nothing but an agent\'s word is decided, not kept', () => {
