@@ -10,13 +10,14 @@
 // The record is outside what it measures: the workspace's `.factory/` is left out of
 // every tree hash, diff and checkpoint, so writing an event never stales a result and
 // rolling back an attempt never erases the record of it.
-import { promises as fs, realpathSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { SimpleGit } from 'simple-git';
 import { gitText, runGit, splitNul, GitCommandError } from './gitProcess';
 import { branchFromHeadFile } from './headFile';
 import { layoutFromFiles } from './layoutFiles';
+import { realpathOrSelf } from '../store/paths';
 
 export { GitCommandError } from './gitProcess';
 
@@ -347,7 +348,7 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
       gitDir,
       // git prints the index relative to its physical working directory: a workspace
       // opened through a symlink resolves it from where the link points.
-      indexFile: path.isAbsolute(index) ? index : path.resolve(physicalPath(this.workspaceRoot), index),
+      indexFile: path.isAbsolute(index) ? index : path.resolve(realpathOrSelf(this.workspaceRoot), index),
       recordPath: `${prefix}.factory`,
     };
   }
@@ -362,14 +363,6 @@ export class GitAdapter implements GitPort, GitTreePort, CheckpointPort {
       if (error instanceof GitCommandError || (error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotAGitRepositoryError(this.workspaceRoot);
       throw error;
     }
-  }
-}
-
-function physicalPath(dir: string): string {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return dir;
   }
 }
 

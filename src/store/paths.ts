@@ -65,10 +65,11 @@ function lexists(p: string): boolean {
   }
 }
 
-function realpathOrSelf(p: string): string {
+/** Where `p` really is (symbolic links resolved), or `p` made absolute when it cannot be resolved. */
+export function realpathOrSelf(p: string): string {
   try {
     return fs.realpathSync.native(p);
   } catch {
-    return p;
+    return path.resolve(p);
   }
 }

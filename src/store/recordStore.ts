@@ -35,7 +35,7 @@
 //   their random part, and file names make ids unique within a change, so the order is
 //   total and the same on every machine. Clocks drift, so events that depend on another
 //   name it (an attempt's finish names its attempt id) and the fold tolerates either order.
-import { promises as fs, lstatSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { promises as fs, lstatSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { defaultPipeline, PipelineSchema, type Pipeline } from '../core/pipeline';
@@ -47,7 +47,7 @@ import { checkEventFileName, checkEventFileSize, jsonProblem, MAX_EVENT_FILE_BYT
 import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
 import { FileEvidenceStore } from './evidence';
 import { ensureFactoryGitignore } from './gitignorePolicy';
-import { isWithin } from './paths';
+import { isWithin, realpathOrSelf } from './paths';
 import { describeIoError, isMissing, LINK_REFUSED, RecordFs, RecordReadOnlyError, UnsafeRecordPathError } from './recordFs';
 import { keptPipelineIn, repositoryCacheDir, summaryIndexIn, userCacheRoot } from './cacheDir';
 import { keepPipeline, PRODUCT_BUILD, readKeptPipeline } from './keptPipeline';
@@ -855,14 +855,6 @@ function progressTeller(onProgress: (progress: SummaryProgress) => void, pipelin
       onProgress({ pipeline, summaries: summariesSoFar(), done, total });
     },
   };
-}
-
-function realpathOrSelf(p: string): string {
-  try {
-    return realpathSync.native(p);
-  } catch {
-    return path.resolve(p);
-  }
 }
 
 /** Maps with at most `limit` calls in flight, keeping the order of `items`. */
