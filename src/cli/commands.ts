@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
+import { terminalText } from '../core/safeText';
 import type { ChangeState } from '../core/fold';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
@@ -19,6 +20,8 @@ import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
 import { userCacheRoot } from '../store/cacheDir';
+import { RecordReadOnlyError, UnsafeRecordPathError } from '../store/recordFs';
+import { InvalidChangeIdError } from '../store/recordStore';
 
 /** An environment or record problem (exit 3). */
 export class EnvironmentError extends Error {
@@ -62,9 +65,15 @@ function printJson(value: unknown): void {
 }
 
 /** Control and bidirectional characters from the record or an agent are shown escaped, never interpreted by the terminal. */
-export function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const plain = terminalText;
+
+/**
+ * A document the record or the workspace wrote (a rendered context pack, a review
+ * export, a CSV): byte for byte into a pipe or a file, where a program reads it, but
+ * escaped on a terminal like every other text from the record.
+ */
+function writeDocument(text: string): void {
+  process.stdout.write(process.stdout.isTTY ? plain(text) : text);
 }
 
 // ---------------------------------------------------------------------------------
@@ -85,8 +94,11 @@ export async function guard(run: () => Promise<number>, command: Command): Promi
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.usage;
+  // A change id that names no change folder (`../x`, a control character) is a mistyped argument.
+  if (error instanceof UsageError || error instanceof InvalidChangeIdError) return EXIT.usage;
   if (error instanceof ConfigError || error instanceof EnvironmentError || error instanceof PipelineInvalidError || error instanceof WorkspaceNotTrustedError) return EXIT.environment;
+  // The record itself stands in the way: a part of .factory/ that is a link or a file where a folder belongs, or Restricted Mode.
+  if (error instanceof UnsafeRecordPathError || error instanceof RecordReadOnlyError) return EXIT.environment;
   if (error instanceof FactoryRefusal && /not trusted|not a git repository/i.test(error.message)) return EXIT.environment;
   return EXIT.failed;
 }
@@ -158,8 +170,20 @@ async function requirePipeline(ctx: CliContext): Promise<void> {
 async function targetChange(ctx: CliContext, explicit?: string): Promise<ChangeState> {
   if (explicit) return ctx.factory.change(explicit);
   const state = await ctx.factory.readState();
-  if (!state.current) throw new FactoryRefusal('No change is current: start one with `factory-cockpit change start <title>` or pick one with `factory-cockpit change switch <id>`.');
+  if (!state.current) {
+    // No pipeline to fold changes with, or no changes folder to list: the record is what
+    // is wrong, not the user's choice of change.
+    const unreadable = state.pipeline ? state.problems.filter((p) => p.path === '.factory' || p.path === '.factory/changes') : state.problems;
+    if (unreadable.length > 0) throw new EnvironmentError(`The record cannot be read, so no change can be: ${recordProblemsText(unreadable)}`);
+    throw new FactoryRefusal('No change is current: start one with `factory-cockpit change start <title>` or pick one with `factory-cockpit change switch <id>`.');
+  }
   return state.current;
+}
+
+/** The first few problems, each with its path, for one message. */
+function recordProblemsText(problems: readonly RecordProblem[]): string {
+  const shown = problems.slice(0, 3).map((p) => `${p.path}${p.field ? ` (${p.field})` : ''}: ${p.message}`);
+  return `${shown.join('; ')}${problems.length > shown.length ? ` (and ${problems.length - shown.length} more: factory-cockpit doctor)` : ''}.`;
 }
 
 function stdinIsTerminal(): boolean {
@@ -293,7 +317,7 @@ async function printChange(change: Awaited<ReturnType<typeof changeOutput>>, run
   print(`  verification ${change.verification.state} (${change.verification.passed}/${change.verification.total} passed${change.verification.stale ? `, ${change.verification.stale} stale` : ''})${change.completed ? ' · completed' : ''}`);
   for (const stage of change.stages) {
     const mark = (STATUS_MARK[stage.status] ?? ((s: string) => s))(`${ICON[stage.status] ?? ' '} ${stage.status}`);
-    const owner = stage.owner.person ? `${stage.owner.backend}:${plain(stage.owner.person)}` : stage.owner.backend;
+    const owner = plain(stage.owner.person ? `${stage.owner.backend}:${stage.owner.person}` : stage.owner.backend);
     const last = stage.attempts.at(-1);
     const lastText = last ? ` · attempt ${last.number ?? stage.attempts.length} ${last.outcome ?? 'running'}${last.reason ? `: ${plain(last.reason).slice(0, 120)}` : ''}` : '';
     print(`  ${stage.id === change.activeStageId ? '›' : ' '} ${stage.id.padEnd(12)} ${mark.padEnd(colourOn(process.stdout) ? 26 : 17)} ${c.dim(owner)}${lastText}`);
@@ -483,7 +507,7 @@ export async function contextAdd(paths: string[], command: Command): Promise<num
     }
     const edit = isDir ? await ctx.factory.context.addFolderItem(change.id, { path: rel || '.' }) : await ctx.factory.context.addFileItem(change.id, { path: rel });
     touched.push(...edit.itemIds);
-    if (!ctx.globals.json) progress(`${edit.changed ? 'added' : 'unchanged'} ${rel}`);
+    if (!ctx.globals.json) progress(`${edit.changed ? 'added' : 'unchanged'} ${plain(rel)}`);
   }
   const out = await contextOutput(ctx, change.id, touched);
   if (ctx.globals.json) printJson(out);
@@ -519,7 +543,7 @@ export async function contextRender(command: Command): Promise<number> {
   const rendered = await ctx.factory.context.render(change.id, opts.budget ? { budgetTokens: opts.budget } : {});
   if (ctx.globals.json) printJson({ kind: 'contextRender', version: OUTPUT_VERSION, changeId: change.id, packVersion: rendered.version, tokens: rendered.tokens, withinBudget: rendered.withinBudget, included: rendered.included, text: rendered.text });
   else {
-    process.stdout.write(rendered.text.endsWith('\n') ? rendered.text : `${rendered.text}\n`);
+    writeDocument(rendered.text.endsWith('\n') ? rendered.text : `${rendered.text}\n`);
     progress(c.errDim(`~${rendered.tokens} tokens${opts.budget ? ` of ${opts.budget}` : ''}${rendered.withinBudget ? '' : ' (over budget)'}`));
   }
   return EXIT.ok;
@@ -770,7 +794,7 @@ export async function reviewExport(changeId: string, command: Command): Promise<
     const file = path.resolve(opts.output);
     await writeFile(file, text);
     progress(`The review of "${plain(session.model.title)}" was written to ${file}.`);
-  } else process.stdout.write(text);
+  } else writeDocument(text);
   return EXIT.ok;
 }
 
@@ -915,7 +939,7 @@ export async function metrics(command: Command): Promise<number> {
   if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format ${format}: table, json or csv.`);
   const { facts: _facts, ...report } = await ctx.factory.teamReport({ ...(since !== undefined ? { filter: { since } } : {}), ...(stuckDays ? { stuckDays } : {}) });
   if (format === 'json') print(metricsJson(report));
-  else if (format === 'csv') process.stdout.write(metricsCsv(report).stages);
+  else if (format === 'csv') writeDocument(metricsCsv(report).stages);
   else process.stdout.write(metricsTable(report));
   return EXIT.ok;
 }

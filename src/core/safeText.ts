@@ -191,3 +191,13 @@ function previousCodePoint(input: string, i: number): number | undefined {
   }
   return low;
 }
+
+/**
+ * For a terminal: control characters (but tab and line feed), DEL, C1 and the
+ * bidirectional controls shown escaped as `\uXXXX`, so text from the record or an agent
+ * never moves the cursor, sets a title, makes a link or reverses a line. Not bounded.
+ */
+export function terminalText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
