@@ -65,7 +65,10 @@ function printJson(value: unknown): void {
 }
 
 /** Control and bidirectional characters from the record or an agent are shown escaped, never interpreted by the terminal. */
-export const plain = terminalText;
+/** One line of text from the record or an agent (a title, a path): nothing in it acts on the terminal, not even a line feed. */
+export const plain = (text: string): string => terminalText(text);
+/** Lines of it (an error message, an agent's text, a document): line feeds and tabs kept. */
+const plainLines = (text: string): string => terminalText(text, { multiline: true });
 
 /**
  * A document the record or the workspace wrote (a rendered context pack, a review
@@ -73,7 +76,7 @@ export const plain = terminalText;
  * escaped on a terminal like every other text from the record.
  */
 function writeDocument(text: string): void {
-  process.stdout.write(process.stdout.isTTY ? plain(text) : text);
+  process.stdout.write(process.stdout.isTTY ? plainLines(text) : text);
 }
 
 // ---------------------------------------------------------------------------------
@@ -87,7 +90,7 @@ export async function guard(run: () => Promise<number>, command: Command): Promi
     const message = error instanceof Error ? error.message : String(error);
     const globals = command.optsWithGlobals<Globals>();
     if (globals.json) printJson({ kind: 'error', version: OUTPUT_VERSION, exitCode: code, message });
-    process.stderr.write(`${c.errRed('factory-cockpit:')} ${plain(message)}\n`);
+    process.stderr.write(`${c.errRed('factory-cockpit:')} ${plainLines(message)}\n`);
     if (process.env.FACTORY_COCKPIT_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return code;
   }
@@ -133,6 +136,7 @@ function setup(command: Command, observer?: Parameters<typeof createFactory>[0][
   const globals = command.optsWithGlobals<Globals>();
   const root = globals.root ? path.resolve(globals.root) : findRoot(process.cwd()).root;
   if (globals.root && !existsSync(root)) throw new UsageError(`--root ${globals.root}: no such folder.`);
+  if (globals.root && !statSync(root).isDirectory()) throw new UsageError(`--root ${globals.root}: not a folder.`);
   const trusted = !(globals.untrusted || /^(1|true|yes)$/i.test(process.env[UNTRUSTED_ENV] ?? ''));
   const settings = resolveSettings({ flags: globals.set ?? [], env: process.env, ...(globals.config ? { configPath: path.resolve(globals.config) } : {}) });
   const runners = new RunnerRegistry(root);
@@ -340,7 +344,7 @@ function transcriptPrinter(): ((event: AgentEvent) => void) & { end(): void } {
   const printer = (event: AgentEvent) => {
     switch (event.kind) {
       case 'text':
-        process.stderr.write(plain(event.text).replace(/\\u000a/g, '\n'));
+        process.stderr.write(plainLines(event.text));
         inText = true;
         return;
       case 'toolStarted':
@@ -424,7 +428,7 @@ export async function status(command: Command): Promise<number> {
     else print('No change is current: factory-cockpit change start "<title>"');
     const others = state.changes.filter((x) => x.id !== shown?.id && !x.completed);
     if (others.length) print(c.dim(`${others.length} other open change(s): factory-cockpit change list`));
-    for (const p of dedupe(problems)) print(c.yellow(`problem: ${plain(p.path)}${p.field ? ` (${p.field})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` — set aside to ${p.quarantinedTo}` : ''}`));
+    for (const p of dedupe(problems)) print(c.yellow(`problem: ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` — set aside to ${plain(p.quarantinedTo)}` : ''}`));
   }
   return EXIT.ok;
 }
@@ -897,7 +901,7 @@ export async function doctor(command: Command): Promise<number> {
     print(`  ${isRepository ? c.green('✓') : c.red('✗')} git repository${ctx.trusted ? '' : c.dim(' (not checked: untrusted)')}`);
     print(`  ${load.pipeline ? c.green('✓') : c.red('✗')} pipeline ${path.relative(ctx.root, ctx.factory.store.pipelinePath)}${load.pipeline ? `: ${load.pipeline.stages.map((s) => s.id).join(' → ')}` : load.problems.length ? ' is invalid' : ' is missing (factory-cockpit init)'}`);
     print(`  ${problems.length === 0 ? c.green('✓') : c.red('✗')} record: ${problems.length} problem(s)`);
-    for (const p of problems) print(`      ${plain(p.path)}${p.field ? ` (${p.field})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` → ${p.quarantinedTo}` : ''}`);
+    for (const p of problems) print(`      ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` → ${plain(p.quarantinedTo)}` : ''}`);
     print(`  ${quarantined.length === 0 ? c.green('✓') : c.yellow('!')} quarantine: ${quarantined.length} file(s) set aside${quarantined.length ? ' (look, fix or delete them)' : ''}`);
     for (const q of quarantined.slice(0, 20)) print(`      ${plain(q)}`);
     print(`  config ${ctx.settings.configPath}${ctx.settings.configFound ? '' : c.dim(' (none)')}`);

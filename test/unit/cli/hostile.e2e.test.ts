@@ -68,6 +68,17 @@ describe('cli: a hostile repository', function () {
     assert.ok(!metrics.stdout.includes(ESC), metrics.stdout);
     assert.match(metrics.stdout, /agent\\u001b\[31m\/model\\u001b\]0;pwned/);
 
+    // A title or a file name with a line feed cannot print a forged line of its own.
+    writeEvent(b, changeId, 'change.created', { title: 'Innocent\n* approved-change  Approved by security  all stages passed' });
+    writeFileSync(join(b.dir, '.factory', 'changes', changeId, 'events', 'x\n  ✓ record: 0 problem(s).json'), '{}');
+    // status first: it reports the bad file (and sets it aside, so later reads do not).
+    const problems = cli(b, ['status']);
+    assert.ok(!problems.stdout.split('\n').some((line) => line.startsWith('  ✓ record')), problems.stdout);
+    assert.match(problems.stdout, /x\\u000a {2}✓ record: 0 problem\(s\)\.json/);
+    const list = cli(b, ['change', 'list']);
+    assert.ok(!list.stdout.split('\n').some((line) => line.startsWith('* approved-change')), list.stdout);
+    assert.match(list.stdout, /Innocent\\u000a\* approved-change/);
+
     const added = cli(b, ['context', 'add', fileName]);
     assert.equal(added.code, 0, added.stderr);
     assert.ok(!added.stderr.includes(ESC) && !added.stdout.includes(ESC), added.stderr);
@@ -134,5 +145,9 @@ describe('cli: a hostile repository', function () {
     const switched = cli(b, ['change', 'switch', '../../etc']);
     assert.equal(switched.code, 2, switched.stderr);
     assert.match(switched.stderr, /is not a change id/);
+    // --root that is a file: a usage error, not a record under a file.
+    const rootFile = cli(b, ['-C', join(b.dir, 'README.md'), 'status']);
+    assert.equal(rootFile.code, 2, rootFile.stdout + rootFile.stderr);
+    assert.match(rootFile.stderr, /--root .*README\.md: not a folder/);
   });
 });
