@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
 import { terminalText } from '../core/safeText';
 import type { ChangeState } from '../core/fold';
+import { nextRun } from '../core/actions';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
@@ -575,6 +576,27 @@ async function applyBackend(ctx: CliContext, change: ChangeState, stageId: strin
   progress(c.errDim(`${stageId} is now owned by ${backend} (recorded).`));
 }
 
+/**
+ * `--backend` records the stage's new owner before the run: the rules are asked first,
+ * so a run they refuse (another stage running, a stage out of order, one waiting for
+ * approval) leaves the record as it was instead of changing the owner on the way out.
+ */
+async function refuseBeforeOwnerChange(ctx: CliContext, change: ChangeState, stageId: string, input: { mode: DetachedSpec['mode']; backend?: string; outOfOrder?: boolean }): Promise<void> {
+  const entry = input.backend ? onFirstUse.catalog().backendEntry(input.backend) : undefined;
+  if (input.backend && !entry && !ctx.factory.backends.has(input.backend)) return; // applyBackend says it is no backend (a usage error)
+  if (entry?.inEditor) {
+    throw new FactoryRefusal(`${input.backend} runs inside the editor (vscode.lm): run the stage from VS Code, or pick another --backend.`);
+  }
+  if (input.mode === 'next') {
+    const next = nextRun(change, await ctx.factory.actionContext());
+    if ('reason' in next) throw new FactoryRefusal(`${next.reason.charAt(0).toUpperCase()}${next.reason.slice(1)}.`);
+    return;
+  }
+  if (!change.stages.some((s) => s.id === stageId)) return; // applyBackend names the stage that is not there
+  const verdict = await ctx.factory.check(input.mode === 'retry' ? 'retry' : 'run', change, stageId, { outOfOrder: Boolean(input.outOfOrder) });
+  if (!verdict.allowed) throw new FactoryRefusal(`${verdict.reason.charAt(0).toUpperCase()}${verdict.reason.slice(1)}.`);
+}
+
 function refuseInEditorBackend(change: ChangeState, stageId: string | undefined): void {
   const stage = change.stages.find((s) => s.id === stageId);
   if (stage && onFirstUse.catalog().backendEntry(stage.owner.backend)?.inEditor) {
@@ -613,6 +635,7 @@ async function startRun(command: Command, input: { mode: DetachedSpec['mode']; s
   if (running) throw new RunnerRefusal(`A runner already runs this change: ${describeRunner(running)}. Stop it first (factory-cockpit stop).`, running);
   const retryStage = input.mode === 'retry' ? (input.stageId ?? change.stages.find((s) => s.status === 'failed' || s.status === 'sentBack')?.id ?? change.activeStageId) : undefined;
   const stageId = input.mode === 'retry' ? retryStage : stageToRun(change, input.stageId);
+  if (input.backend && stageId) await refuseBeforeOwnerChange(ctx, change, stageId, input);
   await applyBackend(ctx, change, stageId, input.backend);
   const fresh = await ctx.factory.change(change.id);
   refuseInEditorBackend(fresh, stageId);

@@ -4,7 +4,7 @@
 // be read exits 3 naming where, not 1 with "no change is current".
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monotonicFactory } from 'ulid';
 import { buildCli, cli, CLI, json, sandbox, type Sandbox } from './helpers';
@@ -149,5 +149,18 @@ describe('cli: a hostile repository', function () {
     const rootFile = cli(b, ['-C', join(b.dir, 'README.md'), 'status']);
     assert.equal(rootFile.code, 2, rootFile.stdout + rootFile.stderr);
     assert.match(rootFile.stderr, /--root .*README\.md: not a folder/);
+  });
+  it('a run the rules refuse records nothing, not even the owner its --backend names', () => {
+    const b = box();
+    const changeId = start(b);
+    const eventsDir = join(b.dir, '.factory', 'changes', changeId, 'events');
+    const before = readdirSync(eventsDir).sort();
+    // Implement comes after Plan, which has not handed off; vscode-lm runs only in the editor.
+    for (const args of [['run', 'implement', '--backend', 'codex'], ['run', 'plan', '--backend', 'vscode-lm']]) {
+      const refused = cli(b, args);
+      assert.equal(refused.code, 1, `${args.join(' ')}: ${refused.stderr}`);
+      assert.doesNotMatch(refused.stderr, /is now owned by/, args.join(' '));
+      assert.deepEqual(readdirSync(eventsDir).sort(), before, `${args.join(' ')} wrote no event`);
+    }
   });
 });
