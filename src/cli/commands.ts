@@ -8,7 +8,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { AgentEvent } from '../core/agentEvents';
+import { terminalText } from '../core/safeText';
 import type { ChangeState } from '../core/fold';
+import { nextRun } from '../core/actions';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
@@ -19,6 +21,8 @@ import { OUTPUT_VERSION } from './outputVersion';
 import { ConfigError, resolveSettings, UsageError, type ResolvedSettings } from './settings';
 import { EXIT, UNTRUSTED_ENV } from './paths';
 import { userCacheRoot } from '../store/cacheDir';
+import { RecordReadOnlyError, UnsafeRecordPathError } from '../store/recordFs';
+import { InvalidChangeIdError } from '../store/recordStore';
 
 /** An environment or record problem (exit 3). */
 export class EnvironmentError extends Error {
@@ -62,9 +66,18 @@ function printJson(value: unknown): void {
 }
 
 /** Control and bidirectional characters from the record or an agent are shown escaped, never interpreted by the terminal. */
-export function plain(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** One line of text from the record or an agent (a title, a path): nothing in it acts on the terminal, not even a line feed. */
+export const plain = (text: string): string => terminalText(text);
+/** Lines of it (an error message, an agent's text, a document): line feeds and tabs kept. */
+const plainLines = (text: string): string => terminalText(text, { multiline: true });
+
+/**
+ * A document the record or the workspace wrote (a rendered context pack, a review
+ * export, a CSV): byte for byte into a pipe or a file, where a program reads it, but
+ * escaped on a terminal like every other text from the record.
+ */
+function writeDocument(text: string): void {
+  process.stdout.write(process.stdout.isTTY ? plainLines(text) : text);
 }
 
 // ---------------------------------------------------------------------------------
@@ -78,15 +91,18 @@ export async function guard(run: () => Promise<number>, command: Command): Promi
     const message = error instanceof Error ? error.message : String(error);
     const globals = command.optsWithGlobals<Globals>();
     if (globals.json) printJson({ kind: 'error', version: OUTPUT_VERSION, exitCode: code, message });
-    process.stderr.write(`${c.errRed('factory-cockpit:')} ${plain(message)}\n`);
+    process.stderr.write(`${c.errRed('factory-cockpit:')} ${plainLines(message)}\n`);
     if (process.env.FACTORY_COCKPIT_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     return code;
   }
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.usage;
+  // A change id that names no change folder (`../x`, a control character) is a mistyped argument.
+  if (error instanceof UsageError || error instanceof InvalidChangeIdError) return EXIT.usage;
   if (error instanceof ConfigError || error instanceof EnvironmentError || error instanceof PipelineInvalidError || error instanceof WorkspaceNotTrustedError) return EXIT.environment;
+  // The record itself stands in the way: a part of .factory/ that is a link or a file where a folder belongs, or Restricted Mode.
+  if (error instanceof UnsafeRecordPathError || error instanceof RecordReadOnlyError) return EXIT.environment;
   if (error instanceof FactoryRefusal && /not trusted|not a git repository/i.test(error.message)) return EXIT.environment;
   return EXIT.failed;
 }
@@ -121,6 +137,7 @@ function setup(command: Command, observer?: Parameters<typeof createFactory>[0][
   const globals = command.optsWithGlobals<Globals>();
   const root = globals.root ? path.resolve(globals.root) : findRoot(process.cwd()).root;
   if (globals.root && !existsSync(root)) throw new UsageError(`--root ${globals.root}: no such folder.`);
+  if (globals.root && !statSync(root).isDirectory()) throw new UsageError(`--root ${globals.root}: not a folder.`);
   const trusted = !(globals.untrusted || /^(1|true|yes)$/i.test(process.env[UNTRUSTED_ENV] ?? ''));
   const settings = resolveSettings({ flags: globals.set ?? [], env: process.env, ...(globals.config ? { configPath: path.resolve(globals.config) } : {}) });
   const runners = new RunnerRegistry(root);
@@ -158,8 +175,20 @@ async function requirePipeline(ctx: CliContext): Promise<void> {
 async function targetChange(ctx: CliContext, explicit?: string): Promise<ChangeState> {
   if (explicit) return ctx.factory.change(explicit);
   const state = await ctx.factory.readState();
-  if (!state.current) throw new FactoryRefusal('No change is current: start one with `factory-cockpit change start <title>` or pick one with `factory-cockpit change switch <id>`.');
+  if (!state.current) {
+    // No pipeline to fold changes with, or no changes folder to list: the record is what
+    // is wrong, not the user's choice of change.
+    const unreadable = state.pipeline ? state.problems.filter((p) => p.path === '.factory' || p.path === '.factory/changes') : state.problems;
+    if (unreadable.length > 0) throw new EnvironmentError(`The record cannot be read, so no change can be: ${recordProblemsText(unreadable)}`);
+    throw new FactoryRefusal('No change is current: start one with `factory-cockpit change start <title>` or pick one with `factory-cockpit change switch <id>`.');
+  }
   return state.current;
+}
+
+/** The first few problems, each with its path, for one message. */
+function recordProblemsText(problems: readonly RecordProblem[]): string {
+  const shown = problems.slice(0, 3).map((p) => `${p.path}${p.field ? ` (${p.field})` : ''}: ${p.message}`);
+  return `${shown.join('; ')}${problems.length > shown.length ? ` (and ${problems.length - shown.length} more: factory-cockpit doctor)` : ''}.`;
 }
 
 function stdinIsTerminal(): boolean {
@@ -293,7 +322,7 @@ async function printChange(change: Awaited<ReturnType<typeof changeOutput>>, run
   print(`  verification ${change.verification.state} (${change.verification.passed}/${change.verification.total} passed${change.verification.stale ? `, ${change.verification.stale} stale` : ''})${change.completed ? ' · completed' : ''}`);
   for (const stage of change.stages) {
     const mark = (STATUS_MARK[stage.status] ?? ((s: string) => s))(`${ICON[stage.status] ?? ' '} ${stage.status}`);
-    const owner = stage.owner.person ? `${stage.owner.backend}:${plain(stage.owner.person)}` : stage.owner.backend;
+    const owner = plain(stage.owner.person ? `${stage.owner.backend}:${stage.owner.person}` : stage.owner.backend);
     const last = stage.attempts.at(-1);
     const lastText = last ? ` · attempt ${last.number ?? stage.attempts.length} ${last.outcome ?? 'running'}${last.reason ? `: ${plain(last.reason).slice(0, 120)}` : ''}` : '';
     print(`  ${stage.id === change.activeStageId ? '›' : ' '} ${stage.id.padEnd(12)} ${mark.padEnd(colourOn(process.stdout) ? 26 : 17)} ${c.dim(owner)}${lastText}`);
@@ -316,7 +345,7 @@ function transcriptPrinter(): ((event: AgentEvent) => void) & { end(): void } {
   const printer = (event: AgentEvent) => {
     switch (event.kind) {
       case 'text':
-        process.stderr.write(plain(event.text).replace(/\\u000a/g, '\n'));
+        process.stderr.write(plainLines(event.text));
         inText = true;
         return;
       case 'toolStarted':
@@ -400,7 +429,7 @@ export async function status(command: Command): Promise<number> {
     else print('No change is current: factory-cockpit change start "<title>"');
     const others = state.changes.filter((x) => x.id !== shown?.id && !x.completed);
     if (others.length) print(c.dim(`${others.length} other open change(s): factory-cockpit change list`));
-    for (const p of dedupe(problems)) print(c.yellow(`problem: ${plain(p.path)}${p.field ? ` (${p.field})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` — set aside to ${p.quarantinedTo}` : ''}`));
+    for (const p of dedupe(problems)) print(c.yellow(`problem: ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` — set aside to ${plain(p.quarantinedTo)}` : ''}`));
   }
   return EXIT.ok;
 }
@@ -483,7 +512,7 @@ export async function contextAdd(paths: string[], command: Command): Promise<num
     }
     const edit = isDir ? await ctx.factory.context.addFolderItem(change.id, { path: rel || '.' }) : await ctx.factory.context.addFileItem(change.id, { path: rel });
     touched.push(...edit.itemIds);
-    if (!ctx.globals.json) progress(`${edit.changed ? 'added' : 'unchanged'} ${rel}`);
+    if (!ctx.globals.json) progress(`${edit.changed ? 'added' : 'unchanged'} ${plain(rel)}`);
   }
   const out = await contextOutput(ctx, change.id, touched);
   if (ctx.globals.json) printJson(out);
@@ -519,7 +548,7 @@ export async function contextRender(command: Command): Promise<number> {
   const rendered = await ctx.factory.context.render(change.id, opts.budget ? { budgetTokens: opts.budget } : {});
   if (ctx.globals.json) printJson({ kind: 'contextRender', version: OUTPUT_VERSION, changeId: change.id, packVersion: rendered.version, tokens: rendered.tokens, withinBudget: rendered.withinBudget, included: rendered.included, text: rendered.text });
   else {
-    process.stdout.write(rendered.text.endsWith('\n') ? rendered.text : `${rendered.text}\n`);
+    writeDocument(rendered.text.endsWith('\n') ? rendered.text : `${rendered.text}\n`);
     progress(c.errDim(`~${rendered.tokens} tokens${opts.budget ? ` of ${opts.budget}` : ''}${rendered.withinBudget ? '' : ' (over budget)'}`));
   }
   return EXIT.ok;
@@ -545,6 +574,27 @@ async function applyBackend(ctx: CliContext, change: ChangeState, stageId: strin
   if (stage.owner.backend === backend) return;
   await ctx.factory.changeOwner({ changeId: change.id, stageId, owner: { backend } });
   progress(c.errDim(`${stageId} is now owned by ${backend} (recorded).`));
+}
+
+/**
+ * `--backend` records the stage's new owner before the run: the rules are asked first,
+ * so a run they refuse (another stage running, a stage out of order, one waiting for
+ * approval) leaves the record as it was instead of changing the owner on the way out.
+ */
+async function refuseBeforeOwnerChange(ctx: CliContext, change: ChangeState, stageId: string, input: { mode: DetachedSpec['mode']; backend?: string; outOfOrder?: boolean }): Promise<void> {
+  const entry = input.backend ? onFirstUse.catalog().backendEntry(input.backend) : undefined;
+  if (input.backend && !entry && !ctx.factory.backends.has(input.backend)) return; // applyBackend says it is no backend (a usage error)
+  if (entry?.inEditor) {
+    throw new FactoryRefusal(`${input.backend} runs inside the editor (vscode.lm): run the stage from VS Code, or pick another --backend.`);
+  }
+  if (input.mode === 'next') {
+    const next = nextRun(change, await ctx.factory.actionContext());
+    if ('reason' in next) throw new FactoryRefusal(`${next.reason.charAt(0).toUpperCase()}${next.reason.slice(1)}.`);
+    return;
+  }
+  if (!change.stages.some((s) => s.id === stageId)) return; // applyBackend names the stage that is not there
+  const verdict = await ctx.factory.check(input.mode === 'retry' ? 'retry' : 'run', change, stageId, { outOfOrder: Boolean(input.outOfOrder) });
+  if (!verdict.allowed) throw new FactoryRefusal(`${verdict.reason.charAt(0).toUpperCase()}${verdict.reason.slice(1)}.`);
 }
 
 function refuseInEditorBackend(change: ChangeState, stageId: string | undefined): void {
@@ -585,6 +635,7 @@ async function startRun(command: Command, input: { mode: DetachedSpec['mode']; s
   if (running) throw new RunnerRefusal(`A runner already runs this change: ${describeRunner(running)}. Stop it first (factory-cockpit stop).`, running);
   const retryStage = input.mode === 'retry' ? (input.stageId ?? change.stages.find((s) => s.status === 'failed' || s.status === 'sentBack')?.id ?? change.activeStageId) : undefined;
   const stageId = input.mode === 'retry' ? retryStage : stageToRun(change, input.stageId);
+  if (input.backend && stageId) await refuseBeforeOwnerChange(ctx, change, stageId, input);
   await applyBackend(ctx, change, stageId, input.backend);
   const fresh = await ctx.factory.change(change.id);
   refuseInEditorBackend(fresh, stageId);
@@ -770,7 +821,7 @@ export async function reviewExport(changeId: string, command: Command): Promise<
     const file = path.resolve(opts.output);
     await writeFile(file, text);
     progress(`The review of "${plain(session.model.title)}" was written to ${file}.`);
-  } else process.stdout.write(text);
+  } else writeDocument(text);
   return EXIT.ok;
 }
 
@@ -873,7 +924,7 @@ export async function doctor(command: Command): Promise<number> {
     print(`  ${isRepository ? c.green('✓') : c.red('✗')} git repository${ctx.trusted ? '' : c.dim(' (not checked: untrusted)')}`);
     print(`  ${load.pipeline ? c.green('✓') : c.red('✗')} pipeline ${path.relative(ctx.root, ctx.factory.store.pipelinePath)}${load.pipeline ? `: ${load.pipeline.stages.map((s) => s.id).join(' → ')}` : load.problems.length ? ' is invalid' : ' is missing (factory-cockpit init)'}`);
     print(`  ${problems.length === 0 ? c.green('✓') : c.red('✗')} record: ${problems.length} problem(s)`);
-    for (const p of problems) print(`      ${plain(p.path)}${p.field ? ` (${p.field})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` → ${p.quarantinedTo}` : ''}`);
+    for (const p of problems) print(`      ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` → ${plain(p.quarantinedTo)}` : ''}`);
     print(`  ${quarantined.length === 0 ? c.green('✓') : c.yellow('!')} quarantine: ${quarantined.length} file(s) set aside${quarantined.length ? ' (look, fix or delete them)' : ''}`);
     for (const q of quarantined.slice(0, 20)) print(`      ${plain(q)}`);
     print(`  config ${ctx.settings.configPath}${ctx.settings.configFound ? '' : c.dim(' (none)')}`);
@@ -915,7 +966,7 @@ export async function metrics(command: Command): Promise<number> {
   if (!['table', 'json', 'csv'].includes(format)) throw new UsageError(`--format ${format}: table, json or csv.`);
   const { facts: _facts, ...report } = await ctx.factory.teamReport({ ...(since !== undefined ? { filter: { since } } : {}), ...(stuckDays ? { stuckDays } : {}) });
   if (format === 'json') print(metricsJson(report));
-  else if (format === 'csv') process.stdout.write(metricsCsv(report).stages);
+  else if (format === 'csv') writeDocument(metricsCsv(report).stages);
   else process.stdout.write(metricsTable(report));
   return EXIT.ok;
 }

@@ -8,7 +8,7 @@
 // which binary runs. Secrets (API keys) come from the environment, then the config
 // file's "secrets"; they reach the agent's environment only and are redacted from
 // transcripts (the engine does that), never written to the record.
-import { readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { SettingSpec } from '../backends/catalog';
 import { userConfigPath } from './paths';
 
@@ -117,14 +117,27 @@ function checkConfigValue(key: string, spec: SettingSpec, value: unknown, file: 
   return value;
 }
 
+/** Far more than any config holds: a bigger file is not one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads the user config file; absent is fine, unreadable or invalid is an error naming it. */
 export function readUserConfig(file: string): { settings: Record<string, unknown>; secrets: Record<string, string>; found: boolean } {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    // Non-blocking and checked before reading: a FIFO would wait forever for a writer, and
+    // /dev/zero (or any device) never ends. A link to a regular file is fine (dotfiles).
+    fd = openSync(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new ConfigError(`The config file ${file} is not a regular file.`);
+    if (stats.size > MAX_CONFIG_BYTES) throw new ConfigError(`The config file ${file} is ${stats.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit for a config file.`);
+    text = readFileSync(fd, 'utf8');
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { settings: {}, secrets: {}, found: false };
     throw new ConfigError(`Cannot read the config file ${file}: ${(error as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   let value: unknown;
   try {

@@ -60,8 +60,32 @@ function canRecordHere(context: ActionContext): Verdict {
   return context.trusted ? ALLOWED : refuse('this workspace is not trusted: decisions are recorded once the folder is trusted (Manage Workspace Trust)');
 }
 
+/**
+ * Where each stage sits and which stages an agent runs, worked out once per folded
+ * change: every surface asks about each stage, and a search per question made a
+ * hostile pipeline of 10,000 stages take seconds (quadratic). A folded ChangeState is
+ * not changed afterwards (fold.ts builds a new one per read), so its stages array is the key.
+ */
+interface StagesIndex {
+  position: Map<string, number>;
+  running: StageState[];
+}
+const stagesIndexes = new WeakMap<readonly StageState[], StagesIndex>();
+
+function stagesIndex(change: ChangeState): StagesIndex {
+  let index = stagesIndexes.get(change.stages);
+  if (!index) {
+    const position = new Map<string, number>();
+    // The first of a repeated id, as findIndex found it.
+    change.stages.forEach((s, i) => position.has(s.id) || position.set(s.id, i));
+    index = { position, running: change.stages.filter(agentRunning) };
+    stagesIndexes.set(change.stages, index);
+  }
+  return index;
+}
+
 function otherRunning(change: ChangeState, stage: StageState): Verdict {
-  const other = change.stages.find((s) => s.id !== stage.id && agentRunning(s));
+  const other = stagesIndex(change).running.find((s) => s.id !== stage.id);
   return other ? refuse(`"${other.title}" of this change is running; stop it first`) : ALLOWED;
 }
 
@@ -81,7 +105,7 @@ export interface RunRequest {
 /** Whether `action` may be taken on `stage` of `change` now; the refusal says why, as a sentence a person can act on. */
 export function decide(action: StageAction, change: ChangeState, stage: StageState, context: ActionContext, request: RunRequest & { toStage?: string } = {}): Verdict {
   const title = `"${stage.title}"`;
-  const index = change.stages.findIndex((s) => s.id === stage.id);
+  const index = stagesIndex(change).position.get(stage.id) ?? -1;
   const completed = (): Verdict => (change.completed ? refuse(`the change "${change.title}" is completed`) : ALLOWED);
   const notRunning = (): Verdict => (agentRunning(stage) ? refuse(`${title} is running; stop it first`) : ALLOWED);
   switch (action) {
@@ -110,10 +134,10 @@ export function decide(action: StageAction, change: ChangeState, stage: StageSta
       if (stage.status === 'pending' || stage.status === 'running' || stage.status === 'sentBack') {
         return refuse(`${title} has nothing to send back (it is ${statusWords(stage.status)})`);
       }
-      const running = change.stages.find(agentRunning);
+      const running = stagesIndex(change).running[0];
       if (running) return refuse(`"${running.title}" of this change is running; stop it first`);
       if (request.toStage !== undefined) {
-        const target = change.stages.findIndex((s) => s.id === request.toStage);
+        const target = stagesIndex(change).position.get(request.toStage) ?? -1;
         if (target < 0) return refuse(`there is no stage "${request.toStage}" to send ${title} back to`);
         if (target > index) return refuse(`"${change.stages[target]!.title}" comes after ${title}: a send-back goes to the same or an earlier stage`);
       }

@@ -191,3 +191,18 @@ function previousCodePoint(input: string, i: number): number | undefined {
   }
   return low;
 }
+
+/**
+ * For a terminal: control characters, DEL, C1 and the bidirectional controls shown
+ * escaped as `\uXXXX`, so text from the record or an agent never moves the cursor, sets
+ * a title, makes a link or reverses a line. One line (a title, a path, an owner): the
+ * line feed too, so a title cannot print a forged line of its own under it. `multiline`
+ * (a document, an agent's text) keeps line feeds and tabs. Not bounded.
+ */
+export function terminalText(text: string, options: { multiline?: boolean } = {}): string {
+  return text.replace(options.multiline ? TERMINAL_CONTROLS_MULTILINE : TERMINAL_CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROLS_MULTILINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;

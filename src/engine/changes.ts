@@ -172,11 +172,13 @@ type SharedStage = (stageId: string, status: StageStatus, unverified?: boolean) 
 function sharedStages(pipeline: Pipeline): SharedStage {
   const cache = new Map<string, StageState>();
   const none = Object.freeze([]) as unknown as never[];
+  // By id, not a search per miss: a pipeline of 10,000 stages made every refresh quadratic.
+  const definitions = new Map(pipeline.stages.map((s) => [s.id, s]));
   return (stageId, status, unverified) => {
     const key = `${stageId}\u0000${status}\u0000${unverified ? 'u' : ''}`;
     let stage = cache.get(key);
     if (!stage) {
-      const def = pipeline.stages.find((s) => s.id === stageId)!;
+      const def = definitions.get(stageId)!;
       stage = Object.freeze({ id: def.id, title: def.title, role: def.role, owner: def.owner, status, attempts: none, results: none, handedOff: false, approved: false, ...(unverified ? { unverified } : {}) });
       cache.set(key, stage);
     }
@@ -191,10 +193,7 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
     id: summary.id,
     title: summary.title,
     completed: summary.completed,
-    stages: pipeline.stages.map((stage) => {
-      const found = summary.stages.find((s) => s.id === stage.id);
-      return stageOf(stage.id, found?.status ?? 'pending', found?.unverified);
-    }),
+    stages: stagesFromSummary(summary, pipeline, stageOf),
     verification: NO_VERIFICATION,
     unknownEvents: 0,
   };
@@ -203,6 +202,17 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
   if (summary.createdAt) state.createdAt = summary.createdAt;
   if (summary.activeStageId) state.activeStageId = summary.activeStageId;
   return state;
+}
+
+/** The pipeline's stages with the summary's statuses; the summary's stages found by id (a search per stage was quadratic in the stage count). */
+function stagesFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: SharedStage): StageState[] {
+  const byId = new Map<string, ChangeSummary['stages'][number]>();
+  // The first of a repeated id wins, as the search did.
+  for (const s of summary.stages) if (!byId.has(s.id)) byId.set(s.id, s);
+  return pipeline.stages.map((stage) => {
+    const found = byId.get(stage.id);
+    return stageOf(stage.id, found?.status ?? 'pending', found?.unverified);
+  });
 }
 
 /** Oldest first, so "the newest change bound to a branch" is the last one. */

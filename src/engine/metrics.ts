@@ -6,6 +6,7 @@ import { autonomyEvidence, autonomyPolicy, effectiveAutonomy, recommendations } 
 import { proposeLessons } from '../core/lessons';
 import { computeMetrics, FAILURE_KINDS, type ChangeFact, type MetricsFilter } from '../core/metrics';
 import type { Pipeline } from '../core/pipeline';
+import { terminalText } from '../core/safeText';
 import type { DashboardReport } from '../core/dashboardProtocol';
 import { readTeamHistory, type TeamHistory, type TeamHistoryInput } from './teamHistory';
 
@@ -117,7 +118,8 @@ export function metricsTable(report: MetricsReport): string {
     '',
   ];
   const header = ['stage', 'owner', 'visits', 'attempts', 'first pass', 'retries', 'sent back', 'rolled back', 'median', 'p90', 'cost'];
-  const rows = [...m.stages, ...m.stageOwners].map((s) => [s.stageId, s.owner, String(s.visits), String(s.attempts), pct(s.firstPassRate), String(s.retries), String(s.sendBacks), String(s.rollbacks), hours(s.timeInStage.median), hours(s.timeInStage.p90), `$${s.costUsd.toFixed(2)}`]);
+  // Stage ids and owners come from the record: escaped, so a terminal shows them as text.
+  const rows = [...m.stages, ...m.stageOwners].map((s) => [terminalText(s.stageId), terminalText(s.owner), String(s.visits), String(s.attempts), pct(s.firstPassRate), String(s.retries), String(s.sendBacks), String(s.rollbacks), hours(s.timeInStage.median), hours(s.timeInStage.p90), `$${s.costUsd.toFixed(2)}`]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   lines.push(header.map((h, i) => h.padEnd(widths[i]!)).join('  '));
   for (const r of rows) lines.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));

@@ -12,11 +12,11 @@ import { createHash } from 'node:crypto';
 import { changeFacts, FACTS_VERSION, mergeEvents, type ChangeFact } from '../core/metrics';
 import type { FactoryEvent } from '../core/events';
 import type { Pipeline } from '../core/pipeline';
-import { branchTips, catFileBatch, fileAuthors, parseTree, repositoryPrefix, repositoryTop } from '../git/gitBatch';
+import { branchTips, catFileBatch, catFileSizes, fileAuthors, parseTree, repositoryPrefix, repositoryTop } from '../git/gitBatch';
 import { writeFileReplacing } from '../store/atomicFile';
 import { repositoryCacheDir } from '../store/cacheDir';
 import { DecisionLog, DECISIONS_CHANGE_ID } from '../store/decisionLog';
-import { parseEventText } from '../store/eventFile';
+import { checkEventFileSize, parseEventText } from '../store/eventFile';
 import { EVENT_MIGRATIONS } from '../store/migrations';
 import type { RecordProblem, RecordStore, SummaryPort } from '../store/recordStore';
 import { pipelineHash } from '../store/summaryIndex';
@@ -127,7 +127,17 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
         if (!tree.content) return;
         for (const e of parseTree(tree.content, oidBytes(tree.oid))) if (e.mode === '100644' || e.mode === '100755') files.push({ id: trees[i]!.id, name: e.name, oid: e.oid, tree: i });
       });
-      const unique = [...new Set(files.map((f) => f.oid))];
+      // Sizes first: a branch can hold an "event" of gigabytes, which would be read whole
+      // (and then fail as a string too long). Over the event file limit, it is reported, not read.
+      const sizes = await catFileSizes(top, [...new Set(files.map((f) => f.oid))]);
+      const oversized = new Set<string>();
+      for (const f of files) {
+        const tooBig = checkEventFileSize(sizes.get(f.oid) ?? 0);
+        if (!tooBig) continue;
+        oversized.add(f.oid);
+        problems.push({ path: `${recordPath}/changes/${f.id}/events/${f.name}`, ...tooBig });
+      }
+      const unique = [...new Set(files.map((f) => f.oid))].filter((oid) => !oversized.has(oid));
       const blobs = new Map<string, Buffer>();
       // Large records go in slices, so one reply never holds gigabytes.
       for (let i = 0; i < unique.length; i += 20_000) {
@@ -182,7 +192,9 @@ export async function readTeamHistory(input: TeamHistoryInput): Promise<TeamHist
   if (decisionTrees.size) {
     const listed = await catFileBatch(top, [...decisionTrees]);
     const files = listed.flatMap((t) => (t.content ? parseTree(t.content, oidBytes(t.oid)).filter((e) => e.mode.startsWith('100')) : []));
-    const blobs = await catFileBatch(top, [...new Set(files.map((f) => f.oid))]);
+    const decisionOids = [...new Set(files.map((f) => f.oid))];
+    const sizes = await catFileSizes(top, decisionOids);
+    const blobs = await catFileBatch(top, decisionOids.filter((oid) => !checkEventFileSize(sizes.get(oid) ?? 0)));
     const byOid = new Map(blobs.map((b) => [b.name, b.content]));
     const events: FactoryEvent[] = [];
     for (const f of files) {

@@ -236,7 +236,10 @@ export async function verifyEvidence(deps: EngineDeps, changeId?: string): Promi
     }
   }
   const hashes = changeId ? [...referrers.keys()].sort() : await deps.evidence.list();
-  const mismatches = await deps.evidence.verify(hashes.map((sha256) => ({ sha256 })));
+  // Every stored file: verify() with no refs scans the store itself and also reports what
+  // the listing refused (a fan-out folder that is a link out, an evidence/ that is a
+  // file), which a check of the listed names alone would pass as "all match".
+  const mismatches = changeId ? await deps.evidence.verify(hashes.map((sha256) => ({ sha256 }))) : await deps.evidence.verify();
   return {
     checked: hashes.length,
     mismatches: mismatches.map((m) => {

@@ -42,6 +42,24 @@ export async function catFileBatch(cwd: string, names: readonly string[]): Promi
   return objects;
 }
 
+/**
+ * The size of each named object (`git cat-file --batch-check`), without reading its
+ * content: what a reader checks before it asks for blobs a repository may have made huge.
+ * Missing objects are left out.
+ */
+export async function catFileSizes(cwd: string, names: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  if (names.length === 0) return sizes;
+  for (const n of names) if (n.includes('\n')) throw new Error('an object name cannot hold a newline');
+  const result = await runGit(['cat-file', '--batch-check=%(objectsize)'], { cwd, input: names.map((n) => `${n}\n`).join('') });
+  const lines = result.stdout.toString('utf8').split('\n');
+  names.forEach((name, i) => {
+    const size = Number(lines[i]);
+    if (lines[i] !== undefined && /^\d+$/.test(lines[i]!)) sizes.set(name, size);
+  });
+  return sizes;
+}
+
 /** The entries of a raw tree object; `oidBytes` 20 (sha1) or 32 (sha256). */
 export function parseTree(content: Buffer, oidBytes = 20): TreeEntry[] {
   const entries: TreeEntry[] = [];

@@ -43,9 +43,10 @@ export class ToolRefusal extends Error {
   }
 }
 
+const CHANGE_ID = /^[a-z0-9][a-z0-9-]{0,79}$/;
 const ChangeId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a change id is lowercase letters, digits and dashes')
+  .regex(CHANGE_ID, 'a change id is lowercase letters, digits and dashes')
   .optional()
   .describe('The change id; default: the change this server is bound to, else the current change.');
 const StageIdInput = z.string().min(1).max(200).optional().describe("A stage id of the pipeline (e.g. implement); default: the attempt's stage, else the stage that runs next.");
@@ -368,7 +369,9 @@ export function createMcpServer(factory: Factory, binding: McpBinding = {}, vers
     async (uri, variables) => {
       const raw = variables.changeId;
       const id = Array.isArray(raw) ? raw[0] : raw;
-      const change = await changeOf(z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/).parse(id));
+      // A sentence, not zod's issue list as JSON, for an id that names a path or nothing.
+      if (typeof id !== 'string' || !CHANGE_ID.test(id)) throw new ToolRefusal(`"${String(id).slice(0, 100)}" is not a change id (lowercase letters, digits and dashes, at most 80).`);
+      const change = await changeOf(id);
       const events = await factory.events(change.id);
       const timeline = events.map((e) => ({ id: e.id, type: e.type, at: e.at, by: e.by?.name ?? null, data: e.data }));
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ changeId: change.id, events: timeline }) }] };

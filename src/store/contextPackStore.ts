@@ -57,10 +57,20 @@ function decodeText(bytes: Uint8Array, rel: string): string {
   }
 }
 
+/**
+ * A path inside the workspace, absolute and as the record keeps it: relative to the
+ * root, taken from where it resolves and not from how it was spelled, so that
+ * `src/../../<workspace folder>/a.ts` is recorded as `a.ts`, never as a path that climbs
+ * out (it would name a file outside in any clone in a folder of another name).
+ */
+function insideWorkspace(root: string, relPath: string): { absolute: string; rel: string } {
+  const absolute = resolveInsideWorkspace(root, relPath);
+  return { absolute, rel: path.relative(path.resolve(root), absolute).split(path.sep).join('/') };
+}
+
 /** A workspace file's text. Throws ContextInputError (or OutsideWorkspaceError) naming the path. */
 export async function readWorkspaceText(root: string, relPath: string): Promise<{ path: string; text: string }> {
-  const absolute = resolveInsideWorkspace(root, relPath);
-  const rel = normalizeWorkspacePath(relPath);
+  const { absolute, rel } = insideWorkspace(root, relPath);
   let stat;
   try {
     stat = await fs.stat(absolute);
@@ -128,8 +138,8 @@ function isGitIgnored(files: readonly IgnoreFile[], absolute: string, isDirector
 export async function listFolder(root: string, relPath: string, options: { depth?: number; maxEntries?: number } = {}): Promise<{ path: string; text: string }> {
   const depth = options.depth ?? FOLDER_DEFAULTS.depth;
   const maxEntries = options.maxEntries ?? FOLDER_DEFAULTS.maxEntries;
-  const absolute = resolveInsideWorkspace(root, relPath);
-  const rel = normalizeWorkspacePath(relPath) || '.';
+  const { absolute, rel: inside } = insideWorkspace(root, relPath);
+  const rel = inside || '.';
   const stat = await fs.stat(absolute).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') throw new ContextInputError(`${rel}: no such folder in the workspace.`);
     throw error;
@@ -378,8 +388,7 @@ export class ContextPackStore {
    * verbatim. Staleness compares it with the same range on disk.
    */
   async addSelectionItem(changeId: string, input: AddOptions & { path: string; range: ContextRange; text: string }): Promise<PackEdit> {
-    resolveInsideWorkspace(this.workspaceRoot, input.path);
-    const rel = normalizeWorkspacePath(input.path);
+    const { rel } = insideWorkspace(this.workspaceRoot, input.path);
     const range = checkedRange(input.range, rel);
     return this.addItem(changeId, input, {
       kind: 'selection',

@@ -9,7 +9,7 @@ import { parseJsonSafely } from '../core/json';
 import { compareEvents } from '../core/fold';
 import { checkEventFileName, checkEventFileSize, jsonProblem, parseEventText, type FileProblem } from './eventFile';
 import { EVENT_MIGRATIONS, type MigrationRegistry } from './migrations';
-import type { ChangeRecord, PipelineLoad, RecordProblem } from './recordStore';
+import { MAX_PIPELINE_BYTES, type ChangeRecord, type PipelineLoad, type RecordProblem } from './recordStore';
 
 /** What this needs from git (src/git/gitObjects.ts GitObjectReader provides it). */
 export interface GitTreeSource {
@@ -46,6 +46,11 @@ export class GitTreeRecordReader {
     const [entry] = (await this.source.listTree(this.ref, file)).filter((e) => e.path === file);
     if (!entry) return { problems: [], created: false };
     const where = `${this.ref}:${file}`;
+    // The working folder's limit, checked from the listing: a branch's pipeline.json of
+    // gigabytes is reported, not read.
+    if (entry.size !== undefined && entry.size > MAX_PIPELINE_BYTES) {
+      return { problems: [this.report({ path: where, field: '', message: `is ${entry.size} bytes, over the ${MAX_PIPELINE_BYTES}-byte limit for pipeline.json` })], created: false };
+    }
     const bytes = (await this.source.readBlobs([entry.oid])).get(entry.oid);
     if (!bytes) return { problems: [this.report({ path: where, field: '', message: 'the object is missing' })], created: false };
     let parsed: ReturnType<typeof parseJsonSafely>;

@@ -171,7 +171,7 @@ export function encodeIndex(stageIds: readonly string[], entries: readonly Index
     file.branches.push(namedAfterChange ? placeOf(file.branchPrefixes, prefixPlaces, s.branch!.slice(0, -s.id.length)) : (s.branch ?? null));
     file.createdAt.push(s.createdAt ?? null);
     file.completed.push(s.completed ? 1 : 0);
-    file.status.push(placeOf(file.statuses, statusPlaces, stageIds.map((id) => codeOf(s.stages.find((st) => st.id === id))).join('')));
+    file.status.push(placeOf(file.statuses, statusPlaces, stageIds.map((id, i) => codeOf(stageSummaryAt(s.stages, id, i))).join('')));
     file.eventCounts.push(s.eventCount);
     file.lastEventIds.push(s.lastEventId ?? null);
     file.problemCounts.push(s.problemCount);
@@ -179,6 +179,23 @@ export function encodeIndex(stageIds: readonly string[], entries: readonly Index
     if (s.otherStages !== undefined) file.otherStages[s.id] = s.otherStages;
   }
   return file;
+}
+
+/**
+ * The summary of stage `id`, which is usually at the pipeline's position `i`; else found
+ * by id. A search per stage made a hostile pipeline of 10,000 stages take seconds per read.
+ */
+const byIdOf = new WeakMap<readonly StageSummary[], Map<string, StageSummary>>();
+function stageSummaryAt(stages: readonly StageSummary[], id: string, i: number): StageSummary | undefined {
+  if (stages[i]?.id === id) return stages[i];
+  let byId = byIdOf.get(stages);
+  if (!byId) {
+    byId = new Map();
+    // The first of a repeated id, as a search finds it.
+    for (const st of stages) if (!byId.has(st.id)) byId.set(st.id, st);
+    byIdOf.set(stages, byId);
+  }
+  return byId.get(id);
 }
 
 const activeStageOf = (stages: readonly StageSummary[]): string | undefined => stages.find((s) => s.status !== 'passed')?.id;

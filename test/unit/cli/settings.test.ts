@@ -2,10 +2,11 @@
 // none set, the backends' catalog (every agent backend's module) is not loaded, which
 // holds only because every catalog key is a `factory.backends.` key.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { knownSettings, resolveSettings } from '../../../src/cli/settings';
+import { ConfigError, knownSettings, MAX_CONFIG_BYTES, resolveSettings } from '../../../src/cli/settings';
 
 describe('cli: settings', () => {
   let dir: string;
@@ -42,5 +43,22 @@ describe('cli: settings', () => {
     const fromFlag = resolveSettings({ flags: [' factory.backends.codex.path=/opt/codex'], env: {}, configPath: join(dir, 'none.json') });
     assert.deepEqual(fromFlag.values, { 'factory.backends.codex.path': '/opt/codex' });
     assert.throws(() => resolveSettings({ flags: ['factory.backends.codex.colour=red'], env: {}, configPath: join(dir, 'none.json') }), /unknown setting "factory.backends.codex.colour"/);
+  });
+  it('a config path that is a FIFO, a device, a folder or a huge file is refused at once, naming it; a link to a file is read', function () {
+    this.timeout(10_000);
+    // A folder and a huge file first: without the checks they fail fast, where a FIFO would
+    // block the (synchronous) read until a writer came and /dev/zero would never end.
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, `{"settings": {}, "pad": "${'x'.repeat(MAX_CONFIG_BYTES)}"}`);
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    for (const [file, why] of [[dir, /is not a regular file/], [huge, /over the \d+-byte limit/], [fifo, /is not a regular file/], ['/dev/zero', /is not a regular file/]] as const) {
+      assert.throws(() => resolveSettings({ flags: [], env: {}, configPath: file }), (error: Error) => error instanceof ConfigError && why.test(error.message) && error.message.includes(file), file);
+    }
+    writeFileSync(config, JSON.stringify({ settings: { 'factory.verify.browserPath': '/opt/chrome' } }));
+    const link = join(dir, 'link.json');
+    symlinkSync(config, link);
+    assert.equal(resolveSettings({ flags: [], env: {}, configPath: link }).values['factory.verify.browserPath'], '/opt/chrome');
+    assert.equal(resolveSettings({ flags: [], env: {}, configPath: join(dir, 'absent.json') }).configFound, false);
   });
 });

@@ -190,4 +190,18 @@ describe('context pack: the workspace', () => {
       assert.match(rendered.cut[0]!.reason, /content not available/);
     });
   });
+  it('records a path that climbs out and back in as the path inside, never as one that climbs out (file, folder, selection)', async () => {
+    // `src/../../<workspace folder>/src/a.ts` resolves inside; spelled as given it would be
+    // `../<workspace folder>/src/a.ts`: a file outside in any clone in a folder of another name.
+    const back = `src/../../${path.basename(ws.root)}`;
+    const file = await ws.packs.addFileItem('c1', { path: `${back}/src/a.ts` });
+    const folder = await ws.packs.addFolderItem('c1', { path: `${back}/src` });
+    const selection = await ws.packs.addSelectionItem('c1', { path: `${back}/src/a.ts`, range: { startLine: 1, endLine: 1 }, text: 'a' });
+    const items = selection.pack.items;
+    const byId = (id: string) => items.find((i) => i.id === id)!;
+    assert.deepEqual([byId(file.itemIds[0]!).source.path, byId(folder.itemIds[0]!).source.path, byId(selection.itemIds[0]!).source.path], ['src/a.ts', 'src', 'src/a.ts']);
+    assert.ok(items.every((i) => !i.title.includes('..')), items.map((i) => i.title).join(', '));
+    // The same item as the plain path: adding it again changes nothing.
+    assert.equal((await ws.packs.addFileItem('c1', { path: 'src/a.ts' })).changed, false);
+  });
 });

@@ -171,6 +171,10 @@ describe('mcp: the server over stdio, as an agent sees it', function () {
       assert.equal(result.isError, true, `${name} ${JSON.stringify(args)} is an error`);
       assert.match(textOf(result), message, `${name}: ${textOf(result)}`);
     }
+    // A timeline of an id that names a path: a sentence, not zod's issues as JSON.
+    for (const id of ['..%2F..%2Fetc', '__proto__', 'UPPER']) {
+      await assert.rejects(client.readResource({ uri: `factory://changes/${id}/timeline` }), (error: Error) => /is not a change id/.test(error.message) && !error.message.includes('"code"'));
+    }
     assert.deepEqual(snapshot(box.dir), before);
   });
 

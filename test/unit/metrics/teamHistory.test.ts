@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { changeFacts, mergeEvents } from '../../../src/core/metrics';
 import { readTeamHistory } from '../../../src/engine/teamHistory';
@@ -9,6 +9,7 @@ import { metricsCsv, metricsJson, reportFrom, teamMetrics } from '../../../src/e
 import { FileRecordStore } from '../../../src/store/recordStore';
 import { GitObjectReader } from '../../../src/git/gitObjects';
 import { GitTreeRecordReader } from '../../../src/store/gitTreeRecord';
+import { MAX_EVENT_FILE_BYTES } from '../../../src/store/eventFile';
 import { writeSampleHistory, type SampleHistory } from '../../../scripts/sample-history';
 
 describe('team history from git (sample history)', function () {
@@ -88,5 +89,62 @@ describe('team history from git (sample history)', function () {
     const json = JSON.parse(metricsJson(report));
     assert.equal(json.metrics.headline.signalShare, report.metrics.headline.signalShare);
     assert.equal(json.metrics.changes, history.changeIds.length);
+  });
+});
+
+describe('team history from git: a hostile branch', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  before(() => (tmp = mkdtempSync(join(os.tmpdir(), 'team-history-hostile-'))));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('an event blob over the event file limit on a branch is reported with its path and never read; the rest of the change is', async () => {
+    const dir = join(tmp, 'repo');
+    mkdirSync(dir);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
+    git('init', '-q', '-b', 'main');
+    git('config', 'user.name', 'Test');
+    git('config', 'user.email', 'test@example.com');
+    git('config', 'commit.gpgsign', 'false');
+    const store = new FileRecordStore(dir, { cacheDir: join(tmp, 'cache') });
+    const { pipeline } = await store.loadPipeline();
+    git('add', '-A');
+    git('commit', '-qm', 'pipeline');
+    git('checkout', '-qb', 'hostile');
+    const changeId = 'hostile-change';
+    const events = join(dir, '.factory', 'changes', changeId, 'events');
+    mkdirSync(events, { recursive: true });
+    const event = (id: string, type: string, data: Record<string, unknown>) => writeFileSync(join(events, `${id}.json`), JSON.stringify({ v: 1, id, change: changeId, type, at: '2026-11-20T09:00:00.000Z', data }));
+    event('01JAAAAAAAAAAAAAAAAAAAAAA1', 'change.created', { title: 'Hostile' });
+    // Valid JSON, a valid event even: only its size says it is not one the factory wrote.
+    event('01JAAAAAAAAAAAAAAAAAAAAAA2', 'change.completed', { note: 'x'.repeat(MAX_EVENT_FILE_BYTES + 1) });
+    git('add', '-A');
+    git('commit', '-qm', 'a huge event');
+    git('checkout', '-q', 'main');
+    const hugeOid = git('rev-parse', `hostile:.factory/changes/${changeId}/events/01JAAAAAAAAAAAAAAAAAAAAAA2.json`).toString().trim();
+    // A git in front of the real one logs which objects are asked for with their content:
+    // read whole, a blob of gigabytes failed the whole report ("Cannot create a string longer than…").
+    const wrapper = join(tmp, 'bin');
+    const asked = join(tmp, 'asked.log');
+    mkdirSync(wrapper);
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    writeFileSync(join(wrapper, 'git'), `#!/bin/sh\nif [ "$1" = cat-file ] && [ "$2" = --batch ]; then tee -a '${asked}' | exec '${realGit}' "$@"; fi\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${wrapper}${delimiter}${path}`;
+    let team: Awaited<ReturnType<typeof readTeamHistory>>;
+    try {
+      team = await readTeamHistory({ root: dir, pipeline: pipeline!, store, useGit: true, cacheRoot: join(tmp, 'cache') });
+    } finally {
+      process.env.PATH = path;
+    }
+    const askedFor = readFileSync(asked, 'utf8');
+    assert.ok(askedFor.length > 0, 'the wrapper saw the reads');
+    assert.ok(!askedFor.includes(hugeOid), 'the oversized blob is never read');
+    const problem = team.problems.find((p) => p.path.endsWith(`${changeId}/events/01JAAAAAAAAAAAAAAAAAAAAAA2.json`));
+    assert.ok(problem, JSON.stringify(team.problems));
+    assert.match(problem.message, /over the \d+-byte limit for an event file/);
+    const fact = team.facts.find((f) => f.id === changeId);
+    assert.ok(fact, 'the change is still read from its other events');
+    assert.equal(fact.eventCount, 1);
   });
 });

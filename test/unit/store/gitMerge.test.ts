@@ -1,7 +1,7 @@
 // Two branches extend one change; git merges them with no conflict and the merged
 // fold is right. The other branch's record is also read straight from git objects.
 import * as assert from 'node:assert/strict';
-import { FileRecordStore } from '../../../src/store/recordStore';
+import { FileRecordStore, MAX_PIPELINE_BYTES } from '../../../src/store/recordStore';
 import { GitTreeRecordReader } from '../../../src/store/gitTreeRecord';
 import { GitObjectReader } from '../../../src/git/gitObjects';
 import { foldChange } from '../../../src/core/fold';
@@ -97,5 +97,19 @@ describe('store: merging branches that extend one change (real git)', function (
     assert.equal(record.events.length, 1);
     assert.deepEqual(record.problems.map((p) => p.path).sort(), [`main:.factory/changes/${change}/events/01JD0000000000000000000000.json`, `main:.factory/changes/${change}/events/notes.txt`]);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+  it("another branch's pipeline.json over the size limit is reported with ref and path, as the working folder's would be", async () => {
+    const store = new FileRecordStore(ws.dir);
+    const { pipeline } = await store.loadPipeline();
+    // Valid JSON and a valid pipeline: only its size says no writer made it.
+    writeFileSync(join(ws.dir, '.factory', 'pipeline.json'), JSON.stringify({ ...pipeline, $schema: 'x'.repeat(MAX_PIPELINE_BYTES) }));
+    git(ws.dir, 'add', '.factory');
+    git(ws.dir, 'commit', '-qm', 'a huge pipeline');
+    const load = await new GitTreeRecordReader(new GitObjectReader(ws.dir), 'main').loadPipeline();
+    assert.equal(load.pipeline, undefined);
+    assert.deepEqual(load.problems.map((p) => p.path), ['main:.factory/pipeline.json']);
+    assert.match(load.problems[0]!.message, /over the \d+-byte limit for pipeline\.json/);
+    // The working folder says the same of the same file.
+    assert.match((await new FileRecordStore(ws.dir).loadPipeline()).problems[0]!.message, /over the \d+-byte limit for pipeline\.json/);
   });
 });
