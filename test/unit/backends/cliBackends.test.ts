@@ -118,13 +118,23 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
           received = seen.files[after('--message-file')] ?? '';
         } else if (c.preset.id === 'droid') {
           received = seen.files[after('--file')] ?? '';
-        } else if (c.preset.id === 'gemini') {
-          received = after('--prompt');
         } else {
           received = seen.stdin;
         }
         assert.equal(received, EXACT_PROMPT);
         assert.ok(!JSON.stringify(seen).includes('The project is a demo.') || c.preset.id === 'command', 'the pack is not sent besides');
+      });
+
+      it('a prompt that starts with a flag, or passes the 128 KiB argument limit, reaches the agent as its prompt', async () => {
+        // Gemini CLI took the prompt as `--prompt <text>`: yargs reads `--version…` as its own flag
+        // (it printed its version and exited), and Linux refuses one argument over 128 KiB (E2BIG).
+        for (const prompt of ['--version', `--help "me" é\n${'x'.repeat(200 * 1024)}`]) {
+          const { result } = await collect(backendFor(c).start(attempt(ws, 'success', { prompt })));
+          assert.equal(result.outcome, 'succeeded', result.reason);
+          const seen = JSON.parse(readFileSync(ws.argsFile, 'utf8')) as { argv: string[]; stdin: string; files: Record<string, string> };
+          assert.ok(seen.stdin === prompt || Object.values(seen.files).includes(prompt), 'the prompt arrives whole, on stdin or in its file');
+          assert.ok(!seen.argv.some((arg) => arg.startsWith('--version') || arg.startsWith('--help')), 'the prompt is no argument of the agent');
+        }
       });
 
       it('refused: a turn that ends normally while a tool call was refused names the failure', async () => {
@@ -301,7 +311,7 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     });
     assert.deepEqual(codexPreset.buildInvocation(input), { args: ['exec', '--json', '--sandbox', 'workspace-write', '--model', 'm', '--cd', '/ws', 'resume', 'S1', '-'], stdin: 'P' });
     assert.deepEqual(droidPreset.buildInvocation(input).args, ['exec', '--output-format', 'stream-json', '--auto', 'low', '--model', 'm', '--cwd', '/ws', '--session-id', 'S1', '--file', '/t/prompt.md']);
-    assert.deepEqual(geminiPreset.buildInvocation(input).args, ['--output-format', 'stream-json', '--approval-mode', 'yolo', '--skip-trust', '--model', 'm', '--resume', 'S1', '--prompt', 'P']);
+    assert.deepEqual(geminiPreset.buildInvocation(input), { args: ['--output-format', 'stream-json', '--approval-mode', 'yolo', '--skip-trust', '--model', 'm', '--resume', 'S1'], stdin: 'P' });
     assert.deepEqual(aiderPreset.buildInvocation(input).args, ['--message-file', '/t/prompt.md', '--yes-always', '--no-pretty', '--no-auto-commits', '--model', 'm']);
   });
 });
