@@ -19,6 +19,10 @@
 // is_error ("Claude requested permissions to write to …, but you haven't granted it
 // yet."), the run still ends with `result` success, and `result.permission_denials`
 // lists {tool_name, tool_use_id, tool_input}: mapped to `permission` events (rejected).
+// Stopped mid-run (Claude Code 2.1.332, test/fixtures/agents/fault-model-server.mjs FAULT=bigline
+// with a Bash command that sleeps, the attempt timed out: claude-code/stalled.jsonl): no
+// `result` line, and the `assistant` line's usage still has message_start's output_tokens (1);
+// the true figure (567) is only in the streamed `message_delta`, counted here as a delta.
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
@@ -33,6 +37,8 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   const calls = new Map<string, { name: string; input: unknown }>();
   let turns = 0;
   let currentStreamMessage: string | undefined;
+  /** Output tokens counted so far for the message being streamed (its `assistant` lines carry message_start's figure). */
+  let streamedOutput: { id: string; counted: number | undefined; final: number | undefined } | undefined;
 
   /** Built field by field, not spread: one comes with every assistant line (issue #22). */
   function usageEvent(scope: UsageEvent['scope'], usage: Json | undefined, model: string | undefined, cost?: number): UsageEvent {
@@ -55,7 +61,13 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       countedMessages.add(id);
       if (model !== '<synthetic>') {
         events.push({ kind: 'turn', index: ++turns });
-        events.push(usageEvent('delta', obj(message.usage), model));
+        const usage = usageEvent('delta', obj(message.usage), model);
+        // A message_delta streamed before this line already gave the message's true output.
+        if (streamedOutput?.id === id) {
+          usage.outputTokens = Math.max(usage.outputTokens, streamedOutput.final ?? 0);
+          streamedOutput.counted = usage.outputTokens;
+        }
+        events.push(usage);
       }
     }
     for (const raw of arr(message.content)) {
@@ -115,8 +127,10 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   function streamEvent(event: Json): AgentEvent[] {
     if (event.type === 'message_start') {
       currentStreamMessage = str(obj(event.message)?.id);
+      if (currentStreamMessage) streamedOutput = { id: currentStreamMessage, counted: undefined, final: undefined };
       return [];
     }
+    if (event.type === 'message_delta') return outputOfMessage(num(obj(event.usage)?.output_tokens));
     if (event.type !== 'content_block_delta') return [];
     const delta = obj(event.delta);
     const messageId = currentStreamMessage ?? '';
@@ -129,6 +143,22 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       return [{ kind: 'reasoning', text: str(delta.thinking) ?? '', messageId }];
     }
     return [];
+  }
+
+  /**
+   * The message's true output tokens, from its streamed message_delta (Claude Code 2.1.332
+   * prints each `assistant` line with message_start's output_tokens, 1 with the mock): the
+   * part not counted yet, as a delta. Without it a run that ends before its `result` line
+   * (stopped, timed out, over budget, crashed) recorded 1 output token a message, and the
+   * token budget did not see the output (test/fixtures/agents/claude-code/stalled.jsonl).
+   */
+  function outputOfMessage(outputTokens: number | undefined): AgentEvent[] {
+    if (outputTokens === undefined || !streamedOutput || streamedOutput.id !== currentStreamMessage) return [];
+    streamedOutput.final = Math.max(streamedOutput.final ?? 0, outputTokens);
+    if (streamedOutput.counted === undefined || outputTokens <= streamedOutput.counted) return [];
+    const more = outputTokens - streamedOutput.counted;
+    streamedOutput.counted = outputTokens;
+    return [{ kind: 'usage', scope: 'delta', inputTokens: 0, outputTokens: more, cachedTokens: 0 }];
   }
 
   function result(line: Json): AgentEvent[] {

@@ -224,6 +224,17 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     assert.ok(await allDead([pids.pid, pids.grandchild]));
   });
 
+  it('Claude Code stopped before its result: each message counts its true output tokens, and the token budget sees them', async () => {
+    // stalled.jsonl (real Claude Code 2.1.332, stopped while its Bash tool ran): the assistant line
+    // says output_tokens 1 (message_start's); only the streamed message_delta says 567.
+    const timedOut = await collect(backendFor(CASES[0] as Case, { timeoutMs: 1500 }).start(attempt(ws, 'stalled')));
+    assert.equal(timedOut.result.outcome, 'timedOut', timedOut.result.reason);
+    assert.deepEqual(timedOut.result.usage, { inputTokens: 1334, outputTokens: 567, cachedTokens: 89, turns: 1 });
+    const overBudget = await collect(backendFor(CASES[0] as Case, { timeoutMs: 3000 }).start(attempt(ws, 'stalled', { budget: { tokens: 1500 } })));
+    assert.equal(overBudget.result.outcome, 'budgetExceeded', overBudget.result.reason);
+    assert.match(overBudget.result.reason ?? '', /token budget exceeded: 1901 tokens, budget 1500/);
+  });
+
   it('turn budget stops the attempt as budgetExceeded', async () => {
     const run = backendFor(CASES[0] as Case).start(attempt(ws, 'success', { budget: { turns: 1 } }, { FAKE_DELAY_MS: '100' }));
     const { result } = await collect(run);
