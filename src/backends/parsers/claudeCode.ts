@@ -23,6 +23,12 @@
 // with a Bash command that sleeps, the attempt timed out: claude-code/stalled.jsonl): no
 // `result` line, and the `assistant` line's usage still has message_start's output_tokens (1);
 // the true figure (567) is only in the streamed `message_delta`, counted here as a delta.
+// A sub-agent (the Agent tool, test/fixtures/agents/claude-code/subagent.jsonl: Claude Code
+// 2.1.332, fault-model-server.mjs FAULT=task) runs in the background: the run prints two
+// `result` lines, the second's `usage` only the turn after the first, and neither's `usage`
+// holds the sub-agent's calls (2468 input, 1134 output), while `modelUsage` counts all 8 model
+// calls (9872 input, 4536 output) and `total_cost_usd` is priced from it: the totals are
+// the larger of the two, so tokens and cost describe the same calls.
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
@@ -166,9 +172,17 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     const events: AgentEvent[] = [];
     const cost = num(line.total_cost_usd);
     const usage = obj(line.usage);
-    const model = busiestModel(obj(line.modelUsage), (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
+    const modelUsage = obj(line.modelUsage);
+    const model = busiestModel(modelUsage, (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
     if (usage || cost !== undefined) {
-      events.push(usageEvent('total', usage, model, cost));
+      const total = usageEvent('total', usage, model, cost);
+      // `usage` is the main conversation's since the last result; `modelUsage` counts every
+      // model call of the session, sub-agents too, and is what `total_cost_usd` is priced from.
+      const all = modelUsageTotals(modelUsage);
+      total.inputTokens = Math.max(total.inputTokens, all.inputTokens);
+      total.outputTokens = Math.max(total.outputTokens, all.outputTokens);
+      total.cachedTokens = Math.max(total.cachedTokens, all.cachedTokens);
+      events.push(total);
     }
     for (const raw of arr(line.permission_denials)) {
       const denial = obj(raw);
@@ -209,6 +223,20 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     }),
     end: () => [],
   };
+}
+
+/** The tokens of `result.modelUsage` summed over its models (input with the cache reads and writes, as `usage` is read). */
+function modelUsageTotals(modelUsage: Json | undefined): { inputTokens: number; outputTokens: number; cachedTokens: number } {
+  const totals = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+  for (const raw of Object.values(modelUsage ?? {})) {
+    const entry = obj(raw);
+    if (!entry) continue;
+    const cacheRead = num(entry.cacheReadInputTokens) ?? 0;
+    totals.inputTokens += (num(entry.inputTokens) ?? 0) + cacheRead + (num(entry.cacheCreationInputTokens) ?? 0);
+    totals.outputTokens += num(entry.outputTokens) ?? 0;
+    totals.cachedTokens += cacheRead;
+  }
+  return totals;
 }
 
 /**

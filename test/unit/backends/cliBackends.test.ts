@@ -235,6 +235,15 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     assert.match(overBudget.result.reason ?? '', /token budget exceeded: 1901 tokens, budget 1500/);
   });
 
+  it('Claude Code with a sub-agent: the tokens recorded are the ones its cost is priced from', async () => {
+    // subagent.jsonl (real Claude Code 2.1.332): two result lines; `usage` misses the sub-agent's
+    // calls, `modelUsage` counts all 8 (9872 + 712 cache reads + 88 cache writes in, 4536 out).
+    const { result } = await collect(backendFor(CASES[0] as Case).start(attempt(ws, 'replay', {}, { FAKE_REPLAY: 'subagent' })));
+    assert.equal(result.outcome, 'succeeded', result.reason);
+    const { inputTokens, outputTokens, cachedTokens, costUsd, costSource } = result.usage;
+    assert.deepEqual({ inputTokens, outputTokens, cachedTokens, costUsd, costSource }, { inputTokens: 10672, outputTokens: 4536, cachedTokens: 712, costUsd: 0.13079039999999997, costSource: 'agent' });
+  });
+
   it('turn budget stops the attempt as budgetExceeded', async () => {
     const run = backendFor(CASES[0] as Case).start(attempt(ws, 'success', { budget: { turns: 1 } }, { FAKE_DELAY_MS: '100' }));
     const { result } = await collect(run);
