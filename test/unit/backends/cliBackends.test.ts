@@ -244,6 +244,21 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     assert.deepEqual({ inputTokens, outputTokens, cachedTokens, costUsd, costSource }, { inputTokens: 10672, outputTokens: 4536, cachedTokens: 712, costUsd: 0.13079039999999997, costSource: 'agent' });
   });
 
+  it('Claude Code with a final answer over the line limit: the run still succeeds with its cost, and the answer keeps both ends', async () => {
+    // answer.jsonl (real Claude Code 2.1.332) with a 5 MB answer: its result line puts
+    // "type":"result", the duration and the session after the answer, past a 4 MB cut.
+    const sink = new MemorySink();
+    const { result } = await collect(backendFor(CASES[0] as Case).start(attempt(ws, 'huge-result', { sink }, { FAKE_REPLAY: 'answer', FAKE_DELAY_MS: '0' })));
+    assert.equal(result.outcome, 'succeeded', result.reason);
+    assert.equal(result.usage.costUsd, 0.016348799999999997);
+    assert.equal(result.sessionId, 'e204bbc1-509d-4203-8771-ec94d6ec2e2a');
+    assert.ok(result.text?.endsWith('The answer ends.'), result.text?.slice(-40));
+    assert.match(result.text ?? '', /… \[factory: \d+ bytes of this line were dropped here\] …/);
+    const recorded = sink.entries.find((e) => e.stream === 'stdout' && e.line.includes('"type":"result"'));
+    // Bounded: the line limit, a quarter of it as the tail, and at most one pipe chunk more.
+    assert.ok(recorded && Buffer.byteLength(recorded.line) <= 5 * 1024 * 1024 + 64 * 1024 + 256, 'the transcript holds the joined line, bounded');
+  });
+
   it('turn budget stops the attempt as budgetExceeded', async () => {
     const run = backendFor(CASES[0] as Case).start(attempt(ws, 'success', { budget: { turns: 1 } }, { FAKE_DELAY_MS: '100' }));
     const { result } = await collect(run);
