@@ -29,6 +29,10 @@
 // holds the sub-agent's calls (2468 input, 1134 output), while `modelUsage` counts all 8 model
 // calls (9872 input, 4536 output) and `total_cost_usd` is priced from it: the totals are
 // the larger of the two, so tokens and cost describe the same calls.
+// A final answer over the runner's line limit (4 MB; claude-code/answer.jsonl, Claude Code
+// 2.1.332, with the answer made 5 MB by fake-agent-lib's huge-result): the result line puts
+// "type":"result" and the session after `result`, so it is read joined around its cut
+// middle (../cutJson.ts).
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
