@@ -12,6 +12,9 @@ const REASON_CHARS = 500;
 /** Names that are an alias for "let the agent choose", not a model. */
 const MODEL_ALIASES = new Set(['auto', 'default', '<synthetic>']);
 
+/** Starts a final answer whose head was dropped (it kept its end, MAX_FINAL_TEXT_CHARS). */
+export const CUT_HEAD_MARKER = '[…] ';
+
 /** Events after which the next text starts a new assistant message. */
 const MESSAGE_BREAKS = new Set<AgentEvent['kind']>(['toolStarted', 'toolFinished', 'fileEdited', 'commandRun', 'permission', 'turn']);
 
@@ -68,7 +71,7 @@ export class AttemptFacts {
   /** The last assistant message, or undefined when the agent said nothing. */
   get lastMessage(): string | undefined {
     if (!this.message) return undefined;
-    return this.messageCut ? `[…] ${this.message}` : this.message;
+    return this.messageCut ? `${CUT_HEAD_MARKER}${this.message}` : this.message;
   }
 
   get failedToolCalls(): FailedToolCall[] {

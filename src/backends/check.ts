@@ -64,7 +64,8 @@ async function checkOne(backend: AgentBackend, options: CheckOptions): Promise<B
 }
 
 async function versionOf(executable: string, args: string[], options: CheckOptions): Promise<{ ok: boolean; text: string }> {
-  const lines: string[] = [];
+  const stdout: string[] = [];
+  const stderr: string[] = [];
   const proc = runProcess({
     command: executable,
     args,
@@ -74,12 +75,27 @@ async function versionOf(executable: string, args: string[], options: CheckOptio
     killGraceMs: 1000,
     maxOutputBytes: 64 * 1024,
     redactor: new Redactor([]),
-    onStdoutLine: (line) => lines.push(line),
-    onStderrLine: (line) => lines.push(line),
+    onStdoutLine: (line) => stdout.push(line.trim()),
+    onStderrLine: (line) => stderr.push(line.trim()),
   });
   const exit = await proc.exit;
-  const text = lines.map((l) => l.trim()).filter(Boolean)[0] ?? '';
   if (exit.spawnError) return { ok: false, text: exit.spawnError.message };
   if (exit.stopped) return { ok: false, text: exit.stopped.reason };
-  return exit.exitCode === 0 ? { ok: true, text } : { ok: false, text: `exit code ${exit.exitCode}${text ? `: ${text}` : ''}` };
+  if (exit.exitCode !== 0) {
+    const said = [...stderr, ...stdout].find(Boolean);
+    return { ok: false, text: `exit code ${exit.exitCode}${said ? `: ${said}` : ''}` };
+  }
+  return { ok: true, text: versionLine(stdout, stderr) };
+}
+
+/**
+ * The line that names the version: the first with a version number, stdout before
+ * stderr, else the first line at all. Not simply the first line: Codex 0.169.0 with its
+ * home under /tmp first warns on stderr ("WARNING: proceeding, even though we could not
+ * create PATH aliases: …", test/fixtures/agents/codex/version.stderr.txt), then prints
+ * `codex-cli 0.169.0`, and the warning was recorded as the agent's version.
+ */
+export function versionLine(stdout: readonly string[], stderr: readonly string[]): string {
+  const lines = [...stdout, ...stderr].filter(Boolean);
+  return lines.find((line) => /\d+\.\d+/.test(line)) ?? lines[0] ?? '';
 }

@@ -14,6 +14,13 @@ export interface LineSplitterOptions {
    * re-encodes it to count; they are `source[start, start + bytes)`, valid only during the call.
    */
   onLine(line: string, cut: boolean, bytes: number, source: Buffer, start: number): void;
+  /**
+   * After a cut line ends (its newline, or the end of the stream): the last `keepTailBytes`
+   * bytes of its dropped rest (`tail`), and how many dropped bytes came before them. Memory
+   * stays bounded: only the tail is held while the rest streams by.
+   */
+  onCutTail?(tail: Buffer, droppedBytes: number): void;
+  keepTailBytes?: number;
 }
 
 const LF = 10;
@@ -23,6 +30,10 @@ export class LineSplitter {
   private parts: Buffer[] = [];
   private partBytes = 0;
   private dropping = false;
+  /** While dropping: the last bytes of the dropped rest, and how many fell off before them. */
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
+  private droppedBefore = 0;
 
   constructor(private readonly options: LineSplitterOptions) {}
 
@@ -39,6 +50,7 @@ export class LineSplitter {
   /** Emits the last line if the stream did not end with a newline. */
   end(): void {
     if (this.partBytes > 0 && !this.dropping) this.emit(false);
+    if (this.dropping) this.endCut();
     this.parts = [];
     this.partBytes = 0;
     this.dropping = false;
@@ -52,7 +64,8 @@ export class LineSplitter {
 
   private take(piece: Buffer, complete: boolean): void {
     if (this.dropping) {
-      if (complete) this.dropping = false;
+      this.keepTail(piece);
+      if (complete) this.endCut();
       return;
     }
     const room = this.options.maxLineBytes - this.partBytes;
@@ -60,7 +73,9 @@ export class LineSplitter {
       if (room > 0) this.parts.push(Buffer.from(piece.subarray(0, room)));
       this.partBytes += Math.max(0, room);
       this.emit(true);
-      this.dropping = !complete;
+      this.dropping = true;
+      this.keepTail(piece.subarray(Math.max(0, room)));
+      if (complete) this.endCut();
       return;
     }
     if (complete) {
@@ -72,6 +87,33 @@ export class LineSplitter {
     // Copy: the caller may reuse its chunk buffer.
     this.parts.push(Buffer.from(piece));
     this.partBytes += piece.length;
+  }
+
+  private keepTail(piece: Buffer): void {
+    const keep = this.options.onCutTail ? (this.options.keepTailBytes ?? 0) : 0;
+    if (piece.length >= keep) {
+      this.droppedBefore += this.tailBytes + piece.length - keep;
+      this.tail = keep > 0 ? [Buffer.from(piece.subarray(piece.length - keep))] : [];
+      this.tailBytes = keep;
+      return;
+    }
+    this.tail.push(Buffer.from(piece));
+    this.tailBytes += piece.length;
+    while (this.tailBytes - (this.tail[0]?.length ?? 0) >= keep && this.tail.length > 1) {
+      const first = this.tail.shift() as Buffer;
+      this.tailBytes -= first.length;
+      this.droppedBefore += first.length;
+    }
+  }
+
+  private endCut(): void {
+    const tail = this.tail.length === 1 ? (this.tail[0] as Buffer) : Buffer.concat(this.tail, this.tailBytes);
+    const dropped = this.droppedBefore;
+    this.dropping = false;
+    this.tail = [];
+    this.tailBytes = 0;
+    this.droppedBefore = 0;
+    this.options.onCutTail?.(tail, dropped);
   }
 
   private emit(cut: boolean): void {

@@ -138,8 +138,14 @@ export const geminiPreset: CliPreset = {
         ...(attempt.resumeSessionId ? ['--resume', attempt.resumeSessionId] : []),
         ...mcp.args,
         ...extra(config),
-        '--prompt', prompt,
       ],
+      // On stdin, not `--prompt <text>`: Gemini CLI 0.61.0 (yargs) reads a prompt that starts
+      // with `-` as its own flag (`--prompt --version` prints the version and exits 0,
+      // `--prompt '--help me'` fails "Not enough arguments following: prompt"), and one
+      // argument is capped at 128 KiB on Linux (spawn E2BIG), which a context pack can pass.
+      // Headless with stdin not a terminal, it takes stdin as the prompt byte for byte
+      // (verified with 0.61.0 against a local mock; it reads up to 8 MiB).
+      stdin: prompt,
       ...(mcp.env ? { env: mcp.env } : {}),
       ...(mcp.warning ? { warning: mcp.warning } : {}),
     };

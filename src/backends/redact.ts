@@ -64,6 +64,17 @@ export class Redactor {
     return out;
   }
 
+  /** The tail of a cut line (its start was dropped): redacted, and a head that could be the end of a secret the cut split is redacted too. */
+  redactCutStart(text: string): string {
+    const out = this.redact(text);
+    for (const needle of this.needles) {
+      for (let k = Math.min(needle.length - 1, out.length); k > 0; k--) {
+        if (out.startsWith(needle.slice(needle.length - k))) return `${REDACTED}${out.slice(k)}`;
+      }
+    }
+    return out;
+  }
+
   redactArgv(argv: readonly string[]): string[] {
     return argv.map((arg) => this.redact(arg));
   }

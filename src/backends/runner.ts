@@ -3,6 +3,7 @@
 // whole tree on cancel / timeout / budget, and say why it stopped.
 import type { ChildProcess } from 'node:child_process';
 import type { AttemptOutcome } from '../core/events';
+import { joinCutJsonLine } from './cutJson';
 import { LineSplitter } from './lineSplitter';
 import { jsonObjectOf, type Json } from './parsers/common';
 import { killTree, signalTree, spawnInGroup } from './processTree';
@@ -189,14 +190,32 @@ export function outputLines(options: OutputLinesOptions): { stdout: LineSplitter
     if (line === raw && sink?.writeUtf8) sink.writeUtf8(stream, source, start, start + bytes, line, json);
     else sink?.write({ stream, line });
   };
+  // A cut line waits for its tail: joined around its dropped middle it may still be whole JSON (cutJson.ts).
+  let cutHead: { raw: string; bytes: number; source: Buffer; start: number } | undefined;
+  const stdoutLine = (raw: string, cut: boolean, bytes: number, source: Buffer, start: number) => {
+    const line = cut ? redactor.redactCut(raw) : redactor.redact(raw);
+    const value = cut ? undefined : jsonObjectOf(line);
+    if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true, value);
+    record('stdout', raw, line, source, start, bytes, value !== undefined);
+    options.onStdoutLine(line, cut, false, value);
+  };
   const stdout = new LineSplitter({
     maxLineBytes,
+    keepTailBytes: Math.floor(maxLineBytes / 4),
     onLine: (raw, cut, bytes, source, start) => {
-      const line = cut ? redactor.redactCut(raw) : redactor.redact(raw);
-      const value = cut ? undefined : jsonObjectOf(line);
-      if (!countAndCheck(bytes + 1)) return options.onStdoutLine(line, cut, true, value);
-      record('stdout', raw, line, source, start, bytes, value !== undefined);
-      options.onStdoutLine(line, cut, false, value);
+      // The head's bytes are only valid during this call: a cut head is kept decoded, with a copy of its bytes.
+      if (cut) cutHead = { raw, bytes, source: Buffer.from(source.subarray(start, start + bytes)), start: 0 };
+      else stdoutLine(raw, false, bytes, source, start);
+    },
+    onCutTail: (tail, droppedBytes) => {
+      const head = cutHead;
+      cutHead = undefined;
+      if (!head) return;
+      // Each side is redacted as a cut piece first: a secret the cuts split leaves no part of it.
+      const joined = joinCutJsonLine(head.raw, tail.toString('utf8'), droppedBytes, (s) => redactor.redactCut(s), (s) => redactor.redactCutStart(s));
+      if (joined === undefined) return stdoutLine(head.raw, true, head.bytes, head.source, head.start);
+      const buffer = Buffer.from(joined, 'utf8');
+      stdoutLine(joined, false, buffer.length, buffer, 0);
     },
   });
   const stderr = new LineSplitter({

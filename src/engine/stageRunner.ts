@@ -18,6 +18,7 @@ import type { Owner, Pipeline, Stage } from '../core/pipeline';
 import { renderPrompt } from '../core/prompt';
 import type { AgentBackend } from '../backends/types';
 import { jsonLinesSink } from '../backends/transcriptSink';
+import { CUT_HEAD_MARKER } from '../backends/attemptFacts';
 import type { ContextPackStore } from '../store/contextPackStore';
 import { resolveInsideWorkspace } from '../store/paths';
 import { PipelineInvalidError } from './changes';
@@ -630,5 +631,14 @@ function checkpointId(ref: string | undefined, attemptId: string): string {
 }
 
 function bound(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  // A final answer that already lost its head keeps its end here too (a plain-text agent's
+  // whole output is its answer: its last lines say how it ended). Cut at the head again, it
+  // was a window from the middle of the output, neither its start nor its end.
+  if (text.startsWith(CUT_HEAD_MARKER)) {
+    const end = text.slice(text.length - (max - CUT_HEAD_MARKER.length));
+    // Never half a surrogate pair at the cut.
+    return `${CUT_HEAD_MARKER}${/^[\udc00-\udfff]/.test(end) ? end.slice(1) : end}`;
+  }
+  return `${text.slice(0, max - 1)}…`;
 }

@@ -19,6 +19,20 @@
 // is_error ("Claude requested permissions to write to …, but you haven't granted it
 // yet."), the run still ends with `result` success, and `result.permission_denials`
 // lists {tool_name, tool_use_id, tool_input}: mapped to `permission` events (rejected).
+// Stopped mid-run (Claude Code 2.1.332, test/fixtures/agents/fault-model-server.mjs FAULT=bigline
+// with a Bash command that sleeps, the attempt timed out: claude-code/stalled.jsonl): no
+// `result` line, and the `assistant` line's usage still has message_start's output_tokens (1);
+// the true figure (567) is only in the streamed `message_delta`, counted here as a delta.
+// A sub-agent (the Agent tool, test/fixtures/agents/claude-code/subagent.jsonl: Claude Code
+// 2.1.332, fault-model-server.mjs FAULT=task) runs in the background: the run prints two
+// `result` lines, the second's `usage` only the turn after the first, and neither's `usage`
+// holds the sub-agent's calls (2468 input, 1134 output), while `modelUsage` counts all 8 model
+// calls (9872 input, 4536 output) and `total_cost_usd` is priced from it: the totals are
+// the larger of the two, so tokens and cost describe the same calls.
+// A final answer over the runner's line limit (4 MB; claude-code/answer.jsonl, Claude Code
+// 2.1.332, with the answer made 5 MB by fake-agent-lib's huge-result): the result line puts
+// "type":"result" and the session after `result`, so it is read joined around its cut
+// middle (../cutJson.ts).
 // The final answer is `result.result` (the last assistant message, not all of them).
 // The model: `system/init.model`, each assistant message's `model`, and
 // `result.modelUsage` (per model tokens and cost); the version: `system/init.claude_code_version`.
@@ -33,6 +47,8 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   const calls = new Map<string, { name: string; input: unknown }>();
   let turns = 0;
   let currentStreamMessage: string | undefined;
+  /** Output tokens counted so far for the message being streamed (its `assistant` lines carry message_start's figure). */
+  let streamedOutput: { id: string; counted: number | undefined; final: number | undefined } | undefined;
 
   /** Built field by field, not spread: one comes with every assistant line (issue #22). */
   function usageEvent(scope: UsageEvent['scope'], usage: Json | undefined, model: string | undefined, cost?: number): UsageEvent {
@@ -55,7 +71,13 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
       countedMessages.add(id);
       if (model !== '<synthetic>') {
         events.push({ kind: 'turn', index: ++turns });
-        events.push(usageEvent('delta', obj(message.usage), model));
+        const usage = usageEvent('delta', obj(message.usage), model);
+        // A message_delta streamed before this line already gave the message's true output.
+        if (streamedOutput?.id === id) {
+          usage.outputTokens = Math.max(usage.outputTokens, streamedOutput.final ?? 0);
+          streamedOutput.counted = usage.outputTokens;
+        }
+        events.push(usage);
       }
     }
     for (const raw of arr(message.content)) {
@@ -115,8 +137,10 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
   function streamEvent(event: Json): AgentEvent[] {
     if (event.type === 'message_start') {
       currentStreamMessage = str(obj(event.message)?.id);
+      if (currentStreamMessage) streamedOutput = { id: currentStreamMessage, counted: undefined, final: undefined };
       return [];
     }
+    if (event.type === 'message_delta') return outputOfMessage(num(obj(event.usage)?.output_tokens));
     if (event.type !== 'content_block_delta') return [];
     const delta = obj(event.delta);
     const messageId = currentStreamMessage ?? '';
@@ -131,14 +155,38 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     return [];
   }
 
+  /**
+   * The message's true output tokens, from its streamed message_delta (Claude Code 2.1.332
+   * prints each `assistant` line with message_start's output_tokens, 1 with the mock): the
+   * part not counted yet, as a delta. Without it a run that ends before its `result` line
+   * (stopped, timed out, over budget, crashed) recorded 1 output token a message, and the
+   * token budget did not see the output (test/fixtures/agents/claude-code/stalled.jsonl).
+   */
+  function outputOfMessage(outputTokens: number | undefined): AgentEvent[] {
+    if (outputTokens === undefined || !streamedOutput || streamedOutput.id !== currentStreamMessage) return [];
+    streamedOutput.final = Math.max(streamedOutput.final ?? 0, outputTokens);
+    if (streamedOutput.counted === undefined || outputTokens <= streamedOutput.counted) return [];
+    const more = outputTokens - streamedOutput.counted;
+    streamedOutput.counted = outputTokens;
+    return [{ kind: 'usage', scope: 'delta', inputTokens: 0, outputTokens: more, cachedTokens: 0 }];
+  }
+
   function result(line: Json): AgentEvent[] {
     const isError = line.is_error === true || (str(line.subtype) ?? 'success') !== 'success';
     const events: AgentEvent[] = [];
     const cost = num(line.total_cost_usd);
     const usage = obj(line.usage);
-    const model = busiestModel(obj(line.modelUsage), (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
+    const modelUsage = obj(line.modelUsage);
+    const model = busiestModel(modelUsage, (m) => (num(m.inputTokens) ?? 0) + (num(m.outputTokens) ?? 0) + (num(m.cacheReadInputTokens) ?? 0));
     if (usage || cost !== undefined) {
-      events.push(usageEvent('total', usage, model, cost));
+      const total = usageEvent('total', usage, model, cost);
+      // `usage` is the main conversation's since the last result; `modelUsage` counts every
+      // model call of the session, sub-agents too, and is what `total_cost_usd` is priced from.
+      const all = modelUsageTotals(modelUsage);
+      total.inputTokens = Math.max(total.inputTokens, all.inputTokens);
+      total.outputTokens = Math.max(total.outputTokens, all.outputTokens);
+      total.cachedTokens = Math.max(total.cachedTokens, all.cachedTokens);
+      events.push(total);
     }
     for (const raw of arr(line.permission_denials)) {
       const denial = obj(raw);
@@ -179,6 +227,20 @@ export function createClaudeCodeParser(_context: ParserContext): LineParser {
     }),
     end: () => [],
   };
+}
+
+/** The tokens of `result.modelUsage` summed over its models (input with the cache reads and writes, as `usage` is read). */
+function modelUsageTotals(modelUsage: Json | undefined): { inputTokens: number; outputTokens: number; cachedTokens: number } {
+  const totals = { inputTokens: 0, outputTokens: 0, cachedTokens: 0 };
+  for (const raw of Object.values(modelUsage ?? {})) {
+    const entry = obj(raw);
+    if (!entry) continue;
+    const cacheRead = num(entry.cacheReadInputTokens) ?? 0;
+    totals.inputTokens += (num(entry.inputTokens) ?? 0) + cacheRead + (num(entry.cacheCreationInputTokens) ?? 0);
+    totals.outputTokens += num(entry.outputTokens) ?? 0;
+    totals.cachedTokens += cacheRead;
+  }
+  return totals;
 }
 
 /**

@@ -118,13 +118,23 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
           received = seen.files[after('--message-file')] ?? '';
         } else if (c.preset.id === 'droid') {
           received = seen.files[after('--file')] ?? '';
-        } else if (c.preset.id === 'gemini') {
-          received = after('--prompt');
         } else {
           received = seen.stdin;
         }
         assert.equal(received, EXACT_PROMPT);
         assert.ok(!JSON.stringify(seen).includes('The project is a demo.') || c.preset.id === 'command', 'the pack is not sent besides');
+      });
+
+      it('a prompt that starts with a flag, or passes the 128 KiB argument limit, reaches the agent as its prompt', async () => {
+        // Gemini CLI took the prompt as `--prompt <text>`: yargs reads `--version…` as its own flag
+        // (it printed its version and exited), and Linux refuses one argument over 128 KiB (E2BIG).
+        for (const prompt of ['--version', `--help "me" é\n${'x'.repeat(200 * 1024)}`]) {
+          const { result } = await collect(backendFor(c).start(attempt(ws, 'success', { prompt })));
+          assert.equal(result.outcome, 'succeeded', result.reason);
+          const seen = JSON.parse(readFileSync(ws.argsFile, 'utf8')) as { argv: string[]; stdin: string; files: Record<string, string> };
+          assert.ok(seen.stdin === prompt || Object.values(seen.files).includes(prompt), 'the prompt arrives whole, on stdin or in its file');
+          assert.ok(!seen.argv.some((arg) => arg.startsWith('--version') || arg.startsWith('--help')), 'the prompt is no argument of the agent');
+        }
       });
 
       it('refused: a turn that ends normally while a tool call was refused names the failure', async () => {
@@ -214,6 +224,41 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     assert.ok(await allDead([pids.pid, pids.grandchild]));
   });
 
+  it('Claude Code stopped before its result: each message counts its true output tokens, and the token budget sees them', async () => {
+    // stalled.jsonl (real Claude Code 2.1.332, stopped while its Bash tool ran): the assistant line
+    // says output_tokens 1 (message_start's); only the streamed message_delta says 567.
+    const timedOut = await collect(backendFor(CASES[0] as Case, { timeoutMs: 1500 }).start(attempt(ws, 'stalled')));
+    assert.equal(timedOut.result.outcome, 'timedOut', timedOut.result.reason);
+    assert.deepEqual(timedOut.result.usage, { inputTokens: 1334, outputTokens: 567, cachedTokens: 89, turns: 1 });
+    const overBudget = await collect(backendFor(CASES[0] as Case, { timeoutMs: 3000 }).start(attempt(ws, 'stalled', { budget: { tokens: 1500 } })));
+    assert.equal(overBudget.result.outcome, 'budgetExceeded', overBudget.result.reason);
+    assert.match(overBudget.result.reason ?? '', /token budget exceeded: 1901 tokens, budget 1500/);
+  });
+
+  it('Claude Code with a sub-agent: the tokens recorded are the ones its cost is priced from', async () => {
+    // subagent.jsonl (real Claude Code 2.1.332): two result lines; `usage` misses the sub-agent's
+    // calls, `modelUsage` counts all 8 (9872 + 712 cache reads + 88 cache writes in, 4536 out).
+    const { result } = await collect(backendFor(CASES[0] as Case).start(attempt(ws, 'replay', {}, { FAKE_REPLAY: 'subagent' })));
+    assert.equal(result.outcome, 'succeeded', result.reason);
+    const { inputTokens, outputTokens, cachedTokens, costUsd, costSource } = result.usage;
+    assert.deepEqual({ inputTokens, outputTokens, cachedTokens, costUsd, costSource }, { inputTokens: 10672, outputTokens: 4536, cachedTokens: 712, costUsd: 0.13079039999999997, costSource: 'agent' });
+  });
+
+  it('Claude Code with a final answer over the line limit: the run still succeeds with its cost, and the answer keeps both ends', async () => {
+    // answer.jsonl (real Claude Code 2.1.332) with a 5 MB answer: its result line puts
+    // "type":"result", the duration and the session after the answer, past a 4 MB cut.
+    const sink = new MemorySink();
+    const { result } = await collect(backendFor(CASES[0] as Case).start(attempt(ws, 'huge-result', { sink }, { FAKE_REPLAY: 'answer', FAKE_DELAY_MS: '0' })));
+    assert.equal(result.outcome, 'succeeded', result.reason);
+    assert.equal(result.usage.costUsd, 0.016348799999999997);
+    assert.equal(result.sessionId, 'e204bbc1-509d-4203-8771-ec94d6ec2e2a');
+    assert.ok(result.text?.endsWith('The answer ends.'), result.text?.slice(-40));
+    assert.match(result.text ?? '', /… \[factory: \d+ bytes of this line were dropped here\] …/);
+    const recorded = sink.entries.find((e) => e.stream === 'stdout' && e.line.includes('"type":"result"'));
+    // Bounded: the line limit, a quarter of it as the tail, and at most one pipe chunk more.
+    assert.ok(recorded && Buffer.byteLength(recorded.line) <= 5 * 1024 * 1024 + 64 * 1024 + 256, 'the transcript holds the joined line, bounded');
+  });
+
   it('turn budget stops the attempt as budgetExceeded', async () => {
     const run = backendFor(CASES[0] as Case).start(attempt(ws, 'success', { budget: { turns: 1 } }, { FAKE_DELAY_MS: '100' }));
     const { result } = await collect(run);
@@ -301,7 +346,7 @@ describe('CLI backends through the real spawn path (fake CLIs)', function () {
     });
     assert.deepEqual(codexPreset.buildInvocation(input), { args: ['exec', '--json', '--sandbox', 'workspace-write', '--model', 'm', '--cd', '/ws', 'resume', 'S1', '-'], stdin: 'P' });
     assert.deepEqual(droidPreset.buildInvocation(input).args, ['exec', '--output-format', 'stream-json', '--auto', 'low', '--model', 'm', '--cwd', '/ws', '--session-id', 'S1', '--file', '/t/prompt.md']);
-    assert.deepEqual(geminiPreset.buildInvocation(input).args, ['--output-format', 'stream-json', '--approval-mode', 'yolo', '--skip-trust', '--model', 'm', '--resume', 'S1', '--prompt', 'P']);
+    assert.deepEqual(geminiPreset.buildInvocation(input), { args: ['--output-format', 'stream-json', '--approval-mode', 'yolo', '--skip-trust', '--model', 'm', '--resume', 'S1'], stdin: 'P' });
     assert.deepEqual(aiderPreset.buildInvocation(input).args, ['--message-file', '/t/prompt.md', '--yes-always', '--no-pretty', '--no-auto-commits', '--model', 'm']);
   });
 });

@@ -13,7 +13,7 @@ import { BACKENDS } from '../../../src/backends/catalog';
 import { UsageMeter, priceFor } from '../../../src/backends/usageMeter';
 import { VscodeLmBackend, type LanguageModelPort, type LmCancellation, type LmModelSelector } from '../../../src/backends/vscodeLm';
 import type { SessionUpdate } from '@agentclientprotocol/sdk';
-import { collect, fake, MemorySink, ofKind, tempWorkspace } from './helpers';
+import { collect, fake, FIXTURES, MemorySink, ofKind, tempWorkspace } from './helpers';
 
 function fakeLm(fragments: string[], options: { hangAfter?: number } = {}) {
   const calls: { selector: LmModelSelector; prompt?: string }[] = [];
@@ -204,7 +204,8 @@ describe('registry and checkBackends', () => {
       const bin = path.join(ws.dir, 'bin');
       await import('node:fs/promises').then((fs) => fs.mkdir(bin));
       const codex = path.join(bin, 'codex');
-      await writeFile(codex, '#!/bin/sh\necho "codex-cli 0.169.0"\n');
+      // As Codex 0.169.0 answers with its home under /tmp: a warning on stderr first, then the version.
+      await writeFile(codex, `#!/bin/sh\ncat '${path.join(FIXTURES, 'codex', 'version.stderr.txt')}' >&2\nsleep 0.3\necho "codex-cli 0.169.0"\n`);
       await chmod(codex, 0o755);
       const registry = createBackends({ acp: { path: fake('acp-agent') } });
       const checks = await checkBackends(registry.values(), { env: { PATH: `${bin}:${path.dirname(process.execPath)}` }, cwd: ws.dir });

@@ -70,7 +70,8 @@ describe('transcript: JSON lines stored as they are (issue #22)', () => {
     const invalid = ['{"a":}', '{"a":1} trailing', '[1,2]', 'plain text', '{not json}'];
     const notUtf8 = Buffer.from([...Buffer.from('{"a":"'), 0xff, ...Buffer.from('"}')]);
     const withCr = '{"a":1,\r"b":2}';
-    const huge = `{"text":"${'a'.repeat(5000)}"}`;
+    // Cut in the middle of a list of numbers, not inside one string: not joined with its tail (cutJson.ts), its head is kept.
+    const huge = `{"list":[${Array.from({ length: 2000 }, (_, i) => i).join(',')}]}`;
     const stdout = Buffer.concat([Buffer.from(`${redacted}\n${invalid.join('\n')}\n`), notUtf8, Buffer.from(`\n${withCr}\n${huge}\n{"ok":true}\n`)]);
     const { storedLines, handed } = await recordStdout(stdout, { maxLineBytes: 1000 });
     const expected = [`{"text":"key ${REDACTED} end"}`, ...invalid, '{"a":"\ufffd"}', withCr, huge.slice(0, 1000)];

@@ -33,7 +33,7 @@ function pipeline(stages: unknown[], budget: unknown = {}) {
 
 const stage = (id: string, extra: Record<string, unknown> = {}) => ({ id, title: id[0]!.toUpperCase() + id.slice(1), owner: { backend: 'claude-code' }, autonomy: 'auto', ...extra });
 
-function setup(pipelineJson: string, extraSettings: Record<string, unknown> = {}): Setup {
+function setup(pipelineJson: string, extraSettings: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}): Setup {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'fc-engine-')));
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
   git('init', '-q', '-b', 'main');
@@ -61,7 +61,7 @@ function setup(pipelineJson: string, extraSettings: Record<string, unknown> = {}
     settings: { get: <T>(key: string) => settings[key] as T | undefined },
     secrets: { get: async (name) => (name === 'ANTHROPIC_API_KEY' ? 'sk-test-secret-123' : undefined) },
     trust: { isTrusted: () => true },
-    env: { ...process.env, SCRIPTED_AGENT_STEPS: stepsFile, SCRIPTED_AGENT_PIDS: `${stepsFile}.pids` },
+    env: { ...process.env, SCRIPTED_AGENT_STEPS: stepsFile, SCRIPTED_AGENT_PIDS: `${stepsFile}.pids`, ...extraEnv },
     observer: { gate: (g) => gates.push(`${g.stageId}:${g.reason}`) },
   });
   const deps: EngineDeps = factory.deps;
@@ -86,6 +86,21 @@ describe('engine: stage runner', function () {
   this.timeout(60_000);
   const cleanups: string[] = [];
   afterEach(() => cleanups.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('a plain-text agent whose output passes the kept answer: the summary is the end of its output, not a window from the middle', async () => {
+    // fake-aider's flood: its banner, about 200 KB of 1000-character lines, then "Done.".
+    const fakeAider = resolve(__dirname, '..', '..', 'fixtures', 'agents', 'fake-aider.mjs');
+    const s = setup(pipeline([{ ...stage('build'), owner: { backend: 'aider' } }]), { 'factory.backends.aider.path': fakeAider }, { FAKE_SCENARIO: 'flood', FAKE_FLOOD_MB: '0.2', FAKE_DELAY_MS: '0' });
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'Flood', description: 'Much output.', branchMode: 'bindCurrent' });
+    await s.runner.run({ changeId: change.id });
+    const finished = (await s.events(change.id)).find((e) => isEvent(e, 'attempt.finished'));
+    assert.equal(finished?.data.outcome, 'succeeded', finished?.data.reason);
+    const summary = String(finished?.data.summary);
+    assert.equal(summary.length, 2000);
+    assert.ok(summary.startsWith('[…] x'), summary.slice(0, 40));
+    assert.ok(summary.endsWith('x\nDone.\n'), JSON.stringify(summary.slice(-40)));
+  });
 
   it('runs a pipeline unattended to the end, recording attempts, handoffs and the context versions consumed', async () => {
     const s = setup(
