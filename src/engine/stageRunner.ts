@@ -144,7 +144,7 @@ export class StageRunner {
       const stage = stageDefinition(pipeline, stageId);
       const stageState = state.stages.find((s) => s.id === stageId)!;
       slot.stageId = stageId;
-      const live = stageState.attempts.filter((a) => !a.rolledBack && !a.superseded);
+      const live = attemptsThisVisit(events, stageId, stageState.attempts.filter((a) => !a.rolledBack && !a.superseded));
       if (live.length >= stage.retry.maxAttempts) {
         const detail = `${stage.title} has used its ${stage.retry.maxAttempts} attempts; raise retry.maxAttempts in pipeline.json, roll an attempt back, or mark the stage done by hand.`;
         this.observer.gate?.({ changeId: options.changeId, stageId, reason: 'retriesExhausted', detail });
@@ -649,4 +649,18 @@ function checkpointId(ref: string | undefined, attemptId: string): string {
 
 function bound(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * The attempts that count against `retry.maxAttempts`: those since the stage was last
+ * sent back to. A send-back asks for a new run with the reviewer's note, so it opens a
+ * new visit with the whole retry budget, instead of finding the budget spent by the
+ * attempts the reviewer sent back. Ordered by event id, as the fold orders them.
+ */
+function attemptsThisVisit<A extends { id: string }>(events: readonly FactoryEvent[], stageId: string, attempts: A[]): A[] {
+  const sentBack = events.filter((e) => isEvent(e, 'stage.sentBack') && e.data.toStage === stageId).at(-1);
+  if (!sentBack) return attempts;
+  const since = new Set<string>();
+  for (const e of events) if (isEvent(e, 'attempt.started') && e.data.stageId === stageId && e.id > sentBack.id) since.add(e.data.attemptId);
+  return attempts.filter((a) => since.has(a.id));
 }

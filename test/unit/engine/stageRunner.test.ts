@@ -302,6 +302,28 @@ describe('engine: stage runner', function () {
     assert.ok(state.stages[1]!.attempts.every((a) => a.outcome === 'succeeded'));
   });
 
+  it('a send-back opens a new visit with the whole retry budget: a stage that used its attempts runs again', async () => {
+    const s = setup(
+      pipeline([
+        { id: 'implement', title: 'Implement', owner: { backend: 'human', person: 'Dev' }, autonomy: 'auto', retry: { maxAttempts: 1 } },
+        { id: 'review', title: 'Review', owner: { backend: 'human', person: 'Rita' }, autonomy: 'auto' },
+      ]),
+    );
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'Sent back twice', branchMode: 'none' });
+    for (const round of [1, 2, 3]) {
+      const implement = await s.runner.run({ changeId: change.id });
+      assert.equal(implement.stopped, 'waitingForPerson', `round ${round}: ${implement.detail}`);
+      assert.equal(implement.stageId, 'implement');
+      await s.factory.completeByHand({ changeId: change.id, stageId: 'implement', note: `Done, round ${round}.` });
+      assert.equal((await s.runner.run({ changeId: change.id })).stageId, 'review');
+      await s.factory.sendBack({ changeId: change.id, stageId: 'review', toStage: 'implement', note: `Not yet (${round}).` });
+    }
+    assert.equal((await s.runner.run({ changeId: change.id })).stopped, 'waitingForPerson', 'the fourth visit runs too');
+    const started = (await s.events(change.id)).filter((e) => isEvent(e, 'attempt.started') && e.data.stageId === 'implement');
+    assert.equal(started.length, 4);
+  });
+
   it('marks attempts whose process is gone as interrupted, and leaves live ones alone', async () => {
     const s = setup(pipeline([stage('implement')]));
     cleanups.push(s.dir);
