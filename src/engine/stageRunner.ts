@@ -181,8 +181,9 @@ export class StageRunner {
         this.observer.gate?.({ changeId: options.changeId, stageId: stage.id, reason: 'approval', detail });
         return report('approval', detail);
       }
-      // Failed: retry with the failure fed back while attempts remain.
-      if (live.length + 1 < stage.retry.maxAttempts) {
+      // Failed: retry with the failure fed back while attempts remain — unless the agent never
+      // started (not installed, not configured): each retry would fail alike and use up the stage.
+      if (live.length + 1 < stage.retry.maxAttempts && !outcome.result.agentNotStarted) {
         trigger = 'retry';
         continue;
       }

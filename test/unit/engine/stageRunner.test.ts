@@ -324,6 +324,20 @@ describe('engine: stage runner', function () {
     assert.equal(started.length, 4);
   });
 
+  it('does not retry an agent that never started (not installed): one failed attempt says what to install, the rest stay for after', async () => {
+    const s = setup(pipeline([stage('implement', { retry: { maxAttempts: 3 } })]), { 'factory.backends.claude-code.path': join(tmpdir(), 'no-such-dir', 'claude') });
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'No agent here', branchMode: 'none' });
+    const report = await s.runner.run({ changeId: change.id });
+    assert.equal(report.stopped, 'failed');
+    assert.equal(report.attempts.length, 1);
+    assert.match(report.detail, /Claude Code is not available/);
+    // Its other attempts were not used up: a retry (once the agent is installed) still runs.
+    const again = await s.runner.run({ changeId: change.id, trigger: 'retry' });
+    assert.equal(again.stopped, 'failed', again.detail);
+    assert.equal(again.attempts.length, 1);
+  });
+
   it('marks attempts whose process is gone as interrupted, and leaves live ones alone', async () => {
     const s = setup(pipeline([stage('implement')]));
     cleanups.push(s.dir);
