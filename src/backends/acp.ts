@@ -141,9 +141,10 @@ export class AcpBackend implements AgentBackend {
       channel.push({ kind: 'error', message: reason, fatal: true });
       return { outcome: 'failed', reason, usage: {}, durationMs: Date.now() - started };
     };
-    if (!this.config.path) return failed(`${this.displayName} has no command: set ${settingName(this.id)} (and .args) to an ACP agent, e.g. "gemini" with ["--acp"].`);
+    const notStarted = (reason: string): AttemptResult => ({ ...failed(reason), agentNotStarted: true });
+    if (!this.config.path) return notStarted(`${this.displayName} has no command: set ${settingName(this.id)} (and .args) to an ACP agent, e.g. "gemini" with ["--acp"].`);
     const executable = await resolveExecutable(this.config.path, attempt.env.PATH, attempt.cwd);
-    if (!executable) return failed(`${this.displayName} is not available: "${this.config.path}" was not found. Install the agent or set ${settingName(this.id)} to its full path.`);
+    if (!executable) return notStarted(`${this.displayName} is not available: "${this.config.path}" was not found. Install the agent or set ${settingName(this.id)} to its full path.`);
     const root = await realpath(attempt.cwd);
 
     const args = [...(this.config.args ?? [])];

@@ -149,9 +149,10 @@ export class CliBackend implements AgentBackend {
     // The command backend takes a stage's own argv (owner.args) before its setting.
     const stageArgv = this.preset.id === 'command' && attempt.args?.length ? attempt.args : undefined;
     const wanted = stageArgv?.[0] ?? (this.preset.plainText ? this.config.argv?.[0] : undefined) ?? this.config.path ?? (this.preset.executable || undefined);
-    if (!wanted) return fail(`${this.displayName} has no command: set ${settingName(this.id, 'argv')} to the command and its arguments.`);
+    const notStarted = (reason: string): AttemptResult => ({ ...fail(reason), agentNotStarted: true });
+    if (!wanted) return notStarted(`${this.displayName} has no command: set ${settingName(this.id, 'argv')} to the command and its arguments.`);
     const executable = await resolveExecutable(wanted, attempt.env.PATH, attempt.cwd);
-    if (!executable) return fail(missingBinaryMessage(this.preset, wanted, wanted.includes('/')));
+    if (!executable) return notStarted(missingBinaryMessage(this.preset, wanted, wanted.includes('/')));
 
     const tempDir = await mkdtemp(path.join(os.tmpdir(), 'factory-attempt-'));
     try {

@@ -177,9 +177,9 @@ async function targetChange(ctx: CliContext, explicit?: string): Promise<ChangeS
   const state = await ctx.factory.readState();
   if (!state.current) {
     // No pipeline to fold changes with, or no changes folder to list: the record is what
-    // is wrong, not the user's choice of change.
+    // is wrong (exit 3), not the user's choice of change.
     const unreadable = state.pipeline ? state.problems.filter((p) => p.path === '.factory' || p.path === '.factory/changes') : state.problems;
-    if (unreadable.length > 0) throw new EnvironmentError(`The record cannot be read, so no change can be: ${recordProblemsText(unreadable)}`);
+    if (unreadable.length > 0) throw new EnvironmentError(`${state.pipeline ? 'The record cannot be read' : 'The pipeline does not load'}, so no change can be: ${recordProblemsText(unreadable)}`);
     throw new FactoryRefusal('No change is current: start one with `factory-cockpit change start <title>` or pick one with `factory-cockpit change switch <id>`.');
   }
   return state.current;
@@ -406,6 +406,8 @@ export async function status(command: Command): Promise<number> {
   const shown = change ? await changeOutput(ctx.factory, change, { trusted: state.trusted, isRepository: state.isRepository }) : null;
   const runners = ctx.runners.list();
   const problems = [...state.problems, ...ctx.problems];
+  // The record cannot be read without its pipeline: a record error (exit 3), as the README says.
+  const pipelineInvalid = !state.pipeline && state.problems.some((p) => p.path === '.factory/pipeline.json');
   if (ctx.globals.json) {
     printJson({
       kind: 'status',
@@ -426,12 +428,13 @@ export async function status(command: Command): Promise<number> {
     if (!ctx.trusted) print(c.yellow('Untrusted: the record is only read.'));
     for (const i of interrupted) print(c.yellow(`Attempt ${i.attemptId} of ${i.stageId} was interrupted (its runner is gone) and is recorded so; retry it with \`factory-cockpit retry ${i.stageId}\`.`));
     if (shown) await printChange(shown, runners.find((r) => r.alive && r.record.changeId === shown.id)?.record);
+    else if (pipelineInvalid) print(c.red('.factory/pipeline.json does not load, so no change can be shown: fix the problem below (factory-cockpit doctor).'));
     else print('No change is current: factory-cockpit change start "<title>"');
     const others = state.changes.filter((x) => x.id !== shown?.id && !x.completed);
     if (others.length) print(c.dim(`${others.length} other open change(s): factory-cockpit change list`));
     for (const p of dedupe(problems)) print(c.yellow(`problem: ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` — set aside to ${plain(p.quarantinedTo)}` : ''}`));
   }
-  return EXIT.ok;
+  return pipelineInvalid ? EXIT.environment : EXIT.ok;
 }
 
 function dedupe(problems: RecordProblem[]): RecordProblem[] {

@@ -84,16 +84,22 @@ export function loadEmbedded(bundle: EmbeddedBundle, filename: string, moduleReq
  */
 function readSource(bundle: EmbeddedBundle, filename: string, options: { fromPayload?: boolean } = {}): { code: string; kept: boolean } {
   const kept = sourceCachePath(bundle.hash);
+  // The kept source ends with this line: a copy cut short (or edited at its end) lacks it
+  // and is replaced, even when what is left happens to compile (a cut after a complete
+  // statement does, and would load a module without half its exports).
+  const end = `\n//# factory-cockpit kept source ${bundle.hash}\n`;
   if (!options.fromPayload) {
     try {
-      return { code: readFileSync(kept, 'utf8'), kept: true };
+      const code = readFileSync(kept, 'utf8');
+      if (code.endsWith(end)) return { code, kept: true };
     } catch {
       /* the first run of this build */
     }
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the first run of a build only, as readPayload's hash
   const { brotliDecompressSync } = require('node:zlib') as typeof import('node:zlib');
-  const code = brotliDecompressSync(Buffer.from(readPayload(bundle, filename), 'base64')).toString('utf8');
+  // The same text as later runs read back, so V8's code cache of this run serves them.
+  const code = brotliDecompressSync(Buffer.from(readPayload(bundle, filename), 'base64')).toString('utf8') + end;
   writeCacheFile(kept, code);
   return { code, kept: false };
 }

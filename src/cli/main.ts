@@ -60,6 +60,10 @@ export function buildProgram({ Command, InvalidArgumentError, Option }: Commande
     .addHelpText(
       'after',
       `
+Examples:
+  $ factory-cockpit init && factory-cockpit change start "Add password reset" --branch createBranch
+  $ factory-cockpit run && factory-cockpit status
+
 Settings are the editor's keys (factory.backends.<id>.<key>, factory.prices, factory.startChange.branch,
 factory.verify.browserPath), read from --set flags, then environment variables (the key in capitals,
 dots and dashes as underscores: FACTORY_BACKENDS_CLAUDE_CODE_PATH), then the user config file
@@ -85,11 +89,11 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
           .option('--change <id>', 'a change other than the current one')
           .action(action((c, _a, cmd) => c.status(cmd))),
         'factory-cockpit status',
-        'factory-cockpit status --json | jq ".current.stages[] | {id, status}"',
+        'factory-cockpit status --json | jq ".change.stages[] | {id, status}"',
       );
     }],
     ['change', () => {
-      const change = program.command('change').description('start, list and switch changes');
+      const change = example(program.command('change').description('start, list and switch changes'), 'factory-cockpit change start "Add password reset" --branch bindCurrent', 'factory-cockpit change list');
       example(
         change
           .command('start <title>')
@@ -101,10 +105,10 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
         'factory-cockpit change start "Add password reset" --ticket APP-42 --branch createBranch',
       );
       example(change.command('list').description('every change, oldest first').action(action((c, _a, cmd) => c.changeList(cmd))), 'factory-cockpit change list --json');
-      example(change.command('switch <id>').description('make another change current (for every surface: the editor follows)').action(action((c, a, cmd) => c.changeSwitch(a[0] as string, cmd))), 'factory-cockpit change switch 01J…-add-password-reset');
+      example(change.command('switch <id>').description('make another change current (for every surface: the editor follows)').action(action((c, a, cmd) => c.changeSwitch(a[0] as string, cmd))), 'factory-cockpit change switch add-password-reset-k3v9qz');
     }],
     ['context', () => {
-      const context = program.command('context').description("the current change's context pack");
+      const context = example(program.command('context').description("the current change's context pack"), 'factory-cockpit context add src/auth.js docs/', 'factory-cockpit context render');
       example(context.command('add <path...>').description('add files or folders (relative to here) to the pack').action(action((c, a, cmd) => c.contextAdd(a[0] as string[], cmd))), 'factory-cockpit context add src/auth.js docs/');
       example(context.command('note <text>').description('add a note to the pack').action(action((c, a, cmd) => c.contextNote(a[0] as string, cmd))), 'factory-cockpit context note "Keep the API backwards compatible"');
       example(context.command('list').description("the pack's items and version").action(action((c, _a, cmd) => c.contextList(cmd))), 'factory-cockpit context list --json');
@@ -164,10 +168,10 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
       example(program.command('done <stage>').description("mark a stage done by hand (a person's work, or an override)").option('--note <text>', 'what was done: the handoff summary (required)').action(action((c, a, cmd) => c.done(a[0] as string, cmd))), 'factory-cockpit done review --note "Reviewed in the PR"');
     }],
     ['verify', () => {
-      example(program.command('verify [stage]').description("run a stage's verification criteria (default: the active stage); exits 1 unless it passed").action(action((c, a, cmd) => c.verify(a[0] as string | undefined, cmd))), 'factory-cockpit verify test');
+      example(program.command('verify [stage]').description("run a stage's verification criteria (default: the active stage); exits 1 when a required criterion did not pass (0 when it passed, or waits only for a person's approval)").action(action((c, a, cmd) => c.verify(a[0] as string | undefined, cmd))), 'factory-cockpit verify test');
     }],
     ['review', () => {
-      const review = program.command('review').description("a change's review, as the editor's review panel shows it");
+      const review = example(program.command('review').description("a change's review, as the editor's review panel shows it"), 'factory-cockpit review export add-password-reset-k3v9qz > review.md');
       example(
         review
           .command('export <change>')
@@ -176,11 +180,11 @@ Exit codes: 0 ok, 1 a verdict or run failed (or the rules refuse), 2 usage error
           .option('-o, --output <file>', 'write it to this file')
           .option('--ref <ref>', "read the change from this branch's record through git objects (e.g. refs/remotes/origin/feature)")
           .action(action((c, a, cmd) => c.reviewExport(a[0] as string, cmd))),
-        'factory-cockpit review export 01J…-harden-login --format html -o review.html',
+        'factory-cockpit review export harden-login-7m2x4p --format html -o review.html',
       );
     }],
     ['evidence', () => {
-      const evidence = program.command('evidence').description('evidence of the record');
+      const evidence = example(program.command('evidence').description('evidence of the record'), 'factory-cockpit evidence verify --all');
       example(evidence.command('verify').description('re-hash stored evidence; exits 1 on a mismatch').option('--change <id>', 'only what this change refers to').option('--all', 'every evidence file of the record').action(action((c, _a, cmd) => c.evidenceVerify(cmd))), 'factory-cockpit evidence verify --all');
     }],
     ['metrics', () => {

@@ -131,7 +131,8 @@ export function decide(action: StageAction, change: ChangeState, stage: StageSta
       return stage.status === 'needsApproval' ? ALLOWED : refuse(`${title} has not asked for approval (it is ${statusWords(stage.status)})`);
     case 'sendBack': {
       if (!context.trusted) return canRecordHere(context);
-      if (stage.status === 'pending' || stage.status === 'running' || stage.status === 'sentBack') {
+      // A stage waiting for a person (a review) is theirs to send back: that ends their turn.
+      if (stage.status === 'pending' || stage.status === 'sentBack' || agentRunning(stage)) {
         return refuse(`${title} has nothing to send back (it is ${statusWords(stage.status)})`);
       }
       const running = stagesIndex(change).running[0];

@@ -199,6 +199,8 @@ export const AttemptResultSchema = z.looseObject({
   outputTruncated: z.boolean().optional(),
   /** A human stage's closing note. */
   note: z.string().optional(),
+  /** The agent was never started (not installed, not configured): a retry would fail alike, so the runner does not retry. */
+  agentNotStarted: z.boolean().optional(),
   /** What the agent reported about the factory's MCP server passed to this run (absent: it said nothing). */
   mcpStatus: z.looseObject({ status: z.enum(['connected', 'failed']), detail: z.string().optional() }).optional(),
 });

@@ -145,7 +145,7 @@ export class StageRunner {
       const stage = stageDefinition(pipeline, stageId);
       const stageState = state.stages.find((s) => s.id === stageId)!;
       slot.stageId = stageId;
-      const live = stageState.attempts.filter((a) => !a.rolledBack && !a.superseded);
+      const live = attemptsThisVisit(events, stageId, stageState.attempts.filter((a) => !a.rolledBack && !a.superseded));
       if (live.length >= stage.retry.maxAttempts) {
         const detail = `${stage.title} has used its ${stage.retry.maxAttempts} attempts; raise retry.maxAttempts in pipeline.json, roll an attempt back, or mark the stage done by hand.`;
         this.observer.gate?.({ changeId: options.changeId, stageId, reason: 'retriesExhausted', detail });
@@ -182,8 +182,9 @@ export class StageRunner {
         this.observer.gate?.({ changeId: options.changeId, stageId: stage.id, reason: 'approval', detail });
         return report('approval', detail);
       }
-      // Failed: retry with the failure fed back while attempts remain.
-      if (live.length + 1 < stage.retry.maxAttempts) {
+      // Failed: retry with the failure fed back while attempts remain — unless the agent never
+      // started (not installed, not configured): each retry would fail alike and use up the stage.
+      if (live.length + 1 < stage.retry.maxAttempts && !outcome.result.agentNotStarted) {
         trigger = 'retry';
         continue;
       }
@@ -403,9 +404,18 @@ export class StageRunner {
    * reader folds it alike whatever the clocks.
    */
   async sendBack(input: { changeId: string; fromStage: string; toStage: string; note: string }): Promise<void> {
-    const { pipeline, state } = await this.load(input.changeId);
-    stageDefinition(pipeline, input.fromStage);
+    const loaded = await this.load(input.changeId);
+    const pipeline = loaded.pipeline;
+    let state = loaded.state;
+    const from = stageDefinition(pipeline, input.fromStage);
     stageDefinition(pipeline, input.toStage);
+    // A person's stage waiting for them (a review) ends with their decision: their open
+    // attempt is finished first, so the send-back reopens or supersedes a finished one.
+    const open = this.openPersonAttempt(state.stages.find((s) => s.id === from.id)!, input.changeId);
+    if (open) {
+      await this.finishOpenAttemptByHand(input.changeId, from, open, input.note, await this.actor());
+      ({ state } = await this.load(input.changeId));
+    }
     const target = state.stages.findIndex((s) => s.id === input.toStage);
     const counts = (a: { superseded: boolean }) => !a.superseded;
     const reopens = state.stages[target]!.attempts.filter(counts).at(-1)?.id;
@@ -426,27 +436,36 @@ export class StageRunner {
     const stageState = state.stages.find((s) => s.id === stage.id)!;
     const by = await this.actor();
     const open = stageState.attempts.find((a) => a.startedAt && !a.outcome);
-    if (open && this.running.get(input.changeId)?.attemptId !== open.id) {
-      const end = await this.deps.git.snapshot();
-      const diff = open.startTree && end.tree !== open.startTree ? await this.deps.git.diffTrees(open.startTree, end.tree) : undefined;
-      const diffRef = diff?.patch ? await this.deps.evidence.put(diff.patch, { name: 'attempt.diff', mediaType: 'text/x-diff' }) : undefined;
-      await this.append(input.changeId, {
-        type: 'attempt.finished',
-        by,
-        data: {
-          stageId: stage.id,
-          attemptId: open.id,
-          outcome: 'succeeded',
-          summary: bound(input.note, SUMMARY_MAX),
-          durationMs: this.deps.clock.now().getTime() - Date.parse(open.startedAt!),
-          end: { ...(end.commit ? { commit: end.commit } : {}), tree: end.tree },
-          ...(diffRef ? { diff: diffRef } : {}),
-          ...(diff ? { changedFiles: diff.files.map((f) => ({ status: f.status, path: f.path })) } : {}),
-        },
-      });
-    }
+    if (open && this.running.get(input.changeId)?.attemptId !== open.id) await this.finishOpenAttemptByHand(input.changeId, stage, open, input.note, by);
     await this.append(input.changeId, { type: 'stage.completedByHand', by, data: { stageId: stage.id, note: input.note } });
     await this.handOff(input.changeId, pipeline, stage, open?.id, input.note, by);
+  }
+
+  /** The open attempt of a stage a person owns, waiting for them (no process of this runner works on it). */
+  private openPersonAttempt(stage: StageState, changeId: string): StageState['attempts'][number] | undefined {
+    const open = stage.attempts.find((a) => a.startedAt && !a.outcome && !a.superseded);
+    return open && open.backend === 'human' && this.running.get(changeId)?.attemptId !== open.id ? open : undefined;
+  }
+
+  /** Ends an open attempt by a person's word (their turn is over: succeeded), with what they said and the diff of what changed meanwhile. */
+  private async finishOpenAttemptByHand(changeId: string, stage: Stage, open: StageState['attempts'][number], note: string, by: Actor): Promise<void> {
+    const end = await this.deps.git.snapshot();
+    const diff = open.startTree && end.tree !== open.startTree ? await this.deps.git.diffTrees(open.startTree, end.tree) : undefined;
+    const diffRef = diff?.patch ? await this.deps.evidence.put(diff.patch, { name: 'attempt.diff', mediaType: 'text/x-diff' }) : undefined;
+    await this.append(changeId, {
+      type: 'attempt.finished',
+      by,
+      data: {
+        stageId: stage.id,
+        attemptId: open.id,
+        outcome: 'succeeded',
+        summary: bound(note, SUMMARY_MAX),
+        durationMs: this.deps.clock.now().getTime() - Date.parse(open.startedAt!),
+        end: { ...(end.commit ? { commit: end.commit } : {}), tree: end.tree },
+        ...(diffRef ? { diff: diffRef } : {}),
+        ...(diff ? { changedFiles: diff.files.map((f) => ({ status: f.status, path: f.path })) } : {}),
+      },
+    });
   }
 
   async changeOwner(input: { changeId: string; stageId: string; owner: Owner }): Promise<void> {
@@ -641,4 +660,18 @@ function bound(text: string, max: number): string {
     return `${CUT_HEAD_MARKER}${/^[\udc00-\udfff]/.test(end) ? end.slice(1) : end}`;
   }
   return `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * The attempts that count against `retry.maxAttempts`: those since the stage was last
+ * sent back to. A send-back asks for a new run with the reviewer's note, so it opens a
+ * new visit with the whole retry budget, instead of finding the budget spent by the
+ * attempts the reviewer sent back. Ordered by event id, as the fold orders them.
+ */
+function attemptsThisVisit<A extends { id: string }>(events: readonly FactoryEvent[], stageId: string, attempts: A[]): A[] {
+  const sentBack = events.filter((e) => isEvent(e, 'stage.sentBack') && e.data.toStage === stageId).at(-1);
+  if (!sentBack) return attempts;
+  const since = new Set<string>();
+  for (const e of events) if (isEvent(e, 'attempt.started') && e.data.stageId === stageId && e.id > sentBack.id) since.add(e.data.attemptId);
+  return attempts.filter((a) => since.has(a.id));
 }

@@ -1,12 +1,12 @@
 // One checker per criterion kind. Each gathers evidence and says passed / failed /
 // error on positive evidence only (see DESIGN.md "Verdicts and the signal"); the
 // runner (runner.ts) adds the tree binding, timing, environment and feedback bounds.
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EvidenceRef } from '../core/events';
 import type { Criterion } from '../core/pipeline';
 import { parseJUnit } from './junit';
-import { matchWorkspaceFiles, mediaTypeFor, PathOutsideWorkspaceError, resolveInside, toWorkspaceRelative } from './paths';
+import { isPlainRelativePath, matchWorkspaceFiles, mediaTypeFor, PathOutsideWorkspaceError, resolveInside, toWorkspaceRelative } from './paths';
 import type { CommandRun, ReportFileResult, TestRunSummary, VerifyContext } from './ports';
 import { commandEnv, limitsOf, MAX_EVIDENCE_FILE_BYTES, MAX_EVIDENCE_FILES, withTempDir, type CheckResult } from './support';
 import { runProcess, type ProcessResult } from './process';
@@ -139,7 +139,22 @@ async function stampReports(patterns: string[], ctx: VerifyContext, criterionId:
   return stamps;
 }
 
+/**
+ * Makes the missing folder of each report named by a plain path before the run: some
+ * runners (node --test's reporter destination) do not, and then write no report at all.
+ * The first folder made gets a `.gitignore` of `*`: it holds only the run's output, which
+ * must not change the working tree the result is bound to (nor show up in git status).
+ */
+async function prepareReportFolders(patterns: string[], ctx: VerifyContext, criterionId: string): Promise<void> {
+  for (const pattern of patterns.filter(isPlainRelativePath)) {
+    const file = await resolveInside(ctx.workspaceRoot, pattern, `report path of criterion "${criterionId}"`);
+    const made = await mkdir(path.dirname(file), { recursive: true });
+    if (made) await writeFile(path.join(made, '.gitignore'), '*\n', { flag: 'wx' });
+  }
+}
+
 export async function checkTestReport(criterion: TestReportCriterion, ctx: VerifyContext): Promise<CheckResult> {
+  await prepareReportFolders(criterion.reports, ctx, criterion.id);
   // A report left over from an earlier run must not vouch for this one: remember what was there.
   const before = await stampReports(criterion.reports, ctx, criterion.id);
   const logged = await runLogged(criterion, ctx);

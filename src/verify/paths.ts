@@ -53,6 +53,11 @@ export function toWorkspaceRelative(workspaceRoot: string, absolute: string): st
 
 const GLOB_CHARS = /[*?[\]{}()!]/;
 
+/** A pattern that names one path (no glob characters), relative and without `..`: the only kind whose folder can be known before anything matches. */
+export function isPlainRelativePath(pattern: string): boolean {
+  return !GLOB_CHARS.test(pattern) && !path.isAbsolute(pattern) && !pattern.replace(/\\/g, '/').split('/').includes('..');
+}
+
 /**
  * Files matching a path or glob (relative to the workspace root). Patterns that are
  * absolute or climb out with `..` are refused; matches reached through a symlink that

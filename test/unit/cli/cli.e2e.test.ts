@@ -190,6 +190,13 @@ describe('cli: factory-cockpit end to end (dist/cli.js)', function () {
     writeFileSync(join(b.dir, '.factory', 'pipeline.json'), JSON.stringify({ version: 1, stages: [{ id: 'Bad Id', title: '' }] }));
     const run = cli(b, ['run']);
     assert.equal(run.code, 3, run.stderr);
+    // Every command that needs the change names the pipeline (exit 3), not "no change is current".
+    for (const args of [['status'], ['status', '--json'], ['verify'], ['context', 'list'], ['approve', 'plan']]) {
+      const result = cli(b, args);
+      assert.equal(result.code, 3, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.match(`${result.stdout}${result.stderr}`, /pipeline\.json/, args.join(' '));
+      assert.doesNotMatch(`${result.stdout}${result.stderr}`, /No change is current/, args.join(' '));
+    }
     const doctor = cli(b, ['doctor', '--json']);
     assert.equal(doctor.code, 3);
     const report = parse(DoctorOutputSchema, doctor);

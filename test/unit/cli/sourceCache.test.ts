@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Script } from 'node:vm';
 import { buildCli, CLI, sandbox, type Sandbox } from './helpers';
 
 const run = (b: Sandbox, cli: string, args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: b.dir, env: b.env, encoding: 'utf8' });
@@ -59,6 +60,34 @@ describe('cli: the checked source kept in the user cache folder', function () {
       const damaged = run(b, damagedCopy(b), ['status']);
       assert.equal(damaged.status, 3, 'with the kept source unusable, the damaged payload is refused');
       assert.match(damaged.stderr, /was replaced or damaged/);
+    } finally {
+      b.cleanup();
+    }
+  });
+
+  it('a kept source cut after a complete statement, which still compiles, is replaced too', () => {
+    const b = sandbox();
+    try {
+      assert.equal(run(b, CLI, ['status']).status, 0);
+      const folder = join(b.cache, 'cli-source');
+      const file = join(folder, readdirSync(folder)[0]!);
+      const whole = readFileSync(file, 'utf8');
+      // The last `;` before the middle where what is left compiles as the loader wraps it.
+      let cut = Math.floor(whole.length / 2);
+      for (;;) {
+        cut = whole.lastIndexOf(';', cut - 1);
+        assert.ok(cut > 0, 'a cut that compiles');
+        try {
+          new Script(`(function (exports, require, module, __filename, __dirname) { ${whole.slice(0, cut + 1)}\n});`);
+          break;
+        } catch {
+          /* inside a function: try an earlier one */
+        }
+      }
+      writeFileSync(file, whole.slice(0, cut + 1));
+      const repaired = run(b, CLI, ['status', '--json']);
+      assert.equal(repaired.status, 0, repaired.stderr);
+      assert.equal(readFileSync(file, 'utf8'), whole, 'written whole again');
     } finally {
       b.cleanup();
     }

@@ -126,6 +126,14 @@ describe('ci: the pull-request workflow recipe (docs/ci/factory-cockpit.yml)', f
     assert.match(text, /actions\/upload-artifact@v\d[\s\S]*\.factory\//);
   });
 
+  it('installs the CLI from what `npm pack` of a clone writes: the package is private, never on the registry', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { name: string; version: string; private?: boolean };
+    assert.equal(pkg.private, true);
+    const { env, steps } = readWorkflow(readFileSync(WORKFLOW, 'utf8'));
+    assert.match(steps.find((s) => s.id === 'install-cli')?.run ?? '', /npm install --global .*"\$FACTORY_COCKPIT_CLI"/);
+    assert.equal(env.FACTORY_COCKPIT_CLI?.split('/').at(-1), `${pkg.name}-${pkg.version}.tgz`);
+  });
+
   it("exits 0 when the change's test and QA stages verify, and leaves the record to upload", () => {
     const b = sandbox();
     boxes.push(b);

@@ -285,6 +285,74 @@ describe('engine: stage runner', function () {
     assert.equal(state.stages[0]!.status, 'passed');
   });
 
+  it("a person's stage waiting for them can be sent back: their attempt is finished, then reopened or superseded", async () => {
+    const s = setup(
+      pipeline([
+        { id: 'implement', title: 'Implement', owner: { backend: 'human', person: 'Dev' }, autonomy: 'auto' },
+        { id: 'review', title: 'Review', owner: { backend: 'human', person: 'Rita' }, autonomy: 'auto' },
+      ]),
+    );
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'Reviewed', branchMode: 'none' });
+    await s.runner.run({ changeId: change.id });
+    await s.factory.completeByHand({ changeId: change.id, stageId: 'implement', note: 'Done.' });
+    assert.equal((await s.runner.run({ changeId: change.id })).stopped, 'waitingForPerson');
+    const fold = async () => foldChange(change.id, (await s.deps.store.loadPipeline()).pipeline!, await s.events(change.id));
+
+    // The reviewer sends it back to the stage under review (as `send-back review --to implement` does).
+    await s.factory.sendBack({ changeId: change.id, stageId: 'review', toStage: 'implement', note: 'Handle expired tokens' });
+    let state = await fold();
+    assert.deepEqual(state.stages.map((x) => x.status), ['sentBack', 'pending']);
+    const reviewAttempt = state.stages[1]!.attempts[0]!;
+    assert.equal(reviewAttempt.outcome, 'succeeded', 'the reviewer\'s turn ended with their decision');
+    assert.equal(reviewAttempt.superseded, true);
+
+    // And to itself: the review reopens, its finished attempt named.
+    await s.factory.completeByHand({ changeId: change.id, stageId: 'implement', note: 'Tokens expire now.' });
+    assert.equal((await s.runner.run({ changeId: change.id })).stopped, 'waitingForPerson');
+    await s.factory.sendBack({ changeId: change.id, stageId: 'review', note: 'Ask Sam as well' });
+    state = await fold();
+    assert.equal(state.stages[1]!.status, 'sentBack');
+    assert.equal(state.stages[1]!.sentBack?.note, 'Ask Sam as well');
+    assert.ok(state.stages[1]!.attempts.every((a) => a.outcome === 'succeeded'));
+  });
+
+  it('a send-back opens a new visit with the whole retry budget: a stage that used its attempts runs again', async () => {
+    const s = setup(
+      pipeline([
+        { id: 'implement', title: 'Implement', owner: { backend: 'human', person: 'Dev' }, autonomy: 'auto', retry: { maxAttempts: 1 } },
+        { id: 'review', title: 'Review', owner: { backend: 'human', person: 'Rita' }, autonomy: 'auto' },
+      ]),
+    );
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'Sent back twice', branchMode: 'none' });
+    for (const round of [1, 2, 3]) {
+      const implement = await s.runner.run({ changeId: change.id });
+      assert.equal(implement.stopped, 'waitingForPerson', `round ${round}: ${implement.detail}`);
+      assert.equal(implement.stageId, 'implement');
+      await s.factory.completeByHand({ changeId: change.id, stageId: 'implement', note: `Done, round ${round}.` });
+      assert.equal((await s.runner.run({ changeId: change.id })).stageId, 'review');
+      await s.factory.sendBack({ changeId: change.id, stageId: 'review', toStage: 'implement', note: `Not yet (${round}).` });
+    }
+    assert.equal((await s.runner.run({ changeId: change.id })).stopped, 'waitingForPerson', 'the fourth visit runs too');
+    const started = (await s.events(change.id)).filter((e) => isEvent(e, 'attempt.started') && e.data.stageId === 'implement');
+    assert.equal(started.length, 4);
+  });
+
+  it('does not retry an agent that never started (not installed): one failed attempt says what to install, the rest stay for after', async () => {
+    const s = setup(pipeline([stage('implement', { retry: { maxAttempts: 3 } })]), { 'factory.backends.claude-code.path': join(tmpdir(), 'no-such-dir', 'claude') });
+    cleanups.push(s.dir);
+    const change = await startChange(s.deps, { title: 'No agent here', branchMode: 'none' });
+    const report = await s.runner.run({ changeId: change.id });
+    assert.equal(report.stopped, 'failed');
+    assert.equal(report.attempts.length, 1);
+    assert.match(report.detail, /Claude Code is not available/);
+    // Its other attempts were not used up: a retry (once the agent is installed) still runs.
+    const again = await s.runner.run({ changeId: change.id, trigger: 'retry' });
+    assert.equal(again.stopped, 'failed', again.detail);
+    assert.equal(again.attempts.length, 1);
+  });
+
   it('marks attempts whose process is gone as interrupted, and leaves live ones alone', async () => {
     const s = setup(pipeline([stage('implement')]));
     cleanups.push(s.dir);

@@ -1,10 +1,10 @@
 // Test-report criteria end to end: a real `node --test` run writes JUnit or TAP into the
 // workspace and the verdict follows the rules: only positive evidence passes.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runCriterion } from '../../../src/verify/runner';
-import { context, criterion, makeWorkspace, NODE, removeDir, writeIn } from './helpers';
+import { context, criterion, git, makeWorkspace, NODE, removeDir, writeIn } from './helpers';
 
 const PASSING = `
 import test from 'node:test';
@@ -115,6 +115,25 @@ describe('verify/testReport criterion', function () {
     const result = await runCriterion(criterion({ id: 'unit', kind: 'testReport', argv: [NODE, '-e', ''], reports: ['reports/*.xml'] }), context(dir));
     assert.equal(result.outcome, 'failed');
     assert.equal(result.message, 'no report matching reports/*.xml was written by this run');
+  });
+
+  it("makes a report's missing folder, which node --test does not, and keeps it out of the verified tree", async () => {
+    const ctx = context(dir);
+    const result = await runCriterion(
+      criterion({ id: 'unit', kind: 'testReport', argv: nodeTest('junit', 'test-results/junit.xml', ['passing.test.mjs']), reports: ['test-results/junit.xml'] }),
+      ctx,
+    );
+    assert.equal(result.outcome, 'passed', result.message);
+    assert.equal(result.treeChangedDuringRun, undefined, 'the report does not change the tree it verified');
+    assert.equal(await readFile(path.join(dir, 'test-results', '.gitignore'), 'utf8'), '*\n');
+    assert.equal(await git(dir, ['status', '--porcelain', '--untracked-files=all', '--', 'test-results']), '');
+    // A folder that exists is the project's: nothing is written into it.
+    const again = await runCriterion(
+      criterion({ id: 'unit', kind: 'testReport', argv: nodeTest('junit', 'reports/junit.xml', ['passing.test.mjs']), reports: ['reports/junit.xml'] }),
+      ctx,
+    );
+    assert.equal(again.outcome, 'passed', again.message);
+    await assert.rejects(readFile(path.join(dir, 'reports', '.gitignore')));
   });
 
   it('a report left over from an earlier run does not count', async () => {
