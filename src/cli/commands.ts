@@ -11,6 +11,7 @@ import type { AgentEvent } from '../core/agentEvents';
 import { terminalText } from '../core/safeText';
 import type { ChangeState } from '../core/fold';
 import { nextRun } from '../core/actions';
+import { describeUnknownKey, unknownPipelineKeys } from '../core/pipelineKeys';
 import { createFactory, FactoryRefusal, WorkspaceNotTrustedError, type ActionContext, type Factory, type RecordProblem, type RunReport } from '../engine/factory';
 import { PipelineInvalidError } from '../engine/changes';
 import { RunnerRefusal, RunnerRegistry, describeRunner, type RunnerRecord } from '../engine/detachedRun';
@@ -905,6 +906,8 @@ export async function doctor(command: Command): Promise<number> {
   const rows = await backendRows(ctx);
   const runners = ctx.runners.list();
   const healthy = (isRepository || !ctx.trusted) && Boolean(load.pipeline) && problems.length === 0 && quarantined.length === 0;
+  // Kept and ignored, so not a problem (a newer version may know them), but most often a typo.
+  const unknownKeys = load.pipeline ? unknownPipelineKeys(load.pipeline) : [];
   const settingSources = Object.fromEntries(Object.entries(ctx.settings.sources).sort());
   if (ctx.globals.json) {
     printJson({
@@ -915,7 +918,7 @@ export async function doctor(command: Command): Promise<number> {
       trusted: ctx.trusted,
       healthy,
       config: { path: ctx.settings.configPath, found: ctx.settings.configFound, settings: settingSources },
-      pipeline: { path: ctx.factory.store.pipelinePath, valid: Boolean(load.pipeline), stages: load.pipeline?.stages.map((s) => s.id) ?? [] },
+      pipeline: { path: ctx.factory.store.pipelinePath, valid: Boolean(load.pipeline), stages: load.pipeline?.stages.map((s) => s.id) ?? [], unknownKeys },
       problems: problems.map(problemOutput),
       quarantined,
       backends: rows,
@@ -926,6 +929,7 @@ export async function doctor(command: Command): Promise<number> {
     print(c.bold(`Factory Cockpit doctor — ${ctx.root}`));
     print(`  ${isRepository ? c.green('✓') : c.red('✗')} git repository${ctx.trusted ? '' : c.dim(' (not checked: untrusted)')}`);
     print(`  ${load.pipeline ? c.green('✓') : c.red('✗')} pipeline ${path.relative(ctx.root, ctx.factory.store.pipelinePath)}${load.pipeline ? `: ${load.pipeline.stages.map((s) => s.id).join(' → ')}` : load.problems.length ? ' is invalid' : ' is missing (factory-cockpit init)'}`);
+    for (const k of unknownKeys) print(`      ${c.yellow('!')} ${plain(describeUnknownKey(k))}`);
     print(`  ${problems.length === 0 ? c.green('✓') : c.red('✗')} record: ${problems.length} problem(s)`);
     for (const p of problems) print(`      ${plain(p.path)}${p.field ? ` (${plain(p.field)})` : ''}: ${plain(p.message)}${p.quarantinedTo ? ` → ${plain(p.quarantinedTo)}` : ''}`);
     print(`  ${quarantined.length === 0 ? c.green('✓') : c.yellow('!')} quarantine: ${quarantined.length} file(s) set aside${quarantined.length ? ' (look, fix or delete them)' : ''}`);

@@ -183,7 +183,13 @@ export const DoctorOutputSchema = z.looseObject({
   trusted: z.boolean(),
   healthy: z.boolean(),
   config: z.looseObject({ path: z.string(), found: z.boolean(), settings: z.record(z.string(), z.string()) }),
-  pipeline: z.looseObject({ path: z.string(), valid: z.boolean(), stages: z.array(z.string()) }),
+  pipeline: z.looseObject({
+    path: z.string(),
+    valid: z.boolean(),
+    stages: z.array(z.string()),
+    /** Keys of pipeline.json this version does not know: kept and ignored (often a typo), with the known key they are closest to. */
+    unknownKeys: z.array(z.looseObject({ path: z.string(), key: z.string(), suggestion: z.string().optional() })),
+  }),
   problems: z.array(ProblemOutputSchema),
   quarantined: z.array(z.string()),
   backends: z.array(BackendOutputSchema),

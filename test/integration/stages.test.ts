@@ -260,13 +260,15 @@ describe('Stages view (walking skeleton)', () => {
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { jsonValidation: { fileMatch: string; url: string }[] } };
     const schemaUrl = pkg.contributes.jsonValidation[0]!.url;
     assert.ok(existsSync(join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, schemaUrl)), 'the contributed schema file ships');
-    // Validation in the editor: a typo in an owner shows as a diagnostic.
-    await editor.edit((b) => b.replace(new vscode.Range(0, 0, editor.document.lineCount, 0), JSON.stringify({ version: 1, stages: [{ id: 'plan', title: 'Plan', owner: {} }] }, null, 2)));
+    // Validation in the editor: a typo in an owner shows as a diagnostic, and so does a
+    // mistyped key (the product keeps and ignores it, so only a warning says it is there).
+    await editor.edit((b) => b.replace(new vscode.Range(0, 0, editor.document.lineCount, 0), JSON.stringify({ version: 1, stages: [{ id: 'plan', title: 'Plan', owner: {}, verfication: [] }] }, null, 2)));
     const diagnostics = await eventually(() => {
       const d = vscode.languages.getDiagnostics(editor.document.uri);
-      return d.length > 0 ? d : undefined;
-    }, 'a schema diagnostic', 20_000);
-    assert.ok(diagnostics.some((d) => /backend/.test(d.message)), JSON.stringify(diagnostics.map((d) => d.message)));
+      return d.some((x) => /backend/.test(x.message)) && d.some((x) => /verfication/.test(x.message)) ? d : undefined;
+    }, 'schema diagnostics for the owner and the mistyped key', 20_000);
+    const typo = diagnostics.find((d) => /verfication/.test(d.message))!;
+    assert.equal(editor.document.getText(typo.range).replace(/"/g, ''), 'verfication', JSON.stringify(diagnostics.map((d) => d.message)));
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     // An auto-save may have written the broken text while the diagnostic was awaited: put the file back.
     if (readFileSync(pipelineFile, 'utf8') !== original) writeFileSync(pipelineFile, original);

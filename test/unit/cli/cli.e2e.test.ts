@@ -185,7 +185,19 @@ describe('cli: factory-cockpit end to end (dist/cli.js)', function () {
     assert.equal(untrusted.code, 3);
     assert.equal(cli(b, ['change', 'start', 'X', '--branch', 'none'], { FACTORY_COCKPIT_UNTRUSTED: '1' }).code, 3);
     assert.equal(cli(b, ['change', 'start', 'X', '--branch', 'none']).code, 0);
-    assert.equal(parse(DoctorOutputSchema, cli(b, ['doctor', '--json'])).healthy, true);
+    const healthy = parse(DoctorOutputSchema, cli(b, ['doctor', '--json']));
+    assert.equal(healthy.healthy, true);
+    assert.deepEqual(healthy.pipeline.unknownKeys, []);
+
+    // A mistyped key is kept and ignored (a newer version may know it): doctor names it and what it probably meant.
+    const pipelineFile = join(b.dir, '.factory', 'pipeline.json');
+    const typo = JSON.parse(readFileSync(pipelineFile, 'utf8')) as { stages: Array<Record<string, unknown>> };
+    typo.stages[1]!.verfication = [];
+    writeFileSync(pipelineFile, JSON.stringify(typo));
+    const typoReport = parse(DoctorOutputSchema, cli(b, ['doctor', '--json']));
+    assert.deepEqual(typoReport.pipeline.unknownKeys, [{ path: 'stages[1].verfication', key: 'verfication', suggestion: 'verification' }]);
+    assert.equal(typoReport.healthy, true);
+    assert.match(cli(b, ['doctor']).stdout, /stages\[1\]\.verfication: "verfication" is not a key this version knows, so it is ignored \(did you mean "verification"\?\)/);
 
     writeFileSync(join(b.dir, '.factory', 'pipeline.json'), JSON.stringify({ version: 1, stages: [{ id: 'Bad Id', title: '' }] }));
     const run = cli(b, ['run']);
