@@ -54,6 +54,7 @@ const c = {
   bold: paint(process.stdout, 1),
   errRed: paint(process.stderr, 31),
   errDim: paint(process.stderr, 2),
+  errYellow: paint(process.stderr, 33),
 };
 
 function print(line = ''): void {
@@ -619,6 +620,11 @@ export async function retry(stageId: string | undefined, command: Command): Prom
   return startRun(command, { mode: 'retry', ...(stageId ? { stageId } : {}), ...opts });
 }
 
+/** A FACTORY_BACKENDS_* variable that names no setting, in a sentence. */
+function unknownVariableText(v: { name: string; suggestion?: string }): string {
+  return `${v.name} is not a setting, so it is ignored${v.suggestion ? ` (did you mean ${v.suggestion}?)` : ''}`;
+}
+
 async function startRun(command: Command, input: { mode: DetachedSpec['mode']; stageId?: string; backend?: string; auto?: boolean; detach?: boolean; outOfOrder?: boolean }): Promise<number> {
   const live = { print: transcriptPrinter() };
   const ctx = setup(command, {
@@ -630,6 +636,8 @@ async function startRun(command: Command, input: { mode: DetachedSpec['mode']; s
     },
     gate: (gate) => progress(c.errDim(`gate: ${gate.reason} — ${plain(gate.detail)}`)),
   });
+  // First: a misspelt timeout or path would otherwise only show in how the run goes.
+  for (const v of ctx.settings.unknownEnvironment) progress(c.errYellow(`warning: ${plain(unknownVariableText(v))}`));
   requireTrusted(ctx, 'run agents');
   await requireRepository(ctx);
   await requirePipeline(ctx);
@@ -917,7 +925,7 @@ export async function doctor(command: Command): Promise<number> {
       isRepository,
       trusted: ctx.trusted,
       healthy,
-      config: { path: ctx.settings.configPath, found: ctx.settings.configFound, settings: settingSources },
+      config: { path: ctx.settings.configPath, found: ctx.settings.configFound, settings: settingSources, unknownEnvironment: ctx.settings.unknownEnvironment },
       pipeline: { path: ctx.factory.store.pipelinePath, valid: Boolean(load.pipeline), stages: load.pipeline?.stages.map((s) => s.id) ?? [], unknownKeys },
       problems: problems.map(problemOutput),
       quarantined,
@@ -936,6 +944,7 @@ export async function doctor(command: Command): Promise<number> {
     for (const q of quarantined.slice(0, 20)) print(`      ${plain(q)}`);
     print(`  config ${ctx.settings.configPath}${ctx.settings.configFound ? '' : c.dim(' (none)')}`);
     for (const [key, source] of Object.entries(settingSources)) print(`      ${key} ${c.dim(`from ${source}`)}`);
+    for (const v of ctx.settings.unknownEnvironment) print(`      ${c.yellow('!')} ${plain(unknownVariableText(v))}`);
     print('  backends:');
     for (const b of rows) printBackend(b);
     print(`  runners: ${runners.length === 0 ? 'none' : ''}`);

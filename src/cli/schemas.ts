@@ -182,7 +182,13 @@ export const DoctorOutputSchema = z.looseObject({
   isRepository: z.boolean(),
   trusted: z.boolean(),
   healthy: z.boolean(),
-  config: z.looseObject({ path: z.string(), found: z.boolean(), settings: z.record(z.string(), z.string()) }),
+  config: z.looseObject({
+    path: z.string(),
+    found: z.boolean(),
+    settings: z.record(z.string(), z.string()),
+    /** FACTORY_BACKENDS_* variables that name no setting (ignored), with the one each probably meant. */
+    unknownEnvironment: z.array(z.looseObject({ name: z.string(), suggestion: z.string().optional() })),
+  }),
   pipeline: z.looseObject({
     path: z.string(),
     valid: z.boolean(),

@@ -11,6 +11,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import type { SettingSpec } from '../backends/catalog';
 import { userConfigPath } from './paths';
+import { nearestName } from '../core/nearestName';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -69,6 +70,12 @@ export interface ResolvedSettings {
   secrets: Record<string, string>;
   configPath: string;
   configFound: boolean;
+  /**
+   * FACTORY_BACKENDS_* variables that name no setting, each with the one it probably
+   * meant: ignored (the environment is shared, so not an error), but a misspelt timeout
+   * or path would otherwise be ignored without a word. `doctor` and `run` name them.
+   */
+  unknownEnvironment: Array<{ name: string; suggestion?: string }>;
 }
 
 /** Parses a value given as text (a flag or an environment variable) by the setting's type. */
@@ -185,5 +192,17 @@ export function resolveSettings(input: { flags: readonly string[]; env: NodeJS.P
     values[key] = parseSettingValue(key, spec, flag.slice(eq + 1), '--set');
     sources[key] = 'flag';
   }
-  return { values, sources, secrets: config.secrets, configPath, configFound: config.found };
+  return { values, sources, secrets: config.secrets, configPath, configFound: config.found, unknownEnvironment: unknownBackendVariables(input.env, known) };
+}
+
+function unknownBackendVariables(env: NodeJS.ProcessEnv, known: Record<string, SettingSpec>): ResolvedSettings['unknownEnvironment'] {
+  const prefix = envNameOf(BACKEND_KEY_PREFIX);
+  const names = new Set(Object.keys(known).map(envNameOf));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(prefix) && env[name] !== undefined && env[name] !== '' && !names.has(name))
+    .sort()
+    .map((name) => {
+      const suggestion = nearestName(name, [...names]);
+      return suggestion ? { name, suggestion } : { name };
+    });
 }

@@ -4,6 +4,7 @@
 // nothing: `doctor` names each one with where it is and the key it probably meant, and
 // the editor's schema (pipelineJsonSchema.ts) marks it. Walks the JSON schema derived
 // from the zod schema, so the two cannot disagree.
+import { nearestName } from './nearestName';
 import { pipelineJsonSchema } from './pipelineJsonSchema';
 
 export interface UnknownPipelineKey {
@@ -54,35 +55,10 @@ function walk(value: unknown, node: SchemaNode, at: string, found: UnknownPipeli
     const path = at ? `${at}.${key}` : key;
     if (Object.prototype.hasOwnProperty.call(known, key)) walk(child, known[key]!, path, found);
     else {
-      const suggestion = nearest(key, Object.keys(known));
+      const suggestion = nearestName(key, Object.keys(known));
       found.push(suggestion ? { path, key, suggestion } : { path, key });
     }
   }
-}
-
-/** The known key within a couple of edits of `key` (case aside), if any. */
-function nearest(key: string, known: readonly string[]): string | undefined {
-  const limit = Math.max(1, Math.min(2, Math.floor(key.length / 4)));
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
-    if (distance <= limit && (!best || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of two neighbours. */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = d;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }
 
 /** One line for a person: where, and what it probably should be. */

@@ -198,6 +198,11 @@ describe('cli: factory-cockpit end to end (dist/cli.js)', function () {
     assert.deepEqual(typoReport.pipeline.unknownKeys, [{ path: 'stages[1].verfication', key: 'verfication', suggestion: 'verification' }]);
     assert.equal(typoReport.healthy, true);
     assert.match(cli(b, ['doctor']).stdout, /stages\[1\]\.verfication: "verfication" is not a key this version knows, so it is ignored \(did you mean "verification"\?\)/);
+    // So is a FACTORY_BACKENDS_* variable that names no setting; `run` says so before the agent starts.
+    const misspelt = { FACTORY_BACKENDS_TIMEOUTMSS: '1000' };
+    assert.deepEqual(parse(DoctorOutputSchema, cli(b, ['doctor', '--json'], misspelt)).config.unknownEnvironment, [{ name: 'FACTORY_BACKENDS_TIMEOUTMSS', suggestion: 'FACTORY_BACKENDS_TIMEOUTMS' }]);
+    assert.match(cli(b, ['doctor'], misspelt).stdout, /FACTORY_BACKENDS_TIMEOUTMSS is not a setting, so it is ignored \(did you mean FACTORY_BACKENDS_TIMEOUTMS\?\)/);
+    assert.match(cli(b, ['run', '--untrusted'], misspelt).stderr, /warning: FACTORY_BACKENDS_TIMEOUTMSS is not a setting/);
 
     writeFileSync(join(b.dir, '.factory', 'pipeline.json'), JSON.stringify({ version: 1, stages: [{ id: 'Bad Id', title: '' }] }));
     const run = cli(b, ['run']);

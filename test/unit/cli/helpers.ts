@@ -55,7 +55,6 @@ export function sandbox(options: { git?: boolean; steps?: unknown[] } = {}): San
     FACTORY_COCKPIT_CACHE_DIR: cache,
     FACTORY_COCKPIT_CONFIG: join(home, 'config.json'),
     FACTORY_BACKENDS_CLAUDE_CODE_PATH: SCRIPTED,
-    FACTORY_BACKENDS_KILL_GRACE_MS: '500',
     SCRIPTED_AGENT_STEPS: steps,
     GIT_CONFIG_NOSYSTEM: '1',
   };

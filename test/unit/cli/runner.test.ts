@@ -212,7 +212,7 @@ describe('cli: the detached runner (run --detach)', function () {
   it("Stop's escalation kills the agent's whole group too when the runner does not end within the grace", async () => {
     // The agent and its child ignore SIGTERM, and the runner would wait ten minutes before
     // KILLing them: only Stop's escalation after its (short, injected) grace can end them.
-    const b = box({ SLOW_AGENT_HANG: '1', SLOW_AGENT_TRAP_TERM: '1', FACTORY_BACKENDS_KILL_GRACE_MS: '600000' });
+    const b = box({ SLOW_AGENT_HANG: '1', SLOW_AGENT_TRAP_TERM: '1', FACTORY_BACKENDS_KILLGRACEMS: '600000' });
     const out = RunOutputSchema.parse(json(cli(b, ['run', '--detach', '--json'])));
     const runnerPid = out.runner!.pid;
     strays.push(runnerPid);

@@ -44,6 +44,18 @@ describe('cli: settings', () => {
     assert.deepEqual(fromFlag.values, { 'factory.backends.codex.path': '/opt/codex' });
     assert.throws(() => resolveSettings({ flags: ['factory.backends.codex.colour=red'], env: {}, configPath: join(dir, 'none.json') }), /unknown setting "factory.backends.codex.colour"/);
   });
+
+  it('names each FACTORY_BACKENDS_* variable that is no setting, with the one it probably meant, and ignores it', () => {
+    const env = { FACTORY_BACKENDS_CLAUDE_CODE_PATH: '/opt/claude', FACTORY_BACKENDS_TIMEOUTMSS: '5', FACTORY_BACKENDS_CLAUDE_CODE_TIMEOUTMS: '5', FACTORY_BACKENDS_CODEX_MODLE: 'x', FACTORY_COCKPIT_CONFIG: 'elsewhere', FACTORY_BACKENDS_EMPTY: '' };
+    const resolved = resolveSettings({ flags: [], env, configPath: join(dir, 'none.json') });
+    assert.deepEqual(resolved.values, { 'factory.backends.claude-code.path': '/opt/claude' });
+    assert.deepEqual(resolved.unknownEnvironment, [
+      { name: 'FACTORY_BACKENDS_CLAUDE_CODE_TIMEOUTMS' },
+      { name: 'FACTORY_BACKENDS_CODEX_MODLE', suggestion: 'FACTORY_BACKENDS_CODEX_MODEL' },
+      { name: 'FACTORY_BACKENDS_TIMEOUTMSS', suggestion: 'FACTORY_BACKENDS_TIMEOUTMS' },
+    ]);
+    assert.deepEqual(resolveSettings({ flags: [], env: { FACTORY_BACKENDS_TIMEOUTMS: '5' }, configPath: join(dir, 'none.json') }).unknownEnvironment, []);
+  });
   it('a config path that is a FIFO, a device, a folder or a huge file is refused at once, naming it; a link to a file is read', function () {
     this.timeout(10_000);
     // A folder and a huge file first: without the checks they fail fast, where a FIFO would
