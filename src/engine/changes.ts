@@ -4,7 +4,7 @@ import { CHANGE_ID_PATTERN } from '../core/events';
 import { foldChange, type ChangeState, type FoldOptions, type StageState, type StageStatus } from '../core/fold';
 import type { Pipeline } from '../core/pipeline';
 import type { RecordProblem, RecordStore, SummaryOptions, SummaryPort } from '../store/recordStore';
-import type { ChangeSummary } from '../store/summaryIndex';
+import { stageSummaryAt, type ChangeSummary } from '../store/summaryIndex';
 import type { EngineDeps } from './ports';
 
 export type BranchMode = 'bindCurrent' | 'createBranch' | 'none';
@@ -204,13 +204,10 @@ function stateFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: S
   return state;
 }
 
-/** The pipeline's stages with the summary's statuses; the summary's stages found by id (a search per stage was quadratic in the stage count). */
+/** The pipeline's stages with the summary's statuses (each found where it usually is, else by id: a search per stage was quadratic in the stage count). */
 function stagesFromSummary(summary: ChangeSummary, pipeline: Pipeline, stageOf: SharedStage): StageState[] {
-  const byId = new Map<string, ChangeSummary['stages'][number]>();
-  // The first of a repeated id wins, as the search did.
-  for (const s of summary.stages) if (!byId.has(s.id)) byId.set(s.id, s);
-  return pipeline.stages.map((stage) => {
-    const found = byId.get(stage.id);
+  return pipeline.stages.map((stage, i) => {
+    const found = stageSummaryAt(summary.stages, stage.id, i);
     return stageOf(stage.id, found?.status ?? 'pending', found?.unverified);
   });
 }

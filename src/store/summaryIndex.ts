@@ -183,10 +183,11 @@ export function encodeIndex(stageIds: readonly string[], entries: readonly Index
 
 /**
  * The summary of stage `id`, which is usually at the pipeline's position `i`; else found
- * by id. A search per stage made a hostile pipeline of 10,000 stages take seconds per read.
+ * by id (a map per stages array, which summaries share). A search per stage made a
+ * hostile pipeline of 10,000 stages take seconds per read.
  */
 const byIdOf = new WeakMap<readonly StageSummary[], Map<string, StageSummary>>();
-function stageSummaryAt(stages: readonly StageSummary[], id: string, i: number): StageSummary | undefined {
+export function stageSummaryAt(stages: readonly StageSummary[], id: string, i: number): StageSummary | undefined {
   if (stages[i]?.id === id) return stages[i];
   let byId = byIdOf.get(stages);
   if (!byId) {
